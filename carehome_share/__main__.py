@@ -1,0 +1,3 @@
+from carehome_share.app import main
+
+raise SystemExit(main())

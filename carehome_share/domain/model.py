@@ -1,0 +1,225 @@
+"""The things the app knows about, as plain values. No database, no Qt, no clock."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+
+
+class Role(Enum):
+    MANAGER = "manager"
+    NURSE = "nurse"
+    CARER = "carer"
+    VOLUNTEER = "volunteer"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return _ROLE_LABELS[self]
+
+
+_ROLE_LABELS = {
+    Role.MANAGER: "Registered manager",
+    Role.NURSE: "Registered nurse",
+    Role.CARER: "Carer",
+    Role.VOLUNTEER: "Volunteer",
+    Role.ADMIN: "Administrator",
+}
+
+
+class Purpose(Enum):
+    """Why a nurse looks at a GP record; an agreement lists the purposes it covers."""
+
+    MEDICATION_CHECK = "medication_check"
+    CLINICAL_ASSESSMENT = "clinical_assessment"
+    HOSPITAL_TRANSFER = "hospital_transfer"
+    CARE_PLAN_REVIEW = "care_plan_review"
+    END_OF_LIFE_CARE = "end_of_life_care"
+
+    @property
+    def label(self) -> str:
+        return _PURPOSE_LABELS[self]
+
+
+_PURPOSE_LABELS = {
+    Purpose.MEDICATION_CHECK: "Medication check",
+    Purpose.CLINICAL_ASSESSMENT: "Clinical assessment",
+    Purpose.HOSPITAL_TRANSFER: "Hospital admission or discharge",
+    Purpose.CARE_PLAN_REVIEW: "Care plan review",
+    Purpose.END_OF_LIFE_CARE: "End of life care",
+}
+
+
+class Section(Enum):
+    """Parts of a GP record; an agreement lists the ones relevant to care."""
+
+    SUMMARY = "summary"
+    MEDICATIONS = "medications"
+    ALLERGIES = "allergies"
+    PROBLEMS = "problems"
+    TEST_RESULTS = "test_results"
+    CONSULTATIONS = "consultations"
+    IMMUNISATIONS = "immunisations"
+    CARE_PLANS = "care_plans"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class ConsentKind(Enum):
+    GRANTED = "granted"
+    REFUSED = "refused"
+    OBJECTION = "objection"
+    WITHDRAWN = "withdrawn"
+
+
+class DecidedBy(Enum):
+    """Who made a consent decision."""
+
+    RESIDENT = "resident"
+    LPA_ATTORNEY = "lpa_attorney"  # health and welfare lasting power of attorney
+    DEPUTY = "deputy"  # court-appointed deputy
+    BEST_INTERESTS = "best_interests"  # Mental Capacity Act best-interests decision
+
+    @property
+    def label(self) -> str:
+        return _DECIDED_BY_LABELS[self]
+
+
+_DECIDED_BY_LABELS = {
+    DecidedBy.RESIDENT: "the resident",
+    DecidedBy.LPA_ATTORNEY: "health and welfare attorney (LPA)",
+    DecidedBy.DEPUTY: "court-appointed deputy",
+    DecidedBy.BEST_INTERESTS: "best-interests decision",
+}
+
+
+class StayKind(Enum):
+    LONG_TERM = "long_term"
+    RESPITE = "respite"
+
+
+class CloseKind(Enum):
+    CLOSED = "closed"  # the nurse closed it
+    AUTO_CLOSED = "auto_closed"  # left open past the limit; flagged as an exception
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    username: str
+    full_name: str
+    roles: frozenset[Role]
+    active: bool = True
+    nmc_pin: str | None = None
+    nmc_checked_on: date | None = None
+    nmc_expires_on: date | None = None
+    confidentiality_signed_on: date | None = None
+    ig_training_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Practice:
+    id: int
+    name: str
+    ods_code: str
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A data sharing agreement between the home and one GP practice."""
+
+    id: int
+    practice_id: int
+    starts_on: date
+    ends_on: date | None  # last day in force; None = open-ended
+    review_on: date | None
+    purposes: tuple[Purpose, ...]
+    sections: tuple[Section, ...]
+    home_signatory: str
+    practice_signatory: str
+
+    def in_force_on(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+@dataclass(frozen=True)
+class Stay:
+    """One residency period: admission to discharge. A respite stay is a period of its own."""
+
+    id: int
+    resident_id: int
+    kind: StayKind
+    admitted_at: datetime
+    discharged_at: datetime | None = None
+
+    def covers(self, instant: datetime) -> bool:
+        return self.admitted_at <= instant and (
+            self.discharged_at is None or instant < self.discharged_at
+        )
+
+
+@dataclass(frozen=True)
+class Resident:
+    id: int
+    nhs_number: str
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    practice_id: int
+    room: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+@dataclass(frozen=True)
+class ConsentDecision:
+    """One entry in a resident's consent history. The history is append-only."""
+
+    id: int
+    resident_id: int
+    kind: ConsentKind
+    decided_by: DecidedBy
+    decided_on: date
+    recorded_at: datetime
+    recorded_by: str
+    representative_name: str = ""
+    representative_relationship: str = ""
+    authority_reference: str = ""
+    lacks_capacity: bool = False
+    capacity_assessed_on: date | None = None
+    capacity_assessment: str = ""
+    people_consulted: str = ""
+    witness: str = ""
+    reason: str = ""
+    review_on: date | None = None
+    expires_on: date | None = None  # no longer in force from this day
+
+
+@dataclass(frozen=True)
+class ResidentRecord:
+    """What the access rules need to know about one resident, read in one go."""
+
+    resident: Resident
+    stays: tuple[Stay, ...] = ()
+    consents: tuple[ConsentDecision, ...] = ()  # oldest first
+    agreements: tuple[Agreement, ...] = ()  # of the resident's registered practice
+    practice: Practice | None = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reasons: tuple[Reason, ...] = ()
+    consent: ConsentDecision | None = None  # the basis in force, when allowed
+    agreement: Agreement | None = None
+    alerts: tuple[str, ...] = field(default=())

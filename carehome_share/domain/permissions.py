@@ -1,0 +1,35 @@
+"""Which role may do what. The services look every action up here; nothing else decides."""
+
+from carehome_share.domain.model import Role
+
+EVERYONE = frozenset(Role)
+MANAGER = frozenset({Role.MANAGER})
+NURSE = frozenset({Role.NURSE})
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "add_staff": MANAGER,
+    "update_staff": MANAGER,
+    "record_nmc_check": MANAGER,
+    "deactivate_staff": MANAGER,
+    "reset_password": MANAGER,
+    "list_staff": MANAGER,
+    "change_own_password": EVERYONE,
+    "change_settings": MANAGER,
+    "add_practice": MANAGER,
+    "add_agreement": MANAGER,
+    "end_agreement": MANAGER,
+    "add_resident": MANAGER,
+    "update_resident": MANAGER,
+    "admit_resident": MANAGER,
+    "discharge_resident": MANAGER,
+    "find_residents": EVERYONE,  # non-clinical details: name, room, residency
+    "view_consent": frozenset({Role.MANAGER, Role.NURSE}),
+    "record_consent": MANAGER,
+    # Opening a session is decided by the access rules (which name a wrong role as a reason).
+    "record_sections_viewed": NURSE,
+    "close_access_session": NURSE,
+    "list_own_sessions": NURSE,
+    "close_stale_sessions": EVERYONE,  # housekeeping any login triggers; it only closes
+    "log_gp_contact": frozenset({Role.NURSE, Role.MANAGER}),
+    "view_audit": MANAGER,
+}

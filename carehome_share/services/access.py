@@ -1,0 +1,229 @@
+"""GP-record access: sessions opened, sections viewed, sessions closed; refusals and GP calls."""
+
+from datetime import timedelta
+
+from carehome_share.domain import validation as v
+from carehome_share.domain.errors import AccessRefused, NotFound, PermissionDenied, ValidationError
+from carehome_share.domain.model import CloseKind, Purpose, Section
+from carehome_share.domain.rules import decide
+from carehome_share.services.context import NOBODY, Context, Tx, actor_of, perform, require_resident
+from carehome_share.services.settings import setting
+from carehome_share.store import audit, repo
+from carehome_share.store.repo import AccessSession
+
+
+def open_access_session(
+    ctx: Context, resident_id: int, purpose: Purpose | str, justification: str
+) -> AccessSession:
+    """Apply every rule of the agreement now. Allowed: the session opens. Refused: the refusal
+    is recorded with every reason, and AccessRefused says to phone the GP practice instead."""
+    refusal: PermissionDenied | None = None
+    with ctx.vault.transaction() as conn:
+        now = ctx.now()
+        rid = require_resident(conn, resident_id)
+        chosen = v.choice("purpose", purpose, Purpose)
+        why = v.text("justification", justification, max_len=1000, required=False)
+        staff = repo.get_staff(conn, ctx.login.staff.id) if ctx.login else None
+        if staff is None or ctx.login is None:
+            audit.append(
+                conn,
+                at=now,
+                actor=NOBODY,
+                workstation=ctx.workstation,
+                action="open_access_session",
+                outcome="denied",
+                resident_id=rid,
+                reasons=["nobody is logged in"],
+            )
+            refusal = PermissionDenied("open_access_session", ["nobody is logged in"])
+        else:
+            record = repo.resident_record(conn, rid)
+            assert record is not None
+            decision = decide(staff, ctx.login.role, record, chosen, why, now)
+            consent_id = decision.consent.id if decision.consent else None
+            details: dict[str, object] = {
+                "purpose": chosen.value,
+                "justification": why,
+                "consent_id": consent_id,
+                "consent_basis": decision.consent.decided_by.value if decision.consent else None,
+                "practice_id": record.resident.practice_id,
+            }
+            if decision.allowed:
+                assert decision.agreement is not None and staff.nmc_pin
+                session_id = repo.insert_session(
+                    conn,
+                    resident_id=rid,
+                    staff_id=staff.id,
+                    practice_id=record.resident.practice_id,
+                    nmc_pin=staff.nmc_pin,
+                    purpose=chosen,
+                    justification=why,
+                    opened_at=now,
+                    consent_id=consent_id,
+                    agreement_id=decision.agreement.id,
+                    workstation=ctx.workstation,
+                )
+                details.update(session_id=session_id, agreement_id=decision.agreement.id)
+                audit.append(
+                    conn,
+                    at=now,
+                    actor=actor_of(staff, ctx.login.role),
+                    workstation=ctx.workstation,
+                    action="open_access_session",
+                    outcome="allowed",
+                    resident_id=rid,
+                    details={**details, "alerts": list(decision.alerts)},
+                )
+                session = repo.get_session(conn, session_id)
+                assert session is not None
+                return session
+            reasons = [r.text for r in decision.reasons]
+            refusal_id = repo.insert_refusal(
+                conn,
+                resident_id=rid,
+                staff_id=staff.id,
+                practice_id=record.resident.practice_id,
+                role=ctx.login.role.value,
+                purpose=chosen.value,
+                justification=why,
+                at=now,
+                reasons=reasons,
+                consent_id=consent_id,
+                workstation=ctx.workstation,
+            )
+            audit.append(
+                conn,
+                at=now,
+                actor=actor_of(staff, ctx.login.role),
+                workstation=ctx.workstation,
+                action="open_access_session",
+                outcome="denied",
+                resident_id=rid,
+                reasons=reasons,
+                details={**details, "refusal_id": refusal_id},
+            )
+            refusal = AccessRefused(reasons, refusal_id)
+    raise refusal
+
+
+def _own_open_session(tx: Tx, session_id: object) -> AccessSession:
+    session = repo.get_session(tx.conn, session_id) if isinstance(session_id, int) else None
+    if session is None or session.staff_id != tx.staff.id:
+        raise NotFound("session_id", "one of your own access sessions")
+    if session.closed_at is not None:
+        kind = "auto-closed" if session.close_kind is CloseKind.AUTO_CLOSED else "closed"
+        raise ValidationError("session_id", f"an open session (this one was {kind})")
+    tx.resident_id = session.resident_id
+    return session
+
+
+def record_sections_viewed(ctx: Context, session_id: int, sections: object) -> AccessSession:
+    """Tick the parts of the GP record looked at; only those the agreement covers."""
+
+    def work(tx: Tx) -> AccessSession:
+        session = _own_open_session(tx, session_id)
+        limit = timedelta(minutes=setting(tx.conn, "session_limit_minutes"))
+        if tx.now - session.opened_at > limit:
+            raise ValidationError("session_id", "a session still open (its time limit has passed)")
+        picked = v.choices("sections", sections, Section)
+        agreement = repo.get_agreement(tx.conn, session.agreement_id or 0)
+        allowed = agreement.sections if agreement else ()
+        outside = [s for s in picked if s not in allowed]
+        if outside:
+            names = ", ".join(s.label.lower() for s in allowed)
+            raise ValidationError(
+                "sections", f"only parts of the record the agreement covers: {names}"
+            )
+        added = repo.add_sections(tx.conn, session.id, picked, tx.now)
+        tx.details.update(session_id=session.id, sections=[s.value for s in added])
+        updated = repo.get_session(tx.conn, session.id)
+        assert updated is not None
+        return updated
+
+    return perform(ctx, "record_sections_viewed", work)
+
+
+def close_access_session(ctx: Context, session_id: int) -> AccessSession:
+    def work(tx: Tx) -> AccessSession:
+        session = _own_open_session(tx, session_id)
+        repo.close_session(tx.conn, session.id, tx.now, CloseKind.CLOSED)
+        tx.details.update(
+            session_id=session.id,
+            sections=[s.value for s in session.sections],
+            minutes=round((tx.now - session.opened_at).total_seconds() / 60, 1),
+        )
+        updated = repo.get_session(tx.conn, session.id)
+        assert updated is not None
+        return updated
+
+    return perform(ctx, "close_access_session", work)
+
+
+def close_stale_sessions(ctx: Context) -> list[int]:
+    """Close sessions left open past the limit, each at the moment its limit ran out, flagged."""
+
+    def work(tx: Tx) -> list[int]:
+        limit = timedelta(minutes=setting(tx.conn, "session_limit_minutes"))
+        closed = []
+        for session_id, resident_id, opened in repo.open_sessions_before(tx.conn, tx.now - limit):
+            closed_at = opened + limit
+            repo.close_session(tx.conn, session_id, closed_at, CloseKind.AUTO_CLOSED)
+            audit.append(
+                tx.conn,
+                at=tx.now,
+                actor=actor_of(tx.staff, tx.role),
+                workstation=ctx.workstation,
+                action="auto_close_session",
+                outcome="allowed",
+                resident_id=resident_id,
+                details={"session_id": session_id, "closed_at": audit.format_time(closed_at)},
+            )
+            closed.append(session_id)
+        return closed
+
+    return perform(ctx, "close_stale_sessions", work, audited=False)
+
+
+def log_gp_contact(
+    ctx: Context,
+    resident_id: int,
+    spoke_to: str,
+    reason: str,
+    outcome: str,
+    refusal_id: int | None = None,
+) -> int:
+    """The fallback when access is not allowed: a phone call to the GP practice, recorded."""
+
+    def work(tx: Tx) -> int:
+        rid = require_resident(tx.conn, resident_id)
+        resident = repo.get_resident(tx.conn, rid)
+        assert resident is not None
+        if refusal_id is not None and not (
+            isinstance(refusal_id, int) and repo.refusal_exists(tx.conn, refusal_id)
+        ):
+            raise NotFound("refusal_id", "the number of a recorded refusal, or none")
+        contact_id = repo.insert_gp_contact(
+            tx.conn,
+            resident_id=rid,
+            staff_id=tx.staff.id,
+            practice_id=resident.practice_id,
+            at=tx.now,
+            spoke_to=v.single_line("spoke_to", spoke_to, max_len=120),
+            reason=v.text("reason", reason, max_len=1000),
+            outcome=v.text("outcome", outcome, max_len=2000),
+            refusal_id=refusal_id,
+        )
+        tx.resident_id = rid
+        tx.details.update(
+            contact_id=contact_id, refusal_id=refusal_id, practice_id=resident.practice_id
+        )
+        return contact_id
+
+    return perform(ctx, "log_gp_contact", work)
+
+
+def my_sessions_today(ctx: Context) -> list[AccessSession]:
+    def work(tx: Tx) -> list[AccessSession]:
+        return repo.sessions_for_staff(tx.conn, tx.staff.id, v.day_start(v.uk_date(tx.now)))
+
+    return perform(ctx, "list_own_sessions", work, audited=False)

@@ -1,0 +1,154 @@
+"""What every service shares: the vault, the clock, the workstation, who is logged in, and
+`perform`, the one path by which an action is authorised, carried out and audited."""
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from carehome_share.domain.errors import NotFound, PermissionDenied, ValidationError
+from carehome_share.domain.model import Role, Staff
+from carehome_share.domain.permissions import PERMISSIONS
+from carehome_share.store import audit, repo
+from carehome_share.store.audit import Actor
+from carehome_share.store.vault import Connection, Vault
+
+T = TypeVar("T")
+NOBODY = Actor(username="-", name="nobody logged in", role="-")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Login:
+    staff: Staff
+    role: Role
+    at: datetime
+
+
+class Context:
+    """One user's connection to the services: a GUI window, a CLI run or a test."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        clock: Callable[[], datetime] = utc_now,
+        workstation: str | None = None,
+    ) -> None:
+        self.vault = vault
+        self.clock = clock
+        self.workstation = workstation or socket.gethostname()
+        self.login: Login | None = None
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+    @property
+    def conn(self) -> Connection:
+        return self.vault.conn
+
+
+@dataclass
+class Tx:
+    """What an action's work sees: the open transaction, the moment, and the audit details."""
+
+    conn: Connection
+    now: datetime
+    staff: Staff
+    role: Role
+    resident_id: int | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+def actor_of(staff: Staff, role: Role | str) -> Actor:
+    role_value = role.value if isinstance(role, Role) else role
+    return Actor(staff.username, staff.full_name, role_value, staff.nmc_pin or "")
+
+
+def perform(
+    ctx: Context,
+    action: str,
+    work: Callable[[Tx], T],
+    *,
+    resident_id: int | None = None,
+    audited: bool = True,
+) -> T:
+    """Authorise `action` for the logged-in user, run `work`, and audit it, in one transaction.
+
+    A refusal is audited and committed, then raised as PermissionDenied. A ValidationError or
+    any other failure inside `work` rolls everything back. Reads pass `audited=False`: only
+    their refusals are recorded.
+    """
+    refusal: PermissionDenied | None = None
+    with ctx.vault.transaction() as conn:
+        now = ctx.now()
+        staff, problems = _authorise(conn, ctx, action)
+        if problems:
+            actor = actor_of(staff, ctx.login.role) if staff and ctx.login else NOBODY
+            audit.append(
+                conn,
+                at=now,
+                actor=actor,
+                workstation=ctx.workstation,
+                action=action,
+                outcome="denied",
+                resident_id=resident_id if _resident_exists(conn, resident_id) else None,
+                reasons=problems,
+            )
+            refusal = PermissionDenied(action, problems)
+        else:
+            assert staff is not None and ctx.login is not None
+            tx = Tx(conn, now, staff, ctx.login.role, resident_id)
+            result = work(tx)
+            if audited:
+                audit.append(
+                    conn,
+                    at=now,
+                    actor=actor_of(staff, tx.role),
+                    workstation=ctx.workstation,
+                    action=action,
+                    outcome="allowed",
+                    resident_id=tx.resident_id,
+                    details=tx.details,
+                )
+    if refusal is not None:
+        raise refusal
+    return result
+
+
+def _authorise(conn: Connection, ctx: Context, action: str) -> tuple[Staff | None, list[str]]:
+    """The acting user as the database has them now, and every reason they may not act."""
+    if ctx.login is None:
+        return None, ["nobody is logged in"]
+    staff = repo.get_staff(conn, ctx.login.staff.id)
+    if staff is None:
+        return None, ["the logged-in account no longer exists"]
+    problems = []
+    if not staff.active:
+        problems.append(f"the account of {staff.full_name} is deactivated")
+    role = ctx.login.role
+    if role not in staff.roles:
+        problems.append(f"{staff.full_name} no longer holds the {role.value} role")
+    allowed = PERMISSIONS[action]
+    if role not in allowed:
+        names = " or ".join(r.label.lower() for r in Role if r in allowed)
+        problems.append(
+            f"{action.replace('_', ' ')} is for the {names}, not a {role.label.lower()}"
+        )
+    return staff, problems
+
+
+def _resident_exists(conn: Connection, resident_id: int | None) -> bool:
+    return resident_id is not None and repo.get_resident(conn, resident_id) is not None
+
+
+def require_resident(conn: Connection, resident_id: object) -> int:
+    """A resident id that exists, or a ValidationError naming the field."""
+    if not isinstance(resident_id, int) or isinstance(resident_id, bool):
+        raise ValidationError("resident_id", "a resident's number")
+    if repo.get_resident(conn, resident_id) is None:
+        raise NotFound("resident_id", f"an existing resident (there is no resident {resident_id})")
+    return resident_id

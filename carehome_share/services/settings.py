@@ -1,0 +1,44 @@
+"""The home's settings, with the defaults a new home starts from."""
+
+from carehome_share.domain.errors import ValidationError
+from carehome_share.services.context import Context, Tx, perform
+from carehome_share.store import repo
+from carehome_share.store.vault import Connection
+
+# name: (default, lowest, highest, what it means)
+SETTINGS: dict[str, tuple[int, int, int, str]] = {
+    "session_limit_minutes": (
+        30,
+        5,
+        240,
+        "minutes before an open GP-record session is auto-closed",
+    ),
+    "idle_lock_minutes": (5, 1, 60, "minutes of inactivity before the screen locks"),
+    "lockout_failures": (5, 3, 20, "wrong passwords that lock an account"),
+    "lockout_window_minutes": (5, 1, 60, "minutes over which wrong passwords are counted"),
+    "lockout_minutes": (15, 1, 1440, "minutes an account stays locked"),
+    "nmc_check_due_days": (365, 30, 730, "days after an NMC check before it is due again"),
+}
+
+
+def setting(conn: Connection, name: str) -> int:
+    stored = repo.get_setting(conn, name)
+    return int(stored) if stored is not None else SETTINGS[name][0]
+
+
+def all_settings(ctx: Context) -> dict[str, int]:
+    return {name: setting(ctx.conn, name) for name in SETTINGS}
+
+
+def change_setting(ctx: Context, name: str, value: object) -> None:
+    def work(tx: Tx) -> None:
+        if name not in SETTINGS:
+            raise ValidationError("setting", "one of: " + ", ".join(SETTINGS))
+        _, low, high, meaning = SETTINGS[name]
+        number = int(value) if isinstance(value, str) and value.strip().isdigit() else value
+        if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
+            raise ValidationError(name, f"a whole number from {low} to {high} ({meaning})")
+        tx.details.update(setting=name, old=setting(tx.conn, name), new=number)
+        repo.put_setting(tx.conn, name, str(number))
+
+    perform(ctx, "change_settings", work)

@@ -1,0 +1,673 @@
+"""SQL for everything but the audit log. Plain, portable SQL; callers own the transaction."""
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from carehome_share.domain.model import (
+    Agreement,
+    CloseKind,
+    ConsentDecision,
+    ConsentKind,
+    DecidedBy,
+    Practice,
+    Purpose,
+    Resident,
+    ResidentRecord,
+    Role,
+    Section,
+    Staff,
+    Stay,
+    StayKind,
+)
+from carehome_share.store.audit import format_time
+from carehome_share.store.vault import Connection
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# -- home and settings ------------------------------------------------------------------------
+
+
+def home_name(conn: Connection) -> str | None:
+    row = conn.execute("SELECT name FROM home WHERE id = 1").fetchone()
+    return row[0] if row else None
+
+
+def insert_home(conn: Connection, name: str, now: datetime) -> None:
+    conn.execute(
+        "INSERT INTO home(id, name, created_at) VALUES (1, ?, ?)", (name, format_time(now))
+    )
+
+
+def get_setting(conn: Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def put_setting(conn: Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO settings(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+# -- staff ------------------------------------------------------------------------------------
+
+_STAFF_COLUMNS = (
+    "id, username, full_name, roles, active, nmc_pin, nmc_checked_on, nmc_expires_on, "
+    "confidentiality_signed_on, ig_training_on"
+)
+
+
+def _staff(row: tuple) -> Staff:
+    return Staff(
+        id=row[0],
+        username=row[1],
+        full_name=row[2],
+        roles=frozenset(Role(r) for r in row[3].split(",") if r),
+        active=bool(row[4]),
+        nmc_pin=row[5],
+        nmc_checked_on=_day(row[6]),
+        nmc_expires_on=_day(row[7]),
+        confidentiality_signed_on=_day(row[8]),
+        ig_training_on=_day(row[9]),
+    )
+
+
+def _roles_text(roles: frozenset[Role]) -> str:
+    return ",".join(r.value for r in Role if r in roles)
+
+
+def insert_staff(
+    conn: Connection, staff: Staff, password_hash: str, now: datetime, must_change: bool = True
+) -> int:
+    cur = conn.execute(
+        f"INSERT INTO staff ({_STAFF_COLUMNS[4:]}, password_hash, must_change_password, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            staff.username,
+            staff.full_name,
+            _roles_text(staff.roles),
+            int(staff.active),
+            staff.nmc_pin,
+            _iso(staff.nmc_checked_on),
+            _iso(staff.nmc_expires_on),
+            _iso(staff.confidentiality_signed_on),
+            _iso(staff.ig_training_on),
+            password_hash,
+            int(must_change),
+            format_time(now),
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+def update_staff(conn: Connection, staff: Staff) -> None:
+    conn.execute(
+        "UPDATE staff SET full_name = ?, roles = ?, active = ?, nmc_pin = ?, nmc_checked_on = ?, "
+        "nmc_expires_on = ?, confidentiality_signed_on = ?, ig_training_on = ? WHERE id = ?",
+        (
+            staff.full_name,
+            _roles_text(staff.roles),
+            int(staff.active),
+            staff.nmc_pin,
+            _iso(staff.nmc_checked_on),
+            _iso(staff.nmc_expires_on),
+            _iso(staff.confidentiality_signed_on),
+            _iso(staff.ig_training_on),
+            staff.id,
+        ),
+    )
+
+
+def mark_left(conn: Connection, staff_id: int, now: datetime) -> None:
+    conn.execute("UPDATE staff SET left_at = ? WHERE id = ?", (format_time(now), staff_id))
+
+
+def get_staff(conn: Connection, staff_id: int) -> Staff | None:
+    row = conn.execute(f"SELECT {_STAFF_COLUMNS} FROM staff WHERE id = ?", (staff_id,)).fetchone()
+    return _staff(row) if row else None
+
+
+def find_staff(conn: Connection, username: str) -> Staff | None:
+    row = conn.execute(
+        f"SELECT {_STAFF_COLUMNS} FROM staff WHERE username = ?", (username,)
+    ).fetchone()
+    return _staff(row) if row else None
+
+
+def list_staff(conn: Connection) -> list[Staff]:
+    rows = conn.execute(f"SELECT {_STAFF_COLUMNS} FROM staff ORDER BY full_name").fetchall()
+    return [_staff(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    password_hash: str
+    must_change_password: bool
+    locked_until: datetime | None
+
+
+def get_credentials(conn: Connection, staff_id: int) -> Credentials:
+    row = conn.execute(
+        "SELECT password_hash, must_change_password, locked_until FROM staff WHERE id = ?",
+        (staff_id,),
+    ).fetchone()
+    return Credentials(row[0], bool(row[1]), _instant(row[2]))
+
+
+def set_password(conn: Connection, staff_id: int, password_hash: str, must_change: bool) -> None:
+    conn.execute(
+        "UPDATE staff SET password_hash = ?, must_change_password = ? WHERE id = ?",
+        (password_hash, int(must_change), staff_id),
+    )
+
+
+def set_locked_until(conn: Connection, staff_id: int, until: datetime | None) -> None:
+    conn.execute(
+        "UPDATE staff SET locked_until = ? WHERE id = ?",
+        (format_time(until) if until else None, staff_id),
+    )
+
+
+def count_failed_logins(conn: Connection, username: str, since: datetime) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM audit_log WHERE actor_username = ? AND at >= ? "
+        "AND action = 'log_in' AND outcome = 'denied'",
+        (username, format_time(since)),
+    ).fetchone()
+    return int(row[0])
+
+
+# -- practices and agreements -----------------------------------------------------------------
+
+
+def insert_practice(conn: Connection, name: str, ods_code: str, phone: str) -> int:
+    cur = conn.execute(
+        "INSERT INTO practice(name, ods_code, phone) VALUES (?, ?, ?)", (name, ods_code, phone)
+    )
+    return int(cur.lastrowid)
+
+
+def _practice(row: tuple) -> Practice:
+    return Practice(id=row[0], name=row[1], ods_code=row[2], phone=row[3])
+
+
+def get_practice(conn: Connection, practice_id: int) -> Practice | None:
+    row = conn.execute(
+        "SELECT id, name, ods_code, phone FROM practice WHERE id = ?", (practice_id,)
+    ).fetchone()
+    return _practice(row) if row else None
+
+
+def find_practice(conn: Connection, ods_code: str) -> Practice | None:
+    row = conn.execute(
+        "SELECT id, name, ods_code, phone FROM practice WHERE ods_code = ?", (ods_code,)
+    ).fetchone()
+    return _practice(row) if row else None
+
+
+def list_practices(conn: Connection) -> list[Practice]:
+    rows = conn.execute("SELECT id, name, ods_code, phone FROM practice ORDER BY name").fetchall()
+    return [_practice(r) for r in rows]
+
+
+_AGREEMENT_COLUMNS = (
+    "id, practice_id, starts_on, ends_on, review_on, purposes, sections, home_signatory, "
+    "practice_signatory"
+)
+
+
+def _agreement(row: tuple) -> Agreement:
+    return Agreement(
+        id=row[0],
+        practice_id=row[1],
+        starts_on=date.fromisoformat(row[2]),
+        ends_on=_day(row[3]),
+        review_on=_day(row[4]),
+        purposes=tuple(Purpose(p) for p in row[5].split(",")),
+        sections=tuple(Section(s) for s in row[6].split(",")),
+        home_signatory=row[7],
+        practice_signatory=row[8],
+    )
+
+
+def insert_agreement(conn: Connection, a: Agreement, now: datetime) -> int:
+    cur = conn.execute(
+        f"INSERT INTO agreement ({_AGREEMENT_COLUMNS[4:]}, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            a.practice_id,
+            a.starts_on.isoformat(),
+            _iso(a.ends_on),
+            _iso(a.review_on),
+            ",".join(p.value for p in a.purposes),
+            ",".join(s.value for s in a.sections),
+            a.home_signatory,
+            a.practice_signatory,
+            format_time(now),
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+def set_agreement_end(conn: Connection, agreement_id: int, ends_on: date) -> None:
+    conn.execute(
+        "UPDATE agreement SET ends_on = ? WHERE id = ?", (ends_on.isoformat(), agreement_id)
+    )
+
+
+def get_agreement(conn: Connection, agreement_id: int) -> Agreement | None:
+    row = conn.execute(
+        f"SELECT {_AGREEMENT_COLUMNS} FROM agreement WHERE id = ?", (agreement_id,)
+    ).fetchone()
+    return _agreement(row) if row else None
+
+
+def list_agreements(conn: Connection, practice_id: int | None = None) -> list[Agreement]:
+    where, params = ("WHERE practice_id = ?", (practice_id,)) if practice_id else ("", ())
+    rows = conn.execute(
+        f"SELECT {_AGREEMENT_COLUMNS} FROM agreement {where} ORDER BY starts_on", params
+    ).fetchall()
+    return [_agreement(r) for r in rows]
+
+
+# -- residents, stays and consent -------------------------------------------------------------
+
+_RESIDENT_COLUMNS = "id, nhs_number, given_name, family_name, date_of_birth, practice_id, room"
+
+
+def _resident(row: tuple) -> Resident:
+    return Resident(
+        id=row[0],
+        nhs_number=row[1],
+        given_name=row[2],
+        family_name=row[3],
+        date_of_birth=date.fromisoformat(row[4]),
+        practice_id=row[5],
+        room=row[6],
+    )
+
+
+def insert_resident(conn: Connection, r: Resident, now: datetime) -> int:
+    cur = conn.execute(
+        f"INSERT INTO resident ({_RESIDENT_COLUMNS[4:]}, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            r.nhs_number,
+            r.given_name,
+            r.family_name,
+            r.date_of_birth.isoformat(),
+            r.practice_id,
+            r.room,
+            format_time(now),
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+def update_resident(conn: Connection, r: Resident) -> None:
+    conn.execute(
+        "UPDATE resident SET given_name = ?, family_name = ?, date_of_birth = ?, practice_id = ?, "
+        "room = ? WHERE id = ?",
+        (r.given_name, r.family_name, r.date_of_birth.isoformat(), r.practice_id, r.room, r.id),
+    )
+
+
+def get_resident(conn: Connection, resident_id: int) -> Resident | None:
+    row = conn.execute(
+        f"SELECT {_RESIDENT_COLUMNS} FROM resident WHERE id = ?", (resident_id,)
+    ).fetchone()
+    return _resident(row) if row else None
+
+
+def find_resident_by_nhs(conn: Connection, nhs_number: str) -> Resident | None:
+    row = conn.execute(
+        f"SELECT {_RESIDENT_COLUMNS} FROM resident WHERE nhs_number = ?", (nhs_number,)
+    ).fetchone()
+    return _resident(row) if row else None
+
+
+@dataclass(frozen=True)
+class ResidentListing:
+    resident: Resident
+    current: bool
+
+
+def search_residents(
+    conn: Connection, query: str, now: datetime, limit: int = 200
+) -> list[ResidentListing]:
+    """Residents whose name, room or NHS number matches; current residents first."""
+    pattern = f"%{query.strip()}%"
+    digits = "".join(ch for ch in query if ch.isdigit())
+    moment = format_time(now)
+    rows = conn.execute(
+        f"SELECT {', '.join('r.' + c for c in _RESIDENT_COLUMNS.split(', '))}, "
+        "EXISTS (SELECT 1 FROM stay s WHERE s.resident_id = r.id AND s.admitted_at <= ? "
+        "        AND (s.discharged_at IS NULL OR s.discharged_at > ?)) AS current "
+        "FROM resident r "
+        "WHERE r.given_name LIKE ? OR r.family_name LIKE ? OR r.room LIKE ? "
+        "   OR (r.given_name || ' ' || r.family_name) LIKE ? OR (? <> '' AND r.nhs_number LIKE ?) "
+        "ORDER BY current DESC, r.family_name COLLATE NOCASE, r.given_name COLLATE NOCASE "
+        "LIMIT ?",
+        (moment, moment, pattern, pattern, pattern, pattern, digits, f"{digits}%", limit),
+    ).fetchall()
+    return [ResidentListing(_resident(r[:7]), bool(r[7])) for r in rows]
+
+
+def insert_stay(conn: Connection, resident_id: int, kind: StayKind, admitted_at: datetime) -> int:
+    cur = conn.execute(
+        "INSERT INTO stay(resident_id, kind, admitted_at) VALUES (?, ?, ?)",
+        (resident_id, kind.value, format_time(admitted_at)),
+    )
+    return int(cur.lastrowid)
+
+
+def set_discharged(conn: Connection, stay_id: int, discharged_at: datetime) -> None:
+    conn.execute(
+        "UPDATE stay SET discharged_at = ? WHERE id = ?", (format_time(discharged_at), stay_id)
+    )
+
+
+def stays(conn: Connection, resident_id: int) -> tuple[Stay, ...]:
+    rows = conn.execute(
+        "SELECT id, resident_id, kind, admitted_at, discharged_at FROM stay "
+        "WHERE resident_id = ? ORDER BY admitted_at",
+        (resident_id,),
+    ).fetchall()
+    return tuple(
+        Stay(r[0], r[1], StayKind(r[2]), datetime.fromisoformat(r[3]), _instant(r[4])) for r in rows
+    )
+
+
+_CONSENT_COLUMNS = (
+    "id, resident_id, kind, decided_by, decided_on, recorded_at, recorded_by, "
+    "representative_name, representative_relationship, authority_reference, lacks_capacity, "
+    "capacity_assessed_on, capacity_assessment, people_consulted, witness, reason, review_on, "
+    "expires_on"
+)
+
+
+def _consent(row: tuple) -> ConsentDecision:
+    return ConsentDecision(
+        id=row[0],
+        resident_id=row[1],
+        kind=ConsentKind(row[2]),
+        decided_by=DecidedBy(row[3]),
+        decided_on=date.fromisoformat(row[4]),
+        recorded_at=datetime.fromisoformat(row[5]),
+        recorded_by=row[6],
+        representative_name=row[7],
+        representative_relationship=row[8],
+        authority_reference=row[9],
+        lacks_capacity=bool(row[10]),
+        capacity_assessed_on=_day(row[11]),
+        capacity_assessment=row[12],
+        people_consulted=row[13],
+        witness=row[14],
+        reason=row[15],
+        review_on=_day(row[16]),
+        expires_on=_day(row[17]),
+    )
+
+
+def insert_consent(conn: Connection, c: ConsentDecision) -> int:
+    cur = conn.execute(
+        f"INSERT INTO consent_decision ({_CONSENT_COLUMNS[4:]}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            c.resident_id,
+            c.kind.value,
+            c.decided_by.value,
+            c.decided_on.isoformat(),
+            format_time(c.recorded_at),
+            c.recorded_by,
+            c.representative_name,
+            c.representative_relationship,
+            c.authority_reference,
+            int(c.lacks_capacity),
+            _iso(c.capacity_assessed_on),
+            c.capacity_assessment,
+            c.people_consulted,
+            c.witness,
+            c.reason,
+            _iso(c.review_on),
+            _iso(c.expires_on),
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+def consents(conn: Connection, resident_id: int) -> tuple[ConsentDecision, ...]:
+    rows = conn.execute(
+        f"SELECT {_CONSENT_COLUMNS} FROM consent_decision WHERE resident_id = ? ORDER BY id",
+        (resident_id,),
+    ).fetchall()
+    return tuple(_consent(r) for r in rows)
+
+
+def get_consent(conn: Connection, consent_id: int) -> ConsentDecision | None:
+    row = conn.execute(
+        f"SELECT {_CONSENT_COLUMNS} FROM consent_decision WHERE id = ?", (consent_id,)
+    ).fetchone()
+    return _consent(row) if row else None
+
+
+def resident_record(conn: Connection, resident_id: int) -> ResidentRecord | None:
+    resident = get_resident(conn, resident_id)
+    if resident is None:
+        return None
+    return ResidentRecord(
+        resident=resident,
+        stays=stays(conn, resident_id),
+        consents=consents(conn, resident_id),
+        agreements=tuple(list_agreements(conn, resident.practice_id)),
+        practice=get_practice(conn, resident.practice_id),
+    )
+
+
+# -- access sessions, refusals and GP contacts ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessSession:
+    id: int
+    resident_id: int
+    staff_id: int
+    practice_id: int
+    nmc_pin: str
+    purpose: Purpose
+    justification: str
+    opened_at: datetime
+    closed_at: datetime | None
+    close_kind: CloseKind | None
+    consent_id: int | None
+    agreement_id: int | None
+    sections: tuple[Section, ...]
+
+
+_SESSION_COLUMNS = (
+    "id, resident_id, staff_id, practice_id, nmc_pin, purpose, justification, opened_at, "
+    "closed_at, close_kind, consent_id, agreement_id"
+)
+
+
+def insert_session(
+    conn: Connection,
+    *,
+    resident_id: int,
+    staff_id: int,
+    practice_id: int,
+    nmc_pin: str,
+    purpose: Purpose,
+    justification: str,
+    opened_at: datetime,
+    consent_id: int | None,
+    agreement_id: int | None,
+    workstation: str,
+) -> int:
+    cur = conn.execute(
+        "INSERT INTO access_session(resident_id, staff_id, practice_id, nmc_pin, purpose, "
+        "justification, opened_at, consent_id, agreement_id, workstation) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            resident_id,
+            staff_id,
+            practice_id,
+            nmc_pin,
+            purpose.value,
+            justification,
+            format_time(opened_at),
+            consent_id,
+            agreement_id,
+            workstation,
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+def get_session(conn: Connection, session_id: int) -> AccessSession | None:
+    row = conn.execute(
+        f"SELECT {_SESSION_COLUMNS} FROM access_session WHERE id = ?", (session_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    sections = conn.execute(
+        "SELECT section FROM session_section WHERE session_id = ? ORDER BY viewed_at, section",
+        (session_id,),
+    ).fetchall()
+    return AccessSession(
+        id=row[0],
+        resident_id=row[1],
+        staff_id=row[2],
+        practice_id=row[3],
+        nmc_pin=row[4],
+        purpose=Purpose(row[5]),
+        justification=row[6],
+        opened_at=datetime.fromisoformat(row[7]),
+        closed_at=_instant(row[8]),
+        close_kind=CloseKind(row[9]) if row[9] else None,
+        consent_id=row[10],
+        agreement_id=row[11],
+        sections=tuple(Section(s[0]) for s in sections),
+    )
+
+
+def add_sections(
+    conn: Connection, session_id: int, sections: list[Section], at: datetime
+) -> list[Section]:
+    """Record sections as viewed; return the ones not already recorded."""
+    added = []
+    for section in sections:
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO session_section(session_id, section, viewed_at) "
+            "VALUES (?, ?, ?)",
+            (session_id, section.value, format_time(at)),
+        )
+        if cur.rowcount:
+            added.append(section)
+    return added
+
+
+def close_session(conn: Connection, session_id: int, at: datetime, kind: CloseKind) -> None:
+    conn.execute(
+        "UPDATE access_session SET closed_at = ?, close_kind = ? WHERE id = ? AND closed_at IS NULL",
+        (format_time(at), kind.value, session_id),
+    )
+
+
+def open_sessions_before(
+    conn: Connection, opened_before: datetime
+) -> list[tuple[int, int, datetime]]:
+    """(session id, resident id, opened at) of sessions still open that began before a moment."""
+    rows = conn.execute(
+        "SELECT id, resident_id, opened_at FROM access_session "
+        "WHERE closed_at IS NULL AND opened_at < ? ORDER BY opened_at",
+        (format_time(opened_before),),
+    ).fetchall()
+    return [(r[0], r[1], datetime.fromisoformat(r[2])) for r in rows]
+
+
+def sessions_for_staff(conn: Connection, staff_id: int, since: datetime) -> list[AccessSession]:
+    ids = conn.execute(
+        "SELECT id FROM access_session WHERE staff_id = ? AND opened_at >= ? ORDER BY opened_at",
+        (staff_id, format_time(since)),
+    ).fetchall()
+    return [s for (i,) in ids if (s := get_session(conn, i)) is not None]
+
+
+def insert_refusal(
+    conn: Connection,
+    *,
+    resident_id: int,
+    staff_id: int | None,
+    practice_id: int,
+    role: str,
+    purpose: str,
+    justification: str,
+    at: datetime,
+    reasons: list[str],
+    consent_id: int | None,
+    workstation: str,
+) -> int:
+    cur = conn.execute(
+        "INSERT INTO access_refusal(resident_id, staff_id, practice_id, role, purpose, "
+        "justification, at, reasons, consent_id, workstation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            resident_id,
+            staff_id,
+            practice_id,
+            role,
+            purpose,
+            justification,
+            format_time(at),
+            json.dumps(reasons, ensure_ascii=False),
+            consent_id,
+            workstation,
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+def insert_gp_contact(
+    conn: Connection,
+    *,
+    resident_id: int,
+    staff_id: int,
+    practice_id: int,
+    at: datetime,
+    spoke_to: str,
+    reason: str,
+    outcome: str,
+    refusal_id: int | None,
+) -> int:
+    cur = conn.execute(
+        "INSERT INTO gp_contact(resident_id, staff_id, practice_id, at, spoke_to, reason, outcome, "
+        "refusal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            resident_id,
+            staff_id,
+            practice_id,
+            format_time(at),
+            spoke_to,
+            reason,
+            outcome,
+            refusal_id,
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+def refusal_exists(conn: Connection, refusal_id: int) -> bool:
+    return bool(conn.execute("SELECT 1 FROM access_refusal WHERE id = ?", (refusal_id,)).fetchone())

@@ -1,0 +1,170 @@
+"""The database schema as numbered migrations. Never edit a released one: add the next."""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first release
+    """
+    CREATE TABLE home (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE staff (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        full_name TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        nmc_pin TEXT,
+        nmc_checked_on TEXT,
+        nmc_expires_on TEXT,
+        confidentiality_signed_on TEXT,
+        ig_training_on TEXT,
+        password_hash TEXT NOT NULL,
+        must_change_password INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        created_at TEXT NOT NULL,
+        left_at TEXT
+    );
+    CREATE TABLE practice (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        ods_code TEXT NOT NULL UNIQUE,
+        phone TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE agreement (
+        id INTEGER PRIMARY KEY,
+        practice_id INTEGER NOT NULL REFERENCES practice(id),
+        starts_on TEXT NOT NULL,
+        ends_on TEXT,
+        review_on TEXT,
+        purposes TEXT NOT NULL,
+        sections TEXT NOT NULL,
+        home_signatory TEXT NOT NULL,
+        practice_signatory TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX agreement_practice ON agreement(practice_id);
+    CREATE TABLE resident (
+        id INTEGER PRIMARY KEY,
+        nhs_number TEXT NOT NULL UNIQUE,
+        given_name TEXT NOT NULL,
+        family_name TEXT NOT NULL,
+        date_of_birth TEXT NOT NULL,
+        practice_id INTEGER NOT NULL REFERENCES practice(id),
+        room TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX resident_family_name ON resident(family_name COLLATE NOCASE);
+    CREATE TABLE stay (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES resident(id),
+        kind TEXT NOT NULL,
+        admitted_at TEXT NOT NULL,
+        discharged_at TEXT
+    );
+    CREATE INDEX stay_resident ON stay(resident_id, admitted_at);
+    CREATE TABLE consent_decision (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES resident(id),
+        kind TEXT NOT NULL,
+        decided_by TEXT NOT NULL,
+        decided_on TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        representative_name TEXT NOT NULL DEFAULT '',
+        representative_relationship TEXT NOT NULL DEFAULT '',
+        authority_reference TEXT NOT NULL DEFAULT '',
+        lacks_capacity INTEGER NOT NULL DEFAULT 0,
+        capacity_assessed_on TEXT,
+        capacity_assessment TEXT NOT NULL DEFAULT '',
+        people_consulted TEXT NOT NULL DEFAULT '',
+        witness TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        review_on TEXT,
+        expires_on TEXT
+    );
+    CREATE INDEX consent_resident ON consent_decision(resident_id, id);
+    CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent_decision
+        BEGIN SELECT RAISE(ABORT, 'the consent history is append-only'); END;
+    CREATE TRIGGER consent_no_delete BEFORE DELETE ON consent_decision
+        BEGIN SELECT RAISE(ABORT, 'the consent history is append-only'); END;
+    CREATE TABLE access_session (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES resident(id),
+        staff_id INTEGER NOT NULL REFERENCES staff(id),
+        practice_id INTEGER NOT NULL REFERENCES practice(id),
+        nmc_pin TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        justification TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        closed_at TEXT,
+        close_kind TEXT,
+        consent_id INTEGER REFERENCES consent_decision(id),
+        agreement_id INTEGER REFERENCES agreement(id),
+        workstation TEXT NOT NULL
+    );
+    CREATE INDEX session_practice ON access_session(practice_id, opened_at);
+    CREATE INDEX session_resident ON access_session(resident_id, opened_at);
+    CREATE INDEX session_staff ON access_session(staff_id, opened_at);
+    CREATE INDEX session_open ON access_session(opened_at) WHERE closed_at IS NULL;
+    CREATE TABLE session_section (
+        session_id INTEGER NOT NULL REFERENCES access_session(id),
+        section TEXT NOT NULL,
+        viewed_at TEXT NOT NULL,
+        PRIMARY KEY (session_id, section)
+    );
+    CREATE TABLE access_refusal (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES resident(id),
+        staff_id INTEGER REFERENCES staff(id),
+        practice_id INTEGER NOT NULL REFERENCES practice(id),
+        role TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        justification TEXT NOT NULL,
+        at TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        consent_id INTEGER REFERENCES consent_decision(id),
+        workstation TEXT NOT NULL
+    );
+    CREATE INDEX refusal_practice ON access_refusal(practice_id, at);
+    CREATE INDEX refusal_resident ON access_refusal(resident_id, at);
+    CREATE TABLE gp_contact (
+        id INTEGER PRIMARY KEY,
+        resident_id INTEGER NOT NULL REFERENCES resident(id),
+        staff_id INTEGER NOT NULL REFERENCES staff(id),
+        practice_id INTEGER NOT NULL REFERENCES practice(id),
+        at TEXT NOT NULL,
+        spoke_to TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        refusal_id INTEGER REFERENCES access_refusal(id)
+    );
+    CREATE INDEX contact_practice ON gp_contact(practice_id, at);
+    CREATE INDEX contact_resident ON gp_contact(resident_id, at);
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor_username TEXT NOT NULL,
+        actor_name TEXT NOT NULL,
+        actor_role TEXT NOT NULL,
+        actor_nmc_pin TEXT NOT NULL,
+        workstation TEXT NOT NULL,
+        action TEXT NOT NULL,
+        resident_id INTEGER,
+        outcome TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_resident ON audit_log(resident_id, seq) WHERE resident_id IS NOT NULL;
+    CREATE INDEX audit_actor ON audit_log(actor_username, at);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,107 @@
+"""Build the people and records tests need through the real services, with sensible defaults."""
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from carehome_share.domain.identifiers import nhs_numbers_in_test_range
+from carehome_share.domain.model import Resident, Role, Staff
+from carehome_share.services import access, auth, consent, practices, residents, staff
+from carehome_share.services.context import Context, Login
+
+MANAGER_PASSWORD = "manager password 1"
+PASSWORD = "staff password 1"
+ODS = "Y01234"
+
+
+@dataclass
+class Home:
+    ctx: Context
+    clock: object
+    manager: Staff
+    numbers: Iterator[str] = field(default_factory=nhs_numbers_in_test_range)
+    _names: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @classmethod
+    def set_up(cls, ctx: Context, clock: object) -> "Home":
+        manager = auth.set_up_home(
+            ctx, "Rose Court Care Home", "manager", "Mary Manager", MANAGER_PASSWORD
+        )
+        auth.log_in(ctx, "manager", MANAGER_PASSWORD)
+        practices.add_practice(ctx, "Riverside Surgery", ODS, "01632 960000")
+        practices.add_agreement(
+            ctx,
+            ODS,
+            starts_on="2026-01-01",
+            ends_on="2027-12-31",
+            review_on="2027-06-30",
+            purposes=["medication_check", "clinical_assessment", "care_plan_review"],
+            sections=["summary", "medications", "allergies", "problems"],
+            home_signatory="Mary Manager",
+            practice_signatory="Dr Priya Practice",
+        )
+        return cls(ctx, clock, manager)
+
+    def as_manager(self) -> Login:
+        auth.log_out(self.ctx)
+        return auth.log_in(self.ctx, "manager", MANAGER_PASSWORD)
+
+    def log_in(self, who: Staff, role: Role | None = None) -> Login:
+        auth.log_out(self.ctx)
+        return auth.log_in(self.ctx, who.username, PASSWORD, role)
+
+    def add_staff(self, roles: list[str], **kwargs: object) -> Staff:
+        n = next(self._names)
+        if "nurse" in roles:
+            kwargs.setdefault("nmc_pin", f"{n % 100:02d}A{n:04d}E")
+            kwargs.setdefault("nmc_checked_on", "2026-10-01")
+            kwargs.setdefault("nmc_expires_on", "2027-09-30")
+        return staff.add_staff(
+            self.ctx, f"staff{n}", f"Staff Member {n}", roles, PASSWORD, **kwargs
+        )
+
+    def add_nurse(self, **kwargs: object) -> Staff:
+        return self.add_staff(["nurse"], **kwargs)
+
+    def add_resident(
+        self, admitted: str | None = "2026-11-01", consent_by: str | None = "resident"
+    ) -> Resident:
+        n = next(self._names)
+        resident = residents.add_resident(
+            self.ctx, next(self.numbers), f"Given{n}", f"Family{n}", "1938-05-17", ODS, room=str(n)
+        )
+        if admitted:
+            residents.admit(self.ctx, resident.id, at=admitted)
+        if consent_by == "resident":
+            consent.record_consent(
+                self.ctx, resident.id, "granted", "resident", decided_on="2026-11-01"
+            )
+        elif consent_by == "best_interests":
+            self.best_interests_consent(resident)
+        return resident
+
+    def best_interests_consent(self, resident: Resident) -> None:
+        consent.record_consent(
+            self.ctx,
+            resident.id,
+            "granted",
+            "best_interests",
+            decided_on="2026-11-02",
+            lacks_capacity=True,
+            capacity_assessed_on="2026-11-02",
+            capacity_assessment="Unable to retain information about record sharing (MCA stage 2).",
+            representative_name="Mary Manager",
+            people_consulted="Daughter; GP; named nurse",
+        )
+
+    def open_session(
+        self, resident: Resident, purpose: str = "medication_check"
+    ) -> access.AccessSession:
+        return access.open_access_session(
+            self.ctx, resident.id, purpose, "Checking medication before the round"
+        )
+
+    @property
+    def now(self) -> datetime:
+        return self.ctx.now()
