@@ -40,9 +40,9 @@ def decide(
         reasons.append(Reason("account_inactive", "the staff account is deactivated"))
     if not user.nmc_pin:
         reasons.append(Reason("nmc_missing", "no NMC PIN is recorded"))
-    if user.nmc_checked_on is None or user.nmc_checked_on > today:
+    elif user.nmc_checked_on is None or user.nmc_checked_on > today:
         reasons.append(Reason("nmc_unchecked", "the NMC registration check is not recorded"))
-    if user.nmc_expires_on is None or user.nmc_expires_on < today:
+    elif user.nmc_expires_on is None or user.nmc_expires_on < today:
         reasons.append(Reason("nmc_expired", "the NMC registration is not current"))
 
     # 2. resident now

@@ -543,10 +543,12 @@ def get_session(conn: Connection, session_id: int) -> AccessSession | None:
     ).fetchone()
     if row is None:
         return None
-    sections = conn.execute(
-        "SELECT section FROM session_section WHERE session_id = ? ORDER BY viewed_at, section",
-        (session_id,),
-    ).fetchall()
+    viewed = {
+        r[0]
+        for r in conn.execute(
+            "SELECT section FROM session_section WHERE session_id = ?", (session_id,)
+        )
+    }
     return AccessSession(
         id=row[0],
         resident_id=row[1],
@@ -560,7 +562,7 @@ def get_session(conn: Connection, session_id: int) -> AccessSession | None:
         close_kind=CloseKind(row[9]) if row[9] else None,
         consent_id=row[10],
         agreement_id=row[11],
-        sections=tuple(Section(s[0]) for s in sections),
+        sections=tuple(s for s in Section if s.value in viewed),
     )
 
 

@@ -1,0 +1,740 @@
+"""The command line: every service, for scripts and for the manager's terminal.
+
+The acting user logs in for each command (`--user`, password from CAREHOME_SHARE_PASSWORD or a
+prompt), so the command line passes the same permission checks and audit as the desktop app.
+"""
+
+import argparse
+import dataclasses
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from carehome_share import __version__, paths
+from carehome_share.domain.errors import (
+    AccessRefused,
+    CarehomeError,
+    PermissionDenied,
+    ValidationError,
+)
+from carehome_share.domain.identifiers import format_nhs_number
+from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
+from carehome_share.services import access, auth, consent, practices, residents, settings, staff
+from carehome_share.services import audit as audit_service
+from carehome_share.services.context import Context
+from carehome_share.store import keychain
+from carehome_share.store.vault import NeedsUnlock, Vault, VaultError
+
+ENV_PASSPHRASE = "CAREHOME_SHARE_PASSPHRASE"
+ENV_PASSWORD = "CAREHOME_SHARE_PASSWORD"
+ENV_USER = "CAREHOME_SHARE_USER"
+EXIT_INPUT, EXIT_REFUSED, EXIT_LOCKED = 2, 3, 4
+
+
+class UsageError(CarehomeError):
+    """Something missing from the command line itself."""
+
+
+# -- output ---------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, enums, dates and sets as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [jsonable(v) for v in value]
+        return sorted(items) if isinstance(value, set | frozenset) else items
+    return value
+
+
+def emit(args: argparse.Namespace, value: Any, text: str) -> None:
+    print(json.dumps(jsonable(value), indent=2, ensure_ascii=False) if args.json else text)
+
+
+# -- unlocking and logging in ----------------------------------------------------------------
+
+
+def _secret(env: str, prompt: str) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise UsageError(f"{prompt.rstrip(': ')} needed: set {env} or run in a terminal")
+    return getpass.getpass(prompt)
+
+
+def open_vault(args: argparse.Namespace) -> Vault:
+    path = Path(args.db)
+    try:
+        return Vault.open(
+            path, passphrase=os.environ.get(ENV_PASSPHRASE), recovery_code=args.recovery_code
+        )
+    except NeedsUnlock:
+        if not sys.stdin.isatty():
+            raise
+        return Vault.open(path, passphrase=getpass.getpass("Passphrase or recovery code: "))
+
+
+def logged_in(args: argparse.Namespace, vault: Vault) -> Context:
+    ctx = Context(vault)
+    username = args.user or os.environ.get(ENV_USER)
+    if not username:
+        raise UsageError(f"--user USERNAME (or {ENV_USER}) is needed to act as a member of staff")
+    auth.log_in(ctx, username, _secret(ENV_PASSWORD, f"Password for {username}: "), args.role)
+    return ctx
+
+
+# -- commands that need no login -------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    passphrase = None
+    if args.passphrase_mode or not keychain.available():
+        if not keychain.available():
+            print(
+                "No secure keychain on this computer: the database will be protected by a passphrase.",
+                file=sys.stderr,
+            )
+        passphrase = _secret(ENV_PASSPHRASE, "New passphrase for the database (12+ characters): ")
+    password = _secret(ENV_PASSWORD, f"New password for {args.manager} (10+ characters): ")
+    vault, code = Vault.create(args.db, passphrase=passphrase)
+    try:
+        auth.set_up_home(Context(vault), args.home, args.manager, args.manager_name, password)
+    except BaseException:
+        vault.close()
+        raise
+    vault.close()
+    where = "the keychain" if passphrase is None else "your passphrase"
+    emit(
+        args,
+        {"database": str(vault.path), "key": vault.key_mode, "recovery_code": code},
+        f"Created {vault.path} (key held by {where}).\n\n"
+        f"RECOVERY CODE (write it down or print it, keep it in the safe; it is shown once):\n\n"
+        f"    {code}\n",
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from carehome_share import demo  # the generator is only needed here
+
+    path = Path(args.db)
+    if path.exists():
+        if not args.replace:
+            raise UsageError(f"{path} exists; add --replace to overwrite this demo database")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    passphrase = None if keychain.available() else demo.DEMO_PASSPHRASE
+    vault, _code = Vault.create(path, passphrase=passphrase)
+    try:
+        summary = demo.generate(
+            Context(vault), residents=args.residents, sessions=args.sessions, seed=args.seed
+        )
+    finally:
+        vault.close()
+    unlock = (
+        "" if passphrase is None else f"\nPassphrase: {passphrase} (set {ENV_PASSPHRASE} to use it)"
+    )
+    accounts = "\n".join(f"  {u:<12} {roles:<16} {what}" for u, roles, what in demo.DEMO_ACCOUNTS)
+    emit(
+        args,
+        {"database": str(path), "summary": summary, "password": demo.DEMO_PASSWORD},
+        f"Demo database at {path}{unlock}\n{summary}\n"
+        f"Accounts (password '{demo.DEMO_PASSWORD}'):\n{accounts}",
+    )
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    vault = open_vault(args)
+    try:
+        result = audit_service.verify(Context(vault), args.head)
+    finally:
+        vault.close()
+    head = f"{result.head_seq}:{result.head_hash}"
+    lines = [f"{result.entries} audit entries; chain head {head}"]
+    lines += [f"PROBLEM: {p}" for p in result.problems] or [
+        "OK: the file, its structure and the audit chain are intact"
+    ]
+    emit(args, {**jsonable(result), "ok": result.ok}, "\n".join(lines))
+    return 0 if result.ok else 1
+
+
+# -- commands acting as a logged-in user ------------------------------------------------------
+
+
+def _resident_id(ctx: Context, nhs: str) -> int:
+    return residents.resident_id_for(ctx, nhs)
+
+
+def _staff_id(ctx: Context, username: str) -> int:
+    return staff.find_staff(ctx, username).id
+
+
+def _staff_line(s: Any) -> str:
+    roles = ",".join(r.value for r in Role if r in s.roles)
+    nmc = (
+        f" NMC {s.nmc_pin} checked {s.nmc_checked_on or '-'} expires {s.nmc_expires_on or '-'}"
+        if s.nmc_pin
+        else ""
+    )
+    return (
+        f"{s.username:<16} {s.full_name:<28} {roles:<16}{'' if s.active else ' (deactivated)'}{nmc}"
+    )
+
+
+def staff_add(ctx: Context, a: argparse.Namespace) -> Any:
+    password = _secret("CAREHOME_SHARE_NEW_PASSWORD", f"Temporary password for {a.username}: ")
+    return staff.add_staff(
+        ctx,
+        a.username,
+        a.name,
+        a.roles,
+        password,
+        nmc_pin=a.nmc_pin,
+        nmc_checked_on=a.nmc_checked_on,
+        nmc_expires_on=a.nmc_expires_on,
+        confidentiality_signed_on=a.confidentiality_signed_on,
+        ig_training_on=a.ig_training_on,
+    )
+
+
+def staff_update(ctx: Context, a: argparse.Namespace) -> Any:
+    changes = {
+        k: getattr(a, k)
+        for k in ("full_name", "roles", "nmc_pin", "confidentiality_signed_on", "ig_training_on")
+        if getattr(a, k) is not None
+    }
+    return staff.update_staff(ctx, _staff_id(ctx, a.username), **changes)
+
+
+def staff_reset(ctx: Context, a: argparse.Namespace) -> Any:
+    password = _secret("CAREHOME_SHARE_NEW_PASSWORD", f"Temporary password for {a.username}: ")
+    staff.reset_password(ctx, _staff_id(ctx, a.username), password)
+    return {"reset": a.username}
+
+
+def password_change(ctx: Context, a: argparse.Namespace) -> Any:
+    current = _secret(ENV_PASSWORD, "Current password: ")
+    new = _secret("CAREHOME_SHARE_NEW_PASSWORD", "New password: ")
+    auth.change_own_password(ctx, current, new)
+    return {"changed": True}
+
+
+def resident_update(ctx: Context, a: argparse.Namespace) -> Any:
+    changes = {
+        k: getattr(a, k)
+        for k in ("given_name", "family_name", "date_of_birth", "ods_code", "room")
+        if getattr(a, k) is not None
+    }
+    return residents.update_resident(ctx, _resident_id(ctx, a.nhs), **changes)
+
+
+def resident_line(listing: Any) -> str:
+    r = listing.resident
+    return f"{format_nhs_number(r.nhs_number)}  {r.full_name:<30} room {r.room or '-':<5} {'resident' if listing.current else 'not resident'}"
+
+
+def resident_show(ctx: Context, a: argparse.Namespace) -> Any:
+    return residents.resident_details(ctx, _resident_id(ctx, a.nhs))
+
+
+def describe_resident(details: Any) -> str:
+    record = details.record
+    r = record.resident
+    lines = [
+        f"{r.full_name}, NHS {format_nhs_number(r.nhs_number)}, born {r.date_of_birth:%d/%m/%Y}, room {r.room or '-'}",
+        f"GP practice: {record.practice.name} ({record.practice.ods_code})"
+        if record.practice
+        else "GP practice: -",
+        "Stays:",
+    ]
+    lines += [
+        f"  {s.kind.value:<9} admitted {s.admitted_at:%d/%m/%Y %H:%M}  discharged {s.discharged_at:%d/%m/%Y %H:%M}"
+        if s.discharged_at
+        else f"  {s.kind.value:<9} admitted {s.admitted_at:%d/%m/%Y %H:%M}  (current)"
+        for s in record.stays
+    ]
+    lines.append("Consent history (latest stands):")
+    lines += [
+        f"  {c.decided_on:%d/%m/%Y} {c.kind.value:<9} by {c.decided_by.label}{' ' + c.representative_name if c.representative_name else ''}{' - ' + c.reason if c.reason else ''}"
+        for c in record.consents
+    ]
+    return "\n".join(lines)
+
+
+def consent_record(ctx: Context, a: argparse.Namespace) -> Any:
+    return consent.record_consent(
+        ctx,
+        _resident_id(ctx, a.nhs),
+        a.kind,
+        a.decided_by,
+        decided_on=a.decided_on,
+        representative_name=a.representative_name or "",
+        representative_relationship=a.relationship or "",
+        authority_reference=a.authority_reference or "",
+        lacks_capacity=a.lacks_capacity,
+        capacity_assessed_on=a.capacity_assessed_on,
+        capacity_assessment=a.capacity_assessment or "",
+        people_consulted=a.people_consulted or "",
+        witness=a.witness or "",
+        reason=a.reason or "",
+        review_on=a.review_on,
+        expires_on=a.expires_on,
+    )
+
+
+def session_line(s: Any) -> str:
+    closed = f"{s.close_kind.value} {s.closed_at:%H:%M}" if s.closed_at else "OPEN"
+    sections = ", ".join(x.value for x in s.sections) or "no sections ticked"
+    return f"session {s.id}: {s.purpose.label}, opened {s.opened_at:%d/%m/%Y %H:%M}, {closed}; viewed: {sections}"
+
+
+def audit_line(e: Any) -> str:
+    reasons = f" ({'; '.join(e.reasons)})" if e.reasons else ""
+    return f"{e.seq:>7} {e.at} {e.actor_username:<12} {e.actor_role:<9} {e.action:<24} {e.outcome}{reasons}"
+
+
+Handler = Callable[[Context, argparse.Namespace], Any]
+# command path -> (service call, how to print its result)
+ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
+    ("staff", "add"): (
+        staff_add,
+        lambda s: f"Added {_staff_line(s)}\nThey choose their own password at first login.",
+    ),
+    ("staff", "list"): (
+        lambda c, a: staff.list_staff(c),
+        lambda rows: "\n".join(map(_staff_line, rows)),
+    ),
+    ("staff", "update"): (staff_update, lambda s: f"Updated {_staff_line(s)}"),
+    ("staff", "nmc-check"): (
+        lambda c, a: staff.record_nmc_check(
+            c, _staff_id(c, a.username), a.checked_on, a.expires_on
+        ),
+        lambda s: f"NMC check recorded: {_staff_line(s)}",
+    ),
+    ("staff", "deactivate"): (
+        lambda c, a: staff.deactivate_staff(c, _staff_id(c, a.username)),
+        lambda s: f"Deactivated {s.username}",
+    ),
+    ("staff", "reset-password"): (
+        staff_reset,
+        lambda r: f"Password reset for {r['reset']}; they must change it at next login.",
+    ),
+    ("password", "change"): (password_change, lambda r: "Password changed."),
+    ("practice", "add"): (
+        lambda c, a: practices.add_practice(c, a.name, a.ods_code, a.phone or ""),
+        lambda p: f"Added {p.name} ({p.ods_code})",
+    ),
+    ("practice", "list"): (
+        lambda c, a: practices.list_practices(c),
+        lambda rows: "\n".join(f"{p.ods_code}  {p.name}  {p.phone}" for p in rows),
+    ),
+    ("agreement", "add"): (
+        lambda c, a: practices.add_agreement(
+            c,
+            a.ods_code,
+            starts_on=a.starts_on,
+            ends_on=a.ends_on,
+            review_on=a.review_on,
+            purposes=a.purposes,
+            sections=a.sections,
+            home_signatory=a.home_signatory,
+            practice_signatory=a.practice_signatory,
+        ),
+        lambda g: f"Agreement {g.id} recorded, in force from {g.starts_on:%d/%m/%Y}",
+    ),
+    ("agreement", "list"): (
+        lambda c, a: practices.list_agreements(c, a.ods_code),
+        lambda rows: "\n".join(
+            f"{g.id}: practice {g.practice_id} {g.starts_on} to {g.ends_on or 'open-ended'}; purposes {', '.join(p.value for p in g.purposes)}; sections {', '.join(s.value for s in g.sections)}"
+            for g in rows
+        ),
+    ),
+    ("agreement", "end"): (
+        lambda c, a: practices.end_agreement(c, a.agreement_id, a.ends_on),
+        lambda g: f"Agreement {g.id} ends on {g.ends_on:%d/%m/%Y}",
+    ),
+    ("resident", "add"): (
+        lambda c, a: residents.add_resident(
+            c, a.nhs, a.given_name, a.family_name, a.date_of_birth, a.ods_code, a.room or ""
+        ),
+        lambda r: f"Added {r.full_name}, NHS {format_nhs_number(r.nhs_number)}",
+    ),
+    ("resident", "list"): (
+        lambda c, a: residents.find_residents(c, a.search or ""),
+        lambda rows: "\n".join(map(resident_line, rows)) or "No residents match.",
+    ),
+    ("resident", "show"): (resident_show, describe_resident),
+    ("resident", "update"): (resident_update, lambda r: f"Updated {r.full_name}"),
+    ("resident", "admit"): (
+        lambda c, a: residents.admit(c, _resident_id(c, a.nhs), a.at, a.kind),
+        lambda s: f"Admitted ({s.kind.value}) at {s.admitted_at:%d/%m/%Y %H:%M} UTC",
+    ),
+    ("resident", "discharge"): (
+        lambda c, a: residents.discharge(c, _resident_id(c, a.nhs), a.at),
+        lambda s: f"Discharged at {s.discharged_at:%d/%m/%Y %H:%M} UTC",
+    ),
+    ("consent", "record"): (
+        consent_record,
+        lambda d: f"Recorded: {d.kind.value} by {d.decided_by.label} on {d.decided_on:%d/%m/%Y}",
+    ),
+    ("consent", "show"): (
+        lambda c, a: consent.consent_in_force(c, _resident_id(c, a.nhs)),
+        lambda s: (
+            ("Consent IN FORCE" if s.in_force else f"NO consent in force: {s.problem.text}")
+            + (" (review due)" if s.review_due else "")
+        ),
+    ),
+    ("session", "open"): (
+        lambda c, a: access.open_access_session(
+            c, _resident_id(c, a.nhs), a.purpose, a.justification
+        ),
+        lambda s: f"Opened {session_line(s)}",
+    ),
+    ("session", "sections"): (
+        lambda c, a: access.record_sections_viewed(c, a.session_id, a.sections.split(",")),
+        session_line,
+    ),
+    ("session", "close"): (
+        lambda c, a: access.close_access_session(c, a.session_id),
+        lambda s: f"Closed {session_line(s)}",
+    ),
+    ("session", "close-stale"): (
+        lambda c, a: access.close_stale_sessions(c),
+        lambda ids: f"Auto-closed {len(ids)} session(s) left open past the limit.",
+    ),
+    ("session", "mine"): (
+        lambda c, a: access.my_sessions_today(c),
+        lambda rows: "\n".join(map(session_line, rows)) or "No sessions today.",
+    ),
+    ("gp-contact", "log"): (
+        lambda c, a: access.log_gp_contact(
+            c, _resident_id(c, a.nhs), a.spoke_to, a.reason, a.outcome, a.refusal_id
+        ),
+        lambda i: f"GP contact {i} logged.",
+    ),
+    ("audit", "list"): (
+        lambda c, a: audit_service.audit_entries(
+            c, _resident_id(c, a.nhs) if a.nhs else None, a.last
+        ),
+        lambda rows: "\n".join(map(audit_line, rows)),
+    ),
+    ("settings", "show"): (
+        lambda c, a: settings.all_settings(c),
+        lambda s: "\n".join(f"{k} = {v}  ({settings.SETTINGS[k][3]})" for k, v in s.items()),
+    ),
+    ("settings", "set"): (
+        lambda c, a: settings.change_setting(c, a.name, a.value),
+        lambda _r: "Setting changed.",
+    ),
+}
+
+
+def run_action(args: argparse.Namespace) -> int:
+    handler, describe = ACTIONS[(args.group, args.verb)]
+    vault = open_vault(args)
+    try:
+        ctx = logged_in(args, vault)
+        try:
+            result = handler(ctx, args)
+        finally:
+            auth.log_out(ctx)
+    finally:
+        vault.close()
+    emit(args, result, describe(result))
+    return 0
+
+
+# -- the parser -----------------------------------------------------------------------------
+
+
+def _values(enum: type[Enum]) -> str:
+    return ", ".join(str(m.value) for m in enum)
+
+
+def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    def option(*flags: str, **kwargs: Any) -> None:
+        parser.add_argument(*flags, default=default, **kwargs)
+
+    option("--db", help=f"database file (default {paths.default_database()})")
+    option("--user", help=f"act as this member of staff (or {ENV_USER})")
+    option(
+        "--role",
+        choices=[r.value for r in Role],
+        help="role to work under, if the account holds several",
+    )
+    option("--recovery-code", help="unlock with the recovery code from the recovery sheet")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default or False,
+        help="print results as JSON for scripts",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carehome-share",
+        description="Safe, recorded access for care-home nurses to residents' GP records. "
+        "Run with no command to open the desktop app.",
+        epilog=f"Secrets for unattended use: {ENV_PASSPHRASE}, {ENV_PASSWORD} (and CAREHOME_SHARE_NEW_PASSWORD), {ENV_USER}.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _global_options(parser, None)
+    parser.add_argument(
+        "--demo", action="store_true", help="open the desktop app on a throwaway demo database"
+    )
+    # The same options are accepted after the command too, where people tend to type them.
+    after = argparse.ArgumentParser(add_help=False)
+    _global_options(after, argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="group", metavar="COMMAND")
+
+    p = commands.add_parser(
+        "init", parents=[after], help="create a new encrypted database and the first manager"
+    )
+    p.add_argument("--home", required=True, help="the care home's name")
+    p.add_argument("--manager", required=True, help="the first manager's username")
+    p.add_argument("--manager-name", required=True, help="the first manager's full name")
+    p.add_argument(
+        "--passphrase-mode",
+        action="store_true",
+        help="protect with a passphrase even when a keychain exists",
+    )
+    p.set_defaults(func=cmd_init)
+
+    p = commands.add_parser(
+        "demo", parents=[after], help="create a database full of synthetic residents"
+    )
+    p.add_argument("--residents", type=int, default=60)
+    p.add_argument("--sessions", type=int, default=3000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--replace", action="store_true", help="overwrite an existing demo database")
+    p.set_defaults(func=cmd_demo, demo_db=True)
+
+    p = commands.add_parser(
+        "verify", parents=[after], help="check the file, its structure and the audit chain"
+    )
+    p.add_argument(
+        "--head", help="SEQ:HASH printed on a report: detect a file rolled back behind it"
+    )
+    p.set_defaults(func=cmd_verify)
+
+    def group(name: str, help_text: str) -> argparse._SubParsersAction:
+        g = commands.add_parser(name, help=help_text, parents=[after])
+        return g.add_subparsers(dest="verb", metavar="ACTION", required=True)
+
+    def action(
+        sub: argparse._SubParsersAction, verb: str, help_text: str
+    ) -> argparse.ArgumentParser:
+        a = sub.add_parser(verb, help=help_text, parents=[after])
+        a.set_defaults(func=run_action)
+        return a
+
+    s = group("staff", "staff accounts (manager)")
+    a = action(
+        s, "add", "add a personal account; password from CAREHOME_SHARE_NEW_PASSWORD or a prompt"
+    )
+    a.add_argument("username")
+    a.add_argument("--name", required=True)
+    a.add_argument("--roles", required=True, help=f"comma-separated: {_values(Role)}")
+    for flag in (
+        "--nmc-pin",
+        "--nmc-checked-on",
+        "--nmc-expires-on",
+        "--confidentiality-signed-on",
+        "--ig-training-on",
+    ):
+        a.add_argument(flag)
+    action(s, "list", "list staff")
+    a = action(s, "update", "change a staff member's details")
+    a.add_argument("username")
+    for flag in (
+        "--full-name",
+        "--roles",
+        "--nmc-pin",
+        "--confidentiality-signed-on",
+        "--ig-training-on",
+    ):
+        a.add_argument(flag)
+    a = action(s, "nmc-check", "record an NMC register check")
+    a.add_argument("username")
+    a.add_argument("--checked-on", required=True)
+    a.add_argument("--expires-on", required=True)
+    a = action(s, "deactivate", "a leaver: the account can no longer log in")
+    a.add_argument("username")
+    a = action(s, "reset-password", "set a temporary password")
+    a.add_argument("username")
+
+    s = group("password", "your own password")
+    action(s, "change", "change your password (CAREHOME_SHARE_NEW_PASSWORD or a prompt)")
+
+    s = group("practice", "GP practices (manager)")
+    a = action(s, "add", "add a GP practice")
+    a.add_argument("--name", required=True)
+    a.add_argument("--ods-code", required=True)
+    a.add_argument("--phone")
+    action(s, "list", "list GP practices")
+
+    s = group("agreement", "data sharing agreements (manager)")
+    a = action(s, "add", "record a signed data sharing agreement")
+    a.add_argument("--ods-code", required=True)
+    a.add_argument("--starts-on", required=True)
+    a.add_argument("--ends-on")
+    a.add_argument("--review-on")
+    a.add_argument("--purposes", required=True, help=f"comma-separated: {_values(Purpose)}")
+    a.add_argument("--sections", required=True, help=f"comma-separated: {_values(Section)}")
+    a.add_argument("--home-signatory", required=True)
+    a.add_argument("--practice-signatory", required=True)
+    a = action(s, "list", "list agreements")
+    a.add_argument("--ods-code")
+    a = action(s, "end", "end an agreement on a date")
+    a.add_argument("agreement_id", type=int)
+    a.add_argument("--ends-on", required=True)
+
+    s = group("resident", "residents and their stays")
+    a = action(s, "add", "register a resident (manager)")
+    a.add_argument("--nhs", required=True, help="NHS number, e.g. '999 000 0018'")
+    a.add_argument("--given-name", required=True)
+    a.add_argument("--family-name", required=True)
+    a.add_argument("--date-of-birth", required=True)
+    a.add_argument("--ods-code", required=True, help="the registered GP practice")
+    a.add_argument("--room")
+    a = action(s, "list", "find residents; current residents first")
+    a.add_argument("search", nargs="?", help="name, room or NHS number")
+    a = action(s, "show", "a resident's stays and consent history")
+    a.add_argument("--nhs", required=True)
+    a = action(s, "update", "correct a resident's details (manager)")
+    a.add_argument("--nhs", required=True)
+    for flag in ("--given-name", "--family-name", "--date-of-birth", "--ods-code", "--room"):
+        a.add_argument(flag)
+    a = action(s, "admit", "admit or readmit (manager)")
+    a.add_argument("--nhs", required=True)
+    a.add_argument("--at", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM, UK time (default now)")
+    a.add_argument("--kind", default="long_term", help=f"one of: {_values(StayKind)}")
+    a = action(s, "discharge", "discharge (manager)")
+    a.add_argument("--nhs", required=True)
+    a.add_argument("--at", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM, UK time (default now)")
+
+    s = group("consent", "consent decisions")
+    a = action(s, "record", "record a grant, refusal, objection or withdrawal (manager)")
+    a.add_argument("--nhs", required=True)
+    a.add_argument("--kind", required=True, help=f"one of: {_values(ConsentKind)}")
+    a.add_argument("--decided-by", required=True, help=f"one of: {_values(DecidedBy)}")
+    for flag in (
+        "--decided-on",
+        "--representative-name",
+        "--relationship",
+        "--authority-reference",
+        "--capacity-assessed-on",
+        "--capacity-assessment",
+        "--people-consulted",
+        "--witness",
+        "--reason",
+        "--review-on",
+        "--expires-on",
+    ):
+        a.add_argument(flag)
+    a.add_argument(
+        "--lacks-capacity",
+        action="store_true",
+        help="a capacity assessment found the resident lacks capacity for this decision",
+    )
+    a = action(s, "show", "the decision in force")
+    a.add_argument("--nhs", required=True)
+
+    s = group("session", "GP-record access sessions (nurse)")
+    a = action(
+        s, "open", "ask to open a GP record; refused with reasons when the rules do not allow it"
+    )
+    a.add_argument("--nhs", required=True)
+    a.add_argument("--purpose", required=True, help=f"one of: {_values(Purpose)}")
+    a.add_argument("--justification", required=True)
+    a = action(s, "sections", "record the parts of the record viewed")
+    a.add_argument("session_id", type=int)
+    a.add_argument("--sections", required=True, help=f"comma-separated: {_values(Section)}")
+    a = action(s, "close", "close your session")
+    a.add_argument("session_id", type=int)
+    action(s, "close-stale", "auto-close sessions left open past the limit")
+    action(s, "mine", "your sessions today")
+
+    s = group("gp-contact", "phone calls to the GP practice")
+    a = action(s, "log", "log a call made instead of record access")
+    a.add_argument("--nhs", required=True)
+    a.add_argument("--spoke-to", required=True)
+    a.add_argument("--reason", required=True)
+    a.add_argument("--outcome", required=True)
+    a.add_argument("--refusal-id", type=int)
+
+    s = group("audit", "the audit trail (manager)")
+    a = action(s, "list", "recent entries, or one resident's")
+    a.add_argument("--nhs")
+    a.add_argument("--last", type=int, default=50)
+
+    s = group("settings", "the home's settings (manager)")
+    action(s, "show", "show settings")
+    a = action(s, "set", "change a setting")
+    a.add_argument("name", help=", ".join(settings.SETTINGS))
+    a.add_argument("value")
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse and run one command; print a clear message and return a non-zero code on failure."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.group is None:
+        parser.print_help()
+        if args.demo:
+            print(
+                "\nThe desktop app is not in this build yet: `carehome-share demo` makes a demo database."
+            )
+        return 0
+    if args.db is None:
+        args.db = (
+            paths.demo_database() if getattr(args, "demo_db", False) else paths.default_database()
+        )
+    try:
+        return int(args.func(args))
+    except AccessRefused as exc:
+        _report(
+            args,
+            exc,
+            "REFUSED: "
+            + "; ".join(exc.reasons)
+            + f"\nRefusal {exc.refusal_id} recorded. Phone the GP practice instead and log the call: carehome-share gp-contact log --refusal-id {exc.refusal_id} ...",
+        )
+        return EXIT_REFUSED
+    except PermissionDenied as exc:
+        _report(args, exc, f"REFUSED: {exc}")
+        return EXIT_REFUSED
+    except (VaultError, ValidationError, CarehomeError) as exc:
+        _report(args, exc, f"error: {exc}")
+        return EXIT_LOCKED if isinstance(exc, VaultError) else EXIT_INPUT
+
+
+def _report(args: argparse.Namespace, exc: Exception, text: str) -> None:
+    if args.json:
+        body: dict[str, Any] = {"error": str(exc), "kind": type(exc).__name__}
+        if isinstance(exc, ValidationError):
+            body["field"] = exc.field
+        if isinstance(exc, PermissionDenied):
+            body["reasons"] = exc.reasons
+        if isinstance(exc, AccessRefused):
+            body["refusal_id"] = exc.refusal_id
+        print(json.dumps(body, ensure_ascii=False), file=sys.stderr)
+    else:
+        print(text, file=sys.stderr)

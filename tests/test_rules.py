@@ -1,0 +1,580 @@
+"""The access decision and the consent rules, on hand-built records with the clock passed in.
+
+The defaults describe an access that is allowed; each test changes one thing (or a few) and checks
+that exactly the matching reason codes come back.
+"""
+
+import itertools
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from carehome_share.domain.consent import check_consent_decision, consent_state
+from carehome_share.domain.errors import ValidationError
+from carehome_share.domain.identifiers import nhs_numbers_in_test_range
+from carehome_share.domain.model import (
+    Agreement,
+    ConsentDecision,
+    ConsentKind,
+    DecidedBy,
+    Decision,
+    Purpose,
+    Resident,
+    ResidentRecord,
+    Role,
+    Section,
+    Staff,
+    Stay,
+    StayKind,
+)
+from carehome_share.domain.rules import MIN_JUSTIFICATION, decide
+
+# A winter morning: UK time is UTC, so the UK date is the UTC date.
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+TODAY = date(2026, 11, 21)
+JUSTIFICATION = "Checking medication before the round"
+_ids = itertools.count(1)
+
+
+def utc(iso: str) -> datetime:
+    return datetime.fromisoformat(iso).replace(tzinfo=UTC)
+
+
+def nurse(**changes: Any) -> Staff:
+    """A current registered nurse (NMC checked in January 2026, valid until September 2027)."""
+    base = Staff(
+        id=1,
+        username="nina",
+        full_name="Nina Nurse",
+        roles=frozenset({Role.NURSE}),
+        active=True,
+        nmc_pin="12A3456E",
+        nmc_checked_on=date(2026, 1, 5),
+        nmc_expires_on=date(2027, 9, 30),
+    )
+    return replace(base, **changes)
+
+
+RESIDENT = Resident(
+    id=7,
+    nhs_number=next(nhs_numbers_in_test_range()),
+    given_name="Edith",
+    family_name="Example",
+    date_of_birth=date(1938, 5, 17),
+    practice_id=3,
+    room="12",
+)
+
+
+def stay(admitted: str, discharged: str | None = None, kind: StayKind = StayKind.LONG_TERM) -> Stay:
+    return Stay(
+        id=next(_ids),
+        resident_id=RESIDENT.id,
+        kind=kind,
+        admitted_at=utc(admitted),
+        discharged_at=utc(discharged) if discharged else None,
+    )
+
+
+def agreement(**changes: Any) -> Agreement:
+    """In force for 2026-2027, covering medication checks, assessments and care-plan reviews."""
+    base = Agreement(
+        id=next(_ids),
+        practice_id=RESIDENT.practice_id,
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2027, 12, 31),
+        review_on=None,
+        purposes=(Purpose.MEDICATION_CHECK, Purpose.CLINICAL_ASSESSMENT, Purpose.CARE_PLAN_REVIEW),
+        sections=(Section.SUMMARY, Section.MEDICATIONS),
+        home_signatory="Mary Manager",
+        practice_signatory="Dr Priya Practice",
+    )
+    return replace(base, **changes)
+
+
+def consent(kind: ConsentKind = ConsentKind.GRANTED, **changes: Any) -> ConsentDecision:
+    """The resident's own decision, made on the day of admission."""
+    base = ConsentDecision(
+        id=next(_ids),
+        resident_id=RESIDENT.id,
+        kind=kind,
+        decided_by=DecidedBy.RESIDENT,
+        decided_on=date(2026, 1, 10),
+        recorded_at=utc("2026-01-10T12:00"),
+        recorded_by="Mary Manager",
+    )
+    return replace(base, **changes)
+
+
+DEFAULT_STAY = stay("2026-01-10T12:00")
+DEFAULT_AGREEMENT = agreement()
+DEFAULT_CONSENT = consent()
+
+
+def record(**changes: Any) -> ResidentRecord:
+    """Resident since January 2026 (still there), one agreement in force, consent given."""
+    base = ResidentRecord(
+        resident=RESIDENT,
+        stays=(DEFAULT_STAY,),
+        consents=(DEFAULT_CONSENT,),
+        agreements=(DEFAULT_AGREEMENT,),
+    )
+    return replace(base, **changes)
+
+
+def check(
+    user: Staff | None = None,
+    role: Role = Role.NURSE,
+    rec: ResidentRecord | None = None,
+    purpose: Purpose = Purpose.MEDICATION_CHECK,
+    justification: str = JUSTIFICATION,
+    now: datetime = NOW,
+) -> Decision:
+    return decide(user or nurse(), role, rec or record(), purpose, justification, now)
+
+
+def codes(decision: Decision) -> list[str]:
+    return [reason.code for reason in decision.reasons]
+
+
+def assert_allowed(decision: Decision) -> None:
+    assert decision.allowed, codes(decision)
+    assert decision.reasons == ()
+
+
+def assert_refused(decision: Decision, *expected: str) -> None:
+    assert not decision.allowed
+    assert sorted(codes(decision)) == sorted(expected)
+    assert all(reason.text for reason in decision.reasons)
+
+
+# -- everything holds ---------------------------------------------------------------------------
+
+
+def test_all_conditions_holding_is_allowed_with_its_basis() -> None:
+    decision = check()
+    assert_allowed(decision)
+    assert decision.consent == DEFAULT_CONSENT
+    assert decision.agreement == DEFAULT_AGREEMENT
+    assert decision.alerts == ()
+
+
+def test_a_nurse_holding_other_roles_too_is_allowed_working_as_nurse() -> None:
+    assert_allowed(check(nurse(roles=frozenset({Role.NURSE, Role.MANAGER}))))
+
+
+# -- 1. the nurse -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.NURSE])
+def test_working_under_another_role_is_refused(role: Role) -> None:
+    """Roles are not combined: a nurse logged in as something else may not look."""
+    user = nurse(roles=frozenset({Role.NURSE, role}))
+    assert_refused(check(user, role=role), "role")
+
+
+def test_nurse_role_not_held_is_refused() -> None:
+    user = nurse(roles=frozenset({Role.CARER}))
+    decision = check(user, role=Role.NURSE)
+    assert_refused(decision, "role_not_held")
+    assert "Nina Nurse" in decision.reasons[0].text
+
+
+def test_inactive_account_is_refused() -> None:
+    assert_refused(check(nurse(active=False)), "account_inactive")
+
+
+@pytest.mark.parametrize("pin", [None, ""])
+def test_no_nmc_pin_is_refused(pin: str | None) -> None:
+    assert_refused(check(nurse(nmc_pin=pin)), "nmc_missing")
+
+
+def test_nmc_check_not_recorded_is_refused() -> None:
+    assert_refused(check(nurse(nmc_checked_on=None)), "nmc_unchecked")
+
+
+def test_nmc_check_dated_in_the_future_is_refused() -> None:
+    assert_refused(check(nurse(nmc_checked_on=TODAY + timedelta(days=1))), "nmc_unchecked")
+    assert_allowed(check(nurse(nmc_checked_on=TODAY)))
+
+
+def test_nmc_expiry_is_inclusive_of_its_last_day() -> None:
+    assert_allowed(check(nurse(nmc_expires_on=TODAY)))
+    assert_refused(check(nurse(nmc_expires_on=TODAY - timedelta(days=1))), "nmc_expired")
+
+
+def test_nmc_expiry_missing_is_refused() -> None:
+    assert_refused(check(nurse(nmc_expires_on=None)), "nmc_expired")
+
+
+def test_nmc_expiry_follows_uk_midnight_in_summer() -> None:
+    """Registration expiring 31 July ends at midnight BST, which is 23:00 UTC on 31 July."""
+    user = nurse(nmc_expires_on=date(2026, 7, 31))
+    assert_allowed(check(user, now=utc("2026-07-31T22:59:59")))
+    assert_refused(check(user, now=utc("2026-07-31T23:00")), "nmc_expired")
+
+
+# -- 2. resident now ----------------------------------------------------------------------------
+
+
+def test_before_admission_is_refused() -> None:
+    admitted = stay("2026-11-21T10:00")
+    rec = record(stays=(admitted,))
+    assert_refused(check(rec=rec, now=utc("2026-11-21T09:59:59")), "not_resident")
+    assert_allowed(check(rec=rec, now=utc("2026-11-21T10:00")))  # from the moment of admission
+
+
+def test_after_discharge_is_refused() -> None:
+    rec = record(stays=(stay("2026-01-10T12:00", "2026-11-21T09:00"),))
+    assert_allowed(check(rec=rec, now=utc("2026-11-21T08:59:59")))
+    assert_refused(check(rec=rec, now=utc("2026-11-21T09:00")), "not_resident")
+    assert_refused(check(rec=rec), "not_resident")
+
+
+def test_no_stay_at_all_is_refused() -> None:
+    assert_refused(check(rec=record(stays=())), "not_resident")
+
+
+def test_between_stays_including_respite_is_refused() -> None:
+    """Respite stays are periods of their own; the gaps between stays allow nothing."""
+    stays = (
+        stay("2026-01-10T12:00", "2026-06-01T10:00"),
+        stay("2026-08-01T10:00", "2026-08-15T10:00", StayKind.RESPITE),
+        stay("2026-12-01T10:00"),
+    )
+    rec = record(stays=stays)
+    assert_allowed(check(rec=rec, now=utc("2026-05-31T10:00")))
+    assert_refused(check(rec=rec, now=utc("2026-07-01T10:00")), "not_resident")
+    assert_allowed(check(rec=rec, now=utc("2026-08-10T10:00")))  # during respite
+    assert_refused(check(rec=rec, now=utc("2026-08-20T10:00")), "not_resident")
+    assert_refused(check(rec=rec), "not_resident")  # 21 November, before readmission
+    assert_allowed(check(rec=rec, now=utc("2026-12-02T10:00")))
+
+
+# -- 3. agreement -------------------------------------------------------------------------------
+
+
+def test_no_agreement_is_refused() -> None:
+    decision = check(rec=record(agreements=()))
+    assert_refused(decision, "no_agreement")
+    assert decision.agreement is None
+
+
+def test_agreement_not_yet_started_is_refused() -> None:
+    rec = record(agreements=(agreement(starts_on=TODAY + timedelta(days=1)),))
+    assert_refused(check(rec=rec), "no_agreement")
+    rec = record(agreements=(agreement(starts_on=TODAY),))
+    assert_allowed(check(rec=rec))
+
+
+def test_agreement_end_is_inclusive_of_its_last_day() -> None:
+    rec = record(agreements=(agreement(ends_on=TODAY),))
+    assert_allowed(check(rec=rec, now=utc("2026-11-21T23:59:59")))
+    assert_refused(check(rec=rec, now=utc("2026-11-22T00:00")), "no_agreement")
+
+
+def test_agreement_ending_in_summer_ends_at_uk_midnight() -> None:
+    """In BST midnight UK is 23:00 UTC the day before: refused from then, not from 00:00 UTC."""
+    rec = record(agreements=(agreement(ends_on=date(2026, 7, 31)),))
+    assert_allowed(check(rec=rec, now=utc("2026-07-31T22:59:59")))
+    assert_refused(check(rec=rec, now=utc("2026-07-31T23:00")), "no_agreement")
+
+
+def test_open_ended_agreement_is_in_force() -> None:
+    assert_allowed(check(rec=record(agreements=(agreement(ends_on=None),))))
+
+
+# -- 5. purpose and justification ---------------------------------------------------------------
+
+
+def test_purpose_not_covered_is_refused() -> None:
+    decision = check(purpose=Purpose.END_OF_LIFE_CARE)
+    assert_refused(decision, "purpose")
+    assert "End of life care" in decision.reasons[0].text
+
+
+def test_the_agreement_covering_the_purpose_is_the_one_returned() -> None:
+    narrow = agreement(purposes=(Purpose.CARE_PLAN_REVIEW,))
+    wide = agreement(purposes=(Purpose.END_OF_LIFE_CARE, Purpose.HOSPITAL_TRANSFER))
+    decision = check(rec=record(agreements=(narrow, wide)), purpose=Purpose.END_OF_LIFE_CARE)
+    assert_allowed(decision)
+    assert decision.agreement == wide
+
+
+def test_ended_agreement_covering_the_purpose_does_not_count() -> None:
+    old = agreement(ends_on=date(2026, 6, 30), purposes=(Purpose.END_OF_LIFE_CARE,))
+    rec = record(agreements=(old, DEFAULT_AGREEMENT))
+    assert_refused(check(rec=rec, purpose=Purpose.END_OF_LIFE_CARE), "purpose")
+
+
+@pytest.mark.parametrize("text", ["", "too short", "   short   ", " " * 20])
+def test_short_justification_is_refused(text: str) -> None:
+    assert len(text.strip()) < MIN_JUSTIFICATION
+    assert_refused(check(justification=text), "justification")
+
+
+def test_justification_of_the_minimum_length_is_allowed() -> None:
+    assert_allowed(check(justification="x" * MIN_JUSTIFICATION))
+    assert_allowed(check(justification="  " + "x" * MIN_JUSTIFICATION + "  "))
+
+
+# -- 4. consent ---------------------------------------------------------------------------------
+
+
+def test_no_consent_is_refused() -> None:
+    decision = check(rec=record(consents=()))
+    assert_refused(decision, "no_consent")
+    assert decision.consent is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        (ConsentKind.REFUSED, "consent_refused"),
+        (ConsentKind.OBJECTION, "consent_objection"),
+        (ConsentKind.WITHDRAWN, "consent_withdrawn"),
+    ],
+)
+def test_a_negative_decision_alone_is_refused(kind: ConsentKind, code: str) -> None:
+    decision = check(rec=record(consents=(consent(kind),)))
+    assert_refused(decision, code)
+
+
+def test_consent_expires_on_its_expiry_date() -> None:
+    """expires_on is the first day the consent is no longer in force."""
+    rec = record(consents=(consent(expires_on=TODAY),))
+    assert_refused(check(rec=rec), "consent_expired")
+    assert_refused(check(rec=rec, now=utc("2026-11-21T00:00")), "consent_expired")
+    assert_allowed(check(rec=rec, now=utc("2026-11-20T23:59:59")))
+    assert_allowed(check(rec=record(consents=(consent(expires_on=TODAY + timedelta(days=1)),))))
+
+
+def test_consent_expiry_follows_uk_midnight_in_summer() -> None:
+    rec = record(consents=(consent(expires_on=date(2026, 8, 1)),))
+    assert_allowed(check(rec=rec, now=utc("2026-07-31T22:59:59")))
+    assert_refused(check(rec=rec, now=utc("2026-07-31T23:00")), "consent_expired")
+
+
+def test_grant_after_withdrawal_allows_again() -> None:
+    regranted = consent(decided_on=date(2026, 11, 1))
+    history = (DEFAULT_CONSENT, consent(ConsentKind.WITHDRAWN), regranted)
+    decision = check(rec=record(consents=history))
+    assert_allowed(decision)
+    assert decision.consent == regranted
+
+
+@pytest.mark.parametrize(
+    "kind", [ConsentKind.WITHDRAWN, ConsentKind.OBJECTION, ConsentKind.REFUSED]
+)
+def test_negative_decision_after_grant_refuses(kind: ConsentKind) -> None:
+    """There is no override: the latest decision stands."""
+    latest = consent(kind, decided_on=date(2026, 11, 1))
+    decision = check(rec=record(consents=(DEFAULT_CONSENT, latest)))
+    assert_refused(decision, f"consent_{kind.value}")
+    assert decision.consent == latest
+
+
+def test_consent_review_date_only_adds_an_alert() -> None:
+    due = record(consents=(consent(review_on=TODAY),))
+    decision = check(rec=due)
+    assert_allowed(decision)
+    assert any("consent" in alert for alert in decision.alerts)
+    not_yet = check(rec=record(consents=(consent(review_on=TODAY + timedelta(days=1)),)))
+    assert_allowed(not_yet)
+    assert not_yet.alerts == ()
+
+
+def test_agreement_review_date_only_adds_an_alert() -> None:
+    decision = check(rec=record(agreements=(agreement(review_on=TODAY),)))
+    assert_allowed(decision)
+    assert any("agreement" in alert for alert in decision.alerts)
+
+
+def test_consent_survives_discharge_and_readmission() -> None:
+    """Discharge does not touch consent: given in January, it still stands after readmission."""
+    stays = (stay("2026-01-10T12:00", "2026-06-01T10:00"), stay("2026-09-01T10:00"))
+    decision = check(rec=record(stays=stays))
+    assert_allowed(decision)
+    assert decision.consent == DEFAULT_CONSENT
+
+
+# -- several at once ----------------------------------------------------------------------------
+
+
+def test_every_failure_is_named() -> None:
+    user = nurse(
+        roles=frozenset({Role.CARER}),
+        active=False,
+        nmc_pin=None,
+        nmc_checked_on=None,
+        nmc_expires_on=None,
+    )
+    rec = record(stays=(), agreements=(), consents=(consent(ConsentKind.OBJECTION),))
+    decision = check(user, role=Role.CARER, rec=rec, justification="hmm")
+    # The user holds the carer role they work under, so role_not_held is not among them.
+    assert_refused(
+        decision,
+        "role",
+        "account_inactive",
+        "nmc_missing",
+        "nmc_unchecked",
+        "nmc_expired",
+        "not_resident",
+        "no_agreement",
+        "justification",
+        "consent_objection",
+    )
+
+
+def test_purpose_and_consent_and_residency_failures_together() -> None:
+    rec = record(
+        stays=(stay("2026-01-10T12:00", "2026-02-01T12:00"),),
+        consents=(consent(expires_on=date(2026, 3, 1)),),
+    )
+    decision = check(rec=rec, purpose=Purpose.HOSPITAL_TRANSFER)
+    assert_refused(decision, "not_resident", "purpose", "consent_expired")
+    assert decision.agreement is None
+
+
+# -- consent_state ------------------------------------------------------------------------------
+
+
+def test_consent_state_of_an_empty_history() -> None:
+    state = consent_state((), TODAY)
+    assert not state.in_force
+    assert state.latest is None
+    assert state.problem is not None and state.problem.code == "no_consent"
+
+
+def test_consent_state_latest_is_the_last_entry() -> None:
+    withdrawn = consent(ConsentKind.WITHDRAWN, decided_on=date(2026, 11, 1))
+    state = consent_state((DEFAULT_CONSENT, withdrawn), TODAY)
+    assert not state.in_force
+    assert state.latest == withdrawn
+    assert state.problem is not None
+    assert state.problem.code == "consent_withdrawn"
+    assert "01/11/2026" in state.problem.text
+
+
+def test_consent_state_review_due() -> None:
+    state = consent_state((consent(review_on=TODAY),), TODAY)
+    assert state.in_force and state.review_due and state.problem is None
+    state = consent_state((consent(review_on=TODAY),), TODAY - timedelta(days=1))
+    assert state.in_force and not state.review_due
+
+
+# -- check_consent_decision ---------------------------------------------------------------------
+
+
+DECIDED = date(2026, 11, 10)
+
+
+def valid(decided_by: DecidedBy, kind: ConsentKind = ConsentKind.GRANTED) -> dict[str, Any]:
+    """Everything a valid decision by `decided_by` records."""
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "decided_by": decided_by,
+        "decided_on": DECIDED,
+        "today": TODAY,
+        "lacks_capacity": False,
+        "capacity_assessed_on": None,
+        "capacity_assessment": "",
+        "representative_name": "",
+        "representative_relationship": "",
+        "authority_reference": "",
+        "people_consulted": "",
+        "review_on": None,
+        "expires_on": None,
+    }
+    if decided_by is not DecidedBy.RESIDENT:
+        fields.update(
+            lacks_capacity=True,
+            capacity_assessed_on=DECIDED,
+            capacity_assessment="Unable to retain information about record sharing.",
+            representative_name="Dora Daughter",
+        )
+    if decided_by in (DecidedBy.LPA_ATTORNEY, DecidedBy.DEPUTY):
+        fields.update(representative_relationship="daughter", authority_reference="LPA-123456")
+    if decided_by is DecidedBy.BEST_INTERESTS:
+        fields.update(people_consulted="Daughter; GP; named nurse")
+    return fields
+
+
+def rejected_field(**fields: Any) -> str:
+    with pytest.raises(ValidationError) as caught:
+        check_consent_decision(**fields)
+    return caught.value.field
+
+
+REPRESENTED = [DecidedBy.LPA_ATTORNEY, DecidedBy.DEPUTY, DecidedBy.BEST_INTERESTS]
+
+
+@pytest.mark.parametrize("decided_by", list(DecidedBy))
+@pytest.mark.parametrize("kind", list(ConsentKind))
+def test_complete_decisions_are_accepted(decided_by: DecidedBy, kind: ConsentKind) -> None:
+    assert check_consent_decision(**valid(decided_by, kind)) is None
+
+
+def test_best_interests_needs_no_relationship_or_authority() -> None:
+    fields = valid(DecidedBy.BEST_INTERESTS)
+    assert fields["representative_relationship"] == fields["authority_reference"] == ""
+    check_consent_decision(**fields)
+
+
+@pytest.mark.parametrize("decided_by", list(DecidedBy))
+def test_future_decision_dates_are_rejected(decided_by: DecidedBy) -> None:
+    fields = valid(decided_by) | {"decided_on": TODAY + timedelta(days=1)}
+    assert rejected_field(**fields) == "decided_on"
+    check_consent_decision(**(valid(decided_by) | {"today": DECIDED}))  # deciding today is fine
+
+
+def test_a_resident_who_lacks_capacity_cannot_decide_themself() -> None:
+    fields = valid(DecidedBy.RESIDENT) | {"lacks_capacity": True}
+    assert rejected_field(**fields) == "decided_by"
+
+
+@pytest.mark.parametrize("decided_by", REPRESENTED)
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"lacks_capacity": False}, "lacks_capacity"),
+        ({"capacity_assessed_on": None}, "capacity_assessed_on"),
+        ({"capacity_assessed_on": DECIDED + timedelta(days=1)}, "capacity_assessed_on"),
+        ({"capacity_assessment": ""}, "capacity_assessment"),
+        ({"representative_name": ""}, "representative_name"),
+    ],
+)
+def test_representative_decisions_need_a_capacity_assessment_and_a_name(
+    decided_by: DecidedBy, change: dict[str, Any], field: str
+) -> None:
+    assert rejected_field(**(valid(decided_by) | change)) == field
+
+
+@pytest.mark.parametrize("decided_by", REPRESENTED)
+def test_capacity_assessed_before_the_decision_is_accepted(decided_by: DecidedBy) -> None:
+    check_consent_decision(
+        **(valid(decided_by) | {"capacity_assessed_on": DECIDED - timedelta(days=30)})
+    )
+
+
+@pytest.mark.parametrize("decided_by", [DecidedBy.LPA_ATTORNEY, DecidedBy.DEPUTY])
+@pytest.mark.parametrize("field", ["representative_relationship", "authority_reference"])
+def test_attorney_and_deputy_need_relationship_and_authority(
+    decided_by: DecidedBy, field: str
+) -> None:
+    assert rejected_field(**(valid(decided_by) | {field: ""})) == field
+
+
+def test_best_interests_needs_the_people_consulted() -> None:
+    fields = valid(DecidedBy.BEST_INTERESTS) | {"people_consulted": ""}
+    assert rejected_field(**fields) == "people_consulted"
+
+
+@pytest.mark.parametrize("decided_by", list(DecidedBy))
+@pytest.mark.parametrize("field", ["review_on", "expires_on"])
+def test_review_and_expiry_must_come_after_the_decision(decided_by: DecidedBy, field: str) -> None:
+    for day in (DECIDED, DECIDED - timedelta(days=1)):
+        assert rejected_field(**(valid(decided_by) | {field: day})) == field
+    check_consent_decision(**(valid(decided_by) | {field: DECIDED + timedelta(days=1)}))
