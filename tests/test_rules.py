@@ -404,13 +404,7 @@ def test_consent_survives_discharge_and_readmission() -> None:
 
 
 def test_every_failure_is_named() -> None:
-    user = nurse(
-        roles=frozenset({Role.CARER}),
-        active=False,
-        nmc_pin=None,
-        nmc_checked_on=None,
-        nmc_expires_on=None,
-    )
+    user = nurse(roles=frozenset({Role.CARER}), active=False, nmc_pin=None)
     rec = record(stays=(), agreements=(), consents=(consent(ConsentKind.OBJECTION),))
     decision = check(user, role=Role.CARER, rec=rec, justification="hmm")
     # The user holds the carer role they work under, so role_not_held is not among them.
@@ -419,13 +413,30 @@ def test_every_failure_is_named() -> None:
         "role",
         "account_inactive",
         "nmc_missing",
-        "nmc_unchecked",
-        "nmc_expired",
         "not_resident",
         "no_agreement",
         "justification",
         "consent_objection",
     )
+
+
+def test_role_not_held_and_not_nurse_together() -> None:
+    user = nurse(roles=frozenset({Role.CARER}))
+    assert_refused(check(user, role=Role.MANAGER), "role", "role_not_held")
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"nmc_pin": None, "nmc_checked_on": None, "nmc_expires_on": None}, "nmc_missing"),
+        ({"nmc_pin": None, "nmc_expires_on": date(2020, 1, 1)}, "nmc_missing"),
+        ({"nmc_checked_on": None, "nmc_expires_on": None}, "nmc_unchecked"),
+        ({"nmc_checked_on": TODAY + timedelta(days=1), "nmc_expires_on": None}, "nmc_unchecked"),
+    ],
+)
+def test_nmc_problems_name_the_first_one_only(changes: dict[str, Any], code: str) -> None:
+    """The NMC checks are a chain: no PIN, then no check, then expired; only the first is named."""
+    assert_refused(check(nurse(**changes)), code)
 
 
 def test_purpose_and_consent_and_residency_failures_together() -> None:
