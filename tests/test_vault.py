@@ -1,5 +1,6 @@
 """The encrypted file: unreadable without the key, refused with the wrong key, recoverable."""
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -186,3 +187,48 @@ def test_recovery_codes_are_distinct_and_well_formed(tmp_path: Path) -> None:
     codes = {_make(tmp_path / f"{n}.db") for n in range(3)}
     assert len(codes) == 3
     assert all(recovery.looks_like_code(c) for c in codes)
+
+
+def _add_migration(monkeypatch, sql: str) -> None:
+    from carehome_share.store import schema, vault
+
+    migrations = (*schema.MIGRATIONS, sql)
+    monkeypatch.setattr(vault, "MIGRATIONS", migrations)
+    monkeypatch.setattr(vault, "SCHEMA_VERSION", len(migrations))
+
+
+def test_upgrade_copies_the_file_first_then_migrates(db_path: Path, monkeypatch) -> None:
+    code = _make(db_path)
+    _add_migration(monkeypatch, "ALTER TABLE practice ADD COLUMN email TEXT NOT NULL DEFAULT '';")
+    vault = Vault.open(db_path)
+    assert vault.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert vault.conn.execute("SELECT email FROM practice").fetchall() == [("",)]
+    vault.close()
+    # The copy taken before the upgrade is the old schema, and the same key opens it.
+    copy = db_path.with_name(f"{db_path.name}.before-schema-{SCHEMA_VERSION + 1}.bak")
+    monkeypatch.undo()
+    backup = Vault.open(copy, recovery_code=code)
+    assert backup.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    backup.close()
+
+
+def test_failed_upgrade_changes_nothing(db_path: Path, monkeypatch) -> None:
+    _make(db_path)
+    _add_migration(
+        monkeypatch,
+        "ALTER TABLE practice ADD COLUMN email TEXT; INSERT INTO no_such_table VALUES (1);",
+    )
+    with pytest.raises(Exception, match="no_such_table"):
+        Vault.open(db_path)
+    monkeypatch.undo()
+    vault = Vault.open(db_path)
+    assert vault.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    columns = [r[1] for r in vault.conn.execute("PRAGMA table_info(practice)")]
+    assert "email" not in columns and _practices(vault) == ["Y01234"]
+    vault.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_database_file_is_private_to_its_owner(db_path: Path) -> None:
+    _make(db_path)
+    assert db_path.stat().st_mode & 0o077 == 0

@@ -82,7 +82,7 @@ class Vault:
         path = Path(path).resolve()
         if path.exists():
             raise VaultError(f"{path} already exists; open it instead of creating a new one.")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if passphrase is None:
             if not keychain.available():
                 raise VaultError(
@@ -99,6 +99,8 @@ class Vault:
             mode = "passphrase"
         try:
             _configure(conn)
+            if os.name == "posix":
+                path.chmod(0o600)  # encrypted anyway; still nobody else's business
             _migrate(conn, path)
             conn.execute("INSERT INTO settings(key, value) VALUES ('key_mode', ?)", (mode,))
             if mode == "keychain":
