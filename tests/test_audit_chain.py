@@ -1,5 +1,6 @@
 """The audit chain: every action is in it, and tampering or a roll-back is detected."""
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def test_each_entry_links_to_the_previous_one(home: Home) -> None:
         "SELECT seq, prev_hash, hash FROM audit_log ORDER BY seq"
     ).fetchall()
     assert rows[0][1] == audit.GENESIS
-    for previous, current in zip(rows, rows[1:], strict=False):
+    for previous, current in itertools.pairwise(rows):
         assert current[1] == previous[2]
         assert current[0] == previous[0] + 1
 
@@ -56,7 +57,7 @@ def test_actor_is_recorded_as_they_were_then(home: Home) -> None:
     from carehome_share.services import staff
 
     staff.update_staff(home.ctx, nurse.id, full_name="Renamed Later", nmc_pin="98Z7654Y")
-    entry = [e for e in audit.entries(home.ctx.conn) if e.action == "open_access_session"][0]
+    entry = next(e for e in audit.entries(home.ctx.conn) if e.action == "open_access_session")
     assert (entry.actor_name, entry.actor_role, entry.actor_nmc_pin) == (
         nurse.full_name,
         "nurse",

@@ -12,12 +12,18 @@ from tests.factories import PASSWORD, Home
 
 
 def _denied_logins(home: Home, username: str) -> list[audit.AuditEntry]:
-    return [e for e in audit.entries(home.ctx.conn) if e.action == "log_in" and e.outcome == "denied" and e.actor_username == username]
+    return [
+        e
+        for e in audit.entries(home.ctx.conn)
+        if e.action == "log_in" and e.outcome == "denied" and e.actor_username == username
+    ]
 
 
 def test_passwords_are_stored_as_argon2id(home: Home) -> None:
     nurse = home.add_nurse()
-    stored = home.ctx.conn.execute("SELECT password_hash FROM staff WHERE id = ?", (nurse.id,)).fetchone()[0]
+    stored = home.ctx.conn.execute(
+        "SELECT password_hash FROM staff WHERE id = ?", (nurse.id,)
+    ).fetchone()[0]
     params = extract_parameters(stored)
     assert stored.startswith("$argon2id$")
     assert params.memory_cost >= 19 * 1024 and params.time_cost >= 2

@@ -6,7 +6,16 @@ from carehome_share.domain.errors import ValidationError
 from carehome_share.services import consent, practices, residents, staff
 from tests.factories import ODS, Home
 
-TABLES = ("staff", "practice", "agreement", "resident", "stay", "consent_decision", "access_session", "audit_log")
+TABLES = (
+    "staff",
+    "practice",
+    "agreement",
+    "resident",
+    "stay",
+    "consent_decision",
+    "access_session",
+    "audit_log",
+)
 
 
 def _counts(home: Home) -> dict[str, int]:
@@ -14,29 +23,177 @@ def _counts(home: Home) -> dict[str, int]:
 
 
 CASES = [
-    ("malformed NHS number", lambda h: residents.add_resident(h.ctx, "123 456 7890", "Ann", "Example", "1940-01-01", ODS), "nhs_number", "Modulus 11"),
-    ("short NHS number", lambda h: residents.add_resident(h.ctx, "99900001", "Ann", "Example", "1940-01-01", ODS), "nhs_number", "10 digits"),
-    ("malformed ODS code", lambda h: practices.add_practice(h.ctx, "Surgery", "12-34"), "ods_code", "ODS code"),
-    ("unknown practice", lambda h: residents.add_resident(h.ctx, "999 000 0018", "Ann", "Example", "1940-01-01", "Y99999"), "ods_code", "already added"),
-    ("malformed NMC PIN", lambda h: staff.add_staff(h.ctx, "nurse.x", "Nurse X", ["nurse"], "a long password", nmc_pin="1234567"), "nmc_pin", "NNLNNNNL"),
-    ("nurse without PIN", lambda h: staff.add_staff(h.ctx, "nurse.y", "Nurse Y", ["nurse"], "a long password"), "nmc_pin", "NMC PIN"),
-    ("UK-style date", lambda h: residents.add_resident(h.ctx, "999 000 0018", "Ann", "Example", "01/01/1940", ODS), "date_of_birth", "YYYY-MM-DD"),
-    ("impossible date", lambda h: residents.add_resident(h.ctx, "999 000 0018", "Ann", "Example", "1940-02-30", ODS), "date_of_birth", "YYYY-MM-DD"),
-    ("future birth", lambda h: residents.add_resident(h.ctx, "999 000 0018", "Ann", "Example", "2030-01-01", ODS), "date_of_birth", "past"),
-    ("empty name", lambda h: residents.add_resident(h.ctx, "999 000 0018", "  ", "Example", "1940-01-01", ODS), "given_name", "must not be empty"),
-    ("control characters", lambda h: residents.add_resident(h.ctx, "999 000 0018", "Ann\x00", "Example", "1940-01-01", ODS), "given_name", "control characters"),
-    ("huge name", lambda h: residents.add_resident(h.ctx, "999 000 0018", "A" * 10_000, "Example", "1940-01-01", ODS), "given_name", "at most 80"),
-    ("unknown role", lambda h: staff.add_staff(h.ctx, "x.y", "X Y", ["surgeon"], "a long password"), "roles", "manager"),
-    ("unknown resident", lambda h: residents.admit(h.ctx, 4242), "resident_id", "existing resident"),
-    ("unknown purpose", lambda h: practices.add_agreement(h.ctx, ODS, starts_on="2026-01-01", purposes=["gossip"], sections=["summary"], home_signatory="A", practice_signatory="B"), "purposes", "medication_check"),
-    ("agreement ending before it starts", lambda h: practices.add_agreement(h.ctx, ODS, starts_on="2026-06-01", ends_on="2026-05-01", purposes=["medication_check"], sections=["summary"], home_signatory="A", practice_signatory="B"), "ends_on", "on or after"),
-    ("representative without capacity assessment", lambda h: consent.record_consent(h.ctx, h.resident.id, "granted", "lpa_attorney", representative_name="Jo Example", representative_relationship="Daughter", authority_reference="LPA 7000-1234-5678"), "lacks_capacity", "capacity assessment"),
-    ("attorney without authority reference", lambda h: consent.record_consent(h.ctx, h.resident.id, "granted", "lpa_attorney", representative_name="Jo Example", representative_relationship="Daughter", lacks_capacity=True, capacity_assessed_on="2026-11-01", capacity_assessment="Cannot weigh information"), "authority_reference", "LPA registration"),
-    ("withdrawal without reason", lambda h: consent.record_consent(h.ctx, h.resident.id, "withdrawn", "resident"), "reason", "reason"),
+    (
+        "malformed NHS number",
+        lambda h: residents.add_resident(
+            h.ctx, "123 456 7890", "Ann", "Example", "1940-01-01", ODS
+        ),
+        "nhs_number",
+        "Modulus 11",
+    ),
+    (
+        "short NHS number",
+        lambda h: residents.add_resident(h.ctx, "99900001", "Ann", "Example", "1940-01-01", ODS),
+        "nhs_number",
+        "10 digits",
+    ),
+    (
+        "malformed ODS code",
+        lambda h: practices.add_practice(h.ctx, "Surgery", "12-34"),
+        "ods_code",
+        "ODS code",
+    ),
+    (
+        "unknown practice",
+        lambda h: residents.add_resident(
+            h.ctx, "999 000 0018", "Ann", "Example", "1940-01-01", "Y99999"
+        ),
+        "ods_code",
+        "already added",
+    ),
+    (
+        "malformed NMC PIN",
+        lambda h: staff.add_staff(
+            h.ctx, "nurse.x", "Nurse X", ["nurse"], "a long password", nmc_pin="1234567"
+        ),
+        "nmc_pin",
+        "NNLNNNNL",
+    ),
+    (
+        "nurse without PIN",
+        lambda h: staff.add_staff(h.ctx, "nurse.y", "Nurse Y", ["nurse"], "a long password"),
+        "nmc_pin",
+        "NMC PIN",
+    ),
+    (
+        "UK-style date",
+        lambda h: residents.add_resident(
+            h.ctx, "999 000 0018", "Ann", "Example", "01/01/1940", ODS
+        ),
+        "date_of_birth",
+        "YYYY-MM-DD",
+    ),
+    (
+        "impossible date",
+        lambda h: residents.add_resident(
+            h.ctx, "999 000 0018", "Ann", "Example", "1940-02-30", ODS
+        ),
+        "date_of_birth",
+        "YYYY-MM-DD",
+    ),
+    (
+        "future birth",
+        lambda h: residents.add_resident(
+            h.ctx, "999 000 0018", "Ann", "Example", "2030-01-01", ODS
+        ),
+        "date_of_birth",
+        "past",
+    ),
+    (
+        "empty name",
+        lambda h: residents.add_resident(h.ctx, "999 000 0018", "  ", "Example", "1940-01-01", ODS),
+        "given_name",
+        "must not be empty",
+    ),
+    (
+        "control characters",
+        lambda h: residents.add_resident(
+            h.ctx, "999 000 0018", "Ann\x00", "Example", "1940-01-01", ODS
+        ),
+        "given_name",
+        "control characters",
+    ),
+    (
+        "huge name",
+        lambda h: residents.add_resident(
+            h.ctx, "999 000 0018", "A" * 10_000, "Example", "1940-01-01", ODS
+        ),
+        "given_name",
+        "at most 80",
+    ),
+    (
+        "unknown role",
+        lambda h: staff.add_staff(h.ctx, "x.y", "X Y", ["surgeon"], "a long password"),
+        "roles",
+        "manager",
+    ),
+    (
+        "unknown resident",
+        lambda h: residents.admit(h.ctx, 4242),
+        "resident_id",
+        "existing resident",
+    ),
+    (
+        "unknown purpose",
+        lambda h: practices.add_agreement(
+            h.ctx,
+            ODS,
+            starts_on="2026-01-01",
+            purposes=["gossip"],
+            sections=["summary"],
+            home_signatory="A",
+            practice_signatory="B",
+        ),
+        "purposes",
+        "medication_check",
+    ),
+    (
+        "agreement ending before it starts",
+        lambda h: practices.add_agreement(
+            h.ctx,
+            ODS,
+            starts_on="2026-06-01",
+            ends_on="2026-05-01",
+            purposes=["medication_check"],
+            sections=["summary"],
+            home_signatory="A",
+            practice_signatory="B",
+        ),
+        "ends_on",
+        "on or after",
+    ),
+    (
+        "representative without capacity assessment",
+        lambda h: consent.record_consent(
+            h.ctx,
+            h.resident.id,
+            "granted",
+            "lpa_attorney",
+            representative_name="Jo Example",
+            representative_relationship="Daughter",
+            authority_reference="LPA 7000-1234-5678",
+        ),
+        "lacks_capacity",
+        "capacity assessment",
+    ),
+    (
+        "attorney without authority reference",
+        lambda h: consent.record_consent(
+            h.ctx,
+            h.resident.id,
+            "granted",
+            "lpa_attorney",
+            representative_name="Jo Example",
+            representative_relationship="Daughter",
+            lacks_capacity=True,
+            capacity_assessed_on="2026-11-01",
+            capacity_assessment="Cannot weigh information",
+        ),
+        "authority_reference",
+        "LPA registration",
+    ),
+    (
+        "withdrawal without reason",
+        lambda h: consent.record_consent(h.ctx, h.resident.id, "withdrawn", "resident"),
+        "reason",
+        "reason",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("call", "field", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("call", "field", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_bad_input_is_refused_naming_the_field(home: Home, call, field: str, expected: str) -> None:
     home.resident = home.add_resident(consent_by=None)  # type: ignore[attr-defined]
     before = _counts(home)
@@ -73,11 +230,15 @@ def test_duplicate_nhs_number_and_username_are_refused(home: Home) -> None:
         residents.add_resident(home.ctx, resident.nhs_number, "Other", "Person", "1940-01-01", ODS)
     nurse = home.add_nurse()
     with pytest.raises(ValidationError, match="already in use"):
-        staff.add_staff(home.ctx, nurse.username.upper(), "Someone Else", ["carer"], "a long password")
+        staff.add_staff(
+            home.ctx, nurse.username.upper(), "Someone Else", ["carer"], "a long password"
+        )
 
 
 def test_names_in_any_script_are_kept_exactly(home: Home) -> None:
-    resident = residents.add_resident(home.ctx, "999 000 0018", "Siobhán", "Ó Briain-Nguyễn 李", "1940-01-01", ODS)
+    resident = residents.add_resident(
+        home.ctx, "999 000 0018", "Siobhán", "Ó Briain-Nguyễn 李", "1940-01-01", ODS
+    )
     listing = residents.find_residents(home.ctx, "Nguyễn")
     assert [r.resident.family_name for r in listing] == ["Ó Briain-Nguyễn 李"]
     assert resident.nhs_number == "9990000018"

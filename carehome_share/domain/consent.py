@@ -68,7 +68,8 @@ def check_consent_decision(
     if decided_on > today:
         raise ValidationError("decided_on", "a date that is not in the future")
     if decided_by is DecidedBy.RESIDENT:
-        if lacks_capacity:
+        # Consent needs capacity; a refusal or objection is heard whatever the capacity.
+        if lacks_capacity and kind is ConsentKind.GRANTED:
             raise ValidationError(
                 "decided_by",
                 "a representative or a best-interests decision when the resident lacks capacity",

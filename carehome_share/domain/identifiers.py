@@ -48,7 +48,7 @@ def format_nhs_number(digits: str) -> str:
 def parse_ods_code(value: object, field: str = "ods_code") -> str:
     """An ODS organisation code: GP practices are a letter and five digits (e.g. Y01234)."""
     expected = "an ODS code of 3 to 6 letters and digits starting with a letter, e.g. Y01234"
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.isascii():
         raise ValidationError(field, expected)
     code = value.strip().upper()
     if not re.fullmatch(r"[A-Z][A-Z0-9]{2,5}", code):
@@ -61,7 +61,7 @@ def parse_nmc_pin(value: object, field: str = "nmc_pin") -> str:
     expected = (
         "an NMC PIN of the form NNLNNNNL (two digits, letter, four digits, letter), e.g. 12A3456E"
     )
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.isascii():
         raise ValidationError(field, expected)
     pin = value.strip().upper()
     if not re.fullmatch(r"[0-9]{2}[A-Z][0-9]{4}[A-Z]", pin):

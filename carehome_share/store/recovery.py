@@ -5,6 +5,8 @@ check character that depends on the group's position, so a mistyped character or
 swapped is caught and the group named before the database is even tried.
 """
 
+import re
+
 from carehome_share.domain.errors import ValidationError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
@@ -52,6 +54,7 @@ def decode(code: str) -> bytes:
 
 
 def looks_like_code(text: str) -> bool:
-    """True when what was typed is shaped like a recovery code rather than a passphrase."""
-    parts = text.strip().split("-")
-    return len(parts) == _GROUPS and all(len(p.strip()) == 5 for p in parts)
+    """True when what was typed is shaped like a recovery code (groups split by dashes or
+    spaces) rather than a passphrase."""
+    parts = re.split(r"[\s-]+", text.strip())
+    return len(parts) == _GROUPS and all(len(p) == 5 and p.isalnum() for p in parts)
