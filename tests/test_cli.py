@@ -6,20 +6,25 @@ unless told to use a passphrase. The CLI works on the real clock, so every date 
 today. Only NHS numbers from the 999 range (reserved for testing) are used.
 """
 
+import contextlib
+import io
 import itertools
 import json
 import re
+import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
+import keyring
 import pytest
 
 from carehome_share import cli
 from carehome_share.domain.identifiers import format_nhs_number, nhs_numbers_in_test_range
 from carehome_share.domain.validation import uk_date
-from carehome_share.store import recovery
+from carehome_share.store import keychain, recovery
+from tests.conftest import MemoryKeyring
 
 MANAGER_PASSWORD = "manager password 1"
 STAFF_PASSWORD = "staff password 1"
@@ -29,7 +34,12 @@ ENV_NEW_PASSWORD = "CAREHOME_SHARE_NEW_PASSWORD"
 ALICE, BOB, CORA, DAN, NOBODY_HERE = itertools.islice(nhs_numbers_in_test_range(), 5)
 CODE = re.compile(r"\b(?:[0-9A-Z]{5}-){12}[0-9A-Z]{5}\b")
 HEAD = re.compile(r"chain head (\d+):([0-9a-f]{64})")
-OPEN_SESSION = ("--purpose", "medication_check", "--justification", "Checking doses before the round")
+OPEN_SESSION = (
+    "--purpose",
+    "medication_check",
+    "--justification",
+    "Checking doses before the round",
+)
 
 
 def day(offset: int) -> str:
@@ -66,8 +76,10 @@ class Cli:
         passphrase: str | None = None,
         globals_first: bool = True,
     ) -> Ran:
+        if password is None:
+            password = PASSWORDS.get(user or "")
         env = {
-            cli.ENV_PASSWORD: password or PASSWORDS.get(user or ""),
+            cli.ENV_PASSWORD: password or None,  # "" means: no password in the environment
             ENV_NEW_PASSWORD: STAFF_PASSWORD,
             cli.ENV_PASSPHRASE: passphrase,
         }
@@ -191,8 +203,7 @@ def add_resident(
         )  # fmt: skip
 
 
-@pytest.fixture
-def recovery_code(run: Cli) -> str:
+def build_rose_court(run: Cli) -> str:
     """Rose Court: a manager (mary), a practice with an agreement, nurse nina, carer carl, and
     Alice, admitted three days ago with her consent. Returns the recovery code."""
     code = init(run)
@@ -200,6 +211,53 @@ def recovery_code(run: Cli) -> str:
     add_nurse(run)
     add_staff(run, "carl", "Carl Carer", "carer")
     add_resident(run, ALICE, "Alice Able", admitted=day(-3))
+    return code
+
+
+class _Capture:
+    """capsys's `readouterr` for the module-scoped template, which cannot use capsys."""
+
+    def __init__(self) -> None:
+        self._out, self._err = io.StringIO(), io.StringIO()
+        self._stack = contextlib.ExitStack()
+        self._stack.enter_context(contextlib.redirect_stdout(self._out))
+        self._stack.enter_context(contextlib.redirect_stderr(self._err))
+
+    def readouterr(self) -> tuple[str, str]:
+        out, err = self._out.getvalue(), self._err.getvalue()
+        for buffer in (self._out, self._err):
+            buffer.seek(0)
+            buffer.truncate()
+        return out, err
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture(scope="module")
+def rose_court_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """Rose Court built once through the command line; each test works on its own copy."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    capture = _Capture()
+    try:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            run = Cli(tmp_path_factory.mktemp("template") / "rose-court.db", monkeypatch, capture)
+            code = build_rose_court(run)
+    finally:
+        capture.close()
+        keyring.set_keyring(previous)
+    return run.db, code
+
+
+@pytest.fixture
+def recovery_code(run: Cli, rose_court_template: tuple[Path, str]) -> str:
+    """A copy of Rose Court at the test's own path, its key in the test's keychain."""
+    template, code = rose_court_template
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{template}{suffix}").exists():
+            shutil.copyfile(f"{template}{suffix}", f"{run.db}{suffix}")
+    keychain.store_key(str(run.db.resolve()), recovery.decode(code))
     return code
 
 
@@ -229,13 +287,17 @@ def test_init_shows_the_recovery_code_once_and_the_file_is_encrypted(run: Cli, m
 
     assert recovery.decode(code)  # a well-formed code, as printed on the recovery sheet
     assert len(memory_keyring.entries) == 1  # the key went to the keychain
-    raw = run.db.read_bytes()
-    assert b"SQLite format 3" not in raw
-    assert b"Rose Court" not in raw and b"Mary Manager" not in raw
-    with pytest.raises(sqlite3.DatabaseError):
-        sqlite3.connect(run.db).execute("SELECT count(*) FROM sqlite_master").fetchone()
+    for written in run.db.parent.iterdir():  # the database and anything beside it
+        raw = written.read_bytes()
+        assert b"SQLite format 3" not in raw
+        assert b"Rose Court" not in raw and b"Mary Manager" not in raw
+    with contextlib.closing(sqlite3.connect(run.db)) as plain, pytest.raises(sqlite3.DatabaseError):
+        plain.execute("SELECT count(*) FROM sqlite_master").fetchone()
 
-    again = run("init", "--home", "Other", "--manager", "bob", "--manager-name", "Bob Other")
+    again = run(
+        "init", "--home", "Other", "--manager", "bob", "--manager-name", "Bob Other",
+        password=MANAGER_PASSWORD,
+    )  # fmt: skip
     assert again.code == cli.EXIT_LOCKED
     assert "already exists" in again.err
     assert not CODE.search(again.out + again.err)
@@ -286,9 +348,10 @@ def test_a_nurse_opens_a_session_ticks_sections_and_closes_it(run: Cli):
         "--family-name", "Able", "--date-of-birth", "1938-05-17", "--ods-code", "Y01234",
         user="mary",
     ).out  # fmt: skip
-    assert "Admitted (long_term)" in run.ok(
-        "resident", "admit", "--nhs", ALICE, "--at", day(-1), user="mary"
-    ).out
+    assert (
+        "Admitted (long_term)"
+        in run.ok("resident", "admit", "--nhs", ALICE, "--at", day(-1), user="mary").out
+    )
     assert "Recorded: granted by the resident" in run.ok(
         "consent", "record", "--nhs", ALICE, "--kind", "granted", "--decided-by", "resident",
         user="mary",
@@ -301,7 +364,9 @@ def test_a_nurse_opens_a_session_ticks_sections_and_closes_it(run: Cli):
     assert session["closed_at"] is None and session["sections"] == []
     session_id = str(session["id"])
 
-    ticked = run.ok("session", "sections", session_id, "--sections", "summary,medications", user="nina")
+    ticked = run.ok(
+        "session", "sections", session_id, "--sections", "summary,medications", user="nina"
+    )
     assert "viewed: summary, medications" in ticked.out
     closed = run.ok("session", "close", session_id, user="nina")
     assert f"Closed session {session_id}" in closed.out
@@ -373,7 +438,9 @@ def test_refusal_as_json_carries_the_reasons_and_refusal_id(run: Cli, recovery_c
 
 
 def test_a_carer_cannot_open_a_gp_record(run: Cli, recovery_code: str):
-    stated, _refusal_id = refusal(run("session", "open", "--nhs", ALICE, *OPEN_SESSION, user="carl"))
+    stated, _refusal_id = refusal(
+        run("session", "open", "--nhs", ALICE, *OPEN_SESSION, user="carl")
+    )
     assert "working as Carer, not as a registered nurse" in stated
     assert "no NMC PIN is recorded" in stated
 
@@ -426,7 +493,10 @@ def test_global_options_are_accepted_after_the_command(run: Cli, recovery_code: 
         "--json", globals_first=False, password=STAFF_PASSWORD,
     )  # fmt: skip
     assert ran.json_out()["purpose"] == "medication_check"
-    listed = run.ok("resident", "list", "--db", str(run.db), "--user", "carl", globals_first=False)
+    listed = run.ok(
+        "resident", "list", "--db", str(run.db), "--user", "carl", globals_first=False,
+        password=STAFF_PASSWORD,
+    )  # fmt: skip
     assert "Alice Able" in listed.out
 
 

@@ -15,6 +15,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "list_staff": MANAGER,
     "change_own_password": EVERYONE,
     "change_settings": MANAGER,
+    "view_settings": EVERYONE,  # the idle-lock time applies to every screen
+    "view_practices": EVERYONE,  # practices and agreements hold no personal data
     "add_practice": MANAGER,
     "add_agreement": MANAGER,
     "end_agreement": MANAGER,

@@ -20,11 +20,9 @@ def open_access_session(
     refusal: PermissionDenied | None = None
     with ctx.vault.transaction() as conn:
         now = ctx.now()
-        rid = require_resident(conn, resident_id)
-        chosen = v.choice("purpose", purpose, Purpose)
-        why = v.text("justification", justification, max_len=1000, required=False)
         staff = repo.get_staff(conn, ctx.login.staff.id) if ctx.login else None
         if staff is None or ctx.login is None:
+            known = isinstance(resident_id, int) and repo.get_resident(conn, resident_id)
             audit.append(
                 conn,
                 at=now,
@@ -32,11 +30,14 @@ def open_access_session(
                 workstation=ctx.workstation,
                 action="open_access_session",
                 outcome="denied",
-                resident_id=rid,
+                resident_id=resident_id if known else None,  # type: ignore[arg-type]
                 reasons=["nobody is logged in"],
             )
             refusal = PermissionDenied("open_access_session", ["nobody is logged in"])
         else:
+            rid = require_resident(conn, resident_id)
+            chosen = v.choice("purpose", purpose, Purpose)
+            why = v.text("justification", justification, max_len=1000, required=False)
             record = repo.resident_record(conn, rid)
             assert record is not None
             decision = decide(staff, ctx.login.role, record, chosen, why, now)

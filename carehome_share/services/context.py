@@ -135,9 +135,9 @@ def _authorise(conn: Connection, ctx: Context, action: str) -> tuple[Staff | Non
     allowed = PERMISSIONS[action]
     if role not in allowed:
         names = " or ".join(r.label.lower() for r in Role if r in allowed)
-        problems.append(
-            f"{action.replace('_', ' ')} is for the {names}, not a {role.label.lower()}"
-        )
+        label = role.label.lower()
+        article = "an" if label[0] in "aeiou" else "a"  # "not an administrator"
+        problems.append(f"{action.replace('_', ' ')} is for the {names}, not {article} {label}")
     return staff, problems
 
 

@@ -110,9 +110,12 @@ def end_agreement(ctx: Context, agreement_id: int, ends_on: object) -> Agreement
 
 
 def list_practices(ctx: Context) -> list[Practice]:
-    return repo.list_practices(ctx.conn)
+    return perform(ctx, "view_practices", lambda tx: repo.list_practices(tx.conn), audited=False)
 
 
 def list_agreements(ctx: Context, ods_code: str | None = None) -> list[Agreement]:
-    practice_id = practice_id_for(ctx.conn, ods_code) if ods_code else None
-    return repo.list_agreements(ctx.conn, practice_id)
+    def work(tx: Tx) -> list[Agreement]:
+        practice_id = practice_id_for(tx.conn, ods_code) if ods_code else None
+        return repo.list_agreements(tx.conn, practice_id)
+
+    return perform(ctx, "view_practices", work, audited=False)

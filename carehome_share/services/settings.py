@@ -27,7 +27,10 @@ def setting(conn: Connection, name: str) -> int:
 
 
 def all_settings(ctx: Context) -> dict[str, int]:
-    return {name: setting(ctx.conn, name) for name in SETTINGS}
+    def work(tx: Tx) -> dict[str, int]:
+        return {name: setting(tx.conn, name) for name in SETTINGS}
+
+    return perform(ctx, "view_settings", work, audited=False)
 
 
 def change_setting(ctx: Context, name: str, value: object) -> None:

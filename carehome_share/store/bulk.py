@@ -1,0 +1,184 @@
+"""Batched writes for generated data (the demo and benchmarks): access sessions, sections viewed,
+refusals, GP contacts, and their audit entries chained onto the log. Callers own the transaction.
+
+The audit entries go through the same canonical row and hash as `audit.append`, so
+`audit.verify` cannot tell a batched entry from one written by a service.
+"""
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from carehome_share.store import audit
+from carehome_share.store.audit import Actor
+from carehome_share.store.vault import Connection, Vault
+
+
+class NestedVault(Vault):
+    """The same open database, where each service's transaction is a savepoint.
+
+    Inside a transaction the caller opened on the real vault, thousands of service calls then
+    cost one commit instead of one each, and all of them roll back together on an error.
+    """
+
+    @classmethod
+    def inside(cls, vault: Vault) -> "NestedVault":
+        return cls(vault.conn, vault.path, vault.key_mode)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        self.conn.execute("SAVEPOINT nested")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK TO nested")
+            self.conn.execute("RELEASE nested")
+            raise
+        self.conn.execute("RELEASE nested")
+
+
+class AuditEvent(NamedTuple):
+    """One audit entry still to be chained; `at` is text as `audit.format_time` gives it."""
+
+    at: str
+    actor: Actor
+    workstation: str
+    action: str
+    outcome: str
+    resident_id: int | None
+    reasons: Sequence[str] = ()
+    details: Mapping[str, object] | None = None
+
+
+class SessionRow(NamedTuple):
+    id: int
+    resident_id: int
+    staff_id: int
+    practice_id: int
+    nmc_pin: str
+    purpose: str
+    justification: str
+    opened_at: str
+    closed_at: str | None
+    close_kind: str | None
+    consent_id: int | None
+    agreement_id: int | None
+    workstation: str
+
+
+class SectionRow(NamedTuple):
+    session_id: int
+    section: str
+    viewed_at: str
+
+
+class RefusalRow(NamedTuple):
+    id: int
+    resident_id: int
+    staff_id: int | None
+    practice_id: int
+    role: str
+    purpose: str
+    justification: str
+    at: str
+    reasons: Sequence[str]
+    consent_id: int | None
+    workstation: str
+
+
+class ContactRow(NamedTuple):
+    id: int
+    resident_id: int
+    staff_id: int
+    practice_id: int
+    at: str
+    spoke_to: str
+    reason: str
+    outcome: str
+    refusal_id: int | None
+
+
+_ID_TABLES = ("access_session", "access_refusal", "gp_contact")
+
+
+def next_id(conn: Connection, table: str) -> int:
+    """The id the next row of a table will get (ids are chosen here so details can name them)."""
+    if table not in _ID_TABLES:
+        raise ValueError(f"next_id: one of {', '.join(_ID_TABLES)}")
+    return int(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+
+
+def insert_sessions(conn: Connection, rows: Sequence[SessionRow]) -> None:
+    conn.executemany(
+        "INSERT INTO access_session(id, resident_id, staff_id, practice_id, nmc_pin, purpose, "
+        "justification, opened_at, closed_at, close_kind, consent_id, agreement_id, workstation) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def insert_sections(conn: Connection, rows: Sequence[SectionRow]) -> None:
+    conn.executemany(
+        "INSERT INTO session_section(session_id, section, viewed_at) VALUES (?, ?, ?)", rows
+    )
+
+
+def insert_refusals(conn: Connection, rows: Sequence[RefusalRow]) -> None:
+    conn.executemany(
+        "INSERT INTO access_refusal(id, resident_id, staff_id, practice_id, role, purpose, "
+        "justification, at, reasons, consent_id, workstation) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # reasons stored as repo.insert_refusal stores them
+        [(*r[:8], json.dumps(list(r.reasons), ensure_ascii=False), *r[9:]) for r in rows],
+    )
+
+
+def insert_gp_contacts(conn: Connection, rows: Sequence[ContactRow]) -> None:
+    conn.executemany(
+        "INSERT INTO gp_contact(id, resident_id, staff_id, practice_id, at, spoke_to, reason, "
+        "outcome, refusal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def append_audit(conn: Connection, events: Sequence[AuditEvent]) -> tuple[int, str]:
+    """Chain events onto the audit log in the order given; return the new head (seq, hash).
+
+    The events' times must not go back, neither among themselves nor behind the last entry:
+    a reviewer reads the log in sequence and expects time to run forward.
+    """
+    seq, prev_hash = audit.head(conn)
+    last = conn.execute("SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    last_at = last[0] if last else ""
+    rows = []
+    for event in events:
+        if event.at < last_at:
+            raise ValueError(f"audit entry at {event.at} would follow one at {last_at}")
+        last_at = event.at
+        seq += 1
+        # the same layout and JSON as audit.append, so both hash alike
+        row = (
+            seq,
+            event.at,
+            event.actor.username,
+            event.actor.name,
+            event.actor.role,
+            event.actor.nmc_pin,
+            event.workstation,
+            event.action,
+            event.resident_id,
+            event.outcome,
+            json.dumps(list(event.reasons), ensure_ascii=False, separators=(",", ":")),
+            json.dumps(
+                event.details or {}, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+            ),
+        )
+        digest = audit.entry_hash(prev_hash, row)
+        rows.append((*row, prev_hash, digest))
+        prev_hash = digest
+    placeholders = ", ".join("?" * 14)
+    conn.executemany(
+        f"INSERT INTO audit_log ({audit._COLUMNS}, prev_hash, hash) VALUES ({placeholders})", rows
+    )
+    return seq, prev_hash

@@ -1,0 +1,395 @@
+"""Who may do what, through the services: every action in PERMISSIONS, tried by every role, by
+nobody logged in, and by accounts deactivated after they logged in.
+
+A refusal raises PermissionDenied, adds one "denied" audit entry naming the action and the
+reasons, and changes nothing else. One home is prepared for the whole module (each login costs
+an argon2 hash); every actor keeps its own Context, logged in once.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from carehome_share.domain.errors import AccessRefused, PermissionDenied
+from carehome_share.domain.model import Resident, Role, Staff
+from carehome_share.domain.permissions import PERMISSIONS
+from carehome_share.services import (
+    access,
+    auth,
+    consent,
+    practices,
+    residents,
+    settings,
+    staff,
+)
+from carehome_share.services import audit as audit_service
+from carehome_share.services.context import Context
+from carehome_share.store import audit
+from carehome_share.store.audit import AuditEntry
+from carehome_share.store.repo import AccessSession
+from carehome_share.store.vault import Vault
+from tests.factories import ODS, PASSWORD, Home
+
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+ROLE_ACTORS = [r.value for r in Role]
+ACTORS = [*ROLE_ACTORS, "nobody", "deactivated-manager", "deactivated-nurse"]
+TABLES = (
+    "home",
+    "settings",
+    "staff",
+    "practice",
+    "agreement",
+    "resident",
+    "stay",
+    "consent_decision",
+    "access_session",
+    "session_section",
+    "access_refusal",
+    "gp_contact",
+    "audit_log",
+)
+
+
+@dataclass
+class Actor:
+    ctx: Context
+    staff: Staff | None  # None: nobody logged in
+    role: Role | None
+    deactivated: bool = False
+
+
+@dataclass
+class World:
+    home: Home
+    actors: dict[str, Actor]
+    target: Staff  # a nurse whose details the manager changes
+    leaver: Staff
+    resident: Resident  # admitted, with consent
+    to_admit: Resident
+    to_discharge: Resident
+    spare_nhs: str
+    spare_agreement_id: int
+    session_for_sections: AccessSession  # opened by the nurse actor
+    session_to_close: AccessSession
+
+    @property
+    def conn(self):
+        return self.home.ctx.conn
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    path: Path = tmp_path_factory.mktemp("permissions") / "home.db"
+    vault, _code = Vault.create(path, passphrase="a passphrase for the permission tests")
+
+    def context(workstation: str) -> Context:
+        return Context(vault, clock=lambda: NOW, workstation=workstation)
+
+    home = Home.set_up(context("office"), lambda: NOW)
+    actors: dict[str, Actor] = {}
+    for role in Role:  # a separate account per role, so the setup manager never acts in a test
+        member = home.add_staff([role.value])
+        actors[role.value] = Actor(context(f"{role.value}-pc"), member, role)
+    actors["deactivated-manager"] = Actor(context("old-pc-1"), home.add_staff(["manager"]), None)
+    actors["deactivated-nurse"] = Actor(context("old-pc-2"), home.add_nurse(), None)
+    actors["nobody"] = Actor(context("kiosk"), None, None)
+    for actor in actors.values():
+        if actor.staff is not None:
+            actor.role = auth.log_in(actor.ctx, actor.staff.username, PASSWORD).role
+
+    resident = home.add_resident()
+    nurse = actors["nurse"].ctx
+    opened = [
+        access.open_access_session(nurse, resident.id, "medication_check", "Checking the doses")
+        for _ in range(2)
+    ]
+    spare_agreement = practices.add_agreement(
+        home.ctx,
+        ODS,
+        starts_on="2026-06-01",
+        purposes=["care_plan_review"],
+        sections=["summary"],
+        home_signatory="Mary Manager",
+        practice_signatory="Dr Priya Practice",
+    )
+    world = World(
+        home=home,
+        actors=actors,
+        target=home.add_nurse(),
+        leaver=home.add_staff(["carer"]),
+        resident=resident,
+        to_admit=home.add_resident(admitted=None, consent_by=None),
+        to_discharge=home.add_resident(),
+        spare_nhs=next(home.numbers),
+        spare_agreement_id=spare_agreement.id,
+        session_for_sections=opened[0],
+        session_to_close=opened[1],
+    )
+    # Deactivated after they logged in: their contexts keep the stale Login.
+    for name in ("deactivated-manager", "deactivated-nurse"):
+        member = actors[name].staff
+        assert member is not None
+        staff.deactivate_staff(home.ctx, member.id)
+        actors[name].deactivated = True
+    yield world
+    vault.close()
+
+
+Call = Callable[[Context, World], object]
+
+# Each action, called with arguments that are valid in the prepared home. Each call that is
+# allowed changes a record no other allowed call depends on, so the tests run in any order.
+CALLS: dict[str, Call] = {
+    "add_staff": lambda c, w: staff.add_staff(c, "newstarter", "New Starter", ["carer"], PASSWORD),
+    "update_staff": lambda c, w: staff.update_staff(c, w.target.id, full_name="Tess Renamed"),
+    "record_nmc_check": lambda c, w: staff.record_nmc_check(
+        c, w.target.id, "2026-11-20", "2027-11-19"
+    ),
+    "deactivate_staff": lambda c, w: staff.deactivate_staff(c, w.leaver.id),
+    "reset_password": lambda c, w: staff.reset_password(c, w.target.id, "a temporary password"),
+    "list_staff": lambda c, w: staff.list_staff(c),
+    "change_own_password": lambda c, w: auth.change_own_password(c, PASSWORD, "my new password 1"),
+    "change_settings": lambda c, w: settings.change_setting(c, "idle_lock_minutes", 10),
+    "add_practice": lambda c, w: practices.add_practice(c, "Hillside Surgery", "Y05678"),
+    "add_agreement": lambda c, w: practices.add_agreement(
+        c,
+        ODS,
+        starts_on="2026-11-01",
+        purposes=["hospital_transfer"],
+        sections=["medications"],
+        home_signatory="Mary Manager",
+        practice_signatory="Dr Priya Practice",
+    ),
+    "end_agreement": lambda c, w: practices.end_agreement(c, w.spare_agreement_id, "2026-11-30"),
+    "add_resident": lambda c, w: residents.add_resident(
+        c, w.spare_nhs, "Nell", "Newcomer", "1941-02-03", ODS, room="14"
+    ),
+    "update_resident": lambda c, w: residents.update_resident(c, w.resident.id, room="12A"),
+    "admit_resident": lambda c, w: residents.admit(c, w.to_admit.id, at="2026-11-20"),
+    "discharge_resident": lambda c, w: residents.discharge(c, w.to_discharge.id, at="2026-11-20"),
+    "find_residents": lambda c, w: residents.find_residents(c, "Family"),
+    "view_consent": lambda c, w: consent.consent_in_force(c, w.resident.id),
+    "record_consent": lambda c, w: consent.record_consent(
+        c, w.resident.id, "granted", "resident", decided_on="2026-11-20"
+    ),
+    "record_sections_viewed": lambda c, w: access.record_sections_viewed(
+        c, w.session_for_sections.id, ["summary", "medications"]
+    ),
+    "close_access_session": lambda c, w: access.close_access_session(c, w.session_to_close.id),
+    "list_own_sessions": lambda c, w: access.my_sessions_today(c),
+    "close_stale_sessions": lambda c, w: access.close_stale_sessions(c),
+    "log_gp_contact": lambda c, w: access.log_gp_contact(
+        c, w.resident.id, "Practice nurse", "Query about a dose", "GP to call back"
+    ),
+    "view_audit": lambda c, w: audit_service.audit_entries(c, limit=20),
+    "view_settings": lambda c, w: settings.all_settings(c),
+    "view_practices": lambda c, w: practices.list_agreements(c, ODS),
+}
+# Reads: allowed without an audit entry of their own (only their refusals are recorded).
+READS = {
+    "list_staff",
+    "find_residents",
+    "view_consent",
+    "list_own_sessions",
+    "close_stale_sessions",
+    "view_audit",
+    "view_settings",
+    "view_practices",
+}
+
+
+def snapshot(world: World) -> dict[str, list[tuple]]:
+    """Every row of every table, in order: reading in tests is fine."""
+    return {
+        table: world.conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+        for table in TABLES
+    }
+
+
+def last_entry(world: World) -> AuditEntry:
+    return audit.entries(world.conn, last=1)[0]
+
+
+def assert_only_audited(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> None:
+    """Nothing changed but one new audit entry."""
+    assert {t: rows for t, rows in after.items() if t != "audit_log"} == {
+        t: rows for t, rows in before.items() if t != "audit_log"
+    }
+    assert after["audit_log"][:-1] == before["audit_log"]
+    assert len(after["audit_log"]) == len(before["audit_log"]) + 1
+
+
+def expected_reasons(actor: Actor, action: str) -> list[tuple[str, ...]]:
+    """For each reason the refusal must give, the words it must contain."""
+    if actor.staff is None:
+        return [("nobody is logged in",)]
+    assert actor.role is not None
+    expected = []
+    if actor.deactivated:
+        expected.append((f"the account of {actor.staff.full_name} is deactivated",))
+    if actor.role not in PERMISSIONS[action]:
+        label = actor.role.label.lower()
+        article = "an" if label[0] in "aeiou" else "a"
+        allowed = [r.label.lower() for r in Role if r in PERMISSIONS[action]]
+        expected.append(
+            (f"{action.replace('_', ' ')} is for the ", f", not {article} {label}", *allowed)
+        )
+    return expected
+
+
+def test_every_action_in_permissions_has_a_call() -> None:
+    assert set(CALLS) == set(PERMISSIONS)
+
+
+# Actions that touch GP-record access, consent or the audit trail: never for carers, volunteers
+# or administrators (they may look up non-clinical details only).
+CLINICAL = {
+    "view_consent",
+    "record_consent",
+    "record_sections_viewed",
+    "close_access_session",
+    "list_own_sessions",
+    "log_gp_contact",
+    "view_audit",
+}
+
+
+def test_no_clinical_action_is_open_to_carers_volunteers_or_administrators() -> None:
+    non_clinical = {Role.CARER, Role.VOLUNTEER, Role.ADMIN}
+    assert set(PERMISSIONS) >= CLINICAL
+    assert {a for a in CLINICAL if PERMISSIONS[a] & non_clinical} == set()
+    assert {a for a, roles in PERMISSIONS.items() if roles == {Role.NURSE}} >= {
+        "record_sections_viewed",
+        "close_access_session",
+    }
+
+
+@pytest.mark.parametrize("actor_name", ACTORS)
+@pytest.mark.parametrize("action", sorted(PERMISSIONS))
+def test_permission_matrix(world: World, action: str, actor_name: str) -> None:
+    actor = world.actors[actor_name]
+    allowed = not actor.deactivated and actor.role in PERMISSIONS[action]
+    before = snapshot(world)
+
+    if allowed:
+        CALLS[action](actor.ctx, world)
+        if action in READS:
+            assert snapshot(world) == before, "a read changed something"
+        else:
+            entry = last_entry(world)
+            assert (entry.action, entry.outcome) == (action, "allowed")
+            assert actor.staff is not None and entry.actor_username == actor.staff.username
+        return
+
+    with pytest.raises(PermissionDenied) as refused:
+        CALLS[action](actor.ctx, world)
+    assert not isinstance(refused.value, AccessRefused)
+    assert refused.value.action == action
+    reasons = refused.value.reasons
+    expected = expected_reasons(actor, action)
+    assert len(reasons) == len(expected), reasons
+    for reason, words in zip(reasons, expected, strict=True):
+        assert all(w in reason for w in words), (reason, words)
+
+    entry = last_entry(world)
+    assert (entry.action, entry.outcome) == (action, "denied")
+    assert entry.reasons == reasons
+    assert entry.actor_username == (actor.staff.username if actor.staff else "-")
+    assert entry.actor_role == (actor.role.value if actor.role else "-")
+    assert entry.workstation == actor.ctx.workstation
+    assert_only_audited(before, snapshot(world))
+
+
+# -- opening a GP record: decided by the access rules -------------------------------------------
+
+
+@pytest.mark.parametrize("actor_name", [*[r for r in ROLE_ACTORS if r != "nurse"]])
+def test_only_a_nurse_may_open_a_gp_record(world: World, actor_name: str) -> None:
+    actor = world.actors[actor_name]
+    assert actor.staff is not None and actor.role is not None
+    before = snapshot(world)
+
+    with pytest.raises(AccessRefused) as refused:
+        access.open_access_session(
+            actor.ctx, world.resident.id, "medication_check", "Checking the doses"
+        )
+    reasons = refused.value.reasons
+    assert f"working as {actor.role.label}, not as a registered nurse" in reasons
+
+    after = snapshot(world)
+    assert after["access_session"] == before["access_session"]
+    assert after["access_refusal"][:-1] == before["access_refusal"]
+    refusal_row = world.conn.execute(
+        "SELECT id, staff_id, role, resident_id FROM access_refusal ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert refusal_row == (
+        refused.value.refusal_id,
+        actor.staff.id,
+        actor.role.value,
+        world.resident.id,
+    )
+    entry = last_entry(world)
+    assert (entry.action, entry.outcome) == ("open_access_session", "denied")
+    assert entry.reasons == reasons
+    assert entry.details["refusal_id"] == refused.value.refusal_id
+    assert entry.actor_role == actor.role.value
+    unchanged = {t for t in TABLES if t not in ("access_refusal", "audit_log")}
+    assert {t: after[t] for t in unchanged} == {t: before[t] for t in unchanged}
+
+
+def test_a_deactivated_nurse_may_not_open_a_gp_record(world: World) -> None:
+    actor = world.actors["deactivated-nurse"]
+    before = snapshot(world)
+    with pytest.raises(AccessRefused) as refused:
+        access.open_access_session(
+            actor.ctx, world.resident.id, "medication_check", "Checking the doses"
+        )
+    assert refused.value.reasons == ["the staff account is deactivated"]
+    assert snapshot(world)["access_session"] == before["access_session"]
+    assert last_entry(world).outcome == "denied"
+
+
+def test_nobody_logged_in_may_not_open_a_gp_record(world: World) -> None:
+    before = snapshot(world)
+    with pytest.raises(PermissionDenied) as refused:
+        access.open_access_session(
+            world.actors["nobody"].ctx, world.resident.id, "medication_check", "Checking the doses"
+        )
+    assert refused.value.reasons == ["nobody is logged in"]
+    entry = last_entry(world)
+    assert (entry.action, entry.outcome, entry.actor_username) == (
+        "open_access_session",
+        "denied",
+        "-",
+    )
+    assert entry.resident_id == world.resident.id
+    assert_only_audited(before, snapshot(world))
+
+
+def test_a_nurse_may_open_a_gp_record(world: World) -> None:
+    actor = world.actors["nurse"]
+    session = access.open_access_session(
+        actor.ctx, world.resident.id, "clinical_assessment", "Assessing a new cough"
+    )
+    assert actor.staff is not None and session.staff_id == actor.staff.id
+    entry = last_entry(world)
+    assert (entry.action, entry.outcome) == ("open_access_session", "allowed")
+    assert entry.details["session_id"] == session.id
+
+
+def test_a_role_taken_away_after_login_stops_working_at_once(world: World) -> None:
+    moved = world.home.add_nurse()
+    ctx = Context(world.home.ctx.vault, clock=lambda: NOW, workstation="ward-pc")
+    auth.log_in(ctx, moved.username, PASSWORD)
+    assert len(access.my_sessions_today(ctx)) == 0
+    staff.update_staff(world.home.ctx, moved.id, roles=["carer"])
+
+    before = snapshot(world)
+    with pytest.raises(PermissionDenied) as refused:
+        access.my_sessions_today(ctx)
+    assert refused.value.reasons == [f"{moved.full_name} no longer holds the nurse role"]
+    assert last_entry(world).reasons == refused.value.reasons
+    assert_only_audited(before, snapshot(world))
