@@ -20,6 +20,7 @@ from carehome_share.services import (
     access,
     auth,
     consent,
+    exceptions,
     practices,
     residents,
     settings,
@@ -187,6 +188,7 @@ CALLS: dict[str, Call] = {
     "view_audit": lambda c, w: audit_service.audit_entries(c, limit=20),
     "view_settings": lambda c, w: settings.all_settings(c),
     "view_practices": lambda c, w: practices.list_agreements(c, ODS),
+    "view_exceptions": lambda c, w: exceptions.needing_attention(c),
 }
 # Reads: allowed without an audit entry of their own (only their refusals are recorded).
 READS = {
@@ -198,6 +200,7 @@ READS = {
     "view_audit",
     "view_settings",
     "view_practices",
+    "view_exceptions",
 }
 
 

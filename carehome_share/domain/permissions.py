@@ -34,4 +34,5 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "close_stale_sessions": EVERYONE,  # housekeeping any login triggers; it only closes
     "log_gp_contact": frozenset({Role.NURSE, Role.MANAGER}),
     "view_audit": MANAGER,
+    "view_exceptions": MANAGER,
 }

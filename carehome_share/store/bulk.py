@@ -100,6 +100,9 @@ class ContactRow(NamedTuple):
 
 
 _ID_TABLES = ("access_session", "access_refusal", "gp_contact")
+# audit.append's JSON for reasons and details, built once: a million entries add up
+_REASONS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DETAILS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def next_id(conn: Connection, table: str) -> int:
@@ -169,10 +172,8 @@ def append_audit(conn: Connection, events: Sequence[AuditEvent]) -> tuple[int, s
             event.action,
             event.resident_id,
             event.outcome,
-            json.dumps(list(event.reasons), ensure_ascii=False, separators=(",", ":")),
-            json.dumps(
-                event.details or {}, ensure_ascii=False, separators=(",", ":"), sort_keys=True
-            ),
+            _REASONS_JSON.encode(list(event.reasons)) if event.reasons else "[]",
+            _DETAILS_JSON.encode(event.details or {}),
         )
         digest = audit.entry_hash(prev_hash, row)
         rows.append((*row, prev_hash, digest))

@@ -673,3 +673,64 @@ def insert_gp_contact(
 
 def refusal_exists(conn: Connection, refusal_id: int) -> bool:
     return bool(conn.execute("SELECT 1 FROM access_refusal WHERE id = ?", (refusal_id,)).fetchone())
+
+
+# -- what needs attention ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefusalRow:
+    id: int
+    at: datetime
+    resident_id: int
+    resident_name: str
+    staff_id: int | None
+    staff_name: str
+    reasons: list[str]
+
+
+def recent_refusals(conn: Connection, since: datetime) -> list[RefusalRow]:
+    rows = conn.execute(
+        "SELECT f.id, f.at, f.resident_id, r.given_name || ' ' || r.family_name, f.staff_id, "
+        "coalesce(s.full_name, '-'), f.reasons FROM access_refusal f "
+        "JOIN resident r ON r.id = f.resident_id LEFT JOIN staff s ON s.id = f.staff_id "
+        "WHERE f.at >= ? ORDER BY f.at DESC",
+        (format_time(since),),
+    ).fetchall()
+    return [
+        RefusalRow(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class UnusualSession:
+    id: int
+    opened_at: datetime
+    resident_id: int
+    resident_name: str
+    staff_id: int
+    staff_name: str
+    minutes: float
+    auto_closed: bool
+
+
+def recent_unusual_sessions(
+    conn: Connection, since: datetime, long_minutes: int
+) -> list[UnusualSession]:
+    """Sessions since a moment that were auto-closed or lasted longer than `long_minutes`."""
+    rows = conn.execute(
+        "SELECT a.id, a.opened_at, a.closed_at, a.close_kind, a.resident_id, "
+        "r.given_name || ' ' || r.family_name, a.staff_id, s.full_name FROM access_session a "
+        "JOIN resident r ON r.id = a.resident_id JOIN staff s ON s.id = a.staff_id "
+        "WHERE a.opened_at >= ? AND a.closed_at IS NOT NULL ORDER BY a.opened_at DESC",
+        (format_time(since),),
+    ).fetchall()
+    found = []
+    for r in rows:
+        opened, closed = datetime.fromisoformat(r[1]), datetime.fromisoformat(r[2])
+        minutes = (closed - opened).total_seconds() / 60
+        auto = r[3] == CloseKind.AUTO_CLOSED.value
+        if auto or minutes > long_minutes:
+            found.append(UnusualSession(r[0], opened, r[4], r[5], r[6], r[7], minutes, auto))
+    return found

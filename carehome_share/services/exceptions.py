@@ -1,0 +1,136 @@
+"""What needs the manager's attention: refusals, sessions auto-closed or long, consent reviews
+due, NMC checks due, agreements ending. Shown as a badge when the app starts."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from carehome_share.domain import validation as v
+from carehome_share.domain.consent import consent_state
+from carehome_share.domain.model import Role
+from carehome_share.services.context import Context, Tx, perform
+from carehome_share.services.settings import setting
+from carehome_share.store import repo
+
+LOOK_BACK_DAYS = 7
+WARN_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Attention:
+    kind: str  # refusal, auto_closed, long_session, consent_review, nmc, agreement
+    when: datetime | date
+    text: str
+    resident_id: int | None = None
+    staff_id: int | None = None
+
+
+def needing_attention(ctx: Context) -> list[Attention]:
+    """Everything a manager should look at now, most urgent kinds first."""
+
+    def work(tx: Tx) -> list[Attention]:
+        today = v.uk_date(tx.now)
+        since = tx.now - timedelta(days=LOOK_BACK_DAYS)
+        items: list[Attention] = []
+        for row in repo.recent_refusals(tx.conn, since):
+            items.append(
+                Attention(
+                    "refusal",
+                    row.at,
+                    f"Access refused to {row.staff_name} for {row.resident_name}: {'; '.join(row.reasons)}",
+                    row.resident_id,
+                    row.staff_id,
+                )
+            )
+        long_minutes = setting(tx.conn, "long_session_minutes")
+        for row in repo.recent_unusual_sessions(tx.conn, since, long_minutes):
+            what = (
+                "auto-closed (left open)" if row.auto_closed else f"open {row.minutes:.0f} minutes"
+            )
+            items.append(
+                Attention(
+                    "auto_closed" if row.auto_closed else "long_session",
+                    row.opened_at,
+                    f"Session by {row.staff_name} on {row.resident_name}'s record {what}",
+                    row.resident_id,
+                    row.staff_id,
+                )
+            )
+        for listing in repo.search_residents(tx.conn, "", tx.now, limit=100_000):
+            if not listing.current:
+                continue
+            state = consent_state(repo.consents(tx.conn, listing.resident.id), today)
+            latest = state.latest
+            if (
+                state.in_force
+                and latest
+                and latest.review_on
+                and latest.review_on <= today + timedelta(days=WARN_DAYS)
+            ):
+                items.append(
+                    Attention(
+                        "consent_review",
+                        latest.review_on,
+                        f"Consent review due for {listing.resident.full_name} on {latest.review_on:%d/%m/%Y}",
+                        listing.resident.id,
+                    )
+                )
+        check_due = setting(tx.conn, "nmc_check_due_days")
+        for member in repo.list_staff(tx.conn):
+            if not member.active or Role.NURSE not in member.roles:
+                continue
+            if member.nmc_expires_on is None or member.nmc_expires_on <= today + timedelta(
+                days=WARN_DAYS
+            ):
+                when = member.nmc_expires_on or today
+                items.append(
+                    Attention(
+                        "nmc",
+                        when,
+                        f"NMC registration of {member.full_name} expires {_day(member.nmc_expires_on)}",
+                        staff_id=member.id,
+                    )
+                )
+            elif (
+                member.nmc_checked_on is None
+                or member.nmc_checked_on + timedelta(days=check_due) <= today
+            ):
+                items.append(
+                    Attention(
+                        "nmc",
+                        member.nmc_checked_on or today,
+                        f"NMC register check due for {member.full_name} (last checked {_day(member.nmc_checked_on)})",
+                        staff_id=member.id,
+                    )
+                )
+        practices = {p.id: p for p in repo.list_practices(tx.conn)}
+        for agreement in repo.list_agreements(tx.conn):
+            name = practices[agreement.practice_id].name
+            if agreement.ends_on and today <= agreement.ends_on <= today + timedelta(
+                days=2 * WARN_DAYS
+            ):
+                items.append(
+                    Attention(
+                        "agreement",
+                        agreement.ends_on,
+                        f"Data sharing agreement with {name} ends {agreement.ends_on:%d/%m/%Y}",
+                    )
+                )
+            elif (
+                agreement.in_force_on(today)
+                and agreement.review_on
+                and agreement.review_on <= today + timedelta(days=WARN_DAYS)
+            ):
+                items.append(
+                    Attention(
+                        "agreement",
+                        agreement.review_on,
+                        f"Data sharing agreement with {name} due for review {agreement.review_on:%d/%m/%Y}",
+                    )
+                )
+        return items
+
+    return perform(ctx, "view_exceptions", work, audited=False)
+
+
+def _day(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else "never"
