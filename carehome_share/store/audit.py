@@ -7,7 +7,7 @@ shows whether a database file was later rolled back to an earlier copy.
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -47,9 +47,14 @@ class AuditEntry:
     hash: str
 
 
+# Built once: verifying a million entries calls these a million times.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_SORTED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def _canonical(row: tuple[object, ...]) -> bytes:
     # reasons and details are stored as canonical JSON text already, so this is the stored row
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode()
+    return _JSON.encode(row).encode()
 
 
 def entry_hash(prev_hash: str, row: tuple[object, ...]) -> str:
@@ -60,6 +65,51 @@ def head(conn: Connection) -> tuple[int, str]:
     """The last entry's sequence number and hash: (0, GENESIS) for an empty log."""
     row = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def entry_row(
+    seq: int,
+    at: str,
+    actor: Actor,
+    workstation: str,
+    action: str,
+    outcome: str,
+    resident_id: int | None,
+    reasons: Iterable[str],
+    details: Mapping[str, object] | None,
+) -> tuple[object, ...]:
+    """An entry as stored and hashed: the one layout every writer of the log uses."""
+    return (
+        seq,
+        at,
+        actor.username,
+        actor.name,
+        actor.role,
+        actor.nmc_pin,
+        workstation,
+        action,
+        resident_id,
+        outcome,
+        _JSON.encode(list(reasons)),
+        _SORTED_JSON.encode(details or {}),
+    )
+
+
+def insert_chained(
+    conn: Connection, rows: Iterable[tuple[object, ...]], prev_hash: str
+) -> tuple[int, str]:
+    """Chain entry rows onto `prev_hash` and insert them; return the new head."""
+    chained = []
+    seq = 0
+    for row in rows:
+        digest = entry_hash(prev_hash, row)
+        chained.append((*row, prev_hash, digest))
+        seq, prev_hash = int(row[0]), digest  # type: ignore[call-overload]
+    conn.executemany(
+        f"INSERT INTO audit_log ({_COLUMNS}, prev_hash, hash) VALUES ({', '.join('?' * 14)})",
+        chained,
+    )
+    return seq, prev_hash
 
 
 def append(
@@ -76,26 +126,18 @@ def append(
 ) -> int:
     """Add one entry inside the caller's transaction; return its sequence number."""
     last_seq, last_hash = head(conn)
-    row = (
+    row = entry_row(
         last_seq + 1,
         format_time(at),
-        actor.username,
-        actor.name,
-        actor.role,
-        actor.nmc_pin,
+        actor,
         workstation,
         action,
-        resident_id,
         outcome,
-        json.dumps(list(reasons), ensure_ascii=False, separators=(",", ":")),
-        json.dumps(details or {}, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+        resident_id,
+        reasons,
+        details,
     )
-    conn.execute(
-        f"INSERT INTO audit_log ({_COLUMNS}, prev_hash, hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (*row, last_hash, entry_hash(last_hash, row)),
-    )
-    return last_seq + 1
+    return insert_chained(conn, [row], last_hash)[0]
 
 
 def format_time(at: datetime) -> str:

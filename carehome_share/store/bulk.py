@@ -100,9 +100,6 @@ class ContactRow(NamedTuple):
 
 
 _ID_TABLES = ("access_session", "access_refusal", "gp_contact")
-# audit.append's JSON for reasons and details, built once: a million entries add up
-_REASONS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_DETAILS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def next_id(conn: Connection, table: str) -> int:
@@ -160,26 +157,19 @@ def append_audit(conn: Connection, events: Sequence[AuditEvent]) -> tuple[int, s
             raise ValueError(f"audit entry at {event.at} would follow one at {last_at}")
         last_at = event.at
         seq += 1
-        # the same layout and JSON as audit.append, so both hash alike
-        row = (
-            seq,
-            event.at,
-            event.actor.username,
-            event.actor.name,
-            event.actor.role,
-            event.actor.nmc_pin,
-            event.workstation,
-            event.action,
-            event.resident_id,
-            event.outcome,
-            _REASONS_JSON.encode(list(event.reasons)) if event.reasons else "[]",
-            _DETAILS_JSON.encode(event.details or {}),
+        rows.append(
+            audit.entry_row(
+                seq,
+                event.at,
+                event.actor,
+                event.workstation,
+                event.action,
+                event.outcome,
+                event.resident_id,
+                event.reasons,
+                event.details,
+            )
         )
-        digest = audit.entry_hash(prev_hash, row)
-        rows.append((*row, prev_hash, digest))
-        prev_hash = digest
-    placeholders = ", ".join("?" * 14)
-    conn.executemany(
-        f"INSERT INTO audit_log ({audit._COLUMNS}, prev_hash, hash) VALUES ({placeholders})", rows
-    )
-    return seq, prev_hash
+    if not rows:
+        return seq, prev_hash
+    return audit.insert_chained(conn, rows, prev_hash)
