@@ -6,7 +6,15 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.errors import AccessRefused, NotFound, PermissionDenied, ValidationError
 from carehome_share.domain.model import CloseKind, Purpose, Section
 from carehome_share.domain.rules import decide
-from carehome_share.services.context import NOBODY, Context, Tx, actor_of, perform, require_resident
+from carehome_share.services.context import (
+    NOBODY,
+    Context,
+    Tx,
+    actor_of,
+    perform,
+    read,
+    require_resident,
+)
 from carehome_share.services.settings import setting
 from carehome_share.store import audit, repo
 from carehome_share.store.repo import AccessSession
@@ -227,4 +235,4 @@ def my_sessions_today(ctx: Context) -> list[AccessSession]:
     def work(tx: Tx) -> list[AccessSession]:
         return repo.sessions_for_staff(tx.conn, tx.staff.id, v.day_start(v.uk_date(tx.now)))
 
-    return perform(ctx, "list_own_sessions", work, audited=False)
+    return read(ctx, "list_own_sessions", work)

@@ -3,7 +3,7 @@
 import re
 
 from carehome_share.domain.errors import ValidationError
-from carehome_share.services.context import Context, Tx, perform
+from carehome_share.services.context import Context, Tx, read
 from carehome_share.store import audit
 from carehome_share.store.audit import AuditEntry, VerifyResult
 
@@ -30,4 +30,4 @@ def audit_entries(
             return audit.entries(tx.conn, last=limit)
         return audit.entries(tx.conn, resident_id=resident_id)
 
-    return perform(ctx, "view_audit", work, audited=False)
+    return read(ctx, "view_audit", work)

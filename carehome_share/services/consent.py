@@ -6,7 +6,7 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.consent import ConsentState, check_consent_decision, consent_state
 from carehome_share.domain.errors import ValidationError
 from carehome_share.domain.model import ConsentDecision, ConsentKind, DecidedBy
-from carehome_share.services.context import Context, Tx, perform, require_resident
+from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.store import repo
 
 
@@ -112,13 +112,12 @@ def consent_in_force(ctx: Context, resident_id: int) -> ConsentState:
         history = repo.consents(tx.conn, require_resident(tx.conn, resident_id))
         return consent_state(history, v.uk_date(tx.now))
 
-    return perform(ctx, "view_consent", work, audited=False)
+    return read(ctx, "view_consent", work)
 
 
 def consent_history(ctx: Context, resident_id: int) -> tuple[ConsentDecision, ...]:
-    return perform(
+    return read(
         ctx,
         "view_consent",
         lambda tx: repo.consents(tx.conn, require_resident(tx.conn, resident_id)),
-        audited=False,
     )

@@ -79,27 +79,13 @@ def perform(
     """Authorise `action` for the logged-in user, run `work`, and audit it, in one transaction.
 
     A refusal is audited and committed, then raised as PermissionDenied. A ValidationError or
-    any other failure inside `work` rolls everything back. Reads pass `audited=False`: only
-    their refusals are recorded.
+    any other failure inside `work` rolls everything back. `audited=False` is for work that
+    writes its own audit entries.
     """
-    refusal: PermissionDenied | None = None
     with ctx.vault.transaction() as conn:
         now = ctx.now()
         staff, problems = _authorise(conn, ctx, action)
-        if problems:
-            actor = actor_of(staff, ctx.login.role) if staff and ctx.login else NOBODY
-            audit.append(
-                conn,
-                at=now,
-                actor=actor,
-                workstation=ctx.workstation,
-                action=action,
-                outcome="denied",
-                resident_id=resident_id if _resident_exists(conn, resident_id) else None,
-                reasons=problems,
-            )
-            refusal = PermissionDenied(action, problems)
-        else:
+        if not problems:
             assert staff is not None and ctx.login is not None
             tx = Tx(conn, now, staff, ctx.login.role, resident_id)
             result = work(tx)
@@ -114,9 +100,40 @@ def perform(
                     resident_id=tx.resident_id,
                     details=tx.details,
                 )
-    if refusal is not None:
-        raise refusal
-    return result
+            return result
+    raise _refuse(ctx, action, staff, problems, resident_id)
+
+
+def read(
+    ctx: Context, action: str, work: Callable[[Tx], T], *, resident_id: int | None = None
+) -> T:
+    """Authorise a read and run it in a snapshot that holds up no writer. Only a refusal is
+    audited: looking up a room number is not an event, being refused one is."""
+    with ctx.vault.snapshot() as conn:
+        staff, problems = _authorise(conn, ctx, action)
+        if not problems:
+            assert staff is not None and ctx.login is not None
+            return work(Tx(conn, ctx.now(), staff, ctx.login.role, resident_id))
+    raise _refuse(ctx, action, staff, problems, resident_id)
+
+
+def _refuse(
+    ctx: Context, action: str, staff: Staff | None, problems: list[str], resident_id: int | None
+) -> PermissionDenied:
+    """Record a refusal in its own committed transaction and return the error to raise."""
+    with ctx.vault.transaction() as conn:
+        actor = actor_of(staff, ctx.login.role) if staff and ctx.login else NOBODY
+        audit.append(
+            conn,
+            at=ctx.now(),
+            actor=actor,
+            workstation=ctx.workstation,
+            action=action,
+            outcome="denied",
+            resident_id=resident_id if _resident_exists(conn, resident_id) else None,
+            reasons=problems,
+        )
+    return PermissionDenied(action, problems)
 
 
 def _authorise(conn: Connection, ctx: Context, action: str) -> tuple[Staff | None, list[str]]:

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from carehome_share.domain import validation as v
 from carehome_share.domain.consent import consent_state
 from carehome_share.domain.model import Role
-from carehome_share.services.context import Context, Tx, perform
+from carehome_share.services.context import Context, Tx, read
 from carehome_share.services.settings import setting
 from carehome_share.store import repo
 
@@ -129,7 +129,7 @@ def needing_attention(ctx: Context) -> list[Attention]:
                 )
         return items
 
-    return perform(ctx, "view_exceptions", work, audited=False)
+    return read(ctx, "view_exceptions", work)
 
 
 def _day(value: date | None) -> str:

@@ -6,7 +6,7 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.errors import NotFound, ValidationError
 from carehome_share.domain.identifiers import parse_ods_code
 from carehome_share.domain.model import Agreement, Practice, Purpose, Section
-from carehome_share.services.context import Context, Tx, perform
+from carehome_share.services.context import Context, Tx, perform, read
 from carehome_share.store import repo
 
 
@@ -110,7 +110,7 @@ def end_agreement(ctx: Context, agreement_id: int, ends_on: object) -> Agreement
 
 
 def list_practices(ctx: Context) -> list[Practice]:
-    return perform(ctx, "view_practices", lambda tx: repo.list_practices(tx.conn), audited=False)
+    return read(ctx, "view_practices", lambda tx: repo.list_practices(tx.conn))
 
 
 def list_agreements(ctx: Context, ods_code: str | None = None) -> list[Agreement]:
@@ -118,4 +118,4 @@ def list_agreements(ctx: Context, ods_code: str | None = None) -> list[Agreement
         practice_id = practice_id_for(tx.conn, ods_code) if ods_code else None
         return repo.list_agreements(tx.conn, practice_id)
 
-    return perform(ctx, "view_practices", work, audited=False)
+    return read(ctx, "view_practices", work)

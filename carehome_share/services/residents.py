@@ -7,7 +7,7 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.errors import ValidationError
 from carehome_share.domain.identifiers import parse_nhs_number
 from carehome_share.domain.model import Resident, ResidentRecord, Stay, StayKind
-from carehome_share.services.context import Context, Tx, perform, require_resident
+from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.services.practices import practice_id_for
 from carehome_share.store import repo
 from carehome_share.store.repo import ResidentListing
@@ -140,11 +140,8 @@ def discharge(ctx: Context, resident_id: int, at: object = None) -> Stay:
 def find_residents(ctx: Context, query: str = "", limit: int = 200) -> list[ResidentListing]:
     """Search by name, room or NHS number; current residents first. Non-clinical details only."""
     needle = v.single_line("query", query, max_len=80, required=False)
-    return perform(
-        ctx,
-        "find_residents",
-        lambda tx: repo.search_residents(tx.conn, needle, tx.now, limit),
-        audited=False,
+    return read(
+        ctx, "find_residents", lambda tx: repo.search_residents(tx.conn, needle, tx.now, limit)
     )
 
 
@@ -163,7 +160,7 @@ def resident_details(ctx: Context, resident_id: int) -> ResidentDetails:
         current = next((s for s in record.stays if s.covers(tx.now)), None)
         return ResidentDetails(record, current)
 
-    return perform(ctx, "view_consent", work, resident_id=_int_or_none(resident_id), audited=False)
+    return read(ctx, "view_consent", work, resident_id=_int_or_none(resident_id))
 
 
 def resident_id_for(ctx: Context, nhs_number: str) -> int:

@@ -1,7 +1,7 @@
 """The home's settings, with the defaults a new home starts from."""
 
 from carehome_share.domain.errors import ValidationError
-from carehome_share.services.context import Context, Tx, perform
+from carehome_share.services.context import Context, Tx, perform, read
 from carehome_share.store import repo
 from carehome_share.store.vault import Connection
 
@@ -31,7 +31,7 @@ def all_settings(ctx: Context) -> dict[str, int]:
     def work(tx: Tx) -> dict[str, int]:
         return {name: setting(tx.conn, name) for name in SETTINGS}
 
-    return perform(ctx, "view_settings", work, audited=False)
+    return read(ctx, "view_settings", work)
 
 
 def change_setting(ctx: Context, name: str, value: object) -> None:

@@ -8,7 +8,7 @@ from carehome_share.domain.errors import NotFound, ValidationError
 from carehome_share.domain.identifiers import parse_nmc_pin
 from carehome_share.domain.model import Role, Staff
 from carehome_share.services.auth import HASHER, check_password_strength, parse_username
-from carehome_share.services.context import Context, Tx, perform
+from carehome_share.services.context import Context, Tx, perform, read
 from carehome_share.store import repo
 
 
@@ -195,7 +195,7 @@ def reset_password(ctx: Context, staff_id: int, new_password: str) -> None:
 
 
 def list_staff(ctx: Context) -> list[Staff]:
-    return perform(ctx, "list_staff", lambda tx: repo.list_staff(tx.conn), audited=False)
+    return read(ctx, "list_staff", lambda tx: repo.list_staff(tx.conn))
 
 
 def find_staff(ctx: Context, username: str) -> Staff:
@@ -205,4 +205,4 @@ def find_staff(ctx: Context, username: str) -> Staff:
             raise NotFound("username", f"an existing staff username (no '{username}')")
         return staff
 
-    return perform(ctx, "list_staff", work, audited=False)
+    return read(ctx, "list_staff", work)

@@ -24,7 +24,7 @@ class NestedVault(Vault):
 
     @classmethod
     def inside(cls, vault: Vault) -> "NestedVault":
-        return cls(vault.conn, vault.path, vault.key_mode)
+        return cls(vault.conn, vault.path, vault.key_mode, vault._key_pragma)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -36,6 +36,8 @@ class NestedVault(Vault):
             self.conn.execute("RELEASE nested")
             raise
         self.conn.execute("RELEASE nested")
+
+    snapshot = transaction
 
 
 class AuditEvent(NamedTuple):

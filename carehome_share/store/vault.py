@@ -65,11 +65,12 @@ class NewerDatabase(VaultError):
 class Vault:
     """One open SQLCipher database. Writes go through `transaction()`, one at a time."""
 
-    def __init__(self, conn: Connection, path: Path, key_mode: str) -> None:
+    def __init__(self, conn: Connection, path: Path, key_mode: str, key_pragma: str) -> None:
         self.conn = conn
         self.path = path
         self.key_mode = key_mode  # "keychain" or "passphrase"
-        self._write_lock = threading.RLock()
+        self._key_pragma = key_pragma  # kept only in memory, to open a second connection
+        self._lock = threading.RLock()
 
     # -- creating and opening ------------------------------------------------------------
 
@@ -90,13 +91,14 @@ class Vault:
                     "protect the database instead."
                 )
             key = secrets.token_bytes(32)
-            conn = _connect(path, _raw_key_pragma(key))
+            key_pragma = _raw_key_pragma(key)
             mode = "keychain"
         else:
             if len(passphrase) < 12:
                 raise VaultError("passphrase: at least 12 characters")
-            conn = _connect(path, _passphrase_pragma(passphrase))
+            key_pragma = _passphrase_pragma(passphrase)
             mode = "passphrase"
+        conn = _connect(path, key_pragma)
         try:
             _configure(conn)
             if os.name == "posix":
@@ -112,7 +114,7 @@ class Vault:
             conn.close()
             _remove_database_files(path)
             raise
-        return cls(conn, path, mode), recovery.encode(key)
+        return cls(conn, path, mode, key_pragma), recovery.encode(key)
 
     @classmethod
     def open(
@@ -126,25 +128,34 @@ class Vault:
             passphrase, recovery_code = None, passphrase
         if recovery_code:
             key = recovery.decode(recovery_code)
-            conn = _unlock(path, _raw_key_pragma(key), "recovery code")
-            vault = cls(conn, path, _key_mode(conn))
+            key_pragma = _raw_key_pragma(key)
+            conn = _unlock(path, key_pragma, "recovery code")
+            vault = cls(conn, path, _key_mode(conn), key_pragma)
             if vault.key_mode == "keychain" and keychain.available():
                 keychain.store_key(str(path), key)  # the entry was lost: put it back
         elif passphrase:
-            conn = _unlock(path, _passphrase_pragma(passphrase), "passphrase")
-            vault = cls(conn, path, "passphrase")
+            key_pragma = _passphrase_pragma(passphrase)
+            vault = cls(_unlock(path, key_pragma, "passphrase"), path, "passphrase", key_pragma)
         else:
             key_from_keychain = keychain.load_key(str(path))
             if key_from_keychain is None:
                 raise NeedsUnlock()
-            conn = _unlock(path, _raw_key_pragma(key_from_keychain), "key in the keychain")
-            vault = cls(conn, path, "keychain")
+            key_pragma = _raw_key_pragma(key_from_keychain)
+            conn = _unlock(path, key_pragma, "key in the keychain")
+            vault = cls(conn, path, "keychain", key_pragma)
         try:
-            _migrate(conn, path)
+            _migrate(vault.conn, path)
         except BaseException:
-            conn.close()
+            vault.close()
             raise
         return vault
+
+    def another(self) -> "Vault":
+        """A second connection to the same file, for work on another thread (WAL lets readers
+        run beside a writer)."""
+        return Vault(
+            _unlock(self.path, self._key_pragma, "key"), self.path, self.key_mode, self._key_pragma
+        )
 
     def close(self) -> None:
         self.conn.close()
@@ -154,7 +165,7 @@ class Vault:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One all-or-nothing change: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error."""
-        with self._write_lock:
+        with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
@@ -162,6 +173,16 @@ class Vault:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A consistent read that does not hold up writers: BEGIN (deferred), then COMMIT."""
+        with self._lock:
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                self.conn.execute("COMMIT")
 
     def setting(self, key: str, default: str) -> str:
         row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
