@@ -1,0 +1,119 @@
+"""Cold start to the login window, against an empty PySide6 window, measured in one run.
+
+    python benchmarks/cold_start.py [--runs 15]
+
+Each start is a fresh Python process, timed from just before it is spawned to the moment its
+window has been shown. The app takes the path `carehome-share` takes: show the login window,
+then open the real encrypted database, whose key comes from the keychain (here a keyring backend
+reading it from the environment, as the OS keychain would hand it over), and enable Log in; both
+moments are reported. The two kinds of start alternate, so both see the same machine load.
+Goal: login window shown <= 1.3 x the empty window.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keyring
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from env_keyring import EnvKeyring  # noqa: E402
+
+EMPTY_WINDOW = """
+import sys, time
+from PySide6.QtWidgets import QApplication, QWidget
+app = QApplication(sys.argv)
+window = QWidget()
+window.show()
+app.processEvents()
+print(time.time())
+"""
+
+LOGIN_WINDOW = """
+import sys, time
+from pathlib import Path
+from carehome_share.gui.app import application
+from carehome_share.gui.login import LoginDialog
+app = application()
+window = LoginDialog()
+window.show()
+app.processEvents()
+shown = time.time()
+from carehome_share.gui.desktop import Desktop
+desktop = Desktop.start(Path(sys.argv[1]), window)
+assert window.ok_button.isEnabled()  # the database is open: ready to log in
+print(shown, time.time())
+"""
+
+
+class _Remember(EnvKeyring):
+    """Catches the key the vault stores at creation, to hand to the child processes."""
+
+    key = ""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        _Remember.key = password
+
+
+def make_database(folder: Path) -> tuple[Path, str]:
+    from carehome_share.services import auth
+    from carehome_share.services.context import Context
+    from carehome_share.store.vault import Vault
+
+    keyring.set_keyring(_Remember())
+    db = folder / "carehome.db"
+    vault, _code = Vault.create(db)
+    auth.set_up_home(
+        Context(vault), "Rose Court Care Home", "manager", "Mary Manager", "manager password 1"
+    )
+    vault.close()
+    return db, _Remember.key
+
+
+def start_time(script: str, args: list[str], env: dict[str, str]) -> float:
+    began = time.time()
+    shown = subprocess.run(
+        [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, check=True
+    )
+    return float(shown.stdout.strip().splitlines()[-1]) - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        db, key = make_database(Path(folder))
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+            "PYTHON_KEYRING_BACKEND": "env_keyring.EnvKeyring",
+            "CAREHOME_BENCH_KEY": key,
+            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+        }
+        start_time(LOGIN_WINDOW, [str(db)], env)  # warm the file cache for both kinds alike
+        start_time(EMPTY_WINDOW, [], env)
+        empty, shown, ready = [], [], []
+        for _ in range(args.runs):
+            empty.extend(start_time(EMPTY_WINDOW, [], env))
+            window_shown, database_open = start_time(LOGIN_WINDOW, [str(db)], env)
+            shown.append(window_shown)
+            ready.append(database_open)
+    e, s, r = statistics.median(empty), statistics.median(shown), statistics.median(ready)
+    print(f"platform {env['QT_QPA_PLATFORM']}, {args.runs} runs each, medians:")
+    print(f"  empty PySide6 window shown:             {e * 1000:6.0f} ms")
+    print(
+        f"  carehome-share login window shown:      {s * 1000:6.0f} ms  ratio {s / e:.2f} (goal <= 1.30)"
+    )
+    print(f"  ... database unlocked, Log in enabled:  {r * 1000:6.0f} ms  ratio {r / e:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Starting the desktop app. The login window appears first; the database is opened while it
+is on screen (keyring and SQLCipher take a moment), and Log in is enabled once it is ready."""
+
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from carehome_share import paths
+from carehome_share.gui.login import LoginDialog
+
+
+def application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("carehome-share")
+    app.setApplicationDisplayName("carehome-share")
+    app.setWindowIcon(QIcon(str(files("carehome_share.resources") / "carehome-share.svg")))
+    return app  # type: ignore[return-value]
+
+
+def run_gui(db_path: Path | None, demo: bool = False) -> int:
+    app = application()
+    path = db_path or paths.default_database()
+    login = LoginDialog()
+    if path.exists() and not demo:
+        login.show()  # on screen before the database work below
+        app.processEvents()
+    from carehome_share.gui.desktop import Desktop  # keyring, SQLCipher, the services
+
+    desktop = Desktop.start(path, login, demo=demo)
+    if desktop is None:
+        return 1
+    try:
+        return app.exec()
+    finally:
+        desktop.close()

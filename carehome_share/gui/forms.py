@@ -1,0 +1,197 @@
+"""Forms whose errors appear beside the field that caused them, and small shared widgets."""
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carehome_share.domain.errors import CarehomeError, PermissionDenied, ValidationError
+
+ERROR_STYLE = (
+    "color: palette(bright-text); background: #b00020; padding: 2px 6px; border-radius: 3px;"
+)
+
+
+def heading(text: str, scale: float = 1.4) -> QLabel:
+    label = QLabel(text)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * scale)
+    font.setWeight(QFont.Weight.DemiBold)
+    label.setFont(font)
+    label.setWordWrap(True)
+    return label
+
+
+def error_label() -> QLabel:
+    label = QLabel()
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
+def password_field() -> QLineEdit:
+    field = QLineEdit()
+    field.setEchoMode(QLineEdit.EchoMode.Password)
+    return field
+
+
+def date_edit(initial: date | None = None, optional: bool = False) -> QDateEdit:
+    """A date picker in UK format; an optional one starts blank ("not set")."""
+    edit = QDateEdit()
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("dd/MM/yyyy")
+    if optional:
+        edit.setMinimumDate(QDate(1900, 1, 1))
+        edit.setSpecialValueText("not set")
+        edit.setDate(edit.minimumDate() if initial is None else QDate(initial))
+    else:
+        edit.setDate(QDate(initial or date.today()))
+    return edit
+
+
+def date_value(edit: QDateEdit) -> date | None:
+    if edit.specialValueText() and edit.date() == edit.minimumDate():
+        return None
+    return edit.date().toPython()  # type: ignore[no-any-return]
+
+
+class Form(QWidget):
+    """Labelled fields keyed by the services' field names; each has its error line below it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.layout_ = QFormLayout(self)
+        self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.fields: dict[str, QWidget] = {}
+        self.errors: dict[str, QLabel] = {}
+
+    def add(self, name: str, label: str, widget: QWidget, hint: str = "") -> QWidget:
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(widget)
+        if hint:
+            note = QLabel(hint)
+            note.setWordWrap(True)
+            note.setStyleSheet("color: palette(placeholder-text);")
+            column.addWidget(note)
+        error = error_label()
+        column.addWidget(error)
+        row_label = QLabel(label)
+        row_label.setBuddy(widget)
+        self.layout_.addRow(row_label, box)
+        widget.setAccessibleName(label.replace("&", "").rstrip(":"))
+        self.fields[name] = widget
+        self.errors[name] = error
+        return widget
+
+    def value(self, name: str) -> Any:
+        widget = self.fields[name]
+        if isinstance(widget, QLineEdit):
+            return widget.text()
+        if isinstance(widget, QPlainTextEdit):
+            return widget.toPlainText()
+        if isinstance(widget, QComboBox):
+            return widget.currentData()
+        if isinstance(widget, QDateEdit):
+            return date_value(widget)
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        raise TypeError(f"no value for {type(widget).__name__}")
+
+    def clear_errors(self) -> None:
+        for label in self.errors.values():
+            label.hide()
+
+    def show_error(self, error: ValidationError) -> bool:
+        """Put the message beside its field; False when no field here has that name."""
+        label = self.errors.get(error.field)
+        if label is None:
+            return False
+        label.setText(error.expected[0].upper() + error.expected[1:])
+        label.show()
+        self.fields[error.field].setFocus()
+        return True
+
+
+class FormDialog(QDialog):
+    """A small single-purpose dialog: a form, OK and Cancel. `submit` calls one service;
+    its errors land beside their field, or in the banner when they belong to no field."""
+
+    def __init__(self, title: str, ok_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.banner = error_label()
+        self.form = Form()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(ok_text)
+        self.buttons.accepted.connect(self._submit)
+        self.buttons.rejected.connect(self.reject)
+        self.body = QVBoxLayout(self)
+        self.body.addWidget(self.banner)
+        self.body.addWidget(self.form)
+        self.body.addWidget(self.buttons)
+        self.result_value: Any = None
+
+    def submit(self) -> Any:  # overridden: call the service, return its result
+        raise NotImplementedError
+
+    def _submit(self) -> None:
+        self.form.clear_errors()
+        self.banner.hide()
+        try:
+            self.result_value = self.submit()
+        except ValidationError as exc:
+            if not self.form.show_error(exc):
+                self.show_banner(str(exc))
+            return
+        except CarehomeError as exc:
+            self.show_banner(str(exc))
+            return
+        self.accept()
+
+    def show_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.show()
+
+
+def report_error(parent: QWidget, exc: Exception, title: str = "Not done") -> None:
+    """The one standard message for a service error outside a form."""
+    if isinstance(exc, PermissionDenied):
+        text = "Refused: " + "; ".join(exc.reasons) + ".\n\nThe refusal has been recorded."
+    elif isinstance(exc, CarehomeError):
+        text = str(exc)
+    else:
+        text = f"Something went wrong: {exc}"
+    QMessageBox.warning(parent, title, text)
+
+
+def attempt(parent: QWidget, action: Callable[[], Any]) -> Any:
+    """Run a service call from a button; show its error the standard way. None on failure."""
+    try:
+        return action()
+    except CarehomeError as exc:
+        report_error(parent, exc)
+        return None

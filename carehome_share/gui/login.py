@@ -1,0 +1,79 @@
+"""The login window: username, password, and the role to work under when several are held.
+
+It is shown before the database is opened (that takes keyring and SQLCipher a moment), so it
+takes the login function once the database is ready; until then Log in waits.
+"""
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QListWidgetItem, QWidget
+
+from carehome_share.domain.errors import AuthenticationFailed, ValidationError
+from carehome_share.domain.model import Role
+from carehome_share.gui.forms import FormDialog, heading, password_field
+
+LogIn = Callable[[str, str, Role | None], object]
+
+
+class LoginDialog(FormDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Log in: carehome-share", "&Log in", parent)
+        self.log_in: LogIn | None = None
+        self.title = heading("Opening the care home records…")
+        self.body.insertWidget(0, self.title)
+        self.username = self.form.add("username", "&Username:", QLineEdit())
+        self.password = self.form.add("password", "&Password:", password_field())
+        self.role = QComboBox()
+        self.role.addItem("my role", None)
+        for role in Role:
+            self.role.addItem(role.label, role)
+        self.form.add("role", "Work &as:", self.role, "Only needed if you hold several roles")
+        self.ok_button.setEnabled(False)
+        self.username.setFocus()
+
+    def attach(
+        self,
+        log_in: LogIn,
+        home_name: str,
+        demo_accounts: list[tuple[str, str, str]] | None = None,
+        demo_password: str = "",
+    ) -> None:
+        """The database is open: logging in can start."""
+        self.log_in = log_in
+        self.setWindowTitle(f"Log in: {home_name}")
+        self.title.setText(home_name)
+        if demo_accounts:
+            self._add_demo_accounts(demo_accounts, demo_password)
+        self.ok_button.setEnabled(True)
+
+    def _add_demo_accounts(self, accounts: list[tuple[str, str, str]], password: str) -> None:
+        note = QLabel(
+            f"Demo database with synthetic residents. Every account's password is <b>{password}</b>; pick one:"
+        )
+        note.setWordWrap(True)
+        self.demo_accounts = QListWidget()
+        self.demo_accounts.setAccessibleName("Demo accounts")
+        for username, roles, what in accounts:
+            item = QListWidgetItem(f"{username}  ({roles}): {what}")
+            item.setData(256, username)
+            self.demo_accounts.addItem(item)
+        self.demo_accounts.currentItemChanged.connect(
+            lambda item, _old: self._fill(item.data(256), password) if item else None
+        )
+        self.demo_accounts.setMaximumHeight(180)
+        self.body.insertWidget(2, note)
+        self.body.insertWidget(3, self.demo_accounts)
+
+    def _fill(self, username: str, password: str) -> None:
+        self.username.setText(username)
+        self.password.setText(password)
+
+    def submit(self) -> object:
+        assert self.log_in is not None  # Log in is disabled until attach()
+        try:
+            return self.log_in(
+                self.form.value("username"), self.form.value("password"), self.form.value("role")
+            )
+        except AuthenticationFailed as exc:
+            self.password.clear()
+            raise ValidationError("password", str(exc)) from exc

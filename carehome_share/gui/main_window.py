@@ -1,0 +1,257 @@
+"""The main window: who is logged in and under which role, always in view; the pages that role
+uses; switch user and lock for a shared nurses'-station PC; the idle lock."""
+
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QTableView,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carehome_share.domain.model import ResidentRecord, Role
+from carehome_share.gui import manager
+from carehome_share.gui.forms import attempt
+from carehome_share.gui.models import SessionsModel, sorted_view_model
+from carehome_share.gui.residents import ResidentsPage
+from carehome_share.gui.sessions import OpenSessionDialog, SessionWindow
+from carehome_share.gui.tasks import Background
+from carehome_share.services import access, residents, settings
+from carehome_share.services.context import Context
+
+WARNING_SECONDS = 60
+
+
+class IdleWatcher(QObject):
+    """Locks after a quiet spell; warns a minute before. Any key or mouse use resets it."""
+
+    warn = Signal(int)  # seconds left
+    idle = Signal()
+    _ACTIVITY = frozenset(
+        {
+            QEvent.Type.KeyPress,
+            QEvent.Type.MouseButtonPress,
+            QEvent.Type.MouseMove,
+            QEvent.Type.Wheel,
+            QEvent.Type.TouchBegin,
+        }
+    )
+
+    def __init__(
+        self,
+        idle_after: timedelta,
+        warning: timedelta = timedelta(seconds=WARNING_SECONDS),
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.idle_after, self.warning = idle_after, min(warning, idle_after / 2)
+        self.last_activity = datetime.now(UTC)
+        self.check = QTimer(self, interval=250)
+        self.check.timeout.connect(self._check)
+        self.check.start()
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in self._ACTIVITY:
+            self.last_activity = datetime.now(UTC)
+        return False
+
+    def _check(self) -> None:
+        quiet = datetime.now(UTC) - self.last_activity
+        if quiet >= self.idle_after:
+            self.stop()
+            self.idle.emit()
+        elif quiet >= self.idle_after - self.warning:
+            self.warn.emit(int((self.idle_after - quiet).total_seconds()) + 1)
+        else:
+            self.warn.emit(0)
+
+    def stop(self) -> None:
+        self.check.stop()
+        QApplication.instance().removeEventFilter(self)
+
+
+class MySessionsPage(QWidget):
+    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._names: dict[int, str] = {}
+        self.model = SessionsModel(self._resident_name, self)
+        self.table = QTableView()
+        self.table.setModel(sorted_view_model(self.model))
+        self.table.setAccessibleName("My sessions today")
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(
+            SessionsModel.SECTIONS, QHeaderView.ResizeMode.Stretch
+        )
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(
+                "Your GP record sessions today. Sessions left open are auto-closed and flagged for the manager."
+            )
+        )
+        layout.addWidget(self.table)
+
+    def _resident_name(self, resident_id: int) -> str:
+        if resident_id not in self._names:
+            details = attempt(self, lambda: residents.resident_details(self.ctx, resident_id))
+            self._names[resident_id] = details.record.resident.full_name if details else "?"
+        return self._names[resident_id]
+
+    def reload(self) -> None:
+        rows = attempt(self, lambda: access.my_sessions_today(self.ctx))
+        if rows is not None:
+            self.model.set_rows(rows)
+
+
+class MainWindow(QMainWindow):
+    switch_user = Signal()  # log out and show the login window
+    lock = Signal()  # the same, when the screen was left
+
+    def __init__(self, ctx: Context, background: Background, home_name: str) -> None:
+        super().__init__()
+        login = ctx.login
+        assert login is not None
+        self.ctx, self.background = ctx, background
+        self.session_window: SessionWindow | None = None
+        self.open_dialog: OpenSessionDialog | None = None
+        who = f"{login.staff.full_name} ({login.role.label})"
+        self.setWindowTitle(f"{home_name} · {who} · carehome-share")
+        self.resize(1200, 760)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.residents = ResidentsPage(ctx, background)
+        self.residents.panel.open_session.connect(self.open_session)
+        self.tabs.addTab(self.residents, "&Residents")
+        self.my_sessions: MySessionsPage | None = None
+        if login.role is Role.NURSE:
+            self.my_sessions = MySessionsPage(ctx)
+            self.tabs.addTab(self.my_sessions, "My sessions &today")
+        self.attention_index = -1
+        if login.role is Role.MANAGER:
+            manager.add_resident_actions(self.residents, ctx)
+            for title, page in manager.manager_pages(ctx, background, self):
+                index = self.tabs.addTab(page, title)
+                if isinstance(page, manager.AttentionPage):
+                    self.attention_index = index
+                    page.counted.connect(self._show_attention_count)
+        self.tabs.currentChanged.connect(self._tab_shown)
+
+        self.idle_banner = QLabel()
+        self.idle_banner.setStyleSheet(
+            "background: #ffb81c; color: black; padding: 6px; font-weight: bold;"
+        )
+        self.idle_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.idle_banner.hide()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.idle_banner)
+        column.addWidget(self.tabs)
+        self.setCentralWidget(central)
+
+        toolbar = QToolBar("Session")
+        toolbar.setObjectName("session-toolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(QLabel(f"  {home_name}  ·  "))
+        self.attention_action = QAction("Needs attention", self)
+        self.attention_action.triggered.connect(
+            lambda: self.tabs.setCurrentIndex(self.attention_index)
+        )
+        if self.attention_index >= 0:
+            toolbar.addAction(self.attention_action)
+        switch = QAction("&Switch user", self)
+        switch.setShortcut(QKeySequence("Ctrl+Shift+U"))
+        switch.triggered.connect(self.switch_user)
+        lock = QAction("&Lock now", self)
+        lock.setShortcut(QKeySequence("Ctrl+L"))
+        lock.triggered.connect(self.lock)
+        toolbar.addAction(switch)
+        toolbar.addAction(lock)
+        self.addToolBar(toolbar)
+
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(120)
+        self.busy.setAccessibleName("Working")
+        self.busy.hide()
+        background.busy_changed.connect(self.busy.setVisible)
+        self.who = QLabel(f"Logged in: {who} · workstation {ctx.workstation}")
+        self.who.setAccessibleName("Logged in user")
+        self.statusBar().addPermanentWidget(self.busy)
+        self.statusBar().addPermanentWidget(self.who)
+
+        idle_minutes = attempt(self, lambda: settings.all_settings(ctx)["idle_lock_minutes"]) or 5
+        self.idle = IdleWatcher(timedelta(minutes=idle_minutes), parent=self)
+        self.idle.warn.connect(self._warn_idle)
+        self.idle.idle.connect(self.lock)
+
+        self.residents.reload()
+        attempt(self, lambda: access.close_stale_sessions(ctx))
+        self._tab_shown(self.tabs.currentIndex())
+
+    def _tab_shown(self, index: int) -> None:
+        page = self.tabs.widget(index)
+        if hasattr(page, "reload") and page is not self.residents:
+            page.reload()
+
+    def _show_attention_count(self, count: int) -> None:
+        label = f"Needs attention ({count})" if count else "Needs attention"
+        self.attention_action.setText(label)
+        self.tabs.setTabText(self.attention_index, f"Needs &attention ({count})")
+
+    def _warn_idle(self, seconds: int) -> None:
+        self.idle_banner.setVisible(seconds > 0)
+        self.idle_banner.setText(
+            f"No activity: the screen locks in {seconds} seconds. Move the mouse or press a key to stay logged in."
+        )
+
+    def open_session(self) -> None:
+        details = self.residents.panel.details
+        if details is None:
+            return
+        if self.session_window is not None:
+            self.session_window.raise_()
+            return
+        self.open_dialog = OpenSessionDialog(self.ctx, details.record, self)
+        self.open_dialog.finished.connect(lambda _result: self._session_opened(details.record))
+        self.open_dialog.open()
+
+    def _session_opened(self, record: ResidentRecord) -> None:
+        session = self.open_dialog.session if self.open_dialog else None
+        self.open_dialog = None
+        if session is not None:
+            self.session_window = SessionWindow(self.ctx, session, record, self)
+            self.session_window.closed.connect(self._session_closed)
+            self.session_window.show()
+        elif self.my_sessions is not None:
+            self.my_sessions.reload()  # a refusal or a logged call
+
+    def _session_closed(self) -> None:
+        self.session_window = None
+        if self.my_sessions is not None:
+            self.my_sessions.reload()
+
+    def shut(self) -> None:
+        """Leave without closing anyone's record session behind their back: an open one is
+        auto-closed and flagged, which is the evidence that it was left open."""
+        self.idle.stop()
+        if self.session_window is not None:
+            self.session_window.ticker.stop()
+            self.session_window.hide()
+        self.background.wait()
+        self.hide()
+        self.deleteLater()

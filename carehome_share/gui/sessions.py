@@ -1,0 +1,276 @@
+"""The nurse's path: ask to open a GP record, see every reason if refused, phone the GP instead,
+tick what was viewed while the session runs, close it."""
+
+from datetime import timedelta
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carehome_share.domain.errors import AccessRefused, CarehomeError
+from carehome_share.domain.model import Purpose, ResidentRecord, Section
+from carehome_share.domain.rules import MIN_JUSTIFICATION
+from carehome_share.domain.validation import uk_date
+from carehome_share.gui.forms import FormDialog, attempt, error_label, heading, report_error
+from carehome_share.services import access, settings
+from carehome_share.services.context import Context
+from carehome_share.store.repo import AccessSession
+
+
+def purposes_for(record: ResidentRecord, ctx: Context) -> list[Purpose]:
+    """The purposes of the agreements in force today, or every purpose when none is (the
+    refusal then explains why)."""
+    today = uk_date(ctx.now())
+    offered = {p for a in record.agreements if a.in_force_on(today) for p in a.purposes}
+    return [p for p in Purpose if p in offered] or list(Purpose)
+
+
+class OpenSessionDialog(QDialog):
+    """Purpose and justification; on refusal the same dialog lists every reason and offers the
+    phone call to the GP practice instead."""
+
+    def __init__(self, ctx: Context, record: ResidentRecord, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx, self.record = ctx, record
+        self.session: AccessSession | None = None
+        self.refusal: AccessRefused | None = None
+        self.call_dialog: GpCallDialog | None = None
+        resident = record.resident
+        self.setWindowTitle(f"Open GP record: {resident.full_name}")
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._ask_page())
+        self.pages.addWidget(self._refused_page())
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading(f"GP record of {resident.full_name}"))
+        layout.addWidget(self.pages)
+
+    def _ask_page(self) -> QWidget:
+        page = QWidget()
+        self.purpose = QComboBox()
+        self.purpose.setAccessibleName("Purpose")
+        for purpose in purposes_for(self.record, self.ctx):
+            self.purpose.addItem(purpose.label, purpose)
+        self.justification = QPlainTextEdit()
+        self.justification.setAccessibleName("Justification")
+        self.justification.setPlaceholderText(
+            "Why you need the record now, e.g. checking the current warfarin dose before the lunchtime round"
+        )
+        self.justification.setTabChangesFocus(True)
+        self.justification.setMaximumHeight(90)
+        self.error = error_label()
+        purpose_label = QLabel("&Purpose:")
+        purpose_label.setBuddy(self.purpose)
+        why_label = QLabel(f"&Justification (at least {MIN_JUSTIFICATION} characters):")
+        why_label.setBuddy(self.justification)
+        self.open_button = QPushButton("&Open record")
+        self.open_button.setDefault(True)
+        self.open_button.clicked.connect(self._open)
+        cancel = QPushButton("Cancel")
+        cancel.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.open_button)
+        layout = QVBoxLayout(page)
+        for widget in (purpose_label, self.purpose, why_label, self.justification, self.error):
+            layout.addWidget(widget)
+        layout.addLayout(buttons)
+        return page
+
+    def _refused_page(self) -> QWidget:
+        page = QWidget()
+        title = heading("Access not allowed", 1.2)
+        title.setStyleSheet("color: #b00020;")
+        self.reasons = QLabel()
+        self.reasons.setWordWrap(True)
+        self.reasons.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reasons.setAccessibleName("Reasons access was refused")
+        practice = self.record.practice
+        phone = f" on {practice.phone}" if practice and practice.phone else ""
+        advice = QLabel(
+            f"The refusal has been recorded. Phone {practice.name if practice else 'the GP practice'}{phone} "
+            "instead, and log the call."
+        )
+        advice.setWordWrap(True)
+        self.call_button = QPushButton("&Log a call to the GP practice")
+        self.call_button.clicked.connect(self._log_call)
+        close = QPushButton("&Close")
+        close.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(close)
+        buttons.addWidget(self.call_button)
+        layout = QVBoxLayout(page)
+        for widget in (title, self.reasons, advice):
+            layout.addWidget(widget)
+        layout.addLayout(buttons)
+        return page
+
+    def _open(self) -> None:
+        self.error.hide()
+        try:
+            self.session = access.open_access_session(
+                self.ctx,
+                self.record.resident.id,
+                self.purpose.currentData(),
+                self.justification.toPlainText(),
+            )
+        except AccessRefused as refused:
+            self.refusal = refused
+            self.reasons.setText(
+                "".join(f"• {r[0].upper()}{r[1:]}\n" for r in refused.reasons).rstrip()
+            )
+            self.pages.setCurrentIndex(1)
+            self.call_button.setFocus()
+            return
+        except CarehomeError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        self.accept()
+
+    def _log_call(self) -> None:
+        refusal_id = self.refusal.refusal_id if self.refusal else None
+        self.call_dialog = GpCallDialog(self.ctx, self.record, refusal_id, self)
+        self.call_dialog.accepted.connect(self.reject)  # call logged: nothing more to do here
+        self.call_dialog.open()
+
+
+class GpCallDialog(FormDialog):
+    """The fallback: a phone call to the GP practice, logged as its own event."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        record: ResidentRecord,
+        refusal_id: int | None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(
+            f"Call to the GP practice about {record.resident.full_name}", "&Save call", parent
+        )
+        self.ctx, self.record, self.refusal_id = ctx, record, refusal_id
+        practice = record.practice
+        if practice:
+            self.body.insertWidget(
+                0, QLabel(f"{practice.name} ({practice.ods_code}) {practice.phone}")
+            )
+        self.form.add(
+            "spoke_to", "&Spoke to:", QLineEdit(), "Name and role, e.g. Dr Patel, duty GP"
+        )
+        self.form.add("reason", "&Reason for the call:", _text_box())
+        self.form.add("outcome", "&Outcome:", _text_box(), "What the practice said or will do")
+
+    def submit(self) -> int:
+        return access.log_gp_contact(
+            self.ctx,
+            self.record.resident.id,
+            self.form.value("spoke_to"),
+            self.form.value("reason"),
+            self.form.value("outcome"),
+            self.refusal_id,
+        )
+
+
+def _text_box() -> QPlainTextEdit:
+    box = QPlainTextEdit()
+    box.setTabChangesFocus(True)
+    box.setMaximumHeight(70)
+    return box
+
+
+class SessionWindow(QDialog):
+    """An open session: a running timer, the parts of the record to tick as viewed (only those
+    the agreement covers), and Close. Each tick is recorded at once."""
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        ctx: Context,
+        session: AccessSession,
+        record: ResidentRecord,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx, self.session = ctx, session
+        self.setWindowTitle(f"GP record session: {record.resident.full_name}")
+        self.setModal(False)
+        self.limit = timedelta(
+            minutes=attempt(self, lambda: settings.all_settings(ctx)["session_limit_minutes"]) or 30
+        )
+        agreement = next((a for a in record.agreements if a.id == session.agreement_id), None)
+        allowed = agreement.sections if agreement else ()
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading(record.resident.full_name))
+        layout.addWidget(
+            QLabel(f"Purpose: {session.purpose.label}\nJustification: {session.justification}")
+        )
+        self.timer_label = QLabel()
+        self.timer_label.setAccessibleName("Session time")
+        layout.addWidget(self.timer_label)
+        layout.addWidget(
+            QLabel(
+                "Open the record in the practice's viewer now, and tick each part as you look at it:"
+            )
+        )
+        self.boxes: dict[Section, QCheckBox] = {}
+        for section in allowed:
+            box = QCheckBox(section.label)
+            box.toggled.connect(lambda on, s=section: on and self._viewed(s))
+            self.boxes[section] = box
+            layout.addWidget(box)
+        self.close_button = QPushButton("&Close session")
+        self.close_button.setMinimumHeight(40)
+        self.close_button.clicked.connect(self.close_session)
+        layout.addWidget(self.close_button)
+        self.ticker = QTimer(self)
+        self.ticker.timeout.connect(self._tick)
+        self.ticker.start(1000)
+        self._tick()
+
+    def _tick(self) -> None:
+        open_for = self.ctx.now() - self.session.opened_at
+        left = self.limit - open_for
+        if left <= timedelta(0):
+            self.timer_label.setText(
+                "Time limit reached: the session will be auto-closed and flagged."
+            )
+            return
+        minutes, seconds = divmod(int(open_for.total_seconds()), 60)
+        self.timer_label.setText(
+            f"Open for {minutes:02d}:{seconds:02d}; auto-closes in {int(left.total_seconds() // 60) + 1} min"
+        )
+
+    def _viewed(self, section: Section) -> None:
+        try:
+            self.session = access.record_sections_viewed(self.ctx, self.session.id, [section])
+        except CarehomeError as exc:
+            self.boxes[section].setChecked(False)
+            report_error(self, exc)
+            return
+        self.boxes[section].setEnabled(False)  # recorded: it cannot be un-viewed
+
+    def close_session(self) -> None:
+        try:
+            self.session = access.close_access_session(self.ctx, self.session.id)
+        except CarehomeError as exc:
+            report_error(self, exc)
+        self.ticker.stop()
+        self.closed.emit()
+        self.accept()
+
+    def reject(self) -> None:
+        """Escape or the window's close button closes the session rather than leaving it open."""
+        self.close_session()

@@ -1,0 +1,187 @@
+"""The nurse at the nurses' station: find a resident, open the GP record, tick, close; be refused
+with every reason and phone the GP instead. And what a carer sees."""
+
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+
+from carehome_share.domain.errors import AccessRefused
+from carehome_share.domain.model import Section
+from carehome_share.gui.main_window import MainWindow
+from carehome_share.gui.models import AttentionModel, AuditModel, ResidentsModel, SessionsModel
+from carehome_share.gui.tasks import Background
+from carehome_share.services import access, residents
+from carehome_share.store import repo
+from tests.factories import Home
+
+
+@pytest.fixture
+def open_window(qtbot, home: Home):
+    windows: list[MainWindow] = []
+
+    def make() -> MainWindow:
+        window = MainWindow(home.ctx, Background(home.ctx), "Rose Court Care Home")
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: not window.busy.isVisible())
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.idle.stop()
+        window.background.close()
+
+
+def _choose(qtbot, window: MainWindow, name: str) -> None:
+    page = window.residents
+    qtbot.keyClicks(page.search, name)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and not window.busy.isVisible())
+    page.table.selectRow(0)
+    assert page.panel.name.text() == name
+
+
+def test_nurse_opens_ticks_and_closes_a_session(qtbot, home: Home, open_window) -> None:
+    resident = home.add_resident()
+    nurse = home.add_nurse()
+    home.log_in(nurse)
+    window = open_window()
+    assert (
+        window.windowTitle()
+        == f"Rose Court Care Home · {nurse.full_name} (Registered nurse) · carehome-share"
+    )
+    assert nurse.full_name in window.who.text()
+    _choose(qtbot, window, resident.full_name)
+    panel = window.residents.panel
+    assert (
+        "Consent in force" in panel.consent.text()
+        and "given by the resident" in panel.consent.text()
+    )
+    assert panel.open_button.isEnabled()
+
+    qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
+    dialog = window.open_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert [dialog.purpose.itemText(i) for i in range(dialog.purpose.count())] == [
+        "Medication check",
+        "Clinical assessment",
+        "Care plan review",
+    ]
+    qtbot.keyClicks(dialog.justification, "Checking the warfarin dose before lunch")
+    qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+
+    session_window = window.session_window
+    assert session_window is not None and session_window.isVisible()
+    assert list(session_window.boxes) == [
+        Section.SUMMARY,
+        Section.MEDICATIONS,
+        Section.ALLERGIES,
+        Section.PROBLEMS,
+    ]
+    assert session_window.timer_label.text().startswith("Open for 00:00")
+    session_window.boxes[Section.MEDICATIONS].click()
+    stored = repo.get_session(home.ctx.conn, session_window.session.id)
+    assert stored.sections == (Section.MEDICATIONS,) and stored.closed_at is None
+    assert not session_window.boxes[Section.MEDICATIONS].isEnabled()
+
+    qtbot.mouseClick(session_window.close_button, Qt.MouseButton.LeftButton)
+    stored = repo.get_session(home.ctx.conn, stored.id)
+    assert stored.close_kind.value == "closed"
+    assert window.session_window is None
+    assert window.my_sessions.model.rowCount() == 1
+    assert window.my_sessions.model.index(0, SessionsModel.SECTIONS).data() == "Medications"
+
+
+def test_refused_nurse_sees_every_reason_and_logs_a_call(qtbot, home: Home, open_window) -> None:
+    resident = home.add_resident()
+    residents.discharge(home.ctx, resident.id, at="2026-11-21T09:00")
+    nurse = home.add_nurse()
+    home.log_in(nurse)
+    window = open_window()
+    _choose(qtbot, window, resident.full_name)
+    assert "Not resident: discharged 21/11/2026 09:00" in window.residents.panel.facts.text()
+    qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
+    dialog = window.open_dialog
+    qtbot.keyClicks(dialog.justification, "x")
+    qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
+    assert dialog.pages.currentIndex() == 1
+    assert dialog.reasons.text() == (
+        "• Not currently resident (outside any admission)\n• A justification of at least 10 characters"
+    )
+    qtbot.mouseClick(dialog.call_button, Qt.MouseButton.LeftButton)
+    call = dialog.call_dialog
+    qtbot.keyClicks(call.form.fields["spoke_to"], "Dr Priya Practice, duty GP")
+    qtbot.keyClicks(call.form.fields["reason"], "Needed the current warfarin dose")
+    call.ok_button.click()
+    assert call.form.errors["outcome"].text() == "Must not be empty"  # beside the field
+    qtbot.keyClicks(call.form.fields["outcome"], "GP read out the dose; INR due Monday")
+    call.ok_button.click()
+    assert not dialog.isVisible()
+    contact = home.ctx.conn.execute("SELECT refusal_id, spoke_to FROM gp_contact").fetchone()
+    assert contact == (dialog.refusal.refusal_id, "Dr Priya Practice, duty GP")
+    assert window.session_window is None
+
+
+def test_carer_never_gets_the_session_action_and_the_service_refuses_anyway(
+    qtbot, home: Home, open_window
+) -> None:
+    resident = home.add_resident()
+    carer = home.add_staff(["carer"])
+    home.log_in(carer)
+    window = open_window()
+    assert window.tabs.count() == 1
+    _choose(qtbot, window, resident.full_name)
+    panel = window.residents.panel
+    assert not panel.open_button.isEnabled()
+    assert "Only a registered nurse" in panel.why_not.text()
+    assert "for nursing staff" in panel.consent.text()
+    with pytest.raises(AccessRefused) as refused:
+        access.open_access_session(
+            home.ctx, resident.id, "medication_check", "Trying it from a script"
+        )
+    assert refused.value.reasons[0] == "working as Carer, not as a registered nurse"
+
+
+def test_idle_lock_warns_then_locks(qtbot, home: Home, open_window) -> None:
+    home.log_in(home.add_nurse())
+    window = open_window()
+    window.idle.idle_after = timedelta(milliseconds=1200)
+    window.idle.warning = timedelta(milliseconds=900)
+    with qtbot.waitSignal(window.lock, timeout=5000):
+        qtbot.waitUntil(window.idle_banner.isVisible, timeout=3000)
+        assert "the screen locks in" in window.idle_banner.text()
+
+
+def test_activity_postpones_the_idle_lock(qtbot, home: Home, open_window) -> None:
+    home.log_in(home.add_nurse())
+    window = open_window()
+    window.idle.idle_after = timedelta(milliseconds=800)
+    with qtbot.assertNotEmitted(window.lock, wait=0):
+        for _ in range(6):
+            qtbot.wait(200)
+            qtbot.keyClick(window.residents.search, Qt.Key.Key_Shift)
+
+
+def test_models_pass_the_model_tester(qtmodeltester, home: Home) -> None:
+    resident = home.add_resident()
+    nurse = home.add_nurse()
+    home.log_in(nurse)
+    session = home.open_session(resident)
+    access.record_sections_viewed(home.ctx, session.id, ["medications"])
+    listing = residents.find_residents(home.ctx, "")
+    model = ResidentsModel()
+    model.set_rows(listing)
+    qtmodeltester.check(model)
+    sessions = SessionsModel(lambda _id: resident.full_name)
+    sessions.set_rows(access.my_sessions_today(home.ctx))
+    qtmodeltester.check(sessions)
+    home.as_manager()
+    from carehome_share.services import audit, exceptions
+
+    entries = AuditModel(lambda _id: resident.full_name)
+    entries.set_rows(audit.audit_entries(home.ctx))
+    qtmodeltester.check(entries)
+    attention = AttentionModel()
+    attention.set_rows(exceptions.needing_attention(home.ctx))
+    qtmodeltester.check(attention)
