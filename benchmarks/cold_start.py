@@ -77,12 +77,13 @@ def make_database(folder: Path) -> tuple[Path, str]:
     return db, _Remember.key
 
 
-def start_time(script: str, args: list[str], env: dict[str, str]) -> float:
+def start_time(script: str, args: list[str], env: dict[str, str]) -> list[float]:
+    """Seconds from spawning the process to each moment it prints (window shown, ready)."""
     began = time.time()
-    shown = subprocess.run(
+    run = subprocess.run(
         [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, check=True
     )
-    return float(shown.stdout.strip().splitlines()[-1]) - began
+    return [float(t) - began for t in run.stdout.split()]
 
 
 def main() -> None:

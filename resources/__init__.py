@@ -1,0 +1,1 @@
+"""Icons and other files the app ships; installed as the package carehome_share.resources."""

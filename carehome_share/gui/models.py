@@ -203,3 +203,50 @@ class AttentionModel(RowsModel):
 
     def item(self, row: int) -> Attention:
         return self.rows[row]  # type: ignore[no-any-return]
+
+
+class StaffModel(RowsModel):
+    NAME, USERNAME, ROLES, PIN, CHECKED, EXPIRES, ACTIVE = range(7)
+    COLUMNS: ClassVar[list[Column]] = [
+        Column("Name", lambda s: s.full_name),
+        Column("Username", lambda s: s.username),
+        Column("Roles", lambda s: ", ".join(sorted(r.label for r in s.roles))),
+        Column("NMC PIN", lambda s: s.nmc_pin or ""),
+        Column("NMC checked", lambda s: uk_day(s.nmc_checked_on), lambda s: str(s.nmc_checked_on)),
+        Column("NMC expires", lambda s: uk_day(s.nmc_expires_on), lambda s: str(s.nmc_expires_on)),
+        Column("Active", lambda s: "Yes" if s.active else "No (left)"),
+    ]
+
+
+class PracticesModel(RowsModel):
+    NAME, ODS, PHONE = range(3)
+    COLUMNS: ClassVar[list[Column]] = [
+        Column("GP practice", lambda p: p.name),
+        Column("ODS code", lambda p: p.ods_code),
+        Column("Phone", lambda p: p.phone),
+    ]
+
+
+class AgreementsModel(RowsModel):
+    STATUS, STARTS, ENDS, REVIEW, PURPOSES, SECTIONS, SIGNED = range(7)
+
+    def __init__(self, today: Callable[[], date], parent: Any = None) -> None:
+        self.today = today
+        super().__init__(parent)
+
+    def make_columns(self) -> list[Column]:
+        return [
+            Column("Status", self._status),
+            Column("Starts", lambda a: uk_day(a.starts_on), lambda a: str(a.starts_on)),
+            Column("Ends", lambda a: uk_day(a.ends_on) or "open-ended", lambda a: str(a.ends_on)),
+            Column("Review", lambda a: uk_day(a.review_on), lambda a: str(a.review_on)),
+            Column("Purposes", lambda a: ", ".join(p.label for p in a.purposes)),
+            Column("Sections", lambda a: ", ".join(s.label for s in a.sections)),
+            Column("Signed by", lambda a: f"{a.home_signatory} / {a.practice_signatory}"),
+        ]
+
+    def _status(self, agreement: Any) -> str:
+        today = self.today()
+        if agreement.in_force_on(today):
+            return "In force"
+        return "Not started" if agreement.starts_on > today else "Ended"

@@ -22,7 +22,14 @@ from carehome_share.domain.errors import AccessRefused, CarehomeError
 from carehome_share.domain.model import Purpose, ResidentRecord, Section
 from carehome_share.domain.rules import MIN_JUSTIFICATION
 from carehome_share.domain.validation import uk_date
-from carehome_share.gui.forms import FormDialog, attempt, error_label, heading, report_error
+from carehome_share.gui.forms import (
+    FormDialog,
+    attempt,
+    error_label,
+    heading,
+    report_error,
+    text_box,
+)
 from carehome_share.services import access, settings
 from carehome_share.services.context import Context
 from carehome_share.store.repo import AccessSession
@@ -169,8 +176,8 @@ class GpCallDialog(FormDialog):
         self.form.add(
             "spoke_to", "&Spoke to:", QLineEdit(), "Name and role, e.g. Dr Patel, duty GP"
         )
-        self.form.add("reason", "&Reason for the call:", _text_box())
-        self.form.add("outcome", "&Outcome:", _text_box(), "What the practice said or will do")
+        self.form.add("reason", "&Reason for the call:", text_box())
+        self.form.add("outcome", "&Outcome:", text_box(), "What the practice said or will do")
 
     def submit(self) -> int:
         return access.log_gp_contact(
@@ -181,13 +188,6 @@ class GpCallDialog(FormDialog):
             self.form.value("outcome"),
             self.refusal_id,
         )
-
-
-def _text_box() -> QPlainTextEdit:
-    box = QPlainTextEdit()
-    box.setTabChangesFocus(True)
-    box.setMaximumHeight(70)
-    return box
 
 
 class SessionWindow(QDialog):

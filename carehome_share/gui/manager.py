@@ -1,0 +1,1076 @@
+"""The registered manager's work: admissions and consent on the resident panel, and the Staff,
+GP practices, Audit, Needs attention and Settings pages."""
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from PySide6.QtCore import QDate, QDateTime, QSortFilterProxyModel, Qt, QTime, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carehome_share.domain.errors import CarehomeError, ValidationError
+from carehome_share.domain.model import (
+    Agreement,
+    ConsentDecision,
+    ConsentKind,
+    DecidedBy,
+    Practice,
+    Purpose,
+    Resident,
+    ResidentRecord,
+    Role,
+    Section,
+    Staff,
+    StayKind,
+)
+from carehome_share.domain.validation import UK, uk_date
+from carehome_share.gui.forms import (
+    Form,
+    FormDialog,
+    attempt,
+    date_edit,
+    date_value,
+    error_label,
+    heading,
+    report_error,
+    text_box,
+)
+from carehome_share.gui.models import (
+    ROW_ROLE,
+    SORT_ROLE,
+    AgreementsModel,
+    AttentionModel,
+    AuditModel,
+    PracticesModel,
+    RowsModel,
+    StaffModel,
+    sorted_view_model,
+)
+from carehome_share.gui.residents import ResidentsPage
+from carehome_share.gui.startup import password_field
+from carehome_share.gui.tasks import Background
+from carehome_share.services import audit, consent, exceptions, practices, residents, settings
+from carehome_share.services import staff as staff_service
+from carehome_share.services.context import Context
+from carehome_share.store.audit import AuditEntry, VerifyResult
+
+AUDIT_ROWS = 5000  # the newest entries loaded into the viewer; the filters work on these
+
+
+# -- small widgets ------------------------------------------------------------------------------
+
+
+class Table(QTableView):
+    """A sortable, row-selecting table over a RowsModel; `chosen()` is the selected row object.
+    Rows stay in the service's order until a column header is clicked."""
+
+    selection_changed = Signal()
+
+    def __init__(
+        self,
+        model: RowsModel,
+        name: str,
+        stretch: int,
+        proxy: QSortFilterProxyModel | None = None,
+    ) -> None:
+        super().__init__()
+        self.source = model
+        self.proxy = proxy or sorted_view_model(model)
+        self.setModel(self.proxy)
+        self.setAccessibleName(name)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.horizontalHeader()
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.setSortingEnabled(True)
+        self.verticalHeader().hide()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+        self.selectionModel().selectionChanged.connect(self.selection_changed)
+        self.proxy.modelReset.connect(self.selection_changed)
+
+    def chosen(self) -> Any:
+        rows = self.selectionModel().selectedRows()
+        return rows[0].data(ROW_ROLE) if rows else None
+
+    def select_where(self, wanted: Callable[[Any], bool]) -> None:
+        for row, item in enumerate(self.source.rows):
+            if wanted(item):
+                self.selectRow(self.proxy.mapFromSource(self.source.index(row, 0)).row())
+                return
+
+
+class CheckList(QWidget):
+    """A checkbox for each member of an enumeration that has a `label`."""
+
+    def __init__(self, members: list[Any], columns: int = 2) -> None:
+        super().__init__()
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.boxes: dict[Any, QCheckBox] = {}
+        for i, member in enumerate(members):
+            box = QCheckBox(member.label)
+            grid.addWidget(box, i // columns, i % columns)
+            self.boxes[member] = box
+        self.setFocusProxy(next(iter(self.boxes.values())))
+
+    def checked(self) -> list[Any]:
+        return [member for member, box in self.boxes.items() if box.isChecked()]
+
+    def set_checked(self, members: Any) -> None:
+        for member, box in self.boxes.items():
+            box.setChecked(member in members)
+
+
+def button(text: str, action: Callable[[], Any]) -> QPushButton:
+    push = QPushButton(text)
+    push.setAccessibleName(text.replace("&", ""))
+    push.clicked.connect(action)
+    return push
+
+
+def row_of(*widgets: QWidget) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for widget in widgets:
+        row.addWidget(widget)
+    row.addStretch()
+    return row
+
+
+def enable_with(table: Table, push: QPushButton, when: Callable[[Any], bool] = bool) -> None:
+    """Enable a button only while the table's selected row passes `when`."""
+
+    def update() -> None:
+        chosen = table.chosen()
+        push.setEnabled(chosen is not None and when(chosen))
+
+    table.selection_changed.connect(update)
+    update()
+
+
+def open_dialog(dialog: QDialog, done: Callable[[], None]) -> None:
+    """Show a dialog window-modal without blocking; `done` runs when it is accepted."""
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.accepted.connect(done)
+    dialog.open()
+
+
+def datetime_edit(moment: datetime) -> QDateTimeEdit:
+    """A date and time picker in UK local time."""
+    local = moment.astimezone(UK)
+    edit = QDateTimeEdit(QDateTime(QDate(local.date()), QTime(local.hour, local.minute)))
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("dd/MM/yyyy HH:mm")
+    return edit
+
+
+def datetime_value(edit: QDateTimeEdit) -> datetime:
+    return edit.dateTime().toPython().replace(second=0, microsecond=0, tzinfo=UK)  # type: ignore[no-any-return]
+
+
+def sentence(text: str) -> str:
+    return text[0].upper() + text[1:]
+
+
+# -- residents: admission, discharge, consent --------------------------------------------------
+
+
+def add_resident_actions(page: ResidentsPage, ctx: Context) -> None:
+    """The manager's buttons on the resident panel; all but "Add resident" act on the resident
+    selected in the list."""
+    panel = page.panel
+    selection = page.table.selectionModel()
+
+    def changed() -> None:
+        page.reload()
+        panel.refresh()
+
+    def chosen_resident() -> Resident:
+        assert panel.listing is not None
+        return panel.listing.resident
+
+    def chosen_record() -> ResidentRecord:
+        assert panel.details is not None
+        return panel.details.record
+
+    # (text, dialog, enabled for the selected resident when)
+    actions: list[tuple[str, Callable[[], QDialog], Callable[[], bool] | None]] = [
+        ("Add res&ident", lambda: ResidentDialog(ctx, None, page), None),
+        ("Edit &details", lambda: ResidentDialog(ctx, chosen_resident(), page), lambda: True),
+        (
+            "Ad&mit / readmit",
+            lambda: AdmitDialog(ctx, chosen_resident(), page),
+            lambda: not panel.listing.current,  # type: ignore[union-attr]
+        ),
+        (
+            "Disc&harge",
+            lambda: DischargeDialog(ctx, chosen_resident(), page),
+            lambda: panel.listing.current,  # type: ignore[union-attr]
+        ),
+        (
+            "Record &consent",
+            lambda: ConsentDialog(ctx, chosen_resident(), page),
+            lambda: panel.details is not None,
+        ),
+        (
+            "&Withdraw / objection",
+            lambda: WithdrawDialog(ctx, chosen_record(), page),
+            lambda: panel.details is not None,
+        ),
+    ]
+    grid = QGridLayout()
+    needing_resident: list[tuple[QPushButton, Callable[[], bool]]] = []
+    for i, (text, dialog, when) in enumerate(actions):
+        push = button(text, lambda _=False, make=dialog: open_dialog(make(), changed))
+        grid.addWidget(push, i // 3, i % 3)
+        if when is not None:
+            needing_resident.append((push, when))
+    panel.actions.addLayout(grid)
+
+    def update() -> None:
+        chosen = selection.hasSelection() and panel.listing is not None
+        for push, when in needing_resident:
+            push.setEnabled(chosen and when())
+
+    selection.selectionChanged.connect(update)
+    page.proxy.modelReset.connect(update)
+    update()
+
+
+class ResidentDialog(FormDialog):
+    """Add a resident, or correct one's details, room or registered GP practice."""
+
+    CHANGEABLE = ("given_name", "family_name", "date_of_birth", "ods_code", "room")
+
+    def __init__(self, ctx: Context, resident: Resident | None, parent: QWidget) -> None:
+        title = f"Edit details: {resident.full_name}" if resident else "Add resident"
+        super().__init__(title, "&Save" if resident else "&Add resident", parent)
+        self.ctx, self.resident = ctx, resident
+        nhs, given, family, room = QLineEdit(), QLineEdit(), QLineEdit(), QLineEdit()
+        born = date_edit(blank="not set")
+        gp = QComboBox()
+        self.form.add("nhs_number", "&NHS number:", nhs, "10 digits")
+        self.form.add("given_name", "&Given name:", given)
+        self.form.add("family_name", "&Family name:", family)
+        self.form.add("date_of_birth", "Date of &birth:", born)
+        self.form.add("ods_code", "G&P practice:", gp)
+        self.form.add("room", "&Room:", room)
+        listed = attempt(self, lambda: practices.list_practices(ctx)) or []
+        for practice in listed:
+            gp.addItem(f"{practice.name} ({practice.ods_code})", practice.ods_code)
+        if resident is None:
+            return
+        nhs.setText(resident.nhs_number)
+        nhs.setReadOnly(True)
+        given.setText(resident.given_name)
+        family.setText(resident.family_name)
+        born.setDate(QDate(resident.date_of_birth))
+        gp.setCurrentIndex(next(i for i, p in enumerate(listed) if p.id == resident.practice_id))
+        room.setText(resident.room)
+        self.before = {name: self.form.value(name) for name in self.CHANGEABLE}
+
+    def submit(self) -> Resident:
+        values = {name: self.form.value(name) for name in self.CHANGEABLE}
+        if self.resident is None:
+            return residents.add_resident(self.ctx, self.form.value("nhs_number"), **values)
+        changes = {name: value for name, value in values.items() if value != self.before[name]}
+        return residents.update_resident(self.ctx, self.resident.id, **changes)
+
+
+class AdmitDialog(FormDialog):
+    """Admission, or readmission after a discharge; a respite stay is a period of its own."""
+
+    def __init__(self, ctx: Context, resident: Resident, parent: QWidget) -> None:
+        super().__init__(f"Admit: {resident.full_name}", "Ad&mit", parent)
+        self.ctx, self.resident = ctx, resident
+        self.at = self.form.add("admitted_at", "Admitted &at:", datetime_edit(ctx.now()))
+        kind = self.form.add("kind", "&Stay:", QComboBox())
+        kind.addItem("Long-term", StayKind.LONG_TERM)
+        kind.addItem("Respite", StayKind.RESPITE)
+
+    def submit(self) -> Any:
+        return residents.admit(
+            self.ctx, self.resident.id, datetime_value(self.at), self.form.value("kind")
+        )
+
+
+class DischargeDialog(FormDialog):
+    """The end of the current stay. Consent stays on record for a readmission."""
+
+    def __init__(self, ctx: Context, resident: Resident, parent: QWidget) -> None:
+        super().__init__(f"Discharge: {resident.full_name}", "Disc&harge", parent)
+        self.ctx, self.resident = ctx, resident
+        self.at = self.form.add("discharged_at", "Discharged &at:", datetime_edit(ctx.now()))
+
+    def submit(self) -> Any:
+        return residents.discharge(self.ctx, self.resident.id, datetime_value(self.at))
+
+
+CONSENT_KINDS = {
+    ConsentKind.GRANTED: "Consent given",
+    ConsentKind.REFUSED: "Consent refused",
+    ConsentKind.WITHDRAWN: "Consent withdrawn",
+    ConsentKind.OBJECTION: "Objection to sharing",
+}
+# Who speaks for a resident who lacks capacity, and the reference to an attorney's or deputy's
+# authority.
+REPRESENTATIVE_LABELS = {
+    DecidedBy.LPA_ATTORNEY: "Attorney's &name:",
+    DecidedBy.DEPUTY: "Deputy's &name:",
+    DecidedBy.BEST_INTERESTS: "Decision maker's &name:",
+}
+AUTHORITY_HINTS = {
+    DecidedBy.LPA_ATTORNEY: "LPA registration number (Office of the Public Guardian)",
+    DecidedBy.DEPUTY: "Court of Protection order reference",
+}
+
+
+class ConsentDialog(FormDialog):
+    """A consent decision, guided: who decides; the capacity assessment that a representative's
+    or a best-interests decision stands on; the representative's authority; the decision."""
+
+    def __init__(self, ctx: Context, resident: Resident, parent: QWidget | None = None) -> None:
+        super().__init__(f"Record consent: {resident.full_name}", "&Save decision", parent)
+        self.ctx, self.resident = ctx, resident
+        self.body.insertWidget(0, heading(resident.full_name, 1.2))
+        today = uk_date(ctx.now())
+        form = self.form
+        self.headings: dict[str, QLabel] = {}
+        self.decided_by = form.add("decided_by", "&Who decides:", QComboBox())
+        for who in DecidedBy:
+            self.decided_by.addItem(sentence(who.label), who)
+        self._heading("capacity", "Capacity assessment (Mental Capacity Act)")
+        lacks = form.add(
+            "lacks_capacity",
+            "Finding:",
+            QCheckBox("The resident &lacks capacity to decide about sharing their GP record"),
+        )
+        lacks.setAccessibleName("The resident lacks capacity for this decision")
+        form.add("capacity_assessed_on", "Assessed &on:", date_edit(blank="not set"))
+        form.add(
+            "capacity_assessment",
+            "Assessment no&te:",
+            text_box(64),
+            "Who assessed, and how the resident could not understand, retain, weigh or "
+            "communicate the decision",
+        )
+        self._heading("representative", "Representative")
+        form.add("representative_name", "&Name:", QLineEdit())
+        form.add("representative_relationship", "Relations&hip:", QLineEdit(), "e.g. daughter")
+        self.authority = QLineEdit()
+        form.add("authority_reference", "Authority re&ference:", self.authority)
+        form.add(
+            "people_consulted",
+            "People &consulted:",
+            text_box(64),
+            "Family, friends, the GP and staff who know the resident",
+        )
+        self._heading("decision", "The decision")
+        self.kind = form.add("kind", "&Decision:", QComboBox())
+        for kind, text in CONSENT_KINDS.items():
+            self.kind.addItem(text, kind)
+        form.add("decided_on", "Dat&e decided:", date_edit(today))
+        form.add("witness", "W&itness:", QLineEdit(), "Optional: who saw the decision made")
+        form.add("reason", "&Reason:", text_box(64), "Required unless consent is given")
+        form.add("review_on", "Re&view on:", date_edit(blank="no review date"))
+        form.add("expires_on", "E&xpires on:", date_edit(blank="no expiry"))
+        self.relevant: set[str] = set()
+        self.decided_by.currentIndexChanged.connect(self._guide)
+        self.kind.currentIndexChanged.connect(self._guide)
+        self._guide()
+        self.decided_by.setFocus()
+
+    def _heading(self, key: str, text: str) -> None:
+        label = QLabel(f"<b>{text}</b>")
+        label.setContentsMargins(0, 8, 0, 0)
+        self.form.layout_.addRow(label)
+        self.headings[key] = label
+
+    def _guide(self) -> None:
+        """Show what this decision must record, and only that."""
+        who = self.decided_by.currentData()
+        representative = who is not DecidedBy.RESIDENT
+        authority = who in (DecidedBy.LPA_ATTORNEY, DecidedBy.DEPUTY)
+        best_interests = who is DecidedBy.BEST_INTERESTS
+        granted = self.kind.currentData() is ConsentKind.GRANTED
+        shown = {
+            "lacks_capacity": representative,
+            "capacity_assessed_on": representative,
+            "capacity_assessment": representative,
+            "representative_name": representative,
+            "representative_relationship": authority,
+            "authority_reference": authority,
+            "people_consulted": best_interests,
+            "decided_on": True,
+            "witness": True,
+            "reason": True,
+            "review_on": granted,
+            "expires_on": granted,
+        }
+        self.form.clear_errors()  # they were about the choice just changed
+        layout = self.form.layout_
+        for name, visible in shown.items():
+            layout.setRowVisible(self.form.fields[name].parentWidget(), visible)
+        layout.setRowVisible(self.headings["capacity"], representative)
+        layout.setRowVisible(self.headings["representative"], representative)
+        self.headings["representative"].setText(
+            f"<b>{'Best-interests decision' if best_interests else 'Representative'}</b>"
+        )
+        if representative:
+            name_row = self.form.fields["representative_name"].parentWidget()
+            layout.labelForField(name_row).setText(REPRESENTATIVE_LABELS[who])
+        if authority:
+            self.authority.setPlaceholderText(AUTHORITY_HINTS[who])
+            self.authority.setAccessibleDescription(AUTHORITY_HINTS[who])
+        self.relevant = {name for name, visible in shown.items() if visible}
+        self.adjustSize()
+
+    def submit(self) -> ConsentDecision:
+        given = {name: self.form.value(name) for name in self.relevant}
+        return consent.record_consent(
+            self.ctx,
+            self.resident.id,
+            self.kind.currentData(),
+            self.decided_by.currentData(),
+            **given,
+        )
+
+
+class WithdrawDialog(FormDialog):
+    """A withdrawal or an objection in one step: it stands at once, until a new consent.
+
+    By the resident (heard whatever their capacity), or by an attorney or deputy already on the
+    resident's record, with the authority and capacity assessment recorded with them."""
+
+    def __init__(self, ctx: Context, record: ResidentRecord, parent: QWidget | None = None) -> None:
+        resident = record.resident
+        super().__init__(f"Withdrawal or objection: {resident.full_name}", "&Record", parent)
+        self.ctx, self.resident = ctx, resident
+        self.body.insertWidget(0, heading(resident.full_name, 1.2))
+        kind = self.form.add("kind", "&What:", QComboBox())
+        for value in (ConsentKind.WITHDRAWN, ConsentKind.OBJECTION):
+            kind.addItem(CONSENT_KINDS[value], value)
+        by = self.form.add("decided_by", "&By:", QComboBox())
+        by.addItem("The resident", None)
+        seen = set()
+        for earlier in reversed(record.consents):  # the latest record of each attorney or deputy
+            key = (earlier.decided_by, earlier.representative_name)
+            if earlier.decided_by in AUTHORITY_HINTS and key not in seen:
+                seen.add(key)
+                by.addItem(f"{earlier.representative_name}, {earlier.decided_by.label}", earlier)
+        self.form.add("decided_on", "&On:", date_edit(uk_date(ctx.now())))
+        self.reason = self.form.add("reason", "&Reason:", text_box(64), "What was said, and why")
+        self.reason.setFocus()
+
+    def submit(self) -> ConsentDecision:
+        representative: ConsentDecision | None = self.form.value("decided_by")
+        authority: dict[str, Any] = {}
+        if representative is not None:
+            authority = {
+                "representative_name": representative.representative_name,
+                "representative_relationship": representative.representative_relationship,
+                "authority_reference": representative.authority_reference,
+                "lacks_capacity": True,
+                "capacity_assessed_on": representative.capacity_assessed_on,
+                "capacity_assessment": representative.capacity_assessment,
+            }
+        return consent.record_consent(
+            self.ctx,
+            self.resident.id,
+            self.form.value("kind"),
+            representative.decided_by if representative else DecidedBy.RESIDENT,
+            decided_on=self.form.value("decided_on"),
+            reason=self.form.value("reason"),
+            **authority,
+        )
+
+
+# -- staff ---------------------------------------------------------------------------------------
+
+
+class StaffPage(QWidget):
+    """Staff accounts: roles, NMC registration, confidentiality and IG training, leavers."""
+
+    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.table = Table(StaffModel(self), "Staff", StaffModel.NAME)
+        add = button("A&dd", lambda: self._open(StaffDialog(ctx, None, self)))
+        edit = button("Ed&it", lambda: self._open(StaffDialog(ctx, self.chosen(), self)))
+        check = button(
+            "Record &NMC check", lambda: self._open(NmcCheckDialog(ctx, self.chosen(), self))
+        )
+        deactivate = button("Deac&tivate", self.deactivate)
+        reset = button(
+            "Reset &password", lambda: self._open(ResetPasswordDialog(ctx, self.chosen(), self))
+        )
+        enable_with(self.table, edit)
+        enable_with(self.table, check, lambda s: s.nmc_pin is not None)
+        enable_with(self.table, deactivate, lambda s: s.active)
+        enable_with(self.table, reset, lambda s: s.active)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row_of(add, edit, check, deactivate, reset))
+        layout.addWidget(self.table)
+
+    def chosen(self) -> Staff:
+        return self.table.chosen()  # type: ignore[no-any-return]
+
+    def _open(self, dialog: QDialog) -> None:
+        open_dialog(dialog, self.reload)
+
+    def reload(self) -> None:
+        chosen = self.table.chosen()
+        rows = attempt(self, lambda: staff_service.list_staff(self.ctx))
+        if rows is None:
+            return
+        self.table.source.set_rows(rows)
+        if chosen is not None:
+            self.table.select_where(lambda s: s.id == chosen.id)
+
+    def deactivate(self) -> None:
+        member = self.chosen()
+        answer = QMessageBox.question(
+            self,
+            "Deactivate account",
+            f"Deactivate the account of {member.full_name}?\n\nThey can no longer log in or act. "
+            "The account stays on record for the audit trail.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            attempt(self, lambda: staff_service.deactivate_staff(self.ctx, member.id))
+            self.reload()
+
+
+class StaffDialog(FormDialog):
+    """A new personal account, or changes to one. NMC checks have a dialog of their own."""
+
+    CHANGEABLE = ("full_name", "nmc_pin", "confidentiality_signed_on", "ig_training_on")
+
+    def __init__(self, ctx: Context, member: Staff | None, parent: QWidget) -> None:
+        title = f"Edit: {member.full_name}" if member else "Add a staff member"
+        super().__init__(title, "&Save" if member else "&Add", parent)
+        self.ctx, self.member = ctx, member
+        form = self.form
+        username, name, pin = QLineEdit(), QLineEdit(), QLineEdit()
+        signed, trained = date_edit(blank="not set"), date_edit(blank="not set")
+        self.roles = CheckList(list(Role))
+        form.add("username", "&Username:", username, "e.g. nurse.amira")
+        form.add("full_name", "Full &name:", name)
+        form.add("roles", "&Roles:", self.roles, "Someone with several roles picks one at login")
+        form.add("nmc_pin", "NMC &PIN:", pin, "Needed for the nurse role, e.g. 12A3456E")
+        if member is None:
+            form.add("nmc_checked_on", "NMC register &checked:", date_edit(blank="not set"))
+            form.add("nmc_expires_on", "NMC registration e&xpires:", date_edit(blank="not set"))
+        form.add("confidentiality_signed_on", "Con&fidentiality signed:", signed)
+        form.add("ig_training_on", "&IG training done:", trained)
+        if member is None:
+            form.add(
+                "password",
+                "&Temporary password:",
+                password_field(),
+                "At least 10 characters; they choose their own at first login",
+            )
+            return
+        username.setText(member.username)
+        username.setReadOnly(True)
+        name.setText(member.full_name)
+        self.roles.set_checked(member.roles)
+        pin.setText(member.nmc_pin or "")
+        for edit, day in (
+            (signed, member.confidentiality_signed_on),
+            (trained, member.ig_training_on),
+        ):
+            if day:
+                edit.setDate(QDate(day))
+        self.before = self._values()
+
+    def _values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {n: self.form.value(n) for n in self.CHANGEABLE}
+        values["roles"] = self.roles.checked()
+        return values
+
+    def submit(self) -> Staff:
+        values = self._values()
+        if self.member is None:
+            return staff_service.add_staff(
+                self.ctx,
+                self.form.value("username"),
+                values.pop("full_name"),
+                values.pop("roles"),
+                self.form.value("password"),
+                nmc_checked_on=self.form.value("nmc_checked_on"),
+                nmc_expires_on=self.form.value("nmc_expires_on"),
+                **values,
+            )
+        changes = {n: v for n, v in values.items() if v != self.before[n]}
+        return staff_service.update_staff(self.ctx, self.member.id, **changes)
+
+
+class NmcCheckDialog(FormDialog):
+    """The manager looked the nurse up on the NMC register: when, and until when it runs."""
+
+    def __init__(self, ctx: Context, member: Staff, parent: QWidget) -> None:
+        super().__init__(f"NMC register check: {member.full_name}", "&Record check", parent)
+        self.ctx, self.member = ctx, member
+        today = uk_date(ctx.now())
+        self.body.insertWidget(0, QLabel(f"NMC PIN {member.nmc_pin}"))
+        self.form.add("nmc_checked_on", "Register &checked on:", date_edit(today))
+        self.form.add(
+            "nmc_expires_on",
+            "Registration &expires on:",
+            date_edit(member.nmc_expires_on or today),
+        )
+
+    def submit(self) -> Staff:
+        return staff_service.record_nmc_check(
+            self.ctx,
+            self.member.id,
+            self.form.value("nmc_checked_on"),
+            self.form.value("nmc_expires_on"),
+        )
+
+
+class ResetPasswordDialog(FormDialog):
+    def __init__(self, ctx: Context, member: Staff, parent: QWidget) -> None:
+        super().__init__(f"Reset password: {member.full_name}", "&Reset", parent)
+        self.ctx, self.member = ctx, member
+        self.form.add(
+            "new_password",
+            "&Temporary password:",
+            password_field(),
+            "Also ends a lockout. They choose their own at the next login.",
+        )
+
+    def submit(self) -> None:
+        staff_service.reset_password(self.ctx, self.member.id, self.form.value("new_password"))
+
+
+# -- GP practices and data sharing agreements -----------------------------------------------------
+
+
+class PracticesPage(QWidget):
+    """The practices the home shares with, and each one's data sharing agreements."""
+
+    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.practices = Table(PracticesModel(self), "GP practices", PracticesModel.NAME)
+        self.agreements = Table(
+            AgreementsModel(lambda: uk_date(ctx.now()), self),
+            "Data sharing agreements",
+            AgreementsModel.PURPOSES,
+        )
+        self.agreements.horizontalHeader().setSectionResizeMode(
+            AgreementsModel.SECTIONS, QHeaderView.ResizeMode.Stretch
+        )
+        self.agreements.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.practices.selection_changed.connect(self._show_agreements)
+        add_practice = button(
+            "Add &practice", lambda: open_dialog(PracticeDialog(ctx, self), self.reload)
+        )
+        add_agreement = button(
+            "Add agreeme&nt",
+            lambda: open_dialog(
+                AgreementDialog(ctx, self.practices.chosen(), self), self._show_agreements
+            ),
+        )
+        end_agreement = button(
+            "En&d agreement",
+            lambda: open_dialog(
+                EndAgreementDialog(ctx, self.agreements.chosen(), self), self._show_agreements
+            ),
+        )
+        enable_with(self.practices, add_agreement)
+        enable_with(self.agreements, end_agreement)
+        self.agreements_title = QLabel()
+        top = QWidget()
+        column = QVBoxLayout(top)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(row_of(add_practice))
+        column.addWidget(self.practices)
+        bottom = QWidget()
+        column = QVBoxLayout(bottom)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.agreements_title)
+        column.addLayout(row_of(add_agreement, end_agreement))
+        column.addWidget(self.agreements)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(1, 2)
+        QVBoxLayout(self).addWidget(splitter)
+
+    def reload(self) -> None:
+        chosen = self.practices.chosen()
+        rows = attempt(self, lambda: practices.list_practices(self.ctx))
+        if rows is None:
+            return
+        self.practices.source.set_rows(rows)
+        if chosen is not None:
+            self.practices.select_where(lambda p: p.id == chosen.id)
+        elif rows:
+            self.practices.selectRow(0)
+
+    def _show_agreements(self) -> None:
+        practice: Practice | None = self.practices.chosen()
+        if practice is None:
+            self.agreements_title.setText("<b>Data sharing agreements</b>: choose a practice")
+            self.agreements.source.set_rows([])
+            return
+        self.agreements_title.setText(f"<b>Data sharing agreements with {practice.name}</b>")
+        rows = attempt(self, lambda: practices.list_agreements(self.ctx, practice.ods_code))
+        self.agreements.source.set_rows(rows or [])
+
+
+class PracticeDialog(FormDialog):
+    def __init__(self, ctx: Context, parent: QWidget) -> None:
+        super().__init__("Add a GP practice", "&Add practice", parent)
+        self.ctx = ctx
+        self.form.add("name", "&Name:", QLineEdit())
+        self.form.add("ods_code", "&ODS code:", QLineEdit(), "The practice's code, e.g. Y01234")
+        self.form.add("phone", "&Phone:", QLineEdit(), "Nurses are told to phone it when refused")
+
+    def submit(self) -> Practice:
+        value = self.form.value
+        return practices.add_practice(self.ctx, value("name"), value("ods_code"), value("phone"))
+
+
+class AgreementDialog(FormDialog):
+    """A signed data sharing agreement: its dates, purposes and parts of the record."""
+
+    def __init__(self, ctx: Context, practice: Practice, parent: QWidget) -> None:
+        super().__init__(f"Data sharing agreement: {practice.name}", "&Add agreement", parent)
+        self.ctx, self.practice = ctx, practice
+        self.purposes, self.sections = CheckList(list(Purpose)), CheckList(list(Section))
+        home = QLineEdit(ctx.login.staff.full_name if ctx.login else "")
+        form = self.form
+        form.add("starts_on", "&Starts on:", date_edit(uk_date(ctx.now())))
+        form.add("ends_on", "&Ends on:", date_edit(blank="open-ended"))
+        form.add("review_on", "&Review on:", date_edit(blank="no review date"))
+        form.add("purposes", "&Purposes:", self.purposes)
+        form.add("sections", "Se&ctions:", self.sections, "Parts of the GP record nurses may view")
+        form.add("home_signatory", "Signed for the &home by:", home)
+        form.add("practice_signatory", "Signed for the practice b&y:", QLineEdit())
+
+    def submit(self) -> Agreement:
+        value = self.form.value
+        return practices.add_agreement(
+            self.ctx,
+            self.practice.ods_code,
+            starts_on=value("starts_on"),
+            ends_on=value("ends_on"),
+            review_on=value("review_on"),
+            purposes=self.purposes.checked(),
+            sections=self.sections.checked(),
+            home_signatory=value("home_signatory"),
+            practice_signatory=value("practice_signatory"),
+        )
+
+
+class EndAgreementDialog(FormDialog):
+    def __init__(self, ctx: Context, agreement: Agreement, parent: QWidget) -> None:
+        super().__init__("End a data sharing agreement", "&End agreement", parent)
+        self.ctx, self.agreement = ctx, agreement
+        self.form.add(
+            "ends_on",
+            "&Last day in force:",
+            date_edit(uk_date(ctx.now())),
+        )
+
+    def submit(self) -> Agreement:
+        return practices.end_agreement(self.ctx, self.agreement.id, self.form.value("ends_on"))
+
+
+# -- audit -----------------------------------------------------------------------------------------
+
+
+class AuditFilter(QSortFilterProxyModel):
+    """The audit viewer's filters: resident and staff text, a UK date range, the outcome."""
+
+    def __init__(self, model: AuditModel) -> None:
+        super().__init__(model)
+        self.setSourceModel(model)
+        self.setSortRole(SORT_ROLE)
+        self.resident, self.staff = "", ""
+        self.since: date | None = None
+        self.until: date | None = None
+        self.outcome: str | None = None  # "allowed", "denied" or None for both
+
+    def set_filters(
+        self,
+        resident: str = "",
+        staff: str = "",
+        since: date | None = None,
+        until: date | None = None,
+        outcome: str | None = None,
+    ) -> None:
+        self.beginFilterChange()
+        self.resident, self.staff = resident.strip().casefold(), staff.strip().casefold()
+        self.since, self.until, self.outcome = since, until, outcome
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Any) -> bool:
+        model = self.sourceModel()
+        entry: AuditEntry = model.index(source_row, 0, source_parent).data(ROW_ROLE)
+        resident = model.index(source_row, AuditModel.RESIDENT, source_parent).data()
+        who = model.index(source_row, AuditModel.WHO, source_parent).data()
+        day = uk_date(datetime.fromisoformat(entry.at))
+        return (
+            self.resident in resident.casefold()
+            and self.staff in who.casefold()
+            and (self.since is None or day >= self.since)
+            and (self.until is None or day <= self.until)
+            and (self.outcome is None or entry.outcome == self.outcome)
+        )
+
+
+class AuditPage(QWidget):
+    """Every recorded action, allowed and refused, newest first; and the chain check."""
+
+    def __init__(self, ctx: Context, background: Background, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx, self.background = ctx, background
+        self.names: dict[int, str] = {}
+        self.model = AuditModel(lambda rid: self.names.get(rid, f"resident {rid}"), self)
+        self.filter = AuditFilter(self.model)
+        self.table = Table(self.model, "Audit log", AuditModel.REASONS, self.filter)
+        self.table.sortByColumn(AuditModel.SEQ, Qt.SortOrder.DescendingOrder)
+        self.resident = QLineEdit()
+        self.staff = QLineEdit()
+        self.since = date_edit(blank="not set")
+        self.until = date_edit(blank="not set")
+        self.outcome = QComboBox()
+        for text, value in (("All", None), ("Allowed", "allowed"), ("Refused", "denied")):
+            self.outcome.addItem(text, value)
+        filters = QHBoxLayout()
+        for label, widget in (
+            ("Res&ident:", self.resident),
+            ("Sta&ff:", self.staff),
+            ("Fro&m:", self.since),
+            ("T&o:", self.until),
+            ("Ou&tcome:", self.outcome),
+        ):
+            caption = QLabel(label)
+            caption.setBuddy(widget)
+            widget.setAccessibleName(label.replace("&", "").rstrip(":"))
+            filters.addWidget(caption)
+            filters.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
+        self.resident.textChanged.connect(self._filter)
+        self.staff.textChanged.connect(self._filter)
+        self.since.dateChanged.connect(self._filter)
+        self.until.dateChanged.connect(self._filter)
+        self.outcome.currentIndexChanged.connect(self._filter)
+        self.count = QLabel()
+        self.count.setAccessibleName("Entries shown")
+        self.verify_button = button("&Verify audit chain", self.verify)
+        self.chain = QLabel()
+        self.chain.setWordWrap(True)
+        self.chain.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.chain.setAccessibleName("Audit chain check")
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(self.table)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.count, 1)
+        bottom.addWidget(self.verify_button)
+        layout.addLayout(bottom)
+        layout.addWidget(self.chain)
+
+    def reload(self) -> None:
+        def load(c: Context) -> tuple[list[AuditEntry], dict[int, str]]:
+            listed = residents.find_residents(c, limit=1_000_000)
+            names = {r.resident.id: r.resident.full_name for r in listed}
+            return audit.audit_entries(c, limit=AUDIT_ROWS), names
+
+        self.background.run(load, self._show, lambda exc: report_error(self, exc))
+
+    def _show(self, loaded: tuple[list[AuditEntry], dict[int, str]]) -> None:
+        entries, self.names = loaded
+        self.model.set_rows(entries)
+        self._count()
+
+    def _filter(self) -> None:
+        self.filter.set_filters(
+            self.resident.text(),
+            self.staff.text(),
+            date_value(self.since),
+            date_value(self.until),
+            self.outcome.currentData(),
+        )
+        self._count()
+
+    def _count(self) -> None:
+        total = self.model.rowCount()
+        newest = f" (the newest {AUDIT_ROWS:,})" if total == AUDIT_ROWS else ""
+        self.count.setText(f"Showing {self.filter.rowCount():,} of {total:,} entries{newest}")
+
+    def verify(self) -> None:
+        self.verify_button.setEnabled(False)
+        self.chain.setStyleSheet("")
+        self.chain.setText("Checking every entry of the audit chain…")
+        self.background.run(audit.verify, self._verified, self._verify_failed)
+
+    def _verified(self, result: VerifyResult) -> None:
+        self.verify_button.setEnabled(True)
+        digest = " ".join(result.head_hash[i : i + 8] for i in range(0, 64, 8))
+        head = f"Chain head {result.head_seq}:{digest}"
+        if result.ok:
+            self.chain.setText(
+                f"<b>Audit chain intact</b>: {result.entries:,} entries checked. {head}"
+            )
+            return
+        self.chain.setStyleSheet("color: #b00020;")
+        problems = "; ".join(result.problems)
+        self.chain.setText(f"<b>Audit chain broken</b>: {problems}. {head}")
+
+    def _verify_failed(self, exc: Exception) -> None:
+        self.verify_button.setEnabled(True)
+        self.chain.clear()
+        report_error(self, exc)
+
+
+# -- needs attention and settings --------------------------------------------------------------
+
+
+class AttentionPage(QWidget):
+    """Refusals, auto-closed or long sessions, consent reviews and NMC checks due, agreements
+    ending. Counted on start for the badge."""
+
+    counted = Signal(int)
+
+    def __init__(self, ctx: Context, background: Background, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.background = background
+        self.model = AttentionModel(self)
+        self.table = Table(self.model, "Needs attention", AttentionModel.TEXT)
+        note = QLabel(
+            f"Refusals and unusual sessions of the last {exceptions.LOOK_BACK_DAYS} days; consent "
+            "reviews, NMC checks and agreements falling due."
+        )
+        note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addWidget(self.table)
+        self.reload()
+
+    def reload(self) -> None:
+        self.background.run(
+            exceptions.needing_attention, self._show, lambda exc: report_error(self, exc)
+        )
+
+    def _show(self, items: list[exceptions.Attention]) -> None:
+        self.model.set_rows(items)
+        self.counted.emit(len(items))
+
+
+SETTING_LABELS = {
+    "session_limit_minutes": "Session time &limit:",
+    "idle_lock_minutes": "&Idle lock after:",
+    "lockout_failures": "Wrong passwords before loc&kout:",
+    "lockout_window_minutes": "Wrong passwords counted &over:",
+    "lockout_minutes": "Account locked &for:",
+    "nmc_check_due_days": "&NMC check due after:",
+    "long_session_minutes": "Session &counts as long after:",
+}
+
+
+class SettingsPage(QWidget):
+    """The home's settings; Save records each changed value (audited)."""
+
+    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.banner = error_label()
+        self.form = Form()
+        self.boxes: dict[str, QSpinBox] = {}
+        for name, (default, low, high, meaning) in settings.SETTINGS.items():
+            box = QSpinBox()
+            box.setRange(low, high)
+            # As wide as it needs, while its row (and the meaning under it) takes the width.
+            box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            box.setMaximumWidth(160)
+            box.setSuffix(
+                " minutes" if name.endswith("minutes") else " days" if name.endswith("days") else ""
+            )
+            self.form.add(
+                name, SETTING_LABELS[name], box, f"{sentence(meaning)} (default {default})."
+            )
+            self.boxes[name] = box
+        self.saved: dict[str, int] = {}
+        self.status = QLabel()
+        self.status.setAccessibleName("Settings saved")
+        save = button("Sa&ve settings", self.save)
+        note = QLabel("A new idle lock time applies from the next login.")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.form)
+        layout.addWidget(note)
+        layout.addLayout(row_of(save, self.status))
+        layout.addStretch()
+
+    def reload(self) -> None:
+        values = attempt(self, lambda: settings.all_settings(self.ctx))
+        if values is None:
+            return
+        self.saved = values
+        for name, value in values.items():
+            self.boxes[name].setValue(value)
+        self.status.clear()
+
+    def save(self) -> None:
+        self.form.clear_errors()
+        self.banner.hide()
+        changed = {
+            n: box.value() for n, box in self.boxes.items() if box.value() != self.saved.get(n)
+        }
+        for name, value in changed.items():
+            try:
+                settings.change_setting(self.ctx, name, value)
+            except ValidationError as exc:
+                if not self.form.show_error(exc):
+                    self._banner(str(exc))
+                return
+            except CarehomeError as exc:
+                self._banner(str(exc))
+                return
+            self.saved[name] = value
+        self.status.setText(
+            f"Saved {len(changed)} changed setting(s)." if changed else "Nothing changed."
+        )
+
+    def _banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.show()
+
+
+def manager_pages(
+    ctx: Context, background: Background, parent: QWidget | None = None
+) -> list[tuple[str, QWidget]]:
+    return [
+        ("&Staff", StaffPage(ctx, parent)),
+        ("&GP practices", PracticesPage(ctx, parent)),
+        ("A&udit", AuditPage(ctx, background, parent)),
+        ("Needs &attention", AttentionPage(ctx, background, parent)),
+        ("S&ettings", SettingsPage(ctx, parent)),
+    ]

@@ -1,0 +1,120 @@
+"""Screenshots of the nurse's windows and the start-up dialogs, from a demo database.
+
+    xvfb-run -a -s "-screen 0 1400x900x24" env QT_QPA_PLATFORM=xcb python docs/screenshots/take_screenshots.py
+
+Each window is shown on the (virtual) screen, then grabbed to docs/screenshots/NAME.png.
+"""
+
+import shutil
+import tempfile
+from functools import partial
+from pathlib import Path
+
+import keyring
+from keyring.backends import fail
+from PySide6.QtWidgets import QApplication, QWidget
+
+from carehome_share import demo
+from carehome_share.domain.errors import AccessRefused
+from carehome_share.gui.app import application
+from carehome_share.gui.desktop import make_demo_database
+from carehome_share.gui.login import LoginDialog
+from carehome_share.gui.main_window import MainWindow
+from carehome_share.gui.sessions import GpCallDialog, OpenSessionDialog, SessionWindow
+from carehome_share.gui.startup import SetupWizard, UnlockDialog
+from carehome_share.gui.tasks import Background
+from carehome_share.services import access, auth, residents
+from carehome_share.services.context import Context
+
+OUT = Path(__file__).resolve().parent
+
+
+def shoot(widget: QWidget, name: str) -> None:
+    widget.show()
+    widget.raise_()
+    for _ in range(5):
+        QApplication.processEvents()
+    widget.grab().save(str(OUT / f"{name}.png"))
+    print("saved", name)
+
+
+def main() -> None:
+    app = application()
+    keyring.set_keyring(fail.Keyring())  # the wizard as it looks without a keychain
+    vault, folder = make_demo_database()
+    ctx = Context(vault, workstation="nurses-station-1")
+
+    login = LoginDialog()
+    login.attach(partial(auth.log_in, ctx), demo.HOME_NAME, demo.DEMO_ACCOUNTS, demo.DEMO_PASSWORD)
+    login.demo_accounts.setCurrentRow(1)
+    shoot(login, "login")
+    login.close()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        wizard = SetupWizard(Path(scratch) / "new.db")
+        wizard.resize(640, 480)
+        shoot(wizard, "setup-wizard")
+        wizard.close()
+        unlock = UnlockDialog(
+            vault.path,
+            "This database is locked with a passphrase, or its key is not in this computer's keychain.",
+        )
+        shoot(unlock, "unlock")
+        unlock.close()
+
+    auth.log_in(ctx, "nurse.amira", demo.DEMO_PASSWORD)
+    window = MainWindow(ctx, Background(ctx), demo.HOME_NAME)
+    window.resize(1200, 720)
+    window.show()
+    window.background.wait()
+    QApplication.processEvents()
+    page = window.residents
+    current = next(i for i, r in enumerate(page.model.rows) if r.current)
+    page.table.selectRow(page.proxy.mapFromSource(page.model.index(current, 0)).row())
+    shoot(window, "nurse-residents")
+
+    details = page.panel.details
+    dialog = OpenSessionDialog(ctx, details.record, window)
+    dialog.justification.setPlainText(
+        "Checking the current warfarin dose before the lunchtime round"
+    )
+    shoot(dialog, "open-session")
+    dialog.close()
+
+    listing = residents.find_residents(ctx, "")
+    refused_record = None
+    for row in listing:
+        if not row.current:
+            refused_record = residents.resident_details(ctx, row.resident.id).record
+            break
+    refusal = OpenSessionDialog(ctx, refused_record, window)
+    refusal.justification.setPlainText("Checking medication after the hospital stay")
+    refusal.open_button.click()
+    shoot(refusal, "refused")
+    call = GpCallDialog(
+        ctx, refused_record, refusal.refusal.refusal_id if refusal.refusal else None, window
+    )
+    shoot(call, "gp-call")
+    call.close()
+    refusal.close()
+
+    try:
+        session = access.open_access_session(
+            ctx, details.record.resident.id, "medication_check", "Checking the warfarin dose"
+        )
+    except AccessRefused as exc:
+        raise SystemExit(f"demo resident unexpectedly refused: {exc}") from exc
+    session_window = SessionWindow(ctx, session, details.record, window)
+    session_window.boxes[next(iter(session_window.boxes))].click()
+    shoot(session_window, "session")
+    session_window.close_session()
+    window.tabs.setCurrentWidget(window.my_sessions)
+    shoot(window, "nurse-my-sessions")
+    window.shut()
+    vault.close()
+    shutil.rmtree(folder)
+    app.quit()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,413 @@
+"""The registered manager, clicking through the desktop app: residents admitted and discharged,
+consent recorded through the guided dialog and then withdrawn, staff, GP practices and
+agreements, the audit viewer, the needs-attention list and the settings."""
+
+from datetime import date
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QPushButton, QWidget
+
+from carehome_share.domain.errors import AccessRefused
+from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
+from carehome_share.gui import manager
+from carehome_share.gui.forms import FormDialog
+from carehome_share.gui.main_window import MainWindow
+from carehome_share.gui.models import (
+    ROW_ROLE,
+    AgreementsModel,
+    AuditModel,
+    PracticesModel,
+    StaffModel,
+)
+from carehome_share.gui.tasks import Background
+from carehome_share.services import access, auth, consent, practices, residents, settings, staff
+from carehome_share.services import audit as audit_service
+from carehome_share.services.context import Context
+from carehome_share.store import audit
+from tests.factories import ODS, PASSWORD, Home
+
+TODAY = date(2026, 11, 21)  # the test clock's day
+
+
+@pytest.fixture(autouse=True)
+def no_message_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service error shown in a message box would wait for a click that never comes."""
+
+    def fail(_parent: QWidget, title: str, text: str) -> None:
+        raise AssertionError(f"unexpected message box {title!r}: {text}")
+
+    monkeypatch.setattr(QMessageBox, "warning", fail)
+
+
+@pytest.fixture
+def window(qtbot, home: Home):
+    shown = MainWindow(home.ctx, Background(home.ctx), "Rose Court")
+    qtbot.addWidget(shown)
+    shown.show()
+    qtbot.waitUntil(lambda: not shown.busy.isVisible())
+    yield shown
+    shown.idle.stop()
+    shown.background.close()
+
+
+def find_button(parent: QWidget, name: str) -> QPushButton:
+    return next(b for b in parent.findChildren(QPushButton) if b.accessibleName() == name)
+
+
+def press(qtbot, parent: QWidget, name: str) -> None:
+    push = find_button(parent, name)
+    assert push.isEnabled(), f"{name} is disabled"
+    qtbot.mouseClick(push, Qt.MouseButton.LeftButton)
+
+
+def dialog_of(qtbot, kind: type[QDialog]) -> Any:
+    """The dialog a button opened, once it is showing."""
+    qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), kind))
+    return QApplication.activeModalWidget()
+
+
+def fill(qtbot, dialog: FormDialog, **texts: str) -> None:
+    for name, text in texts.items():
+        qtbot.keyClicks(dialog.form.fields[name], text)
+
+
+def ok(qtbot, dialog: FormDialog) -> None:
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+
+
+def closed(dialog: QDialog) -> bool:
+    return QApplication.activeModalWidget() is not dialog
+
+
+def tick(qtbot, box: QWidget) -> None:
+    qtbot.keyClick(box, Qt.Key.Key_Space)
+
+
+def show_tab(window: MainWindow, title: str) -> QWidget:
+    index = next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == title)
+    window.tabs.setCurrentIndex(index)
+    return window.tabs.widget(index)
+
+
+def nurse_context(home: Home) -> Context:
+    """A nurse at another workstation, on the same database."""
+    nurse = home.add_nurse()
+    ctx = Context(home.ctx.vault, clock=home.clock, workstation="nurses-station-2")
+    auth.log_in(ctx, nurse.username, PASSWORD)
+    return ctx
+
+
+def test_best_interests_consent_then_withdrawal_refuses_the_next_nurse(
+    qtbot, home: Home, window: MainWindow
+) -> None:
+    page, panel = window.residents, window.residents.panel
+    assert not find_button(panel, "Record consent").isEnabled()
+
+    press(qtbot, panel, "Add resident")
+    add = dialog_of(qtbot, manager.ResidentDialog)
+    fill(
+        qtbot, add, nhs_number=next(home.numbers), given_name="Edith", family_name="Lowe", room="7"
+    )
+    add.form.fields["date_of_birth"].setDate(QDate(1936, 4, 2))
+    assert add.form.value("ods_code") == ODS
+    ok(qtbot, add)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and not window.busy.isVisible())
+    page.table.selectRow(0)
+    assert panel.name.text() == "Edith Lowe"
+    assert "Not resident: no admission recorded" in panel.facts.text()
+    assert not find_button(panel, "Discharge").isEnabled()
+
+    press(qtbot, panel, "Admit / readmit")
+    ok(qtbot, dialog_of(qtbot, manager.AdmitDialog))
+    qtbot.waitUntil(lambda: find_button(panel, "Discharge").isEnabled())
+    assert "Resident since 21/11/2026 10:00 (long-term)" in panel.facts.text()
+    assert "No consent in force" in panel.consent.text()
+
+    press(qtbot, panel, "Record consent")
+    form = dialog_of(qtbot, manager.ConsentDialog)
+    assert not form.form.fields["lacks_capacity"].isVisibleTo(form)
+    form.decided_by.setCurrentIndex(form.decided_by.findData(DecidedBy.BEST_INTERESTS))
+    assert form.form.fields["people_consulted"].isVisibleTo(form)
+    assert not form.form.fields["authority_reference"].isVisibleTo(form)
+    fill(qtbot, form, representative_name="Helen Carter", people_consulted="Son; GP; named nurse")
+    ok(qtbot, form)
+    error = form.form.errors["lacks_capacity"]
+    assert form.isVisible() and error.isVisible()
+    assert "capacity assessment finding the resident lacks capacity" in error.text()
+
+    tick(qtbot, form.form.fields["lacks_capacity"])
+    form.form.fields["capacity_assessed_on"].setDate(QDate(2026, 11, 20))
+    ok(qtbot, form)
+    assert not error.isVisible() and form.form.errors["capacity_assessment"].isVisible()
+    fill(qtbot, form, capacity_assessment="Could not retain what sharing the record means.")
+    ok(qtbot, form)
+    qtbot.waitUntil(lambda: closed(form) and "Consent in force" in panel.consent.text())
+    assert "best-interests decision (Helen Carter)" in panel.consent.text()
+    resident_id = panel.listing.resident.id
+    latest = consent.consent_in_force(home.ctx, resident_id).latest
+    assert (latest.kind, latest.decided_by, latest.lacks_capacity) == (
+        ConsentKind.GRANTED,
+        DecidedBy.BEST_INTERESTS,
+        True,
+    )
+
+    press(qtbot, panel, "Withdraw / objection")
+    withdraw = dialog_of(qtbot, manager.WithdrawDialog)
+    ok(qtbot, withdraw)
+    assert withdraw.form.errors["reason"].isVisible()
+    fill(qtbot, withdraw, reason="Her son says she always kept her health private.")
+    ok(qtbot, withdraw)
+    qtbot.waitUntil(lambda: closed(withdraw) and "No consent in force" in panel.consent.text())
+    assert "consent was withdrawn by the resident on 21/11/2026" in panel.consent.text()
+
+    with pytest.raises(AccessRefused) as refused:
+        access.open_access_session(
+            nurse_context(home), resident_id, "medication_check", "Checking the morning doses"
+        )
+    assert "consent was withdrawn by the resident on 21/11/2026" in refused.value.reasons
+
+
+def test_withdrawal_by_an_attorney_on_record(qtbot, home: Home, window: MainWindow) -> None:
+    resident = home.add_resident(consent_by=None)
+    consent.record_consent(
+        home.ctx,
+        resident.id,
+        "granted",
+        "lpa_attorney",
+        decided_on="2026-11-10",
+        representative_name="Alan Lowe",
+        representative_relationship="son",
+        authority_reference="LPA 7000-1234-5678",
+        lacks_capacity=True,
+        capacity_assessed_on="2026-11-09",
+        capacity_assessment="Could not weigh up the information.",
+    )
+    page, panel = window.residents, window.residents.panel
+    page.reload()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and not window.busy.isVisible())
+    page.table.selectRow(0)
+
+    press(qtbot, panel, "Withdraw / objection")
+    withdraw = dialog_of(qtbot, manager.WithdrawDialog)
+    by = withdraw.form.fields["decided_by"]
+    assert [by.itemText(i) for i in range(by.count())] == [
+        "The resident",
+        "Alan Lowe, health and welfare attorney (LPA)",
+    ]
+    by.setCurrentIndex(1)
+    withdraw.form.fields["kind"].setCurrentIndex(1)
+    fill(qtbot, withdraw, reason="Does not want the GP record read any more.")
+    ok(qtbot, withdraw)
+    qtbot.waitUntil(lambda: closed(withdraw))
+    latest = consent.consent_history(home.ctx, resident.id)[-1]
+    assert (latest.kind, latest.decided_by, latest.authority_reference) == (
+        ConsentKind.OBJECTION,
+        DecidedBy.LPA_ATTORNEY,
+        "LPA 7000-1234-5678",
+    )
+
+
+def test_edit_discharge_and_readmit_for_respite(qtbot, home: Home, window: MainWindow) -> None:
+    resident = home.add_resident()
+    page, panel = window.residents, window.residents.panel
+    page.reload()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and not window.busy.isVisible())
+    for name in ("Edit details", "Admit / readmit", "Discharge", "Withdraw / objection"):
+        assert not find_button(panel, name).isEnabled()
+    page.table.selectRow(0)
+    assert find_button(panel, "Edit details").isEnabled()
+    assert not find_button(panel, "Admit / readmit").isEnabled()
+
+    press(qtbot, panel, "Edit details")
+    edit = dialog_of(qtbot, manager.ResidentDialog)
+    assert edit.form.fields["nhs_number"].isReadOnly()
+    edit.form.fields["room"].clear()
+    fill(qtbot, edit, room="12A")
+    ok(qtbot, edit)
+    qtbot.waitUntil(lambda: closed(edit) and "Room 12A" in panel.facts.text())
+    assert audit.entries(home.ctx.conn, last=1)[0].details["changed"] == ["room"]
+
+    press(qtbot, panel, "Discharge")
+    ok(qtbot, dialog_of(qtbot, manager.DischargeDialog))
+    qtbot.waitUntil(lambda: find_button(panel, "Admit / readmit").isEnabled())
+    assert "Not resident: discharged 21/11/2026 10:00" in panel.facts.text()
+
+    home.clock.advance(days=3)
+    press(qtbot, panel, "Admit / readmit")
+    admit = dialog_of(qtbot, manager.AdmitDialog)
+    admit.form.fields["kind"].setCurrentIndex(1)
+    ok(qtbot, admit)
+    qtbot.waitUntil(lambda: find_button(panel, "Discharge").isEnabled())
+    stays = residents.resident_details(home.ctx, resident.id).record.stays
+    assert [s.kind for s in stays] == [StayKind.LONG_TERM, StayKind.RESPITE]
+    assert "(respite)" in panel.facts.text()
+
+
+def test_staff_added_with_a_pin_error_beside_the_field_then_deactivated(
+    qtbot, home: Home, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = show_tab(window, "&Staff")
+    assert page.table.source.rowCount() == 1
+
+    press(qtbot, page, "Add")
+    add = dialog_of(qtbot, manager.StaffDialog)
+    fill(qtbot, add, username="nurse.bea", full_name="Bea Okoro", nmc_pin="12345")
+    fill(qtbot, add, password="a temporary password")
+    tick(qtbot, add.roles.boxes[Role.NURSE])
+    ok(qtbot, add)
+    error = add.form.errors["nmc_pin"]
+    assert add.isVisible() and error.isVisible() and "NNLNNNNL" in error.text()
+    add.form.fields["nmc_pin"].clear()
+    fill(qtbot, add, nmc_pin="12a3456e")
+    ok(qtbot, add)
+    qtbot.waitUntil(lambda: closed(add) and page.table.source.rowCount() == 2)
+    bea = staff.find_staff(home.ctx, "nurse.bea")
+    assert (bea.roles, bea.nmc_pin, bea.active) == (frozenset({Role.NURSE}), "12A3456E", True)
+
+    page.table.select_where(lambda s: s.username == "nurse.bea")
+    press(qtbot, page, "Record NMC check")
+    check = dialog_of(qtbot, manager.NmcCheckDialog)
+    check.form.fields["nmc_expires_on"].setDate(QDate(2027, 10, 31))
+    ok(qtbot, check)
+    qtbot.waitUntil(lambda: closed(check))
+    bea = staff.find_staff(home.ctx, "nurse.bea")
+    assert (bea.nmc_checked_on, bea.nmc_expires_on) == (TODAY, date(2027, 10, 31))
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
+    press(qtbot, page, "Deactivate")
+    assert not staff.find_staff(home.ctx, "nurse.bea").active
+    assert page.table.chosen().username == "nurse.bea"
+    row = page.table.selectionModel().selectedRows(StaffModel.ACTIVE)[0]
+    assert row.data() == "No (left)"
+    assert not find_button(page, "Deactivate").isEnabled()
+
+
+def test_practice_and_agreement_added_then_ended(qtbot, home: Home, window: MainWindow) -> None:
+    page = show_tab(window, "&GP practices")
+    assert page.practices.chosen().ods_code == ODS
+    assert page.agreements.source.rowCount() == 1
+
+    press(qtbot, page, "Add practice")
+    add = dialog_of(qtbot, manager.PracticeDialog)
+    fill(qtbot, add, name="Hillside Surgery", ods_code="y05678", phone="01632 960123")
+    ok(qtbot, add)
+    qtbot.waitUntil(lambda: closed(add) and page.practices.source.rowCount() == 2)
+    page.practices.select_where(lambda p: p.ods_code == "Y05678")
+    assert page.agreements.source.rowCount() == 0
+
+    press(qtbot, page, "Add agreement")
+    agreement = dialog_of(qtbot, manager.AgreementDialog)
+    tick(qtbot, agreement.purposes.boxes[Purpose.MEDICATION_CHECK])
+    fill(qtbot, agreement, practice_signatory="Dr Hill")
+    ok(qtbot, agreement)
+    assert agreement.form.errors["sections"].isVisible()
+    tick(qtbot, agreement.sections.boxes[Section.MEDICATIONS])
+    ok(qtbot, agreement)
+    qtbot.waitUntil(lambda: closed(agreement) and page.agreements.source.rowCount() == 1)
+    page.agreements.selectRow(0)
+    status = page.agreements.selectionModel().selectedRows(AgreementsModel.STATUS)[0]
+    assert status.data() == "In force"
+
+    press(qtbot, page, "End agreement")
+    end = dialog_of(qtbot, manager.EndAgreementDialog)
+    ok(qtbot, end)
+    qtbot.waitUntil(lambda: closed(end))
+    (ended,) = practices.list_agreements(home.ctx, "Y05678")
+    assert (ended.home_signatory, ended.ends_on) == ("Mary Manager", TODAY)
+    assert ended.purposes == (Purpose.MEDICATION_CHECK,)
+
+
+def test_audit_viewer_filters_refusals_and_verifies_the_chain(
+    qtbot, home: Home, window: MainWindow
+) -> None:
+    resident = home.add_resident(consent_by=None)
+    other = home.add_resident()
+    nurse = nurse_context(home)
+    for someone in (resident, other):
+        with pytest.raises(AccessRefused):
+            access.open_access_session(nurse, someone.id, "hospital_transfer", "Going to A&E")
+
+    page = show_tab(window, "A&udit")
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0 and not window.busy.isVisible())
+
+    def shown() -> list:
+        return [page.filter.index(r, 0).data(ROW_ROLE) for r in range(page.filter.rowCount())]
+
+    assert {e.outcome for e in shown()} == {"allowed", "denied"}
+    assert shown()[0].seq == max(e.seq for e in shown())  # newest first
+    page.outcome.setCurrentIndex(page.outcome.findData("denied"))
+    assert [e.resident_id for e in shown()] == [other.id, resident.id]
+    assert all(e.action == "open_access_session" for e in shown())
+    qtbot.keyClicks(page.resident, resident.family_name)
+    assert [e.resident_id for e in shown()] == [resident.id]
+    assert page.count.text().startswith("Showing 1 of ")
+    qtbot.keyClicks(page.staff, "mary manager")
+    assert shown() == []
+    page.staff.clear()
+    page.since.setDate(QDate(2026, 11, 22))
+    assert shown() == []
+    page.since.setDate(page.since.minimumDate())  # "not set"
+    assert len(shown()) == 1
+
+    press(qtbot, page, "Verify audit chain")
+    qtbot.waitUntil(lambda: "intact" in page.chain.text())
+    seq, digest = audit.head(home.ctx.conn)
+    assert f"Chain head {seq}:{digest[:8]} {digest[8:16]}" in page.chain.text()
+
+
+def test_attention_badge_counts_a_refusal(qtbot, home: Home, window: MainWindow) -> None:
+    assert window.tabs.tabText(window.attention_index) == "Needs &attention (0)"
+    resident = home.add_resident(consent_by=None)
+    with pytest.raises(AccessRefused):
+        access.open_access_session(
+            nurse_context(home), resident.id, "medication_check", "Checking the doses"
+        )
+    page = window.tabs.widget(window.attention_index)
+    assert isinstance(page, manager.AttentionPage)
+    with qtbot.waitSignal(page.counted) as counted:
+        window.tabs.setCurrentIndex(window.attention_index)
+    assert counted.args == [1]
+    assert page.model.item(0).kind == "refusal"
+    assert window.tabs.tabText(window.attention_index) == "Needs &attention (1)"
+    assert window.attention_action.text() == "Needs attention (1)"
+
+
+def test_settings_saved(qtbot, home: Home, window: MainWindow) -> None:
+    page = show_tab(window, "S&ettings")
+    box = page.boxes["idle_lock_minutes"]
+    assert box.value() == 5
+    box.selectAll()
+    qtbot.keyClicks(box, "10")
+    press(qtbot, page, "Save settings")
+    assert settings.all_settings(home.ctx)["idle_lock_minutes"] == 10
+    assert page.status.text() == "Saved 1 changed setting(s)."
+    entry = audit.entries(home.ctx.conn, last=1)[0]
+    assert (entry.action, entry.details) == (
+        "change_settings",
+        {"setting": "idle_lock_minutes", "old": 5, "new": 10},
+    )
+    press(qtbot, page, "Save settings")
+    assert page.status.text() == "Nothing changed."
+
+
+def test_manager_models_pass_the_model_tester(qtmodeltester, home: Home) -> None:
+    resident = home.add_resident(consent_by=None)
+    with pytest.raises(AccessRefused):
+        access.open_access_session(nurse_context(home), resident.id, "medication_check", "Checking")
+    staff_model = StaffModel()
+    staff_model.set_rows(staff.list_staff(home.ctx))
+    qtmodeltester.check(staff_model)
+    practices_model = PracticesModel()
+    practices_model.set_rows(practices.list_practices(home.ctx))
+    qtmodeltester.check(practices_model)
+    agreements_model = AgreementsModel(lambda: TODAY)
+    agreements_model.set_rows(practices.list_agreements(home.ctx, ODS))
+    qtmodeltester.check(agreements_model)
+    audit_model = AuditModel(lambda rid: f"resident {rid}")
+    audit_model.set_rows(audit_service.audit_entries(home.ctx))
+    filtered = manager.AuditFilter(audit_model)
+    filtered.set_filters(staff="staff member", outcome="denied")
+    assert filtered.rowCount() == 1
+    qtmodeltester.check(filtered)
