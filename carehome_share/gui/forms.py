@@ -69,6 +69,11 @@ def date_edit(initial: date | None = None, blank: str | None = None) -> QDateEdi
     return edit
 
 
+def sentence(text: str) -> str:
+    """A service's message ("must not be empty") as a sentence ("Must not be empty")."""
+    return text[0].upper() + text[1:]
+
+
 def text_box(height: int = 70) -> QPlainTextEdit:
     """A few lines of text; Tab moves on rather than typing a tab."""
     box = QPlainTextEdit()
@@ -138,7 +143,7 @@ class Form(QWidget):
         label = self.errors.get(error.field)
         if label is None:
             return False
-        label.setText(error.expected[0].upper() + error.expected[1:])
+        label.setText(sentence(error.expected))
         label.show()
         self.fields[error.field].setFocus()
         return True
@@ -151,6 +156,7 @@ class FormDialog(QDialog):
     def __init__(self, title: str, ok_text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.setMinimumWidth(440)
         self.banner = error_label()
         self.form = Form()
         # Our own buttons: the standard OK/Cancel pair costs 10 ms of start-up on first use.

@@ -66,6 +66,7 @@ class LoginDialog(FormDialog):
             lambda item, _old: self._fill(item.data(256), password) if item else None
         )
         self.demo_accounts.setMaximumHeight(180)
+        self.setMinimumWidth(720)  # each account's line readable in full
         self.body.insertWidget(2, note)
         self.body.insertWidget(3, self.demo_accounts)
 

@@ -6,13 +6,10 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QProgressBar,
-    QTableView,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -22,10 +19,11 @@ from PySide6.QtWidgets import (
 from carehome_share.domain.model import ResidentRecord, Role
 from carehome_share.gui import manager
 from carehome_share.gui.forms import attempt
-from carehome_share.gui.models import SessionsModel, sorted_view_model
+from carehome_share.gui.models import SessionsModel
 from carehome_share.gui.residents import ResidentsPage
 from carehome_share.gui.sessions import OpenSessionDialog, SessionWindow
 from carehome_share.gui.tasks import Background
+from carehome_share.gui.widgets import Table
 from carehome_share.services import access, residents, settings
 from carehome_share.services.context import Context
 
@@ -87,15 +85,7 @@ class MySessionsPage(QWidget):
         self.ctx = ctx
         self._names: dict[int, str] = {}
         self.model = SessionsModel(self._resident_name, self)
-        self.table = QTableView()
-        self.table.setModel(sorted_view_model(self.model))
-        self.table.setAccessibleName("My sessions today")
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(
-            SessionsModel.SECTIONS, QHeaderView.ResizeMode.Stretch
-        )
+        self.table = Table(self.model, "My sessions today", stretch=SessionsModel.SECTIONS)
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel(

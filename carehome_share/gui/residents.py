@@ -1,16 +1,13 @@
 """The resident list (search by name, room or NHS number; current residents first) and the
 resident panel with the big "Open GP record session" action."""
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -20,8 +17,9 @@ from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import Role
 from carehome_share.domain.validation import uk_date
 from carehome_share.gui.forms import attempt, heading, report_error
-from carehome_share.gui.models import ResidentsModel, sorted_view_model, uk_day, uk_time
+from carehome_share.gui.models import ResidentsModel, uk_day, uk_time
 from carehome_share.gui.tasks import Background
+from carehome_share.gui.widgets import Table
 from carehome_share.services import residents
 from carehome_share.services.context import Context
 from carehome_share.services.residents import ResidentDetails
@@ -159,19 +157,10 @@ class ResidentsPage(QWidget):
         self.search.setAccessibleName("Search residents")
         self.search.setClearButtonEnabled(True)
         self.model = ResidentsModel(self)
-        self.proxy = sorted_view_model(self.model)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setAccessibleName("Residents")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setSortingEnabled(True)
+        self.table = Table(self.model, "Residents", stretch=ResidentsModel.NAME)
+        self.proxy = self.table.proxy
         self.table.sortByColumn(ResidentsModel.STATUS, Qt.SortOrder.AscendingOrder)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(
-            ResidentsModel.NAME, QHeaderView.ResizeMode.Stretch
-        )
-        self.table.selectionModel().selectionChanged.connect(self._selected)
+        self.table.selection_changed.connect(self._selected)
         self.panel = ResidentPanel(ctx)
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self.reload)
@@ -208,7 +197,7 @@ class ResidentsPage(QWidget):
         else:
             self.panel.show_listing(None)
 
-    def _selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
-        indexes = selected.indexes()
-        if indexes:
-            self.panel.show_listing(self.model.listing(self.proxy.mapToSource(indexes[0]).row()))
+    def _selected(self) -> None:
+        chosen = self.table.chosen()
+        if chosen is not None and chosen is not self.panel.listing:
+            self.panel.show_listing(chosen)

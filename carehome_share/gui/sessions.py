@@ -28,8 +28,10 @@ from carehome_share.gui.forms import (
     error_label,
     heading,
     report_error,
+    sentence,
     text_box,
 )
+from carehome_share.gui.models import uk_time
 from carehome_share.services import access, settings
 from carehome_share.services.context import Context
 from carehome_share.store.repo import AccessSession
@@ -55,6 +57,7 @@ class OpenSessionDialog(QDialog):
         self.call_dialog: GpCallDialog | None = None
         resident = record.resident
         self.setWindowTitle(f"Open GP record: {resident.full_name}")
+        self.setMinimumWidth(520)
         self.pages = QStackedWidget()
         self.pages.addWidget(self._ask_page())
         self.pages.addWidget(self._refused_page())
@@ -135,9 +138,7 @@ class OpenSessionDialog(QDialog):
             )
         except AccessRefused as refused:
             self.refusal = refused
-            self.reasons.setText(
-                "".join(f"• {r[0].upper()}{r[1:]}\n" for r in refused.reasons).rstrip()
-            )
+            self.reasons.setText("\n".join(f"• {sentence(r)}" for r in refused.reasons))
             self.pages.setCurrentIndex(1)
             self.call_button.setFocus()
             return
@@ -228,7 +229,9 @@ class SessionWindow(QDialog):
         self.boxes: dict[Section, QCheckBox] = {}
         for section in allowed:
             box = QCheckBox(section.label)
-            box.toggled.connect(lambda on, s=section: on and self._viewed(s))
+            box.toggled.connect(
+                lambda on, s=section: self._viewed(s) if on else self._keep_ticked(s)
+            )
             self.boxes[section] = box
             layout.addWidget(box)
         self.close_button = QPushButton("&Close session")
@@ -260,7 +263,15 @@ class SessionWindow(QDialog):
             self.boxes[section].setChecked(False)
             report_error(self, exc)
             return
-        self.boxes[section].setEnabled(False)  # recorded: it cannot be un-viewed
+        self.boxes[section].setText(
+            f"{section.label}: viewed, recorded {uk_time(self.ctx.now(), with_date=False)}"
+        )
+
+    def _keep_ticked(self, section: Section) -> None:
+        """What was viewed stays recorded: a recorded box cannot be un-ticked. (Not disabled
+        instead: a greyed-out box reads as "not allowed".)"""
+        if section in self.session.sections:
+            self.boxes[section].setChecked(True)
 
     def close_session(self) -> None:
         try:

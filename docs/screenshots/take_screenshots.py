@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from carehome_share import demo
 from carehome_share.domain.errors import AccessRefused
+from carehome_share.domain.model import Purpose
+from carehome_share.domain.rules import decide
 from carehome_share.gui.app import application
 from carehome_share.gui.desktop import make_demo_database
 from carehome_share.gui.login import LoginDialog
@@ -36,6 +38,15 @@ def shoot(widget: QWidget, name: str) -> None:
         QApplication.processEvents()
     widget.grab().save(str(OUT / f"{name}.png"))
     print("saved", name)
+
+
+def allowed(ctx: Context, resident_id: int) -> bool:
+    """Would the rules let the logged-in nurse in? (Asked of the domain, so nothing is logged.)"""
+    record = residents.resident_details(ctx, resident_id).record
+    why = "Checking the current warfarin dose"
+    return decide(
+        ctx.login.staff, ctx.login.role, record, Purpose.MEDICATION_CHECK, why, ctx.now()
+    ).allowed
 
 
 def main() -> None:
@@ -69,7 +80,7 @@ def main() -> None:
     window.background.wait()
     QApplication.processEvents()
     page = window.residents
-    current = next(i for i, r in enumerate(page.model.rows) if r.current)
+    current = next(i for i, r in enumerate(page.model.rows) if allowed(ctx, r.resident.id))
     page.table.selectRow(page.proxy.mapFromSource(page.model.index(current, 0)).row())
     shoot(window, "nurse-residents")
 

@@ -83,7 +83,10 @@ def test_nurse_opens_ticks_and_closes_a_session(qtbot, home: Home, open_window) 
     session_window.boxes[Section.MEDICATIONS].click()
     stored = repo.get_session(home.ctx.conn, session_window.session.id)
     assert stored.sections == (Section.MEDICATIONS,) and stored.closed_at is None
-    assert not session_window.boxes[Section.MEDICATIONS].isEnabled()
+    ticked = session_window.boxes[Section.MEDICATIONS]
+    assert ticked.text() == "Medications: viewed, recorded 10:00"
+    ticked.click()  # cannot be un-ticked once recorded
+    assert ticked.isChecked()
 
     qtbot.mouseClick(session_window.close_button, Qt.MouseButton.LeftButton)
     stored = repo.get_session(home.ctx.conn, stored.id)
