@@ -238,6 +238,7 @@ class SessionWindow(QDialog):
         self.close_button.setMinimumHeight(40)
         self.close_button.clicked.connect(self.close_session)
         layout.addWidget(self.close_button)
+        self.expired = False  # auto-closed at the time limit
         self.ticker = QTimer(self)
         self.ticker.timeout.connect(self._tick)
         self.ticker.start(1000)
@@ -247,9 +248,16 @@ class SessionWindow(QDialog):
         open_for = self.ctx.now() - self.session.opened_at
         left = self.limit - open_for
         if left <= timedelta(0):
+            self.ticker.stop()
+            self.expired = True
+            attempt(self, lambda: access.close_stale_sessions(self.ctx))
             self.timer_label.setText(
-                "Time limit reached: the session will be auto-closed and flagged."
+                "Time limit reached: the session was auto-closed and flagged for the manager. "
+                "Open a new session if you still need the record."
             )
+            for box in self.boxes.values():
+                box.setEnabled(False)
+            self.close_button.setText("&Close window")
             return
         minutes, seconds = divmod(int(open_for.total_seconds()), 60)
         self.timer_label.setText(
@@ -274,11 +282,12 @@ class SessionWindow(QDialog):
             self.boxes[section].setChecked(True)
 
     def close_session(self) -> None:
-        try:
-            self.session = access.close_access_session(self.ctx, self.session.id)
-        except CarehomeError as exc:
-            report_error(self, exc)
         self.ticker.stop()
+        if not self.expired:
+            try:
+                self.session = access.close_access_session(self.ctx, self.session.id)
+            except CarehomeError as exc:
+                report_error(self, exc)
         self.closed.emit()
         self.accept()
 

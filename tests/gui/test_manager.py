@@ -31,16 +31,6 @@ from tests.factories import ODS, PASSWORD, Home
 TODAY = date(2026, 11, 21)  # the test clock's day
 
 
-@pytest.fixture(autouse=True)
-def no_message_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A service error shown in a message box would wait for a click that never comes."""
-
-    def fail(_parent: QWidget, title: str, text: str) -> None:
-        raise AssertionError(f"unexpected message box {title!r}: {text}")
-
-    monkeypatch.setattr(QMessageBox, "warning", fail)
-
-
 @pytest.fixture
 def window(qtbot, home: Home):
     shown = MainWindow(home.ctx, Background(home.ctx), "Rose Court")

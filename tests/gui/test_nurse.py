@@ -188,3 +188,24 @@ def test_models_pass_the_model_tester(qtmodeltester, home: Home) -> None:
     attention = AttentionModel()
     attention.set_rows(exceptions.needing_attention(home.ctx))
     qtmodeltester.check(attention)
+
+
+def test_session_left_open_is_auto_closed_at_the_limit(
+    qtbot, home: Home, clock, open_window
+) -> None:
+    resident = home.add_resident()
+    home.log_in(home.add_nurse())
+    window = open_window()
+    _choose(qtbot, window, resident.full_name)
+    qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(window.open_dialog.justification, "Checking the care plan medicines")
+    qtbot.mouseClick(window.open_dialog.open_button, Qt.MouseButton.LeftButton)
+    session_window = window.session_window
+    clock.advance(minutes=31)
+    qtbot.waitUntil(lambda: "auto-closed" in session_window.timer_label.text(), timeout=3000)
+    stored = repo.get_session(home.ctx.conn, session_window.session.id)
+    assert stored.close_kind.value == "auto_closed"
+    assert not any(box.isEnabled() for box in session_window.boxes.values())
+    qtbot.mouseClick(session_window.close_button, Qt.MouseButton.LeftButton)
+    assert window.session_window is None
+    assert window.my_sessions.model.index(0, SessionsModel.CLOSED).data().startswith("auto-closed")
