@@ -61,6 +61,7 @@ LoginDialog.show, LoginDialog.attach = show, attached
 app.main(["--db", sys.argv[1]])
 """
 
+
 class _Remember(EnvKeyring):
     """Catches the key the vault stores at creation, to hand to the child processes."""
 

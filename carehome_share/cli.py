@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from carehome_share import __version__, paths
 from carehome_share.domain.errors import (
@@ -25,7 +25,23 @@ from carehome_share.domain.errors import (
 )
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
-from carehome_share.services import access, auth, consent, practices, residents, settings, staff
+from carehome_share.reports.access_report import write_access_report
+from carehome_share.reports.consent_form import write_consent_form
+from carehome_share.reports.consent_register import write_consent_register
+from carehome_share.reports.history import write_resident_history
+from carehome_share.reports.output import atomic_output
+from carehome_share.reports.recovery_sheet import write_recovery_sheet
+from carehome_share.reports.staff_list import write_staff_list
+from carehome_share.services import (
+    access,
+    auth,
+    consent,
+    practices,
+    reports,
+    residents,
+    settings,
+    staff,
+)
 from carehome_share.services import audit as audit_service
 from carehome_share.services.context import Context
 from carehome_share.store import keychain
@@ -34,6 +50,7 @@ from carehome_share.store.vault import NeedsUnlock, Vault, VaultError
 ENV_PASSPHRASE = "CAREHOME_SHARE_PASSPHRASE"
 ENV_PASSWORD = "CAREHOME_SHARE_PASSWORD"
 ENV_USER = "CAREHOME_SHARE_USER"
+ENV_RECOVERY_CODE = "CAREHOME_SHARE_RECOVERY_CODE"
 EXIT_INPUT, EXIT_REFUSED, EXIT_LOCKED = 2, 3, 4
 
 
@@ -308,6 +325,29 @@ def audit_line(e: Any) -> str:
     return f"{e.seq:>7} {e.at} {e.actor_username:<12} {e.actor_role:<9} {e.action:<24} {e.outcome}{reasons}"
 
 
+def _document(
+    a: argparse.Namespace,
+    read: Callable[[Callable[[Any], int]], int],
+    write: Callable[[Any, BinaryIO], int],
+) -> dict[str, Any]:
+    """Read a document through its service and save it as PDF; the file appears only whole."""
+    with atomic_output(a.out) as out:
+        pages = read(lambda document: write(document, out))
+    return {"written": str(Path(a.out).resolve()), "pages": pages}
+
+
+def _wrote(result: dict[str, Any]) -> str:
+    pages = result["pages"]
+    return f"Wrote {result['written']} ({pages} page{'' if pages == 1 else 's'})"
+
+
+def report_recovery(ctx: Context, a: argparse.Namespace) -> Any:
+    code = a.recovery_code or _secret(ENV_RECOVERY_CODE, "Recovery code to print: ")
+    return _document(
+        a, lambda render: reports.recovery_sheet(ctx, code, render), write_recovery_sheet
+    )
+
+
 Handler = Callable[[Context, argparse.Namespace], Any]
 # command path -> (service call, how to print its result)
 ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
@@ -441,6 +481,49 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
         lambda c, a: settings.change_setting(c, a.name, a.value),
         lambda _r: "Setting changed.",
     ),
+    ("report", "access"): (
+        lambda c, a: _document(
+            a,
+            lambda render: reports.gp_access_report(c, a.ods_code, a.first_day, a.last_day, render),
+            write_access_report,
+        ),
+        _wrote,
+    ),
+    ("report", "history"): (
+        lambda c, a: _document(
+            a,
+            lambda render: reports.resident_history(c, _resident_id(c, a.nhs), render),
+            write_resident_history,
+        ),
+        _wrote,
+    ),
+    ("report", "consent-form"): (
+        lambda c, a: _document(
+            a,
+            lambda render: reports.consent_form(
+                c, None if a.blank else _resident_id(c, a.nhs), render
+            ),
+            write_consent_form,
+        ),
+        _wrote,
+    ),
+    ("report", "consent-register"): (
+        lambda c, a: _document(
+            a,
+            lambda render: reports.consent_register(c, render, include_former=a.all),
+            write_consent_register,
+        ),
+        _wrote,
+    ),
+    ("report", "staff"): (
+        lambda c, a: _document(
+            a,
+            lambda render: reports.staff_list(c, a.ods_code, a.first_day, a.last_day, render),
+            write_staff_list,
+        ),
+        _wrote,
+    ),
+    ("report", "recovery"): (report_recovery, _wrote),
 }
 
 
@@ -689,6 +772,35 @@ def build_parser() -> argparse.ArgumentParser:
     a = action(s, "set", "change a setting")
     a.add_argument("name", help=", ".join(settings.SETTINGS))
     a.add_argument("value")
+
+    s = group("report", "printed documents, saved as PDF")
+
+    def document(verb: str, help_text: str) -> argparse.ArgumentParser:
+        a = action(s, verb, help_text)
+        a.add_argument("--out", required=True, help="the PDF file to write (FILE.pdf)")
+        return a
+
+    def period(a: argparse.ArgumentParser) -> None:
+        a.add_argument("--ods-code", required=True, help="the GP practice")
+        a.add_argument("--from", dest="first_day", required=True, help="first day, YYYY-MM-DD")
+        a.add_argument("--to", dest="last_day", required=True, help="last day, YYYY-MM-DD")
+
+    period(document("access", "GP access report for a practice and period (manager)"))
+    a = document(
+        "history", "a resident's GP record access history, for a subject access request (manager)"
+    )
+    a.add_argument("--nhs", required=True)
+    a = document("consent-form", "consent form, pre-filled for a resident or blank")
+    which = a.add_mutually_exclusive_group(required=True)
+    which.add_argument("--nhs", help="pre-fill for this resident")
+    which.add_argument("--blank", action="store_true", help="a blank form")
+    a = document("consent-register", "each resident's consent decision in force (manager)")
+    a.add_argument("--all", action="store_true", help="include former residents")
+    period(document("staff", "nurses authorised to open a practice's records (manager)"))
+    document(
+        "recovery",
+        f"recovery sheet for the safe (manager); the code from --recovery-code, {ENV_RECOVERY_CODE} or a prompt",
+    )
     return parser
 
 
@@ -696,12 +808,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; print a clear message and return a non-zero code on failure."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.group is None:
+    if args.group is None:  # app.main opens the desktop app when no command is given
         parser.print_help()
-        if args.demo:
-            print(
-                "\nThe desktop app is not in this build yet: `carehome-share demo` makes a demo database."
-            )
         return 0
     if args.db is None:
         args.db = (

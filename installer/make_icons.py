@@ -17,7 +17,9 @@ def main() -> None:
     icon = QIcon(str(RESOURCES / "carehome-share.svg"))
     png = RESOURCES / "carehome-share.png"
     icon.pixmap(256, 256).save(str(png))
-    Image.open(png).save(RESOURCES / "carehome-share.ico", sizes=[(16, 16), (32, 32), (48, 48), (256, 256)])
+    Image.open(png).save(
+        RESOURCES / "carehome-share.ico", sizes=[(16, 16), (32, 32), (48, 48), (256, 256)]
+    )
     app.quit()
 
 

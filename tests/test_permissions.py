@@ -22,6 +22,7 @@ from carehome_share.services import (
     consent,
     exceptions,
     practices,
+    reports,
     residents,
     settings,
     staff,
@@ -189,6 +190,12 @@ CALLS: dict[str, Call] = {
     "view_settings": lambda c, w: settings.all_settings(c),
     "view_practices": lambda c, w: practices.list_agreements(c, ODS),
     "view_exceptions": lambda c, w: exceptions.needing_attention(c),
+    "print_reports": lambda c, w: reports.staff_list(
+        c, ODS, "2026-11-01", "2026-11-21", render=lambda document: None
+    ),
+    "print_consent_form": lambda c, w: reports.consent_form(
+        c, w.resident.id, render=lambda document: None
+    ),
 }
 # Reads: allowed without an audit entry of their own (only their refusals are recorded).
 READS = {
@@ -201,6 +208,7 @@ READS = {
     "view_settings",
     "view_practices",
     "view_exceptions",
+    "print_consent_form",
 }
 
 
@@ -257,6 +265,8 @@ CLINICAL = {
     "list_own_sessions",
     "log_gp_contact",
     "view_audit",
+    "print_reports",
+    "print_consent_form",
 }
 
 

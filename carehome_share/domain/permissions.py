@@ -35,4 +35,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "log_gp_contact": frozenset({Role.NURSE, Role.MANAGER}),
     "view_audit": MANAGER,
     "view_exceptions": MANAGER,
+    # Printed documents that disclose records (GP access report, access history, consent
+    # register, staff list) or unlock them (recovery sheet): audited when printed.
+    "print_reports": MANAGER,
+    "print_consent_form": frozenset({Role.MANAGER, Role.NURSE}),  # for a decision to be signed
 }

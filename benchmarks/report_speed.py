@@ -1,0 +1,164 @@
+"""How fast the GP access report is built, and in how much memory, against reportlab building a
+plain table of the same session rows in the same run.
+
+    python benchmarks/report_speed.py [--smoke]
+
+Makes two throwaway passphrase-protected demo databases in a temporary folder: a home whose
+busiest practice has about 1,500 sessions in a month, and a care group whose busiest practice has
+over 100,000 in a year. Each figure is measured in a process of its own, so its peak resident
+memory (ru_maxrss) is its own; Python's peak allocation (tracemalloc) is measured in a second run,
+because tracing slows down what it measures.
+
+The plain table is the same rows as one line of plain strings each, in reportlab Tables of 50
+rows (a single 100,000-row Table takes minutes: reportlab re-splits the rest at every page).
+Goals: a month in <= 1 s; a year in <= 1.2x the plain table; memory that does not grow with rows.
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
+
+from carehome_share import demo
+from carehome_share.domain.validation import day_start, uk_date
+from carehome_share.reports.access_report import write_access_report
+from carehome_share.reports.output import atomic_output
+from carehome_share.services import auth, reports
+from carehome_share.services.context import Context
+from carehome_share.store import repo, report_queries
+from carehome_share.store.vault import Vault
+
+# name: (residents, sessions over one year, days reported)
+SCENARIOS = {"month": (120, 32_000, 30), "year": (3_000, 240_000, 365)}
+SMOKE = {"month": (30, 400, 30), "year": (30, 800, 365)}
+
+
+def _open(db: str) -> Context:
+    ctx = Context(Vault.open(db, passphrase=demo.DEMO_PASSPHRASE), workstation="benchmark")
+    auth.log_in(ctx, "manager", demo.DEMO_PASSWORD)
+    return ctx
+
+
+def _report(ctx: Context, a: argparse.Namespace, out: Path) -> int:
+    with atomic_output(out) as sink:
+        return reports.gp_access_report(
+            ctx, a.ods, a.first, a.last, lambda report: write_access_report(report, sink)
+        )
+
+
+def _span(first: str, last: str) -> tuple[datetime, datetime]:
+    """The UTC instants [start, end) of UK days `first` to `last`."""
+    end = date.fromisoformat(last) + timedelta(days=1)
+    return day_start(date.fromisoformat(first)), day_start(end)
+
+
+def _plain_table(ctx: Context, a: argparse.Namespace, out: Path) -> int:
+    start, end = _span(a.first, a.last)
+    with ctx.vault.snapshot() as conn:  # the report's own query: the same rows, read the same way
+        practice = repo.find_practice(conn, a.ods)
+        assert practice is not None
+        rows = [
+            tuple(str(value) for value in line)
+            for line in report_queries.practice_sessions(conn, practice.id, start, end)
+        ]
+    header = tuple(report_queries.SessionLine._fields)
+    style = TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 6)])
+    doc = SimpleDocTemplate(str(out), pagesize=landscape(A4))
+    doc.build([Table([header, *rows[i : i + 50]], style=style) for i in range(0, len(rows), 50)])
+    return doc.page
+
+
+def measure(a: argparse.Namespace) -> None:
+    """One measurement, in this process; prints JSON for the parent."""
+    ctx = _open(a.db)
+    out = Path(a.db).with_name(f"{a.measure}.pdf")
+    if a.trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    pages = (_report if a.measure == "report" else _plain_table)(ctx, a, out)
+    seconds = time.perf_counter() - started
+    traced = tracemalloc.get_traced_memory()[1] if a.trace else 0
+    result = {
+        "seconds": seconds,
+        "pages": pages,
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "traced_mib": traced / 2**20,
+    }
+    print(json.dumps(result))
+
+
+def _child(db: Path, what: str, ods: str, first: str, last: str, *, trace: bool) -> dict[str, Any]:
+    argv = [sys.executable, __file__, "--measure", what, "--db", str(db), "--ods", ods]
+    argv += ["--first", first, "--last", last, *(["--trace"] if trace else [])]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def _scenario(folder: Path, name: str, size: tuple[int, int, int]) -> dict[str, Any]:
+    residents, sessions, days = size
+    db = folder / f"{name}.db"
+    vault, _code = Vault.create(db, passphrase=demo.DEMO_PASSPHRASE)
+    ctx = Context(vault, workstation="benchmark")
+    started = time.perf_counter()
+    demo.generate(ctx, residents=residents, sessions=sessions, seed=1, years=1)
+    made = time.perf_counter() - started
+    today = uk_date(ctx.now())
+    first, last = str(today - timedelta(days=days)), str(today - timedelta(days=1))
+    busiest = vault.conn.execute(
+        "SELECT p.ods_code, p.id FROM access_session a JOIN practice p ON p.id = a.practice_id "
+        "GROUP BY p.ods_code, p.id ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    counts = report_queries.period_counts(vault.conn, busiest[1], *_span(first, last))
+    vault.close()
+    period = (busiest[0], first, last)
+    figures = {}
+    for what in ("report", "table"):
+        figures[what] = _child(db, what, *period, trace=False)
+        figures[what]["traced_mib"] = _child(db, what, *period, trace=True)["traced_mib"]
+    return {"sessions": counts.sessions, "made": made, **figures}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
+    parser.add_argument("--measure", choices=["report", "table"], help=argparse.SUPPRESS)
+    for hidden in ("--db", "--ods", "--first", "--last"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    a = parser.parse_args()
+    if a.measure:
+        measure(a)
+        return
+    print(
+        f"{'':6} {'sessions':>9} {'pages':>6} {'report s':>9} {'table s':>8} {'ratio':>6} "
+        f"{'report MiB':>11} {'table MiB':>10} {'report py':>10} {'table py':>9}"
+    )
+    with tempfile.TemporaryDirectory(prefix="carehome-reports-") as folder:
+        for name, size in (SMOKE if a.smoke else SCENARIOS).items():
+            s = _scenario(Path(folder), name, size)
+            report, table = s["report"], s["table"]
+            print(
+                f"{name:6} {s['sessions']:>9,} {report['pages']:>6,} {report['seconds']:>9.2f} "
+                f"{table['seconds']:>8.2f} {report['seconds'] / table['seconds']:>6.2f} "
+                f"{report['rss_mib']:>11.0f} {table['rss_mib']:>10.0f} "
+                f"{report['traced_mib']:>10.1f} {table['traced_mib']:>9.1f}",
+                flush=True,
+            )
+    print(
+        "MiB: peak resident memory of the process (includes SQLCipher's 64 MiB page cache); "
+        "py: Python's peak allocation while building (tracemalloc)."
+    )
+
+
+if __name__ == "__main__":
+    main()

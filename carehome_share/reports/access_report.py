@@ -1,0 +1,230 @@
+"""The GP access report: every access to one practice's records in a period, every refusal and
+call, exceptions highlighted, totals, a weekly chart, the audit chain head and a sign-off block
+for the practice's reviewer."""
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from math import ceil
+from typing import BinaryIO
+
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Table, TableStyle
+
+from carehome_share.domain.identifiers import format_nhs_number
+from carehome_share.reports.fonts import BOLD, FONT
+from carehome_share.reports.page import (
+    LANDSCAPE,
+    SMALL,
+    TITLE,
+    Letterhead,
+    blanks,
+    build,
+    bullets,
+    chain_head,
+    facts,
+    heading,
+    para,
+    spacer,
+    uk_day,
+)
+from carehome_share.reports.rows import (
+    AUTO_CLOSED,
+    LONG,
+    REFUSED,
+    agreement_text,
+    contact_columns,
+    contact_row,
+    refusal_columns,
+    refusal_row,
+    session_columns,
+    session_row,
+)
+from carehome_share.reports.table import Column, Progress, Row, table
+from carehome_share.services.reports import AccessReport
+from carehome_share.store.report_queries import Totals
+
+
+def _week_chart(weeks: tuple[tuple[date, int], ...], width: float) -> Drawing:
+    drawing = Drawing(width, 48 * mm)
+    drawing.add(String(0, 44 * mm, "Sessions per week (week starting)", fontName=BOLD, fontSize=8))
+    chart = VerticalBarChart()
+    chart.x, chart.y = 10 * mm, 9 * mm
+    chart.width, chart.height = width - 14 * mm, 32 * mm
+    chart.data = [[count for _, count in weeks]]
+    every = max(1, ceil(len(weeks) / 12))
+    chart.categoryAxis.categoryNames = [
+        monday.strftime("%d/%m") if i % every == 0 else "" for i, (monday, _) in enumerate(weeks)
+    ]
+    for axis in (chart.categoryAxis.labels, chart.valueAxis.labels):
+        axis.fontName, axis.fontSize = FONT, 6.5
+    chart.categoryAxis.labels.dy = -2
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.forceZero = True
+    chart.bars[0].fillColor = colors.HexColor("#4A6FA5")
+    chart.bars[0].strokeColor = None
+    drawing.add(chart)
+    return drawing
+
+
+def _summary(report: AccessReport) -> Table:
+    s = report.summary
+    rows = [
+        ("Sessions (GP record opened)", s.sessions),
+        ("Residents whose record was opened", s.residents),
+        ("Nurses who opened records", s.nurses),
+        ("Auto-closed: left open past the limit", s.auto_closed),
+        (f"Longer than {report.long_minutes} minutes", s.long),
+        ("Refused attempts", s.refusals),
+        ("Calls to the practice logged", s.contacts),
+    ]
+    summary = Table(
+        [[para(label, SMALL), para(f"{n:,}", SMALL)] for label, n in rows],
+        colWidths=[60 * mm, 20 * mm],
+        hAlign="LEFT",
+    )
+    summary.setStyle(
+        TableStyle(
+            [
+                ("LINEBELOW", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                ("BACKGROUND", (0, 3), (-1, 3), AUTO_CLOSED if s.auto_closed else None),
+                ("BACKGROUND", (0, 4), (-1, 4), LONG if s.long else None),
+                ("BACKGROUND", (0, 5), (-1, 5), REFUSED if s.refusals else None),
+            ]
+        )
+    )
+    return summary
+
+
+def _totals_rows(rows: list[Totals], nhs: bool) -> Iterator[Row]:
+    for t in rows:
+        identifier = format_nhs_number(t.identifier) if nhs else t.identifier or "-"
+        shade = REFUSED if t.refusals else AUTO_CLOSED if t.auto_closed else None
+        yield Row(
+            [
+                t.name,
+                identifier,
+                str(t.sessions),
+                str(t.auto_closed),
+                str(t.refusals),
+                str(t.contacts),
+            ],
+            shade,
+        )
+
+
+def _totals_columns(who: str, identifier: str) -> list[Column]:
+    return [
+        Column(who, 0.25),
+        Column(identifier, 0.12),
+        Column("Sessions", 0.08),
+        Column("Auto-closed", 0.08),
+        Column("Refused", 0.08),
+        Column("Calls", 0.08),
+    ]
+
+
+def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
+    practice, s = report.practice, report.summary
+    width = LANDSCAPE[0] - 30 * mm
+    overview = Table(
+        [[_summary(report), _week_chart(report.weeks, width - 95 * mm)]],
+        colWidths=[90 * mm, width - 90 * mm],
+        hAlign="LEFT",
+    )
+    overview.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    agreements = [agreement_text(a) for a in report.agreements] or [
+        "No data sharing agreement was in force in this period."
+    ]
+    long_minutes = report.long_minutes
+    return [
+        para(f"GP record access report: {practice.name} ({practice.ods_code})", TITLE),
+        facts(
+            [
+                ("Period", f"{uk_day(report.first_day)} to {uk_day(report.last_day)} (UK time)"),
+                ("Prepared by", f"{report.printed.by} at {report.printed.home_name}"),
+                *[("Data sharing agreement", text) for text in agreements],
+            ],
+            widths=(40 * mm, width - 40 * mm),
+        ),
+        spacer(),
+        overview,
+        spacer(),
+        chain_head(report.head.seq, report.head.hash),
+        spacer(),
+        *bullets(
+            [
+                "Each session below is one nurse opening this practice's record of one resident: "
+                "why, what they looked at, and the consent decision in force at that moment "
+                "(a later change of consent does not alter it).",
+                "Highlighted: sessions auto-closed because they were left open (orange), "
+                f"sessions longer than {long_minutes} minutes (yellow), refused attempts (red).",
+                "Times are UK local time; NHS numbers are shown 3-3-4.",
+            ]
+        ),
+        *heading(f"Access sessions ({s.sessions:,})"),
+        table(
+            session_columns(),
+            (session_row(x, long_minutes) for x in progress.counted(report.sessions)),
+            "No GP record of this practice was opened in this period.",
+            size=7,
+        ),
+        *heading(f"Refused attempts ({s.refusals:,})"),
+        table(
+            refusal_columns(),
+            (refusal_row(x) for x in progress.counted(report.refusals)),
+            "No attempt was refused in this period.",
+            size=7,
+        ),
+        *heading(f"Calls to the practice instead ({s.contacts:,})"),
+        table(
+            contact_columns(),
+            (contact_row(x) for x in progress.counted(report.contacts)),
+            "No call to the practice was logged in this period.",
+            size=7,
+        ),
+        *heading("Totals per resident"),
+        table(
+            _totals_columns("Resident", "NHS number"),
+            _totals_rows(report.resident_totals, nhs=True),
+            "No resident's record was involved.",
+        ),
+        *heading("Totals per member of staff"),
+        table(
+            _totals_columns("Member of staff", "NMC PIN"),
+            _totals_rows(report.nurse_totals, nhs=False),
+            "No member of staff was involved.",
+        ),
+        *heading("Review and sign-off by the GP practice"),
+        para(
+            f"I have reviewed this report of access to {practice.name}'s patient records by "
+            f"{report.printed.home_name} from {uk_day(report.first_day)} to "
+            f"{uk_day(report.last_day)}. Concerns, and what was agreed with the home, are "
+            "written below."
+        ),
+        spacer(),
+        blanks(["Reviewer's name", "Role", "Signature", "Date"], width * 0.8),
+        spacer(),
+        blanks(["Concerns", "", "", ""], width * 0.8, per_row=1),
+    ]
+
+
+def write_access_report(
+    report: AccessReport, out: BinaryIO, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Write the report as PDF to `out`; return the number of pages. `progress(done, total)` is
+    called as rows are laid out."""
+    s = report.summary
+    counter = Progress(progress, s.sessions + s.refusals + s.contacts)
+    head = Letterhead(
+        report.printed.home_name,
+        f"GP record access report: {report.practice.name}, "
+        f"{uk_day(report.first_day)} to {uk_day(report.last_day)}",
+        report.printed.at,
+    )
+    pages = build(out, head, _story(report, counter), LANDSCAPE)
+    counter.finish()
+    return pages

@@ -1,0 +1,182 @@
+"""A resident's access history, for a subject access request: who opened their GP record, when,
+why and on what consent; every refusal and call; their consent decisions and stays; and the other
+recorded events about them, including earlier copies of this document."""
+
+from typing import BinaryIO
+
+from reportlab.platypus import Flowable
+
+from carehome_share.domain.identifiers import format_nhs_number
+from carehome_share.reports.page import (
+    LANDSCAPE,
+    TITLE,
+    Letterhead,
+    build,
+    bullets,
+    chain_head,
+    facts,
+    heading,
+    para,
+    spacer,
+    uk_day,
+    uk_time,
+)
+from carehome_share.reports.rows import (
+    contact_columns,
+    contact_row,
+    decided_by_text,
+    refusal_columns,
+    refusal_row,
+    session_columns,
+    session_row,
+)
+from carehome_share.reports.table import Column, Row, table
+from carehome_share.services.reports import ResidentHistory
+
+
+def _consent_rows(history: ResidentHistory) -> list[Row]:
+    rows = []
+    for c in history.consents:
+        by = decided_by_text(c.decided_by, c.representative_name)
+        for extra in (
+            c.representative_relationship,
+            c.authority_reference and f"Ref. {c.authority_reference}",
+        ):
+            by += f"\n{extra}" if extra else ""
+        capacity = (
+            f"Lacks capacity (assessed {uk_day(c.capacity_assessed_on)}): {c.capacity_assessment}"
+            if c.lacks_capacity
+            else "-"
+        )
+        notes = [
+            c.people_consulted and f"Consulted: {c.people_consulted}",
+            c.reason and f"Reason: {c.reason}",
+            c.witness and f"Witness: {c.witness}",
+            c.review_on and f"Review by {uk_day(c.review_on)}",
+            c.expires_on and f"Expires {uk_day(c.expires_on)}",
+        ]
+        rows.append(
+            Row(
+                [
+                    uk_day(c.decided_on),
+                    c.kind.value.capitalize(),
+                    by,
+                    capacity,
+                    "\n".join(n for n in notes if n) or "-",
+                    f"{c.recorded_by}\n{uk_time(c.recorded_at)}",
+                ]
+            )
+        )
+    return rows
+
+
+def _story(history: ResidentHistory) -> list[Flowable]:
+    r = history.resident
+    practice = history.practice
+    return [
+        para(f"GP record access history: {r.full_name}", TITLE),
+        facts(
+            [
+                ("Resident", r.full_name),
+                ("NHS number", format_nhs_number(r.nhs_number)),
+                ("Date of birth", uk_day(r.date_of_birth)),
+                ("Room", r.room or "-"),
+                ("GP practice", f"{practice.name} ({practice.ods_code})" if practice else "-"),
+                ("Prepared by", f"{history.printed.by} at {history.printed.home_name}"),
+            ]
+        ),
+        spacer(),
+        *bullets(
+            [
+                "Everything the home has recorded about access to this person's GP record, for a "
+                "subject access request: each time a nurse opened it, why, what they viewed and "
+                "the consent in force at that moment; each refused attempt and each call made to "
+                "the GP practice instead.",
+                "Times are UK local time. Highlighted: sessions auto-closed because they were left "
+                f"open (orange), sessions longer than {history.long_minutes} minutes (yellow), "
+                "refused attempts (red).",
+            ]
+        ),
+        chain_head(history.head.seq, history.head.hash),
+        *heading("Stays at the home"),
+        table(
+            [Column("Kind", 0.15), Column("Admitted", 0.2), Column("Discharged", 0.2)],
+            (
+                Row(
+                    [
+                        s.kind.value.replace("_", " "),
+                        uk_time(s.admitted_at),
+                        uk_time(s.discharged_at, "still here"),
+                    ]
+                )
+                for s in history.stays
+            ),
+            "No stay is recorded.",
+        ),
+        *heading("Consent decisions (the latest stands)"),
+        table(
+            [
+                Column("Decided on", 0.08),
+                Column("Decision", 0.08),
+                Column("By", 0.2),
+                Column("Capacity", 0.22),
+                Column("Details", 0.29),
+                Column("Recorded by", 0.13),
+            ],
+            _consent_rows(history),
+            "No consent decision is recorded.",
+        ),
+        *heading("Times the GP record was opened"),
+        table(
+            session_columns(with_resident=False),
+            (session_row(s, history.long_minutes, with_resident=False) for s in history.sessions),
+            "The GP record was never opened.",
+            size=7,
+        ),
+        *heading("Refused attempts"),
+        table(
+            refusal_columns(with_resident=False),
+            (refusal_row(f, with_resident=False) for f in history.refusals),
+            "No attempt was refused.",
+            size=7,
+        ),
+        *heading("Calls to the GP practice instead"),
+        table(
+            contact_columns(with_resident=False),
+            (contact_row(c, with_resident=False) for c in history.contacts),
+            "No call to the GP practice is recorded.",
+            size=7,
+        ),
+        *heading("Other recorded events about this resident"),
+        table(
+            [
+                Column("Entry", 0.07),
+                Column("When", 0.12),
+                Column("Who", 0.3),
+                Column("What", 0.3),
+                Column("Outcome", 0.1),
+            ],
+            (
+                Row(
+                    [
+                        str(e.seq),
+                        uk_time(e.at),
+                        f"{e.actor_name} ({e.actor_role})",
+                        e.action.replace("_", " ").capitalize(),
+                        e.outcome,
+                    ]
+                )
+                for e in history.events
+            ),
+            "No other event is recorded.",
+        ),
+    ]
+
+
+def write_resident_history(history: ResidentHistory, out: BinaryIO) -> int:
+    head = Letterhead(
+        history.printed.home_name,
+        f"GP record access history: {history.resident.full_name}",
+        history.printed.at,
+    )
+    return build(out, head, _story(history), LANDSCAPE)

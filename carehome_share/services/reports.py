@@ -1,0 +1,486 @@
+"""What the printed documents show, read behind the same permission checks as every screen.
+
+Each document is read in one snapshot and handed to `render` (which lays out the PDF) while the
+snapshot is still open, so the long lists are streamed from the database instead of being held
+in memory, and every figure on a document comes from one consistent moment.
+
+Printing a GP access report, a resident's access history, a register, the staff list or the
+recovery sheet is a disclosure, so it is audited ("print_reports"). The chain head printed is
+the one at the moment the data was read; the print entry is appended after `render` succeeds and
+carries that head in its details, so the log shows exactly which head each printed copy bears.
+A render that fails discloses nothing and is not recorded. A consent form only shows what a nurse
+may already view, so it is an ordinary read.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import NamedTuple, TypeVar
+
+from carehome_share.domain import validation as v
+from carehome_share.domain.consent import ConsentState, consent_state
+from carehome_share.domain.errors import ValidationError
+from carehome_share.domain.model import (
+    Agreement,
+    CloseKind,
+    ConsentDecision,
+    Practice,
+    Purpose,
+    Resident,
+    ResidentRecord,
+    Role,
+    Section,
+    Staff,
+    Stay,
+)
+from carehome_share.domain.rules import MIN_JUSTIFICATION, decide
+from carehome_share.services.context import Context, Tx, perform, read, require_resident
+from carehome_share.services.practices import practice_id_for
+from carehome_share.services.settings import setting
+from carehome_share.store import audit, recovery, repo
+from carehome_share.store import report_queries as q
+from carehome_share.store.report_queries import (
+    ContactLine,
+    EventLine,
+    RefusalLine,
+    RegisterLine,
+    SessionLine,
+    Totals,
+)
+from carehome_share.store.vault import Connection, Vault, WrongKey
+
+T = TypeVar("T")
+PRINT_REPORTS = "print_reports"
+
+
+class ChainHead(NamedTuple):
+    """The last audit entry when a document was read: what `verify --head SEQ:HASH` checks."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Printed:
+    """What every document says about its own making."""
+
+    home_name: str
+    at: datetime
+    by: str  # "Mary Manager (Registered manager)"
+
+
+def _printed(tx: Tx) -> Printed:
+    return Printed(repo.home_name(tx.conn) or "", tx.now, f"{tx.staff.full_name} ({tx.role.label})")
+
+
+def _head(conn: Connection) -> ChainHead:
+    return ChainHead(*audit.head(conn))
+
+
+def _record(
+    ctx: Context,
+    document: str,
+    head: ChainHead | None,
+    resident_id: int | None = None,
+    **about: object,
+) -> None:
+    details: dict[str, object] = {"document": document, **about}
+    if head is not None:
+        details.update(head_seq=head.seq, head_hash=head.hash)
+    perform(ctx, PRINT_REPORTS, lambda tx: tx.details.update(details), resident_id=resident_id)
+
+
+def _period(first_day: object, last_day: object) -> tuple[date, date, datetime, datetime]:
+    """UK calendar days, both included, and the UTC instants [start, end) they span."""
+    first = v.as_date("first_day", first_day)
+    last = v.as_date("last_day", last_day)
+    assert first is not None and last is not None
+    if last < first:
+        raise ValidationError("last_day", "a date on or after the first day")
+    return first, last, v.day_start(first), v.day_start(last + timedelta(days=1))
+
+
+def _agreements_during(
+    conn: Connection, practice_id: int, first: date, last: date
+) -> tuple[Agreement, ...]:
+    return tuple(
+        a
+        for a in repo.list_agreements(conn, practice_id)
+        if a.starts_on <= last and (a.ends_on is None or a.ends_on >= first)
+    )
+
+
+# -- GP access report --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessSummary:
+    sessions: int
+    auto_closed: int
+    long: int  # closed normally but open longer than `long_minutes`
+    refusals: int
+    contacts: int
+    residents: int
+    nurses: int
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    printed: Printed
+    practice: Practice
+    agreements: tuple[Agreement, ...]
+    first_day: date
+    last_day: date
+    head: ChainHead
+    long_minutes: int
+    summary: AccessSummary
+    weeks: tuple[tuple[date, int], ...]  # (Monday, sessions opened that week)
+    sessions: Iterator[SessionLine]  # the iterators are read while `render` runs
+    refusals: Iterator[RefusalLine]
+    contacts: Iterator[ContactLine]
+    resident_totals: list[Totals]
+    nurse_totals: list[Totals]
+
+
+def _week_counts(
+    spans: Iterable[tuple[datetime, datetime | None, CloseKind | None]],
+    first: date,
+    last: date,
+    long_minutes: int,
+) -> tuple[tuple[tuple[date, int], ...], int]:
+    """Sessions per UK week (from Monday) over the period, and how many the nurse closed only
+    after more than `long_minutes` (auto-closed ones are counted apart)."""
+    monday = first - timedelta(days=first.weekday())
+    counts = dict.fromkeys(
+        (monday + timedelta(weeks=n) for n in range((last - monday).days // 7 + 1)), 0
+    )
+    limit = timedelta(minutes=long_minutes)
+    long = 0
+    for opened, closed, how in spans:
+        day = v.uk_date(opened)
+        counts[day - timedelta(days=day.weekday())] += 1
+        if how is CloseKind.CLOSED and closed is not None and closed - opened > limit:
+            long += 1
+    return tuple(counts.items()), long
+
+
+def gp_access_report(
+    ctx: Context,
+    ods_code: str,
+    first_day: object,
+    last_day: object,
+    render: Callable[[AccessReport], T],
+) -> T:
+    """Every access to one practice's records in a period, every refusal and call, for the
+    practice to review and sign. Managers only; recorded as a disclosure."""
+
+    def work(tx: Tx) -> tuple[AccessReport, T]:
+        conn = tx.conn
+        first, last, start, end = _period(first_day, last_day)
+        practice = repo.get_practice(conn, practice_id_for(conn, ods_code))
+        assert practice is not None
+        long_minutes = setting(conn, "long_session_minutes")
+        counts = q.period_counts(conn, practice.id, start, end)
+        weeks, long = _week_counts(
+            q.session_spans(conn, practice.id, start, end), first, last, long_minutes
+        )
+        resident_totals = q.resident_totals(conn, practice.id, start, end)
+        nurse_totals = q.staff_totals(conn, practice.id, start, end)
+        report = AccessReport(
+            printed=_printed(tx),
+            practice=practice,
+            agreements=_agreements_during(conn, practice.id, first, last),
+            first_day=first,
+            last_day=last,
+            head=_head(conn),
+            long_minutes=long_minutes,
+            summary=AccessSummary(
+                sessions=counts.sessions,
+                auto_closed=counts.auto_closed,
+                long=long,
+                refusals=counts.refusals,
+                contacts=counts.contacts,
+                residents=sum(1 for t in resident_totals if t.sessions),
+                nurses=sum(1 for t in nurse_totals if t.sessions),
+            ),
+            weeks=weeks,
+            sessions=q.practice_sessions(conn, practice.id, start, end),
+            refusals=q.practice_refusals(conn, practice.id, start, end),
+            contacts=q.practice_contacts(conn, practice.id, start, end),
+            resident_totals=resident_totals,
+            nurse_totals=nurse_totals,
+        )
+        return report, render(report)
+
+    report, result = read(ctx, PRINT_REPORTS, work)
+    _record(
+        ctx,
+        "gp_access_report",
+        report.head,
+        ods_code=report.practice.ods_code,
+        first_day=str(report.first_day),
+        last_day=str(report.last_day),
+        sessions=report.summary.sessions,
+        refusals=report.summary.refusals,
+    )
+    return result
+
+
+# -- a resident's access history (subject access request) -------------------------------------
+
+
+@dataclass(frozen=True)
+class ResidentHistory:
+    printed: Printed
+    resident: Resident
+    practice: Practice | None
+    stays: tuple[Stay, ...]
+    consents: tuple[ConsentDecision, ...]  # oldest first
+    head: ChainHead
+    long_minutes: int
+    sessions: Iterator[SessionLine]
+    refusals: Iterator[RefusalLine]
+    contacts: Iterator[ContactLine]
+    events: Iterator[EventLine]
+
+
+def resident_history(ctx: Context, resident_id: int, render: Callable[[ResidentHistory], T]) -> T:
+    """Who looked at a resident's GP record, when and why; every refusal, call, consent decision
+    and other recorded event about them. Managers only; recorded as a disclosure."""
+
+    def work(tx: Tx) -> tuple[ResidentHistory, T]:
+        conn = tx.conn
+        record = repo.resident_record(conn, require_resident(conn, resident_id))
+        assert record is not None
+        rid = record.resident.id
+        history = ResidentHistory(
+            printed=_printed(tx),
+            resident=record.resident,
+            practice=record.practice,
+            stays=record.stays,
+            consents=record.consents,
+            head=_head(conn),
+            long_minutes=setting(conn, "long_session_minutes"),
+            sessions=q.resident_sessions(conn, rid),
+            refusals=q.resident_refusals(conn, rid),
+            contacts=q.resident_contacts(conn, rid),
+            events=q.resident_events(conn, rid),
+        )
+        return history, render(history)
+
+    named = resident_id if isinstance(resident_id, int) else None
+    history, result = read(ctx, PRINT_REPORTS, work, resident_id=named)
+    _record(ctx, "resident_history", history.head, resident_id=history.resident.id)
+    return result
+
+
+# -- consent register ---------------------------------------------------------------------------
+
+
+class RegisterEntry(NamedTuple):
+    resident: RegisterLine
+    state: ConsentState
+
+
+@dataclass(frozen=True)
+class ConsentRegister:
+    printed: Printed
+    today: date
+    include_former: bool
+    head: ChainHead
+    entries: Iterator[RegisterEntry]
+
+
+def consent_register(
+    ctx: Context, render: Callable[[ConsentRegister], T], *, include_former: bool = False
+) -> T:
+    """Each resident (current ones, or everyone) with the consent decision in force today, who
+    gave it, and when it is due for review. Managers only; recorded as a disclosure."""
+
+    def work(tx: Tx) -> tuple[ConsentRegister, T]:
+        today = v.uk_date(tx.now)
+        entries = (
+            RegisterEntry(line, consent_state(repo.consents(tx.conn, line.resident_id), today))
+            for line in q.register_residents(tx.conn, tx.now, include_former)
+        )
+        register = ConsentRegister(_printed(tx), today, include_former, _head(tx.conn), entries)
+        return register, render(register)
+
+    register, result = read(ctx, PRINT_REPORTS, work)
+    _record(ctx, "consent_register", register.head, include_former=include_former)
+    return result
+
+
+# -- authorised staff list for a practice ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffLine:
+    staff: Staff
+    joined: date
+    left: date | None
+    not_authorised: tuple[str, ...]  # why the nurse may not open a GP record today; () = may
+
+
+@dataclass(frozen=True)
+class StaffList:
+    printed: Printed
+    practice: Practice
+    agreements: tuple[Agreement, ...]
+    first_day: date
+    last_day: date
+    head: ChainHead
+    members: tuple[StaffLine, ...]  # nurses who held an account at any time in the period
+
+    @property
+    def joiners(self) -> tuple[StaffLine, ...]:
+        return tuple(m for m in self.members if self.first_day <= m.joined <= self.last_day)
+
+    @property
+    def leavers(self) -> tuple[StaffLine, ...]:
+        return tuple(
+            m for m in self.members if m.left and self.first_day <= m.left <= self.last_day
+        )
+
+
+# The staff conditions of the access rules, asked of `decide` itself so the list cannot drift
+# from the check made at the moment of access; the resident and purpose are placeholders.
+_STAFF_REASONS = {
+    "role_not_held",
+    "account_inactive",
+    "nmc_missing",
+    "nmc_unchecked",
+    "nmc_expired",
+}
+_ANY_RESIDENT = ResidentRecord(Resident(0, "", "", "", date.min, 0))
+
+
+def _not_authorised(member: Staff, now: datetime) -> tuple[str, ...]:
+    decision = decide(
+        member, Role.NURSE, _ANY_RESIDENT, Purpose.MEDICATION_CHECK, "x" * MIN_JUSTIFICATION, now
+    )
+    return tuple(r.text for r in decision.reasons if r.code in _STAFF_REASONS)
+
+
+def staff_list(
+    ctx: Context,
+    ods_code: str,
+    first_day: object,
+    last_day: object,
+    render: Callable[[StaffList], T],
+) -> T:
+    """The nurses who may open the practice's records, with NMC PINs and check dates, and who
+    joined or left in the period. Managers only; recorded as a disclosure."""
+
+    def work(tx: Tx) -> tuple[StaffList, T]:
+        conn = tx.conn
+        first, last, _start, _end = _period(first_day, last_day)
+        practice = repo.get_practice(conn, practice_id_for(conn, ods_code))
+        assert practice is not None
+        dates = q.staff_dates(conn)
+        members = []
+        for member in repo.list_staff(conn):
+            joined = v.uk_date(dates[member.id].joined)
+            left = dates[member.id].left
+            left_on = v.uk_date(left) if left else None
+            if Role.NURSE not in member.roles or joined > last or (left_on and left_on < first):
+                continue
+            members.append(StaffLine(member, joined, left_on, _not_authorised(member, tx.now)))
+        staff = StaffList(
+            printed=_printed(tx),
+            practice=practice,
+            agreements=_agreements_during(conn, practice.id, first, last),
+            first_day=first,
+            last_day=last,
+            head=_head(conn),
+            members=tuple(members),
+        )
+        return staff, render(staff)
+
+    staff, result = read(ctx, PRINT_REPORTS, work)
+    _record(
+        ctx,
+        "staff_list",
+        staff.head,
+        ods_code=staff.practice.ods_code,
+        first_day=str(staff.first_day),
+        last_day=str(staff.last_day),
+    )
+    return result
+
+
+# -- consent form -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentForm:
+    printed: Printed
+    resident: Resident | None  # None: a blank form
+    practice: Practice | None
+    agreement: Agreement | None  # the one in force today, else the latest
+    purposes: tuple[Purpose, ...]
+    sections: tuple[Section, ...]
+
+
+def consent_form(ctx: Context, resident_id: int | None, render: Callable[[ConsentForm], T]) -> T:
+    """A consent form pre-filled for a resident, or blank (resident_id None), listing what may
+    be viewed and why. Managers and nurses."""
+
+    def work(tx: Tx) -> T:
+        resident = practice = agreement = None
+        if resident_id is not None:
+            record = repo.resident_record(tx.conn, require_resident(tx.conn, resident_id))
+            assert record is not None
+            resident, practice = record.resident, record.practice
+            today = v.uk_date(tx.now)
+            in_force = [a for a in record.agreements if a.in_force_on(today)]
+            agreement = (in_force or list(record.agreements) or [None])[-1]
+        form = ConsentForm(
+            printed=_printed(tx),
+            resident=resident,
+            practice=practice,
+            agreement=agreement,
+            purposes=agreement.purposes if agreement else tuple(Purpose),
+            sections=agreement.sections if agreement else tuple(Section),
+        )
+        return render(form)
+
+    named = resident_id if isinstance(resident_id, int) else None
+    return read(ctx, "print_consent_form", work, resident_id=named)
+
+
+# -- recovery sheet -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecoverySheet:
+    printed: Printed
+    database: str
+    key_mode: str  # "keychain" or "passphrase"
+    groups: tuple[str, ...]
+
+
+def recovery_sheet(ctx: Context, code: str, render: Callable[[RecoverySheet], T]) -> T:
+    """The recovery code laid out for the safe. The code is first proved to open this database,
+    so a mistyped code never ends up in the safe. Managers only; the printing is recorded, the
+    code is not."""
+
+    def work(tx: Tx) -> T:
+        normalised = recovery.encode(recovery.decode(code))  # a typing error names the group
+        try:
+            Vault.open(ctx.vault.path, recovery_code=normalised).close()
+        except WrongKey:
+            raise ValidationError(
+                recovery.FIELD, "the recovery code of this database (this one does not open it)"
+            ) from None
+        sheet = RecoverySheet(
+            printed=_printed(tx),
+            database=str(ctx.vault.path),
+            key_mode=ctx.vault.key_mode,
+            groups=tuple(normalised.split("-")),
+        )
+        return render(sheet)
+
+    result = read(ctx, PRINT_REPORTS, work)
+    _record(ctx, "recovery_sheet", None)
+    return result

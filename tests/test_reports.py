@@ -1,0 +1,391 @@
+"""Printed documents built from a home made through the services, read back with pypdf: what a
+GP practice's reviewer, an inspector or a resident checks on them."""
+
+import io
+import os
+import re
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from carehome_share.domain.errors import AccessRefused, PermissionDenied, ValidationError
+from carehome_share.domain.identifiers import format_nhs_number
+from carehome_share.domain.model import ConsentKind, Resident, Staff
+from carehome_share.reports.access_report import write_access_report
+from carehome_share.reports.consent_form import write_consent_form
+from carehome_share.reports.fonts import FONT
+from carehome_share.reports.history import write_resident_history
+from carehome_share.reports.output import atomic_output
+from carehome_share.reports.staff_list import write_staff_list
+from carehome_share.reports.table import _wrapped
+from carehome_share.services import access, consent, residents, staff
+from carehome_share.services import audit as audit_service
+from carehome_share.services import reports as report_service
+from carehome_share.services.reports import AccessReport
+from carehome_share.store import audit
+from tests.conftest import Clock
+from tests.factories import ODS, Home
+
+
+def pages_of(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def flat(pages: list[str]) -> str:
+    """All pages as one line of words: a phrase is found even where a cell wrapped it."""
+    return " ".join(" ".join(pages).split())
+
+
+def build(read: Callable[[Callable], object], write: Callable) -> list[str]:
+    """Read a document through its service, write it to memory, return each page's text."""
+    out = io.BytesIO()
+    read(lambda document: write(document, out))
+    return pages_of(out.getvalue())
+
+
+def assert_every_page_marked(pages: list[str], home_name: str = "Rose Court Care Home") -> None:
+    for number, text in enumerate(pages, start=1):
+        assert re.search(rf"Page {number} of\s*{len(pages)}\b", text), text[-200:]
+        assert "CONFIDENTIAL: contains personal data" in text
+        assert home_name in text
+        assert re.search(r"Generated \d\d/\d\d/20\d\d \d\d:\d\d \(UK time\)", text)
+
+
+class Story:
+    """November in a small home: one session before and one after a withdrawal of consent, an
+    auto-closed session, a refusal with the call made instead, and a session in December."""
+
+    def __init__(self, home: Home, clock: Clock) -> None:
+        self.home, self.clock = home, clock
+        self.nurse: Staff = home.add_nurse()
+        self.alice: Resident = home.add_resident()  # consent by the resident, 01/11/2026
+        self.bob: Resident = home.add_resident(consent_by="best_interests")
+        ctx = home.ctx
+        home.log_in(self.nurse)
+        first = access.open_access_session(
+            ctx, self.alice.id, "medication_check", "Alice: checking the warfarin dose"
+        )
+        access.record_sections_viewed(ctx, first.id, ["medications", "allergies"])
+        clock.advance(minutes=5)
+        access.close_access_session(ctx, first.id)
+        access.open_access_session(
+            ctx, self.bob.id, "clinical_assessment", "Bob: left open after a fall"
+        )
+        clock.advance(minutes=45)
+        access.close_stale_sessions(ctx)
+
+        clock.set("2026-11-22T09:00:00")
+        home.as_manager()
+        consent.record_consent(
+            ctx, self.alice.id, "withdrawn", "resident", reason="Prefers the surgery to phone"
+        )
+        home.log_in(self.nurse)
+        with pytest.raises(AccessRefused) as refused:
+            access.open_access_session(
+                ctx, self.alice.id, "medication_check", "Alice: second look at the dose"
+            )
+        self.refusal_id = refused.value.refusal_id
+        access.log_gp_contact(
+            ctx,
+            self.alice.id,
+            "Practice nurse",
+            "Dose query after the refusal",
+            "Dose confirmed by phone",
+            self.refusal_id,
+        )
+        clock.set("2026-12-02T11:00:00")
+        access.open_access_session(
+            ctx, self.bob.id, "care_plan_review", "Bob: December care plan review"
+        )
+        home.as_manager()
+
+
+@pytest.fixture
+def story(home: Home, clock: Clock) -> Story:
+    return Story(home, clock)
+
+
+def access_report(ctx, first: str = "2026-11-21", last: str = "2026-11-30") -> list[str]:
+    return build(
+        lambda render: report_service.gp_access_report(ctx, ODS, first, last, render),
+        write_access_report,
+    )
+
+
+def test_access_report_shows_the_period_and_nothing_outside_it(story: Story) -> None:
+    text = flat(pages := access_report(story.home.ctx))
+
+    assert "Alice: checking the warfarin dose" in text
+    assert "Bob: left open after a fall" in text
+    assert "Bob: December care plan review" not in text
+    assert "Access sessions (2)" in text
+    assert format_nhs_number(story.alice.nhs_number) in text
+    assert story.nurse.nmc_pin in text
+    assert "medications, allergies" in text
+    assert "AUTO-CLOSED" in text
+    # the refusal with its reason, and the call made instead
+    assert "Refused attempts (1)" in text
+    assert "Alice: second look at the dose" in text
+    assert "consent was withdrawn by the resident on 22/11/2026" in text
+    assert "Dose confirmed by phone" in text
+    assert f"No. {story.refusal_id}" in text
+    assert_every_page_marked(pages)
+
+    december = flat(access_report(story.home.ctx, "2026-12-01", "2026-12-31"))
+    assert "Bob: December care plan review" in december
+    assert "Alice: checking the warfarin dose" not in december
+    assert "No attempt was refused in this period." in december
+
+
+def test_a_session_shows_the_consent_in_force_then_not_today(story: Story) -> None:
+    def bases(report: AccessReport) -> dict[str, object]:
+        return {s.resident_name: s.consent for s in report.sessions} | {
+            f.resident_name: f.consent for f in report.refusals
+        }
+
+    then = report_service.gp_access_report(story.home.ctx, ODS, "2026-11-21", "2026-11-21", bases)
+    alice_then = then[story.alice.full_name]
+    assert (alice_then.kind, str(alice_then.decided_on)) == (ConsentKind.GRANTED, "2026-11-01")
+    today = consent.consent_in_force(story.home.ctx, story.alice.id)
+    assert not today.in_force and today.latest.kind is ConsentKind.WITHDRAWN
+
+    text = flat(access_report(story.home.ctx))
+    assert re.search(r"Granted 01/11/2026\s+The resident", text)  # Alice's session, before
+    assert re.search(r"Withdrawn 22/11/2026\s+The resident", text)  # the refusal, after it
+    assert re.search(r"Granted 02/11/2026\s+Best-interests decision: Mary Manager", text)
+
+
+def test_the_printed_chain_head_is_verify_s_head_and_the_print_is_audited(story: Story) -> None:
+    ctx = story.home.ctx
+    checked = audit_service.verify(ctx)
+    assert checked.ok
+
+    text = flat(access_report(ctx))
+
+    grouped = " ".join(checked.head_hash[i : i + 4] for i in range(0, 64, 4))
+    assert f"Entry {checked.head_seq}, hash:" in text
+    assert grouped in text
+    printed = audit.entries(ctx.conn, last=1)[0]
+    assert (printed.action, printed.outcome, printed.seq) == (
+        "print_reports",
+        "allowed",
+        checked.head_seq + 1,
+    )
+    assert printed.details == {
+        "document": "gp_access_report",
+        "ods_code": ODS,
+        "first_day": "2026-11-21",
+        "last_day": "2026-11-30",
+        "sessions": 2,
+        "refusals": 1,
+        "head_seq": checked.head_seq,
+        "head_hash": checked.head_hash,
+    }
+    later = audit_service.verify(ctx, f"{checked.head_seq}:{grouped}")
+    assert later.ok, later.problems
+
+
+def test_resident_history_for_a_subject_access_request(story: Story) -> None:
+    ctx = story.home.ctx
+
+    def history() -> str:
+        return flat(
+            build(
+                lambda render: report_service.resident_history(ctx, story.alice.id, render),
+                write_resident_history,
+            )
+        )
+
+    first = history()
+    assert story.alice.full_name in first
+    assert format_nhs_number(story.alice.nhs_number) in first
+    assert "Alice: checking the warfarin dose" in first
+    assert "Bob:" not in first
+    assert "Prefers the surgery to phone" in first  # the withdrawal in the consent history
+    assert "consent was withdrawn by the resident on 22/11/2026" in first
+    assert "Dose confirmed by phone" in first
+    assert "Print reports" not in first
+    entry = audit.entries(ctx.conn, last=1)[0]
+    assert (entry.action, entry.resident_id) == ("print_reports", story.alice.id)
+    assert "Print reports" in history()  # a later copy lists the earlier disclosure
+
+
+def test_staff_list_names_nurses_and_why_some_may_not_open_records(
+    home: Home, clock: Clock
+) -> None:
+    current = home.add_nurse()
+    lapsed = home.add_nurse(nmc_checked_on="2025-10-01", nmc_expires_on="2026-09-30")
+    leaver = home.add_nurse()
+    staff.deactivate_staff(home.ctx, leaver.id)
+    carer = home.add_staff(["carer"])
+
+    pages = build(
+        lambda render: report_service.staff_list(home.ctx, ODS, "2026-11-01", "2026-11-30", render),
+        write_staff_list,
+    )
+    text = flat(pages)
+    for nurse in (current, lapsed, leaver):
+        assert nurse.full_name in text and nurse.nmc_pin in text
+    assert carer.full_name not in text
+    assert "30/09/2026" in text
+    assert "NO: the NMC registration is not current" in text
+    assert "NO: the staff account is deactivated" in text
+    assert "Left in the period" in text and "21/11/2026" in text
+    assert_every_page_marked(pages)
+
+
+def test_consent_form_pre_filled_and_blank(story: Story) -> None:
+    ctx = story.home.ctx
+    story.home.log_in(story.nurse)  # nurses may print consent forms
+    before = audit.head(ctx.conn)
+
+    filled = flat(
+        build(lambda r: report_service.consent_form(ctx, story.bob.id, r), write_consent_form)
+    )
+    blank = flat(build(lambda r: report_service.consent_form(ctx, None, r), write_consent_form))
+
+    assert audit.head(ctx.conn) == before, "a consent form is a read, not a disclosure"
+    assert story.bob.full_name in filled
+    assert format_nhs_number(story.bob.nhs_number) in filled
+    assert "Riverside Surgery (Y01234)" in filled
+    assert "Medications" in filled and "Test results" not in filled  # the agreement's sections
+    assert "Care plan review" in filled and "End of life care" not in filled
+    assert "Test results" in blank and story.bob.full_name not in blank
+    for text in (filled, blank):
+        for part in (
+            "A. The resident's own decision",
+            "B. Capacity assessment",
+            "C. Decision by a representative",
+            "Authority reference",
+            "D. Best-interests decision",
+            "People consulted",
+            "E. Witness and record",
+            "withdrawn at any time",
+            "the nurse phones the GP",
+        ):
+            assert part in text, part
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ctx, r: report_service.gp_access_report(ctx, ODS, "2026-11-01", "2026-11-30", r),
+        lambda ctx, r: report_service.staff_list(ctx, ODS, "2026-11-01", "2026-11-30", r),
+        lambda ctx, r: report_service.consent_register(ctx, r),
+        lambda ctx, r: report_service.resident_history(ctx, 1, r),
+        lambda ctx, r: report_service.consent_form(ctx, 1, r),
+        lambda ctx, r: report_service.recovery_sheet(ctx, "0" * 65, r),
+    ],
+)
+def test_carers_may_print_nothing(home: Home, call: Callable) -> None:
+    home.add_resident()
+    home.log_in(home.add_staff(["carer"]))
+    rendered = []
+
+    with pytest.raises(PermissionDenied) as refused:
+        call(home.ctx, rendered.append)
+
+    assert rendered == []
+    entry = audit.entries(home.ctx.conn, last=1)[0]
+    assert (entry.action, entry.outcome) == (refused.value.action, "denied")
+    assert entry.action in ("print_reports", "print_consent_form")
+
+
+def test_a_nurse_may_not_print_the_access_report(home: Home) -> None:
+    home.log_in(home.add_nurse())
+    with pytest.raises(PermissionDenied, match="registered manager, not a registered nurse"):
+        report_service.gp_access_report(home.ctx, ODS, "2026-11-01", "2026-11-30", print)
+
+
+def test_bad_periods_and_practices_are_named(home: Home) -> None:
+    with pytest.raises(ValidationError) as bad:
+        report_service.gp_access_report(home.ctx, ODS, "2026-11-30", "2026-11-01", print)
+    assert bad.value.field == "last_day"
+    with pytest.raises(ValidationError) as bad:
+        report_service.staff_list(home.ctx, "Y99999", "2026-11-01", "2026-11-30", print)
+    assert bad.value.field == "ods_code"
+
+
+# -- saving: whole or not at all ---------------------------------------------------------------
+
+
+def test_saved_report_is_private_and_written_beside_its_target(
+    story: Story, tmp_path: Path
+) -> None:
+    target = tmp_path / "reports" / "november.pdf"
+    target.parent.mkdir()
+    seen = {}
+
+    def render(report: AccessReport) -> int:
+        seen["files"] = sorted(p.name for p in target.parent.iterdir())
+        seen["mode"] = stat.S_IMODE(os.fstat(out.fileno()).st_mode)
+        return write_access_report(report, out)
+
+    with atomic_output(target) as out:
+        report_service.gp_access_report(story.home.ctx, ODS, "2026-11-01", "2026-11-30", render)
+
+    assert len(seen["files"]) == 1 and seen["files"][0].startswith(".november.pdf.")
+    assert seen["mode"] == 0o600
+    assert sorted(p.name for p in target.parent.iterdir()) == ["november.pdf"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert "Alice: checking the warfarin dose" in flat(pages_of(target.read_bytes()))
+
+
+def test_a_failed_write_leaves_no_partial_file_and_records_no_disclosure(
+    story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "reports" / "november.pdf"
+    target.parent.mkdir()
+    target.write_bytes(b"last month's report")
+    before = audit.head(story.home.ctx.conn)
+
+    def disk_full(canvas: Canvas) -> None:
+        canvas._filename.write(b"%PDF-1.4 half a report")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Canvas, "save", disk_full)
+    with pytest.raises(OSError, match="No space"), atomic_output(target) as out:
+        report_service.gp_access_report(
+            story.home.ctx,
+            ODS,
+            "2026-11-01",
+            "2026-11-30",
+            lambda report: write_access_report(report, out),
+        )
+
+    assert target.read_bytes() == b"last month's report"
+    assert [p.name for p in target.parent.iterdir()] == ["november.pdf"]
+    assert audit.head(story.home.ctx.conn) == before
+
+
+def test_progress_is_reported_as_rows_are_laid_out(story: Story) -> None:
+    calls: list[tuple[int, int]] = []
+    report_service.gp_access_report(
+        story.home.ctx,
+        ODS,
+        "2026-11-01",
+        "2026-11-30",
+        lambda report: write_access_report(report, io.BytesIO(), lambda *p: calls.append(p)),
+    )
+    assert calls[-1] == (4, 4)  # two sessions, one refusal, one call
+
+
+def test_names_beyond_latin_1_print_as_letters_not_boxes(home: Home) -> None:
+    resident = residents.add_resident(
+        home.ctx, next(home.numbers), "Łucja", "Dvořák-Şahin", "1941-03-04", ODS, room="7"
+    )
+    text = flat(
+        build(lambda r: report_service.consent_form(home.ctx, resident.id, r), write_consent_form)
+    )
+    assert "Łucja Dvořák-Şahin" in text
+
+
+def test_a_word_wider_than_its_column_is_broken_to_fit() -> None:
+    lines = _wrapped("NHS" + "9" * 80 + " end", FONT, 7, 50.0)
+    assert len(lines) > 2 and lines[-1] == "end"
+    assert all(stringWidth(line, FONT, 7) <= 50 for line in lines)
