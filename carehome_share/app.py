@@ -1,5 +1,5 @@
-"""Composition root: `carehome-share` with no command opens the desktop app; with a command it
-runs the command line. The desktop path does not import the command line (and with it every
+"""Composition root: `carehome-share` with no command opens the desktop app; `--self-test`
+checks an installed copy; with a command it runs the command line. The desktop path does not import the command line (and with it every
 service and reportlab), so the login window appears sooner."""
 
 import sys
@@ -25,6 +25,10 @@ def desktop_options(args: list[str]) -> tuple[Path | None, bool] | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
+    if args == ["--self-test"]:
+        from carehome_share import selftest
+
+        return selftest.run()
     desktop = desktop_options(args)
     if desktop is not None:
         from carehome_share.gui.app import run_gui  # Qt is loaded only for the desktop app

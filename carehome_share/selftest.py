@@ -1,0 +1,155 @@
+"""`carehome-share --self-test`: show that an installed copy works end to end, on a throwaway
+database: SQLCipher encrypts, the access rules allow and refuse, the audit chain verifies,
+every document is written as a PDF, and the main window can be built. Prints one line per
+check; exits 0 only when all pass. It needs no keychain, no display and no network."""
+
+import io
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from carehome_share import demo
+from carehome_share.domain.errors import AccessRefused
+from carehome_share.domain.model import Role
+from carehome_share.services import access, audit, auth, reports, residents
+from carehome_share.services.context import Context
+from carehome_share.store.vault import Vault
+
+PASSPHRASE = "self-test passphrase, nothing real"
+
+
+def _check(name: str, ok: bool, detail: str = "") -> None:
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
+    if not ok:
+        raise SystemExit(1)
+
+
+def _pdf(
+    render: Callable[[Callable[[Any], int]], int], write: Callable[[Any, Any], int]
+) -> tuple[int, bytes]:
+    out = io.BytesIO()
+    pages = render(lambda document: write(document, out))
+    return pages, out.getvalue()
+
+
+def _documents(ctx: Context, folder: Path, recovery_code: str) -> None:
+    from carehome_share.reports.access_report import write_access_report
+    from carehome_share.reports.consent_form import write_consent_form
+    from carehome_share.reports.consent_register import write_consent_register
+    from carehome_share.reports.history import write_resident_history
+    from carehome_share.reports.output import atomic_output
+    from carehome_share.reports.recovery_sheet import write_recovery_sheet
+    from carehome_share.reports.staff_list import write_staff_list
+
+    resident_id = residents.find_residents(ctx, "")[0].resident.id
+    practice = residents.resident_details(ctx, resident_id).record.practice
+    assert practice is not None
+    today = ctx.now().date()
+    year_ago = today - timedelta(days=365)
+    documents = {
+        "gp-access-report": (
+            lambda r: reports.gp_access_report(ctx, practice.ods_code, year_ago, today, r),
+            write_access_report,
+        ),
+        "resident-history": (
+            lambda r: reports.resident_history(ctx, resident_id, r),
+            write_resident_history,
+        ),
+        "consent-register": (lambda r: reports.consent_register(ctx, r), write_consent_register),
+        "staff-list": (
+            lambda r: reports.staff_list(ctx, practice.ods_code, year_ago, today, r),
+            write_staff_list,
+        ),
+        "consent-form": (lambda r: reports.consent_form(ctx, resident_id, r), write_consent_form),
+        "recovery-sheet": (
+            lambda r: reports.recovery_sheet(ctx, recovery_code, r),
+            write_recovery_sheet,
+        ),
+    }
+    for name, (render, write) in documents.items():
+        pages, data = _pdf(render, write)
+        with atomic_output(folder / f"{name}.pdf") as out:
+            out.write(data)
+        ok = (
+            data.startswith(b"%PDF-")
+            and pages >= 1
+            and (folder / f"{name}.pdf").stat().st_size == len(data)
+        )
+        _check(f"PDF {name}", ok, f"{pages} page(s), {len(data) // 1024} KiB")
+
+
+def _main_window(ctx: Context) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from carehome_share.gui.app import application
+    from carehome_share.gui.main_window import MainWindow
+    from carehome_share.gui.tasks import Background
+
+    app = application()
+    background = Background(ctx)
+    window = MainWindow(ctx, background, "self-test")
+    window.show()
+    background.wait()
+    QApplication.processEvents()
+    tabs = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
+    _check("main window", window.isVisible() and "Residents" in tabs, ", ".join(tabs))
+    window.shut()
+    background.close()
+    app.processEvents()
+
+
+def run() -> int:
+    with tempfile.TemporaryDirectory(prefix="carehome-share-self-test-") as scratch:
+        folder = Path(scratch)
+        path = folder / "self-test.db"
+        vault, code = Vault.create(path, passphrase=PASSPHRASE)
+        try:
+            # The header, not the sqlite3 module: a second SQLite library opening the same file in
+            # this process would drop SQLCipher's POSIX locks when it closes.
+            with path.open("rb") as f:
+                header = f.read(16)
+            _check("database encrypted (no plain SQLite header)", header != b"SQLite format 3\x00")
+            ctx = Context(vault, workstation="self-test")
+            summary = demo.generate(ctx, residents=12, sessions=80, seed=5)
+            _check("synthetic data through the services", summary.sessions == 80, str(summary))
+
+            auth.log_in(ctx, "nurse.amira", demo.DEMO_PASSWORD)
+            opened = refused = 0
+            for listing in residents.find_residents(ctx, ""):
+                try:
+                    session = access.open_access_session(
+                        ctx,
+                        listing.resident.id,
+                        "medication_check",
+                        "Self-test: checking the rules",
+                    )
+                    access.close_access_session(ctx, session.id)
+                    opened += 1
+                except AccessRefused:
+                    refused += 1
+            _check(
+                "access rules", opened > 0 and refused > 0, f"{opened} allowed, {refused} refused"
+            )
+            auth.log_out(ctx)
+
+            auth.log_in(ctx, "manager", demo.DEMO_PASSWORD, Role.MANAGER)
+            _documents(ctx, folder, code)
+            result = audit.verify(ctx)
+            _check(
+                "audit chain and file integrity",
+                result.ok,
+                f"{result.entries} entries, head {result.head_seq}",
+            )
+            _check(
+                "recovery code opens the file",
+                Vault.open(path, recovery_code=code).conn is not None,
+            )
+            _main_window(ctx)
+        finally:
+            vault.close()
+    print("self-test passed")
+    return 0
