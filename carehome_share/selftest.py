@@ -16,6 +16,7 @@ from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.model import Role
 from carehome_share.services import access, audit, auth, reports, residents
 from carehome_share.services.context import Context
+from carehome_share.store import keychain
 from carehome_share.store.vault import Vault
 
 PASSPHRASE = "self-test passphrase, nothing real"
@@ -113,6 +114,8 @@ def run() -> int:
             with path.open("rb") as f:
                 header = f.read(16)
             _check("database encrypted (no plain SQLite header)", header != b"SQLite format 3\x00")
+            # Reported, not required: the self-test uses a passphrase so it runs anywhere.
+            print(f"info keys go to {keychain.describe()}", flush=True)
             ctx = Context(vault, workstation="self-test")
             summary = demo.generate(ctx, residents=12, sessions=80, seed=5)
             _check("synthetic data through the services", summary.sessions == 80, str(summary))
