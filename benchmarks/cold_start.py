@@ -95,10 +95,10 @@ def start_time(script: str, args: list[str], env: dict[str, str]) -> list[float]
     return [float(t) - began for t in run.stdout.split()[:2]]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         db, key = make_database(Path(folder))
         env = {

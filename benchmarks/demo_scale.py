@@ -1,9 +1,11 @@
 """How fast the demo generator fills a database at care-group scale.
 
     python benchmarks/demo_scale.py [--residents 10000] [--sessions 1000000] [--seed 1]
+                                    [--keep GROUP.db]
 
 Creates a throwaway passphrase-protected database in a temporary folder (no keychain needed),
-generates the demo data into it, checks the audit chain, and prints the timings.
+generates the demo data into it, checks the audit chain, and prints the timings. With --keep the
+database is made there instead and kept, for the other benchmarks' --db.
 """
 
 import argparse
@@ -17,17 +19,18 @@ from carehome_share.store import audit
 from carehome_share.store.vault import Vault
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", type=int, default=10_000)
     parser.add_argument("--sessions", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--no-verify", action="store_true", help="skip the audit chain check")
-    args = parser.parse_args()
+    parser.add_argument("--keep", type=Path, help="make the database here and keep it")
+    args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="carehome-demo-") as folder:
-        path = Path(folder) / "demo.db"
+        path = args.keep or Path(folder) / "demo.db"
         vault, _code = Vault.create(path, passphrase=demo.DEMO_PASSPHRASE)
         try:
             started = time.perf_counter()
@@ -52,7 +55,7 @@ def main() -> None:
                 f"{rows / elapsed:,.0f} rows/s ({rows:,} rows in sessions, sections viewed, "
                 "refusals, GP calls and audit entries)"
             )
-            size = sum(p.stat().st_size for p in Path(folder).iterdir())
+            size = sum(p.stat().st_size for p in path.parent.glob(f"{path.name}*"))
             print(f"database files: {size / 2**20:,.0f} MiB")
             if not args.no_verify:
                 started = time.perf_counter()

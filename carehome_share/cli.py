@@ -25,6 +25,7 @@ from carehome_share.domain.errors import (
 )
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
+from carehome_share.interop.fhir import write_bundle
 from carehome_share.reports.access_report import write_access_report
 from carehome_share.reports.consent_form import write_consent_form
 from carehome_share.reports.consent_register import write_consent_register
@@ -36,6 +37,7 @@ from carehome_share.services import (
     access,
     auth,
     consent,
+    fhir_export,
     practices,
     reports,
     residents,
@@ -348,6 +350,15 @@ def report_recovery(ctx: Context, a: argparse.Namespace) -> Any:
     )
 
 
+def export_fhir(ctx: Context, a: argparse.Namespace) -> dict[str, Any]:
+    """Save the FHIR Bundle of a period's consent and access audit; the file appears only whole."""
+    with atomic_output(a.out) as out:
+        resources = fhir_export.export_fhir(
+            ctx, a.first_day, a.last_day, a.ods_code, lambda export: write_bundle(export, out)
+        )
+    return {"written": str(Path(a.out).resolve()), "resources": resources}
+
+
 Handler = Callable[[Context, argparse.Namespace], Any]
 # command path -> (service call, how to print its result)
 ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
@@ -524,6 +535,10 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
         _wrote,
     ),
     ("report", "recovery"): (report_recovery, _wrote),
+    ("export", "fhir"): (
+        export_fhir,
+        lambda r: f"Wrote {r['written']} ({r['resources']} FHIR resources)",
+    ),
 }
 
 
@@ -801,6 +816,15 @@ def build_parser() -> argparse.ArgumentParser:
         "recovery",
         f"recovery sheet for the safe (manager); the code from --recovery-code, {ENV_RECOVERY_CODE} or a prompt",
     )
+
+    s = group("export", "machine-readable exports for other systems (manager)")
+    a = action(
+        s, "fhir", "consent decisions, access sessions, refusals and GP calls as a FHIR R4 Bundle"
+    )
+    a.add_argument("--from", dest="first_day", required=True, help="first day, YYYY-MM-DD")
+    a.add_argument("--to", dest="last_day", required=True, help="last day, YYYY-MM-DD")
+    a.add_argument("--ods-code", "--practice", dest="ods_code", help="only this GP practice")
+    a.add_argument("--out", required=True, help="the JSON file to write (FILE.json)")
     return parser
 
 

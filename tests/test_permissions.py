@@ -21,6 +21,7 @@ from carehome_share.services import (
     auth,
     consent,
     exceptions,
+    fhir_export,
     practices,
     reports,
     residents,
@@ -196,6 +197,9 @@ CALLS: dict[str, Call] = {
     "print_consent_form": lambda c, w: reports.consent_form(
         c, w.resident.id, render=lambda document: None
     ),
+    "export_fhir": lambda c, w: fhir_export.export_fhir(
+        c, "2026-11-01", "2026-11-21", ODS, render=lambda export: None
+    ),
 }
 # Reads: allowed without an audit entry of their own (only their refusals are recorded).
 READS = {
@@ -267,6 +271,7 @@ CLINICAL = {
     "view_audit",
     "print_reports",
     "print_consent_form",
+    "export_fhir",
 }
 
 

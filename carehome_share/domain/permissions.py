@@ -39,4 +39,6 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # register, staff list) or unlock them (recovery sheet): audited when printed.
     "print_reports": MANAGER,
     "print_consent_form": frozenset({Role.MANAGER, Role.NURSE}),  # for a decision to be signed
+    # The FHIR export of consent and access audit: a disclosure, audited like a printed report.
+    "export_fhir": MANAGER,
 }

@@ -97,6 +97,7 @@ class Form(QWidget):
         self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self.fields: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
+        self.hints: dict[str, QLabel] = {}
 
     def add(self, name: str, label: str, widget: QWidget, hint: str = "") -> QWidget:
         box = QWidget()
@@ -110,6 +111,7 @@ class Form(QWidget):
             note.setWordWrap(True)
             note.setStyleSheet("color: palette(placeholder-text);")
             column.addWidget(note)
+            self.hints[name] = note
         error = error_label()
         column.addWidget(error)
         row_label = QLabel(label)

@@ -1,5 +1,5 @@
-"""The registered manager's work: admissions and consent on the resident panel, and the Staff,
-GP practices, Audit, Needs attention and Settings pages."""
+"""The registered manager's work: admissions, consent and the access history on the resident
+panel, and the Staff, GP practices, Audit, Needs attention, Settings and Reports pages."""
 
 from collections.abc import Callable
 from datetime import date, datetime
@@ -40,6 +40,7 @@ from carehome_share.domain.model import (
     StayKind,
 )
 from carehome_share.domain.validation import uk_date
+from carehome_share.gui import printing
 from carehome_share.gui.forms import (
     Form,
     FormDialog,
@@ -62,6 +63,7 @@ from carehome_share.gui.models import (
     PracticesModel,
     StaffModel,
 )
+from carehome_share.gui.reports_page import ReportsPage
 from carehome_share.gui.residents import ResidentsPage
 from carehome_share.gui.tasks import Background
 from carehome_share.gui.widgets import (
@@ -136,6 +138,17 @@ def add_resident_actions(page: ResidentsPage, ctx: Context) -> None:
         if when is not None:
             needing_resident.append((push, when))
     panel.actions.addLayout(grid)
+    history = button(
+        "Access histor&y (SAR)",
+        lambda: printing.build(
+            history,
+            page.background,
+            printing.resident_history(chosen_resident()),
+            printing.preview,
+        ),
+    )
+    panel.documents.insertWidget(1, history)
+    needing_resident.append((history, lambda: panel.details is not None))
 
     def update() -> None:
         chosen = selection.hasSelection() and panel.listing is not None
@@ -699,7 +712,7 @@ class AuditFilter(QSortFilterProxyModel):
     """The audit viewer's filters: resident and staff text, a UK date range, the outcome."""
 
     def __init__(self, model: AuditModel) -> None:
-        super().__init__(model)
+        super().__init__()  # no Qt parent: the table holding it owns it (see sorted_view_model)
         self.setSourceModel(model)
         self.setSortRole(SORT_ROLE)
         self.resident, self.staff = "", ""
@@ -963,4 +976,5 @@ def manager_pages(
         ("A&udit", AuditPage(ctx, background, parent)),
         ("Needs &attention", AttentionPage(ctx, background, parent)),
         ("S&ettings", SettingsPage(ctx, parent)),
+        ("Rep&orts", ReportsPage(ctx, background, parent)),
     ]

@@ -90,7 +90,9 @@ class RowsModel(QAbstractTableModel):
 
 
 def sorted_view_model(model: RowsModel) -> QSortFilterProxyModel:
-    proxy = QSortFilterProxyModel(model)
+    # No Qt parent: whoever shows it keeps it. A proxy parented to its model can be deleted twice
+    # when the garbage collector frees both (a crash in PySide6 6.11).
+    proxy = QSortFilterProxyModel()
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
     proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)

@@ -1,5 +1,5 @@
 """The resident list (search by name, room or NHS number; current residents first) and the
-resident panel with the big "Open GP record session" action."""
+resident panel with the big "Open GP record session" action and the resident's consent form."""
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -15,11 +15,13 @@ from PySide6.QtWidgets import (
 from carehome_share.domain.consent import consent_state
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import Role
+from carehome_share.domain.permissions import PERMISSIONS
 from carehome_share.domain.validation import uk_date
+from carehome_share.gui import printing
 from carehome_share.gui.forms import attempt, heading, report_error
 from carehome_share.gui.models import ResidentsModel, uk_day, uk_time
 from carehome_share.gui.tasks import Background
-from carehome_share.gui.widgets import Table
+from carehome_share.gui.widgets import Table, button, row_of
 from carehome_share.services import residents
 from carehome_share.services.context import Context
 from carehome_share.services.residents import ResidentDetails
@@ -33,9 +35,9 @@ class ResidentPanel(QWidget):
 
     open_session = Signal()
 
-    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Context, background: Background, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.ctx = ctx
+        self.ctx, self.background = ctx, background
         self.details: ResidentDetails | None = None
         self.listing: ResidentListing | None = None
         self.name = heading("Choose a resident")
@@ -57,10 +59,13 @@ class ResidentPanel(QWidget):
         self.why_not = QLabel()
         self.why_not.setWordWrap(True)
         self.actions = QHBoxLayout()  # the manager's page adds its buttons here
+        self.consent_form_button = button("Print consent &form", self.print_consent_form)
+        self.documents = row_of(self.consent_form_button)  # the manager adds the access history
         layout = QVBoxLayout(self)
         for widget in (self.name, self.facts, self.consent):
             layout.addWidget(widget)
         layout.addLayout(self.actions)
+        layout.addLayout(self.documents)
         layout.addStretch()
         layout.addWidget(self.why_not)
         layout.addWidget(self.open_button)
@@ -75,6 +80,8 @@ class ResidentPanel(QWidget):
         is_nurse = self.role is Role.NURSE
         self.open_button.setVisible(True)
         self.open_button.setEnabled(False)
+        self.consent_form_button.setVisible(self.role in PERMISSIONS["print_consent_form"])
+        self.consent_form_button.setEnabled(False)
         self.why_not.setText(
             ""
             if is_nurse
@@ -122,10 +129,17 @@ class ResidentPanel(QWidget):
         self.facts.setText("\n".join([" · ".join(facts[:3]), *facts[3:]]))
         self.consent.setText(consent_text(record, uk_date(self.ctx.now())))
         self.open_button.setEnabled(is_nurse)
+        self.consent_form_button.setEnabled(True)
 
     def refresh(self) -> None:
         if self.listing is not None:
             self.show_listing(self.listing)
+
+    def print_consent_form(self) -> None:
+        """The consent form filled in for this resident, in the print preview."""
+        assert self.details is not None
+        printable = printing.consent_form(self.details.record.resident)
+        printing.build(self.consent_form_button, self.background, printable, printing.preview)
 
 
 def consent_text(record, today) -> str:
@@ -161,7 +175,7 @@ class ResidentsPage(QWidget):
         self.proxy = self.table.proxy
         self.table.sortByColumn(ResidentsModel.STATUS, Qt.SortOrder.AscendingOrder)
         self.table.selection_changed.connect(self._selected)
-        self.panel = ResidentPanel(ctx)
+        self.panel = ResidentPanel(ctx, background)
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self.reload)
         self.search.textChanged.connect(self._debounce.start)

@@ -5,6 +5,7 @@ from pathlib import Path
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -17,7 +18,14 @@ from PySide6.QtWidgets import (
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.errors import CarehomeError, ValidationError
-from carehome_share.gui.forms import Form, FormDialog, error_label, heading, password_field
+from carehome_share.gui.forms import (
+    Form,
+    FormDialog,
+    error_label,
+    heading,
+    password_field,
+    report_error,
+)
 from carehome_share.services import auth
 from carehome_share.services.context import Context
 from carehome_share.store import keychain
@@ -156,19 +164,47 @@ class _RecoveryPage(QWizardPage):
         self.code.setWordWrap(True)
         self.code.setAccessibleName("Recovery code")
         copy = QPushButton("&Copy to clipboard")
+        copy.setAccessibleName("Copy to clipboard")
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.code.text()))
+        print_sheet = QPushButton("&Print recovery sheet")
+        print_sheet.setAccessibleName("Print recovery sheet")
+        print_sheet.clicked.connect(self.print_sheet)
         self.kept = QCheckBox(
             "I have printed or written down the recovery code and will keep it in the safe"
         )
         self.registerField("kept*", self.kept)
         layout = QVBoxLayout(self)
+        buttons = QHBoxLayout()
+        buttons.addWidget(print_sheet)
+        buttons.addWidget(copy)
+        buttons.addStretch()
         layout.addWidget(self.code)
-        layout.addWidget(copy)
+        layout.addLayout(buttons)
         layout.addStretch()
         layout.addWidget(self.kept)
 
     def initializePage(self) -> None:
         self.code.setText(self.wizard_.recovery_code.replace("-", " - ", 12))
+
+    def print_sheet(self) -> None:
+        """The sheet is read as the new manager, as any printing is: logged in for it and out
+        again, so the audit trail shows who printed the recovery code and when."""
+        from carehome_share.gui import printing  # QtPdf and printing: loaded only when asked
+
+        wizard = self.wizard_
+        assert wizard.vault is not None
+        manager = wizard.manager_page.form
+        ctx = Context(wizard.vault)
+        printable = printing.recovery_sheet(wizard.recovery_code)
+        try:
+            auth.log_in(ctx, manager.value("username"), manager.value("password"))
+            pdf = printing.pdf_of(printable, ctx)
+        except CarehomeError as exc:
+            report_error(self, exc, "Recovery sheet not printed")
+            return
+        finally:
+            auth.log_out(ctx)
+        printing.print_document(self, printable, pdf)
 
 
 class SetupWizard(QWizard):

@@ -5,34 +5,15 @@ bar shows a busy indicator while anything runs."""
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from carehome_share.services.context import Context
 
 
 class _Relay(QObject):
-    finished = Signal(object, object)  # (callback, result)
-    failed = Signal(object, object)  # (callback, exception)
+    """Carries a result from the worker thread to the GUI thread (a queued signal)."""
 
-
-class _Job(QRunnable):
-    def __init__(
-        self,
-        work: Callable[[], Any],
-        done: Callable[[Any], None],
-        failed: Callable[[Exception], None],
-        relay: _Relay,
-    ) -> None:
-        super().__init__()
-        self.work, self.done, self.fail, self.relay = work, done, failed, relay
-
-    def run(self) -> None:
-        try:
-            result = self.work()
-        except Exception as exc:  # shown to the user by the GUI thread's handler
-            self.relay.failed.emit(self.fail, exc)
-        else:
-            self.relay.finished.emit(self.done, result)
+    delivered = Signal(object, object)  # (callback, result or exception)
 
 
 class Background(QObject):
@@ -47,8 +28,7 @@ class Background(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one worker owns the second connection
         self._relay = _Relay(self)
-        self._relay.finished.connect(self._deliver)
-        self._relay.failed.connect(self._deliver)
+        self._relay.delivered.connect(self._deliver)
         self._running = 0
 
     def run(
@@ -61,16 +41,22 @@ class Background(QObject):
             self._worker_ctx = Context(
                 self._main.vault.another(), self._main.clock, self._main.workstation
             )
-        worker_ctx = self._worker_ctx
-        login = self._main.login
+        worker_ctx, login, relay = self._worker_ctx, self._main.login, self._relay
 
-        def job() -> Any:
+        def job() -> None:
             worker_ctx.login = login
-            return work(worker_ctx)
+            try:
+                result = work(worker_ctx)
+            except Exception as exc:  # shown to the user by the GUI thread's handler
+                relay.delivered.emit(failed, exc)
+            else:
+                relay.delivered.emit(done, result)
 
         self._running += 1
         self.busy_changed.emit(True)
-        self._pool.start(_Job(job, done, failed, self._relay))
+        # A plain callable, not a QRunnable subclass: Qt owns the runnable it wraps it in, so no
+        # Python wrapper can be collected while the worker thread is still returning from it.
+        self._pool.start(job)
 
     def _deliver(self, callback: Callable[[Any], None], value: Any) -> None:
         self._running -= 1

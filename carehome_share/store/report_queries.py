@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from carehome_share.domain.model import CloseKind, ConsentKind, DecidedBy, Purpose, Role, Section
 from carehome_share.store.audit import format_time
+from carehome_share.store.repo import sections_in_order
 from carehome_share.store.vault import Connection
 
 BATCH = 500  # rows per fetchmany: few round trips, little memory
@@ -155,7 +156,7 @@ def _session_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[SessionLine]:
     # One row per section viewed (or one with none): grouped back into one line per session.
     for _, group in itertools.groupby(rows, key=itemgetter(0)):
         first, *rest = group
-        viewed = {first[14], *(row[14] for row in rest)}
+        viewed = frozenset((first[14], *(row[14] for row in rest)))
         yield SessionLine(
             first[0],
             datetime.fromisoformat(first[1]),
@@ -167,7 +168,7 @@ def _session_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[SessionLine]:
             first[7],
             Purpose(first[8]),
             first[9],
-            tuple(s for s in Section if s.value in viewed),
+            sections_in_order(viewed),
             _consent(first[10], first[11], first[12], first[13]),
         )
 

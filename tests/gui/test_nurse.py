@@ -10,28 +10,9 @@ from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.model import Section
 from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.models import AttentionModel, AuditModel, ResidentsModel, SessionsModel
-from carehome_share.gui.tasks import Background
 from carehome_share.services import access, residents
 from carehome_share.store import repo
 from tests.factories import Home
-
-
-@pytest.fixture
-def open_window(qtbot, home: Home):
-    windows: list[MainWindow] = []
-
-    def make() -> MainWindow:
-        window = MainWindow(home.ctx, Background(home.ctx), "Rose Court Care Home")
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitUntil(lambda: not window.busy.isVisible())
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.idle.stop()
-        window.background.close()
 
 
 def _choose(qtbot, window: MainWindow, name: str) -> None:

@@ -1,0 +1,394 @@
+"""The FHIR export as HL7 FHIR R4 JSON: a Bundle of type "collection".
+
+- Organization: the home, and each GP practice (by ODS code).
+- Patient: each resident named, by NHS number.
+- Consent: each consent decision. Status: a consent in force is "active"; one expired or
+  replaced by a later decision is "inactive"; a refusal or objection is "rejected"; a
+  withdrawal is "inactive". provision.type is "permit" for a consent, "deny" otherwise. The
+  GP practice is the custodian actor, the home the recipient, the agreement's purposes the
+  purposes. Who decided is the performer: the resident (Patient), an attorney or deputy
+  (contained RelatedPerson with the LPA or court order reference as identifier), or the
+  best-interests decision maker (contained Practitioner); the capacity assessment and the
+  people consulted travel in the capacity-decision extension.
+- AuditEvent, after IHE Basic Audit Log Patterns: a session is a read (type rest, subtype
+  read, action R, outcome 0); a refusal follows the consent-authorisation pattern (type DCM
+  110113 Security Alert, action E, outcome 8, outcomeDesc the reasons).
+- Communication: each phone call to the GP practice, `about` the refusal it followed.
+
+Each AuditEvent and Communication carries the audit-chain-entry extension: the entry's
+sequence number, previous hash, hash and the exact bytes hashed (base64), so that
+SHA-256(previousHash || entry) == hash is checked from the export alone; the Bundle's
+identifier is the chain head SEQ:HASH, which `carehome-share verify --head` checks.
+"""
+
+import base64
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
+
+from carehome_share.domain.model import (
+    CloseKind,
+    ConsentDecision,
+    ConsentKind,
+    DecidedBy,
+    Practice,
+    Purpose,
+    Resident,
+    Role,
+)
+from carehome_share.services.fhir_export import ExportedConsent, FhirExport, Logged
+from carehome_share.store.fhir_queries import ChainLink
+from carehome_share.store.report_queries import ContactLine, RefusalLine, SessionLine
+
+# Our own definitions. The domain is reserved (RFC 2606) until the project has a published one.
+BASE = "https://carehome-share.example.org/fhir"
+CHAIN_EXTENSION = f"{BASE}/StructureDefinition/audit-chain-entry"
+CAPACITY_EXTENSION = f"{BASE}/StructureDefinition/capacity-decision"
+CHAIN_HEAD_SYSTEM = f"{BASE}/Id/audit-chain-head"
+PURPOSE_SYSTEM = f"{BASE}/CodeSystem/purpose"
+SECTION_SYSTEM = f"{BASE}/CodeSystem/gp-record-section"
+ROLE_SYSTEM = f"{BASE}/CodeSystem/staff-role"
+
+NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
+ODS_CODE = "https://fhir.nhs.uk/Id/ods-organization-code"
+NMC_PIN = "https://fhir.hl7.org.uk/Id/nmc-number"  # the UK Core naming system for NMC PINs
+_TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
+_ROLE_CODE = f"{_TERMINOLOGY}/v3-RoleCode"
+_PARTICIPATION = f"{_TERMINOLOGY}/v3-ParticipationType"
+_TREATMENT = {"system": f"{_TERMINOLOGY}/v3-ActReason", "code": "TREAT", "display": "treatment"}
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, BASE)
+
+_STATUS = {
+    ConsentKind.REFUSED: "rejected",
+    ConsentKind.OBJECTION: "rejected",
+    ConsentKind.WITHDRAWN: "inactive",
+}
+_REPRESENTATIVE = {
+    DecidedBy.LPA_ATTORNEY: ("HPOWATT", "healthcare power of attorney"),
+    DecidedBy.DEPUTY: ("GUARD", "guardian"),
+}
+_AUTHORITY = {
+    DecidedBy.LPA_ATTORNEY: "Mental Capacity Act 2005: health and welfare lasting power of attorney",
+    DecidedBy.DEPUTY: "Mental Capacity Act 2005: deputy appointed by the Court of Protection",
+    DecidedBy.BEST_INTERESTS: "Mental Capacity Act 2005, section 4: best-interests decision",
+}
+
+
+def full_url(kind: str, key: object) -> str:
+    """A stable urn:uuid: the same record gets the same fullUrl in every export."""
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{key}')}"
+
+
+def bundle(export: FhirExport) -> dict[str, Any]:
+    home = full_url("Organization", "home")
+    entries = [(home, {"resourceType": "Organization", "name": export.home_name})]
+    entries += [(full_url("Organization", p.ods_code), _practice(p)) for p in export.practices]
+    practices = {p.id: p for p in export.practices}
+    entries += [
+        (full_url("Patient", nhs), _patient(r, practices.get(r.practice_id)))
+        for nhs, r in export.residents.items()
+    ]
+    entries += [(full_url("Consent", c.decision.id), _consent(c, home)) for c in export.consents]
+    entries += [
+        (full_url("AuditEvent", f"session/{s.line.id}"), _read(s, home)) for s in export.sessions
+    ]
+    entries += [
+        (full_url("AuditEvent", f"refusal/{r.line.id}"), _refusal(r, home)) for r in export.refusals
+    ]
+    entries += [(full_url("Communication", c.line.id), _call(c, home)) for c in export.contacts]
+    return {
+        "resourceType": "Bundle",
+        "meta": {"security": [_coding(f"{_TERMINOLOGY}/v3-Confidentiality", "R", "restricted")]},
+        "identifier": {
+            "system": CHAIN_HEAD_SYSTEM,
+            "value": f"{export.head.seq}:{export.head.hash}",
+        },
+        "type": "collection",
+        "timestamp": _instant(export.at),
+        "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries],
+    }
+
+
+def write_bundle(export: FhirExport, out: BinaryIO) -> int:
+    """Write the Bundle as UTF-8 JSON; return the number of resources in it."""
+    document = bundle(export)
+    out.write(json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8"))
+    return len(document["entry"])
+
+
+# -- organisations and people ------------------------------------------------------------------
+
+
+def _practice(p: Practice) -> dict[str, Any]:
+    practice: dict[str, Any] = {
+        "resourceType": "Organization",
+        "identifier": [{"system": ODS_CODE, "value": p.ods_code}],
+        "name": p.name,
+    }
+    if p.phone:
+        practice["telecom"] = [{"system": "phone", "value": p.phone, "use": "work"}]
+    return practice
+
+
+def _practice_ref(p: Practice) -> dict[str, Any]:
+    return {
+        "reference": full_url("Organization", p.ods_code),
+        "identifier": {"system": ODS_CODE, "value": p.ods_code},
+        "display": p.name,
+    }
+
+
+def _patient(r: Resident, practice: Practice | None) -> dict[str, Any]:
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "identifier": [{"system": NHS_NUMBER, "value": r.nhs_number}],
+        "name": [{"use": "official", "family": r.family_name, "given": [r.given_name]}],
+        "birthDate": r.date_of_birth.isoformat(),
+    }
+    if practice:  # None: registered with a practice left out of the export
+        patient["generalPractitioner"] = [_practice_ref(practice)]
+    return patient
+
+
+def _patient_ref(nhs_number: str, name: str) -> dict[str, Any]:
+    return {
+        "reference": full_url("Patient", nhs_number),
+        "identifier": {"system": NHS_NUMBER, "value": nhs_number},
+        "display": name,
+    }
+
+
+# -- consent -----------------------------------------------------------------------------------
+
+
+def _consent(exported: ExportedConsent, home: str) -> dict[str, Any]:
+    d, resident = exported.decision, exported.resident
+    granted = d.kind is ConsentKind.GRANTED
+    period = {"start": d.decided_on.isoformat()}
+    if granted and d.expires_on:
+        # expires_on is the first day no longer in force; a FHIR period end is included
+        period["end"] = (d.expires_on - timedelta(days=1)).isoformat()
+    provision: dict[str, Any] = {
+        "type": "permit" if granted else "deny",
+        "period": period,
+        "actor": [
+            {
+                "role": _concept(_PARTICIPATION, "CST", "custodian"),
+                "reference": _practice_ref(exported.practice),
+            },
+            {
+                "role": _concept(_PARTICIPATION, "IRCP", "information recipient"),
+                "reference": {"reference": home},
+            },
+        ],
+    }
+    if exported.purposes:
+        provision["purpose"] = [_purpose(p) for p in exported.purposes]
+    consent: dict[str, Any] = {
+        "resourceType": "Consent",
+        "status": ("active" if exported.in_force else "inactive") if granted else _STATUS[d.kind],
+        "scope": _concept(f"{_TERMINOLOGY}/consentscope", "patient-privacy", "Privacy Consent"),
+        "category": [_concept("http://loinc.org", "59284-0", "Patient Consent")],
+        "patient": _patient_ref(resident.nhs_number, resident.full_name),
+        "dateTime": d.decided_on.isoformat(),
+        "organization": [{"reference": home}],
+        "provision": provision,
+    }
+    if d.decided_by is DecidedBy.RESIDENT:
+        consent["performer"] = [consent["patient"]]
+    else:
+        consent["contained"] = [_decision_maker(d, consent["patient"])]
+        consent["performer"] = [{"reference": "#decision-maker", "display": d.representative_name}]
+        consent["policyRule"] = {"text": _AUTHORITY[d.decided_by]}
+    if d.lacks_capacity or d.decided_by is not DecidedBy.RESIDENT:
+        consent["extension"] = [_capacity(d)]
+    if d.reason:
+        provision["code"] = [{"text": d.reason}]  # why it was refused, objected to, withdrawn
+    return consent
+
+
+def _decision_maker(d: ConsentDecision, patient: dict[str, Any]) -> dict[str, Any]:
+    name = [{"text": d.representative_name}]
+    if d.decided_by is DecidedBy.BEST_INTERESTS:
+        return {"resourceType": "Practitioner", "id": "decision-maker", "name": name}
+    code, display = _REPRESENTATIVE[d.decided_by]
+    relationship = [_concept(_ROLE_CODE, code, display)]
+    if d.representative_relationship:
+        relationship.append({"text": d.representative_relationship})
+    return {
+        "resourceType": "RelatedPerson",
+        "id": "decision-maker",
+        "identifier": [
+            {"type": {"text": _AUTHORITY[d.decided_by]}, "value": d.authority_reference}
+        ],
+        "patient": patient,
+        "relationship": relationship,
+        "name": name,
+    }
+
+
+def _capacity(d: ConsentDecision) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = [
+        {"url": "decidedBy", "valueCode": d.decided_by.value},
+        {"url": "lacksCapacity", "valueBoolean": d.lacks_capacity},
+    ]
+    if d.capacity_assessed_on:
+        parts.append({"url": "assessedOn", "valueDate": d.capacity_assessed_on.isoformat()})
+    if d.capacity_assessment:
+        parts.append({"url": "assessment", "valueString": d.capacity_assessment})
+    if d.people_consulted:
+        parts.append({"url": "peopleConsulted", "valueString": d.people_consulted})
+    return {"url": CAPACITY_EXTENSION, "extension": parts}
+
+
+# -- access audit ------------------------------------------------------------------------------
+
+
+def _read(logged: Logged[SessionLine], home: str) -> dict[str, Any]:
+    s = logged.line
+    event = _event(logged, home, s.opened_at, s.nurse_name, "nurse", s.nmc_pin, s.purpose)
+    event |= {
+        "type": _coding(f"{_TERMINOLOGY}/audit-event-type", "rest", "RESTful Operation"),
+        "subtype": [_coding("http://hl7.org/fhir/restful-interaction", "read", "read")],
+        "action": "R",
+        "outcome": "0",
+    }
+    event["period"] = {"start": _instant(s.opened_at)}
+    if s.closed_at:
+        event["period"]["end"] = _instant(s.closed_at)
+    if s.close_kind is CloseKind.AUTO_CLOSED:
+        event["outcomeDesc"] = "left open past the limit and closed automatically"
+    event["entity"] = [
+        _patient_entity(s.nhs_number, s.resident_name, s.justification),
+        *(
+            {
+                "type": _coding(f"{_TERMINOLOGY}/audit-entity-type", "2", "System Object"),
+                "role": _coding(f"{_TERMINOLOGY}/object-role", "4", "Domain Resource"),
+                "what": {"identifier": {"system": SECTION_SYSTEM, "value": section.value}},
+                "name": section.label,
+            }
+            for section in s.sections
+        ),
+    ]
+    return event
+
+
+def _refusal(logged: Logged[RefusalLine], home: str) -> dict[str, Any]:
+    r = logged.line
+    event = _event(logged, home, r.at, r.staff_name, r.role.value, None, r.purpose)
+    event |= {
+        "type": _coding("http://dicom.nema.org/resources/ontology/DCM", "110113", "Security Alert"),
+        "subtype": [_coding("http://hl7.org/fhir/restful-interaction", "read", "read")],
+        "action": "E",
+        "period": {"start": _instant(r.at), "end": _instant(r.at)},
+        "outcome": "8",
+        "outcomeDesc": "Refused: " + "; ".join(r.reasons),
+        "entity": [_patient_entity(r.nhs_number, r.resident_name, r.justification)],
+    }
+    return event
+
+
+def _event(
+    logged: Logged[Any],
+    home: str,
+    at: datetime,
+    name: str,
+    role: str,
+    nmc_pin: str | None,
+    purpose: Purpose,
+) -> dict[str, Any]:
+    """What every AuditEvent holds: when, who (as the audit entry recorded them), why, where."""
+    link = logged.link
+    source: dict[str, Any] = {
+        "observer": {"reference": home},
+        "type": [_coding(f"{_TERMINOLOGY}/security-source-type", "1", "User Device")],
+    }
+    if link:  # the person and place as the audit entry recorded them at the time
+        name, role, pin = link.actor_name, link.actor_role, link.actor_nmc_pin or nmc_pin
+        source["site"] = link.workstation
+    else:
+        pin = nmc_pin
+    who: dict[str, Any] = {"display": name}
+    if pin:
+        who["identifier"] = {"system": NMC_PIN, "value": pin}
+    event: dict[str, Any] = {
+        "resourceType": "AuditEvent",
+        "recorded": _instant(at),
+        "purposeOfEvent": [{"coding": [_TREATMENT]}],
+        "agent": [
+            {
+                "type": _concept(_PARTICIPATION, "IRCP", "information recipient"),
+                "role": [_concept(ROLE_SYSTEM, role, Role(role).label)],
+                "who": who,
+                "name": name,
+                "requestor": True,
+                "purposeOfUse": [{"coding": [_purpose(purpose)]}],
+            }
+        ],
+        "source": source,
+    }
+    if link:
+        event["extension"] = [_chain(link)]
+    return event
+
+
+def _patient_entity(nhs_number: str, name: str, justification: str) -> dict[str, Any]:
+    return {
+        "what": _patient_ref(nhs_number, name),
+        "type": _coding(f"{_TERMINOLOGY}/audit-entity-type", "1", "Person"),
+        "role": _coding(f"{_TERMINOLOGY}/object-role", "1", "Patient"),
+        "detail": [{"type": "justification", "valueString": justification}],
+    }
+
+
+def _call(logged: Logged[ContactLine], home: str) -> dict[str, Any]:
+    c = logged.line
+    call: dict[str, Any] = {
+        "resourceType": "Communication",
+        "status": "completed",
+        "medium": [_concept(f"{_TERMINOLOGY}/v3-ParticipationMode", "PHONE", "telephone")],
+        "subject": _patient_ref(c.nhs_number, c.resident_name),
+        "sent": _instant(c.at),
+        "sender": {"display": c.staff_name},
+        "recipient": [
+            _practice_ref(logged.practice) | {"display": f"{c.spoke_to}, {logged.practice.name}"}
+        ],
+        "payload": [{"contentString": c.reason}, {"contentString": f"Outcome: {c.outcome}"}],
+    }
+    if c.refusal_id is not None:
+        call["about"] = [{"reference": full_url("AuditEvent", f"refusal/{c.refusal_id}")}]
+    if logged.link:
+        call["extension"] = [_chain(logged.link)]
+    return call
+
+
+def _chain(link: ChainLink) -> dict[str, Any]:
+    return {
+        "url": CHAIN_EXTENSION,
+        "extension": [
+            {"url": "sequence", "valueInteger": link.seq},
+            {"url": "previousHash", "valueString": link.prev_hash},
+            {"url": "hash", "valueString": link.hash},
+            {"url": "entry", "valueBase64Binary": base64.b64encode(link.entry).decode("ascii")},
+        ],
+    }
+
+
+# -- small values ------------------------------------------------------------------------------
+
+
+def _coding(system: str, code: str, display: str) -> dict[str, str]:
+    return {"system": system, "code": code, "display": display}
+
+
+def _concept(system: str, code: str, display: str) -> dict[str, Any]:
+    return {"coding": [_coding(system, code, display)]}
+
+
+def _purpose(purpose: Purpose) -> dict[str, str]:
+    return _coding(PURPOSE_SYSTEM, purpose.value, purpose.label)
+
+
+def _instant(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")

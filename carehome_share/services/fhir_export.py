@@ -1,0 +1,153 @@
+"""The consent and access audit of a period, read for export as a FHIR R4 Bundle.
+
+Read in one snapshot behind the "export_fhir" permission (managers), handed to `render` while
+the snapshot is open, and, like a printed report, recorded afterwards as a disclosure carrying
+the chain head the export bears. A render that fails discloses nothing and is not recorded.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Generic, NamedTuple, TypeVar
+
+from carehome_share.domain import validation as v
+from carehome_share.domain.consent import consent_state
+from carehome_share.domain.model import ConsentDecision, Practice, Purpose, Resident
+from carehome_share.services import reports
+from carehome_share.services.context import Context, Tx, perform, read
+from carehome_share.services.practices import practice_id_for
+from carehome_share.store import fhir_queries, repo
+from carehome_share.store import report_queries as q
+from carehome_share.store.fhir_queries import ChainLink
+from carehome_share.store.report_queries import ContactLine, RefusalLine, SessionLine
+from carehome_share.store.vault import Connection
+
+T = TypeVar("T")
+L = TypeVar("L", SessionLine, RefusalLine, ContactLine)
+EXPORT_FHIR = "export_fhir"
+
+
+@dataclass(frozen=True)
+class ExportedConsent:
+    decision: ConsentDecision
+    resident: Resident
+    practice: Practice
+    in_force: bool  # in force when exported: the latest decision, a consent, not expired
+    purposes: tuple[Purpose, ...]  # of the agreement in force on the decision day
+
+
+class Logged(NamedTuple, Generic[L]):
+    """A session, refusal or call with its practice and the audit entry that recorded it
+    (None only if that entry is missing, which `verify` reports)."""
+
+    practice: Practice
+    line: L
+    link: ChainLink | None
+
+
+@dataclass(frozen=True)
+class FhirExport:
+    home_name: str
+    at: datetime
+    first_day: date
+    last_day: date
+    head: reports.ChainHead
+    practices: tuple[Practice, ...]
+    residents: dict[str, Resident]  # by NHS number: everyone named below
+    consents: tuple[ExportedConsent, ...]
+    sessions: tuple[Logged[SessionLine], ...]
+    refusals: tuple[Logged[RefusalLine], ...]
+    contacts: tuple[Logged[ContactLine], ...]
+
+
+def export_fhir(
+    ctx: Context,
+    first_day: object,
+    last_day: object,
+    ods_code: str | None,
+    render: Callable[[FhirExport], T],
+) -> T:
+    """Consent decisions made, sessions opened, refusals and GP calls on days first..last (UK),
+    for every practice or one. Managers only; recorded as a disclosure."""
+
+    def work(tx: Tx) -> tuple[FhirExport, T]:
+        conn = tx.conn
+        first, last, start, end = reports._period(first_day, last_day)
+        only = practice_id_for(conn, ods_code) if ods_code else None
+        practices = tuple(p for p in repo.list_practices(conn) if only in (None, p.id))
+        links = fhir_queries.chain_links(conn, start, end)
+        residents: dict[str, Resident] = {}
+
+        def logged(kind: str, practice: Practice, lines: list[L]) -> list[Logged[L]]:
+            for line in lines:
+                if line.nhs_number not in residents:
+                    found = repo.find_resident_by_nhs(conn, line.nhs_number)
+                    assert found is not None
+                    residents[line.nhs_number] = found
+            return [Logged(practice, line, links.get((kind, line.id))) for line in lines]
+
+        sessions, refusals, contacts = [], [], []
+        for p in practices:
+            sessions += logged("session", p, list(q.practice_sessions(conn, p.id, start, end)))
+            refusals += logged("refusal", p, list(q.practice_refusals(conn, p.id, start, end)))
+            contacts += logged("contact", p, list(q.practice_contacts(conn, p.id, start, end)))
+        export = FhirExport(
+            home_name=repo.home_name(conn) or "",
+            at=tx.now,
+            first_day=first,
+            last_day=last,
+            head=reports._head(conn),
+            practices=practices,
+            residents=residents,
+            consents=_consents(conn, first, last, only, practices, residents, v.uk_date(tx.now)),
+            sessions=tuple(sessions),
+            refusals=tuple(refusals),
+            contacts=tuple(contacts),
+        )
+        return export, render(export)
+
+    export, result = read(ctx, EXPORT_FHIR, work)
+    details: dict[str, object] = {
+        "document": "fhir_bundle",
+        "ods_code": export.practices[0].ods_code if ods_code else None,
+        "first_day": str(export.first_day),
+        "last_day": str(export.last_day),
+        "consents": len(export.consents),
+        "sessions": len(export.sessions),
+        "refusals": len(export.refusals),
+        "contacts": len(export.contacts),
+        "head_seq": export.head.seq,
+        "head_hash": export.head.hash,
+    }
+    perform(ctx, EXPORT_FHIR, lambda tx: tx.details.update(details))
+    return result
+
+
+def _consents(
+    conn: Connection,
+    first: date,
+    last: date,
+    practice_id: int | None,
+    practices: tuple[Practice, ...],
+    residents: dict[str, Resident],
+    today: date,
+) -> tuple[ExportedConsent, ...]:
+    by_id = {p.id: p for p in practices}
+    agreements = {p.id: repo.list_agreements(conn, p.id) for p in practices}
+    exported = []
+    for consent_id in fhir_queries.consent_ids(conn, first, last, practice_id):
+        decision = repo.get_consent(conn, consent_id)
+        assert decision is not None
+        resident = repo.get_resident(conn, decision.resident_id)
+        assert resident is not None
+        residents.setdefault(resident.nhs_number, resident)
+        state = consent_state(repo.consents(conn, resident.id), today)
+        in_force = state.in_force and state.latest is not None and state.latest.id == consent_id
+        covering = [
+            a for a in agreements[resident.practice_id] if a.in_force_on(decision.decided_on)
+        ]
+        purposes = covering[-1].purposes if covering else ()
+        exported.append(
+            ExportedConsent(decision, resident, by_id[resident.practice_id], in_force, purposes)
+        )
+    return tuple(exported)

@@ -1,0 +1,79 @@
+"""SQL for the FHIR export: which consent decisions fall in a period, and the audit entries that
+recorded each access, refusal and call, with what is needed to check their hashes.
+
+The sessions, refusals and calls themselves are read with `report_queries`, as the GP access
+report reads them. Audit details are JSON text, read in Python: JSON functions differ between
+SQLite and PostgreSQL, and portable SQL is the rule in store/.
+"""
+
+import json
+from datetime import date, datetime
+from typing import NamedTuple
+
+from carehome_share.store import audit
+from carehome_share.store.audit import format_time
+from carehome_share.store.vault import Connection
+
+# The stored columns in the order they are hashed (see audit.entry_row), then the links.
+_ENTRY = (
+    "seq, at, actor_username, actor_name, actor_role, actor_nmc_pin, workstation, action, "
+    "resident_id, outcome, reasons, details, prev_hash, hash"
+)
+# audit action -> (key in its details naming the record, the kind of record)
+_LOGGED = {
+    "open_access_session": (("session_id", "session"), ("refusal_id", "refusal")),
+    "log_gp_contact": (("contact_id", "contact"),),
+}
+
+
+class ChainLink(NamedTuple):
+    """One audit entry as it was written: who acted, where, and its place in the hash chain.
+
+    `entry` is the exact byte string hashed, so SHA-256(prev_hash || entry) == hash can be
+    checked by anyone holding the export, without the database."""
+
+    seq: int
+    actor_name: str
+    actor_role: str
+    actor_nmc_pin: str
+    workstation: str
+    prev_hash: str
+    hash: str
+    entry: bytes
+
+
+def consent_ids(conn: Connection, first: date, last: date, practice_id: int | None) -> list[int]:
+    """Consent decisions made on days first..last (both included), by decision date, optionally
+    only those of residents registered with one practice."""
+    sql = (
+        "SELECT c.id FROM consent_decision c JOIN resident r ON r.id = c.resident_id "
+        "WHERE c.decided_on >= :first AND c.decided_on <= :last "
+        "AND (:practice IS NULL OR r.practice_id = :practice) ORDER BY c.decided_on, c.id"
+    )
+    params = {"first": first.isoformat(), "last": last.isoformat(), "practice": practice_id}
+    return [row[0] for row in conn.execute(sql, params)]
+
+
+def chain_links(
+    conn: Connection, start: datetime, end: datetime
+) -> dict[tuple[str, int], ChainLink]:
+    """The audit entries of sessions opened, refusals and GP calls in [start, end), keyed by
+    ("session" | "refusal" | "contact", id). Each is written in the same transaction, at the
+    same moment, as the record it names."""
+    params = {"start": format_time(start), "end": format_time(end)}
+    links: dict[tuple[str, int], ChainLink] = {}
+    cursor = conn.execute(
+        f"SELECT {_ENTRY} FROM audit_log WHERE at >= :start AND at < :end "
+        "AND action IN ('open_access_session', 'log_gp_contact') ORDER BY seq",
+        params,
+    )
+    while rows := cursor.fetchmany(500):
+        for row in rows:
+            details = json.loads(row[11])
+            for key, kind in _LOGGED[row[7]]:
+                if details.get(key) is not None:
+                    hashed = audit._canonical(tuple(row[:12]))  # the bytes entry_hash hashes
+                    links[(kind, details[key])] = ChainLink(
+                        row[0], row[3], row[4], row[5], row[6], row[12], row[13], hashed
+                    )
+    return links

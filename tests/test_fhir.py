@@ -1,0 +1,357 @@
+"""The FHIR R4 export: every resource parses with the fhir.resources R4B models (R4B changed
+nothing in Consent, AuditEvent, Communication, Patient or Organization), an export of a demo
+home holds exactly the consents, sessions, refusals and calls of the period, each audit event
+can be checked against the hash chain from the export alone, and the export is a disclosure
+only a manager may make, recorded in the audit log."""
+
+import base64
+import hashlib
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B import get_fhir_model_class
+
+from carehome_share import cli, demo
+from carehome_share.domain.errors import AccessRefused, PermissionDenied
+from carehome_share.domain.validation import day_start
+from carehome_share.interop.fhir import (
+    CHAIN_EXTENSION,
+    CHAIN_HEAD_SYSTEM,
+    NHS_NUMBER,
+    NMC_PIN,
+    ODS_CODE,
+    full_url,
+    write_bundle,
+)
+from carehome_share.services import access, auth, consent, fhir_export
+from carehome_share.services.context import Context
+from carehome_share.store import audit
+from carehome_share.store.audit import format_time
+from carehome_share.store.vault import Vault
+from tests.factories import ODS, Home
+
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+FIRST, LAST = "2025-06-01", "2026-10-31"
+# the instants the UK days span, as stored (the period starts in summer time)
+START, END = format_time(day_start(date(2025, 6, 1))), format_time(day_start(date(2026, 11, 1)))
+
+
+def export(ctx: Context, first: str, last: str, ods_code: str | None = None) -> dict[str, Any]:
+    out = io.BytesIO()
+    fhir_export.export_fhir(ctx, first, last, ods_code, lambda e: write_bundle(e, out))
+    return json.loads(out.getvalue())
+
+
+def resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def urls(bundle: dict[str, Any], kind: str) -> set[str]:
+    return {e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind}
+
+
+def assert_valid_r4(bundle: dict[str, Any]) -> None:
+    """Every resource parses, the Bundle parses, every urn:uuid reference resolves."""
+    get_fhir_model_class("Bundle").model_validate(bundle)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    full_urls = [e["fullUrl"] for e in bundle["entry"]]
+    assert len(full_urls) == len(set(full_urls))
+    assert all(u.startswith("urn:uuid:") for u in full_urls)
+    text = json.dumps(bundle)
+    referenced = {part.split('"')[0] for part in text.split('"reference": "')[1:]}
+    assert {r for r in referenced if not r.startswith("#")} <= set(full_urls)
+
+
+@dataclass
+class Demo:
+    ctx: Context
+    path: Path
+
+    def ids(self, sql: str, *params: object) -> set[int]:
+        return {row[0] for row in self.ctx.conn.execute(sql, params)}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    vault, _code = Vault.create(path, passphrase=demo.DEMO_PASSPHRASE)
+    ctx = Context(vault, clock=lambda: NOW, workstation="office")
+    demo.generate(ctx, residents=40, sessions=800, seed=3)
+    auth.log_in(ctx, "manager", demo.DEMO_PASSWORD)
+    yield Demo(ctx, path)
+    vault.close()
+
+
+@pytest.fixture(scope="module")
+def bundle(home: Demo) -> dict[str, Any]:
+    return export(home.ctx, FIRST, LAST)
+
+
+def test_every_resource_of_a_demo_export_parses_as_fhir_r4(bundle: dict[str, Any]) -> None:
+    assert bundle["type"] == "collection"
+    assert_valid_r4(bundle)
+    kinds = Counter(e["resource"]["resourceType"] for e in bundle["entry"])
+    assert set(kinds) == {"Organization", "Patient", "Consent", "AuditEvent", "Communication"}
+
+
+def test_the_export_holds_the_period_and_nothing_outside_it(
+    home: Demo, bundle: dict[str, Any]
+) -> None:
+    consents = home.ids(
+        "SELECT id FROM consent_decision WHERE decided_on BETWEEN ? AND ?", FIRST, LAST
+    )
+    sessions = home.ids(
+        "SELECT id FROM access_session WHERE opened_at >= ? AND opened_at < ?", START, END
+    )
+    refusals = home.ids("SELECT id FROM access_refusal WHERE at >= ? AND at < ?", START, END)
+    calls = home.ids("SELECT id FROM gp_contact WHERE at >= ? AND at < ?", START, END)
+    assert consents and sessions and refusals and calls
+    # the demo has history on both sides of the period, which must be left out
+    assert home.ids("SELECT id FROM access_session") - sessions
+    assert home.ids("SELECT id FROM consent_decision") - consents
+
+    assert urls(bundle, "Consent") == {full_url("Consent", i) for i in consents}
+    assert urls(bundle, "AuditEvent") == {
+        *(full_url("AuditEvent", f"session/{i}") for i in sessions),
+        *(full_url("AuditEvent", f"refusal/{i}") for i in refusals),
+    }
+    assert urls(bundle, "Communication") == {full_url("Communication", i) for i in calls}
+    events = Counter(e["action"] for e in resources(bundle, "AuditEvent"))
+    assert events == {"R": len(sessions), "E": len(refusals)}
+
+
+def test_required_fields_are_present(bundle: dict[str, Any]) -> None:
+    for c in resources(bundle, "Consent"):
+        assert c["status"] in {"active", "inactive", "rejected"}
+        assert c["scope"]["coding"][0]["code"] == "patient-privacy"
+        assert c["patient"]["identifier"]["system"] == NHS_NUMBER
+        assert c["performer"] and c["organization"] and c["dateTime"]
+        expected = {"active": {"permit"}, "rejected": {"deny"}, "inactive": {"permit", "deny"}}
+        assert c["provision"]["type"] in expected[c["status"]]
+        practice = c["provision"]["actor"][0]["reference"]["identifier"]
+        assert practice["system"] == ODS_CODE
+    for e in resources(bundle, "AuditEvent"):
+        agent = e["agent"][0]
+        assert agent["requestor"] is True and agent["name"] and agent["purposeOfUse"]
+        assert e["source"]["site"] and e["entity"][0]["what"]["identifier"]["system"] == NHS_NUMBER
+        if e["action"] == "R":
+            assert (e["type"]["code"], e["subtype"][0]["code"], e["outcome"]) == (
+                "rest",
+                "read",
+                "0",
+            )
+            assert agent["who"]["identifier"]["system"] == NMC_PIN
+        else:
+            assert (e["type"]["code"], e["outcome"]) == ("110113", "8")
+            assert e["outcomeDesc"].startswith("Refused: ")
+    for p in resources(bundle, "Patient"):
+        value = p["identifier"][0]["value"]
+        assert p["identifier"][0]["system"] == NHS_NUMBER and value.startswith("999")
+
+
+def test_each_audit_event_can_be_checked_against_the_chain_from_the_export_alone(
+    home: Demo, bundle: dict[str, Any]
+) -> None:
+    checked = 0
+    for resource in resources(bundle, "AuditEvent") + resources(bundle, "Communication"):
+        (chain,) = [x for x in resource["extension"] if x["url"] == CHAIN_EXTENSION]
+        part = {
+            x["url"]: next(v for k, v in x.items() if k.startswith("value"))
+            for x in chain["extension"]
+        }
+        entry = base64.b64decode(part["entry"])
+        assert hashlib.sha256(part["previousHash"].encode() + entry).hexdigest() == part["hash"]
+        assert json.loads(entry)[0] == part["sequence"]
+        stored = home.ctx.conn.execute(
+            "SELECT hash FROM audit_log WHERE seq = ?", (part["sequence"],)
+        ).fetchone()
+        assert stored == (part["hash"],)
+        checked += 1
+    assert checked > 0
+    system, value = bundle["identifier"]["system"], bundle["identifier"]["value"]
+    seq, digest = value.split(":")
+    assert system == CHAIN_HEAD_SYSTEM
+    assert audit.verify(home.ctx.vault, (int(seq), digest)).ok
+
+
+def test_the_export_is_recorded_as_a_disclosure(home: Demo) -> None:
+    before = audit.head(home.ctx.conn)
+    bundle = export(home.ctx, FIRST, LAST)
+    entry = audit.entries(home.ctx.conn, last=1)[0]
+    assert (entry.action, entry.outcome, entry.actor_role) == ("export_fhir", "allowed", "manager")
+    assert (entry.details["head_seq"], entry.details["head_hash"]) == before
+    assert entry.details["sessions"] == len(
+        [e for e in resources(bundle, "AuditEvent") if e["action"] == "R"]
+    )
+    assert bundle["identifier"]["value"] == f"{before[0]}:{before[1]}"
+
+
+def test_an_ods_code_keeps_one_practice(home: Demo) -> None:
+    practice_id, ods_code = home.ctx.conn.execute(
+        "SELECT p.id, p.ods_code FROM access_session a JOIN practice p ON p.id = a.practice_id "
+        "GROUP BY p.id, p.ods_code ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    one = export(home.ctx, FIRST, LAST, ods_code)
+    assert_valid_r4(one)
+    sessions = home.ids(
+        "SELECT id FROM access_session WHERE practice_id = ? AND opened_at >= ? AND opened_at < ?",
+        practice_id,
+        START,
+        END,
+    )
+    consents = home.ids(
+        "SELECT c.id FROM consent_decision c JOIN resident r ON r.id = c.resident_id "
+        "WHERE r.practice_id = ? AND c.decided_on BETWEEN ? AND ?",
+        practice_id,
+        FIRST,
+        LAST,
+    )
+    assert {e["action"] for e in resources(one, "AuditEvent")} >= {"R"}
+    assert len([e for e in resources(one, "AuditEvent") if e["action"] == "R"]) == len(sessions)
+    assert urls(one, "Consent") == {full_url("Consent", i) for i in consents}
+    organisations = resources(one, "Organization")
+    assert [o["identifier"][0]["value"] for o in organisations if "identifier" in o] == [ods_code]
+
+
+def test_a_carer_may_not_export_and_the_refusal_is_audited(home: Demo) -> None:
+    carer = Context(home.ctx.vault, clock=lambda: NOW, workstation="office")
+    auth.log_in(carer, "carer.jo", demo.DEMO_PASSWORD)
+    with pytest.raises(PermissionDenied, match="export fhir is for the registered manager"):
+        export(carer, FIRST, LAST)
+    entry = audit.entries(home.ctx.conn, last=1)[0]
+    assert (entry.action, entry.outcome, entry.actor_username) == (
+        "export_fhir",
+        "denied",
+        "carer.jo",
+    )
+
+
+def test_the_command_line_writes_the_file_whole(
+    home: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv(cli.ENV_PASSPHRASE, demo.DEMO_PASSPHRASE)
+    monkeypatch.setenv(cli.ENV_PASSWORD, demo.DEMO_PASSWORD)
+    out = tmp_path / "audit.json"
+    args = ["--db", str(home.path), "export", "fhir", "--from", FIRST, "--to", LAST]
+    assert cli.run([*args, "--user", "manager", "--out", str(out)]) == 0, capsys.readouterr().err
+    assert f"Wrote {out}" in capsys.readouterr().out
+    assert_valid_r4(json.loads(out.read_bytes()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.json"]
+
+    # refused, or failing on bad input: no file, and no temporary file left behind
+    refused = tmp_path / "refused.json"
+    assert cli.run([*args, "--user", "carer.jo", "--out", str(refused)]) == cli.EXIT_REFUSED
+    assert cli.run([*args, "--user", "manager", "--ods-code", "Z99999", "--out", str(refused)]) == (
+        cli.EXIT_INPUT
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.json"]
+
+
+# -- the mapping of each kind of decision and event, on a small home ---------------------------
+
+
+def test_consent_decisions_map_to_status_performer_and_provision(home_small: Home) -> None:
+    h = home_small
+    by_resident = h.add_resident(consent_by=None)
+    consent.record_consent(
+        h.ctx,
+        by_resident.id,
+        "granted",
+        "resident",
+        decided_on="2026-11-01",
+        expires_on="2027-11-01",
+    )
+    attorney = h.add_resident(consent_by=None)
+    consent.record_consent(
+        h.ctx,
+        attorney.id,
+        "granted",
+        "lpa_attorney",
+        decided_on="2026-11-03",
+        lacks_capacity=True,
+        capacity_assessed_on="2026-11-02",
+        capacity_assessment="Unable to weigh the information (MCA stage 2).",
+        representative_name="Dana Attorney",
+        representative_relationship="daughter",
+        authority_reference="LPA-7000-1234-5678",
+    )
+    best = h.add_resident(consent_by="best_interests")
+    withdrawn = h.add_resident()
+    consent.record_consent(
+        h.ctx, withdrawn.id, "withdrawn", "resident", decided_on="2026-11-10", reason="Changed mind"
+    )
+    bundle = export(h.ctx, "2026-11-01", "2026-11-21")
+    assert_valid_r4(bundle)
+    by_patient: dict[str, list[dict[str, Any]]] = {}
+    for c in resources(bundle, "Consent"):
+        by_patient.setdefault(c["patient"]["identifier"]["value"], []).append(c)
+
+    (own,) = by_patient[by_resident.nhs_number]
+    assert own["status"] == "active" and own["provision"]["type"] == "permit"
+    assert own["performer"][0]["reference"] == full_url("Patient", by_resident.nhs_number)
+    assert own["provision"]["period"] == {"start": "2026-11-01", "end": "2027-10-31"}
+    purposes = {p["code"] for p in own["provision"]["purpose"]}
+    assert purposes == {"medication_check", "clinical_assessment", "care_plan_review"}
+    assert own["provision"]["actor"][0]["reference"]["identifier"]["value"] == ODS
+
+    (lpa,) = by_patient[attorney.nhs_number]
+    (person,) = lpa["contained"]
+    assert person["resourceType"] == "RelatedPerson"
+    assert person["identifier"][0]["value"] == "LPA-7000-1234-5678"
+    assert person["relationship"][0]["coding"][0]["code"] == "HPOWATT"
+    assert person["relationship"][1]["text"] == "daughter"
+    assert lpa["performer"][0]["reference"] == "#decision-maker"
+
+    (interests,) = by_patient[best.nhs_number]
+    assert interests["contained"][0]["resourceType"] == "Practitioner"
+    assert "best-interests" in interests["policyRule"]["text"]
+    capacity = {x["url"]: x for x in interests["extension"][0]["extension"]}
+    assert capacity["decidedBy"]["valueCode"] == "best_interests"
+    assert capacity["peopleConsulted"]["valueString"] == "Daughter; GP; named nurse"
+
+    granted, withdrawal = by_patient[withdrawn.nhs_number]
+    assert granted["status"] == "inactive"  # replaced by the withdrawal
+    assert (withdrawal["status"], withdrawal["provision"]["type"]) == ("inactive", "deny")
+
+
+def test_a_session_and_a_refusal_map_to_balp_audit_events(home_small: Home) -> None:
+    h = home_small
+    nurse = h.add_nurse()
+    resident = h.add_resident()
+    refused = h.add_resident(consent_by=None)
+    h.log_in(nurse)
+    session = h.open_session(resident)
+    access.record_sections_viewed(h.ctx, session.id, ["summary", "medications"])
+    access.close_access_session(h.ctx, session.id)
+    with pytest.raises(AccessRefused):
+        h.open_session(refused)
+    h.as_manager()
+    bundle = export(h.ctx, "2026-11-21", "2026-11-21")
+    assert_valid_r4(bundle)
+    read, refusal = sorted(resources(bundle, "AuditEvent"), key=lambda e: e["action"], reverse=True)
+
+    assert read["agent"][0]["who"]["identifier"] == {"system": NMC_PIN, "value": nurse.nmc_pin}
+    assert read["agent"][0]["name"] == nurse.full_name
+    assert read["agent"][0]["role"][0]["coding"][0]["code"] == "nurse"
+    assert read["source"]["site"] == "nurses-station-1"
+    assert [e.get("name") for e in read["entity"][1:]] == ["Summary", "Medications"]
+    assert read["entity"][0]["what"]["identifier"]["value"] == resident.nhs_number
+    assert "end" in read["period"]
+
+    assert (refusal["action"], refusal["outcome"]) == ("E", "8")
+    assert refusal["type"]["system"] == "http://dicom.nema.org/resources/ontology/DCM"
+    assert "no consent decision is recorded" in refusal["outcomeDesc"]
+
+
+@pytest.fixture
+def home_small(ctx: Context, clock: object) -> Home:
+    return Home.set_up(ctx, clock)
