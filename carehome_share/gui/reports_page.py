@@ -2,8 +2,10 @@
 it as PDF. Each document's service checks what it covers; a mistake shows beside its field."""
 
 from datetime import timedelta
+from pathlib import Path
 
-from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QStandardPaths
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QVBoxLayout, QWidget
 
 from carehome_share.domain.errors import CarehomeError, ValidationError
 from carehome_share.domain.identifiers import format_nhs_number
@@ -13,7 +15,9 @@ from carehome_share.gui.forms import Form, attempt, date_edit, error_label, head
 from carehome_share.gui.printing import Printable
 from carehome_share.gui.tasks import Background
 from carehome_share.gui.widgets import button, row_of
-from carehome_share.services import practices, residents
+from carehome_share.interop.fhir import write_bundle
+from carehome_share.reports.output import atomic_output
+from carehome_share.services import fhir_export, practices, residents
 from carehome_share.services.context import Context
 from carehome_share.store.repo import ResidentListing
 
@@ -91,6 +95,12 @@ class ReportsPage(QWidget):
                 button("Save as PD&F…", lambda: self.make(self._save)),
             )
         )
+        self.fhir_button = button("Export the period as FHIR &JSON…", self.export_fhir)
+        self.fhir_button.setToolTip(
+            "Consent decisions, record accesses, refusals and GP calls in the period, for the "
+            "chosen practice, as an HL7 FHIR R4 Bundle for the practice's or the ICB's systems"
+        )
+        layout.addLayout(row_of(self.fhir_button))
         layout.addWidget(self.status)
         layout.addStretch()
         outer = QVBoxLayout(self)
@@ -105,6 +115,7 @@ class ReportsPage(QWidget):
         self.form.clear_errors()
         for name in ("ods_code", "first_day", "last_day", "include_former", "resident_id"):
             self.form.layout_.setRowVisible(self.form.fields[name].parentWidget(), name in needed)
+        self.fhir_button.setVisible(needed == PERIOD)
 
     def reload(self) -> None:
         chosen = self.practice.currentData()
@@ -163,6 +174,31 @@ class ReportsPage(QWidget):
             self._failed(exc)
             return
         printing.build(self, self.background, printable, then, self._failed)
+
+    def export_fhir(self) -> None:
+        """The period's consent and access audit as FHIR JSON: written whole or not at all."""
+        self.form.clear_errors()
+        practice = self.form.value("ods_code")
+        first, last = self.form.value("first_day"), self.form.value("last_day")
+        ods = practice.ods_code if practice else None
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        name = f"fhir-{ods or 'all'}-{first:%Y-%m-%d}-{last:%Y-%m-%d}.json"
+        chosen, _filter = QFileDialog.getSaveFileName(
+            self, "Export as FHIR JSON", str(Path(folder, name)), "FHIR JSON (*.json)"
+        )
+        if not chosen:
+            return
+        target = Path(chosen) if Path(chosen).suffix else Path(chosen).with_suffix(".json")
+
+        def work(c: Context) -> int:
+            with atomic_output(target) as out:
+                return fhir_export.export_fhir(c, first, last, ods, lambda e: write_bundle(e, out))
+
+        self.background.run(
+            work,
+            lambda count: self.status.setText(f"Saved {target} ({count} FHIR resources)"),
+            self._failed,
+        )
 
     def _save(self, parent: QWidget, printable: Printable, pdf: bytes) -> None:
         saved = printing.save_as_pdf(parent, printable, pdf)

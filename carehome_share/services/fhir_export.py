@@ -72,7 +72,7 @@ def export_fhir(
 
     def work(tx: Tx) -> tuple[FhirExport, T]:
         conn = tx.conn
-        first, last, start, end = reports._period(first_day, last_day)
+        first, last, start, end = reports.report_period(first_day, last_day)
         only = practice_id_for(conn, ods_code) if ods_code else None
         practices = tuple(p for p in repo.list_practices(conn) if only in (None, p.id))
         links = fhir_queries.chain_links(conn, start, end)
@@ -96,7 +96,7 @@ def export_fhir(
             at=tx.now,
             first_day=first,
             last_day=last,
-            head=reports._head(conn),
+            head=reports.chain_head(conn),
             practices=practices,
             residents=residents,
             consents=_consents(conn, first, last, only, practices, residents, v.uk_date(tx.now)),

@@ -73,7 +73,7 @@ def _printed(tx: Tx) -> Printed:
     return Printed(repo.home_name(tx.conn) or "", tx.now, f"{tx.staff.full_name} ({tx.role.label})")
 
 
-def _head(conn: Connection) -> ChainHead:
+def chain_head(conn: Connection) -> ChainHead:
     return ChainHead(*audit.head(conn))
 
 
@@ -90,7 +90,7 @@ def _record(
     perform(ctx, PRINT_REPORTS, lambda tx: tx.details.update(details), resident_id=resident_id)
 
 
-def _period(first_day: object, last_day: object) -> tuple[date, date, datetime, datetime]:
+def report_period(first_day: object, last_day: object) -> tuple[date, date, datetime, datetime]:
     """UK calendar days, both included, and the UTC instants [start, end) they span."""
     first = v.as_date("first_day", first_day)
     last = v.as_date("last_day", last_day)
@@ -176,7 +176,7 @@ def gp_access_report(
 
     def work(tx: Tx) -> tuple[AccessReport, T]:
         conn = tx.conn
-        first, last, start, end = _period(first_day, last_day)
+        first, last, start, end = report_period(first_day, last_day)
         practice = repo.get_practice(conn, practice_id_for(conn, ods_code))
         assert practice is not None
         long_minutes = setting(conn, "long_session_minutes")
@@ -192,7 +192,7 @@ def gp_access_report(
             agreements=_agreements_during(conn, practice.id, first, last),
             first_day=first,
             last_day=last,
-            head=_head(conn),
+            head=chain_head(conn),
             long_minutes=long_minutes,
             summary=AccessSummary(
                 sessions=counts.sessions,
@@ -259,7 +259,7 @@ def resident_history(ctx: Context, resident_id: int, render: Callable[[ResidentH
             practice=record.practice,
             stays=record.stays,
             consents=record.consents,
-            head=_head(conn),
+            head=chain_head(conn),
             long_minutes=setting(conn, "long_session_minutes"),
             sessions=q.resident_sessions(conn, rid),
             refusals=q.resident_refusals(conn, rid),
@@ -303,7 +303,7 @@ def consent_register(
             RegisterEntry(line, consent_state(repo.consents(tx.conn, line.resident_id), today))
             for line in q.register_residents(tx.conn, tx.now, include_former)
         )
-        register = ConsentRegister(_printed(tx), today, include_former, _head(tx.conn), entries)
+        register = ConsentRegister(_printed(tx), today, include_former, chain_head(tx.conn), entries)
         return register, render(register)
 
     register, result = read(ctx, PRINT_REPORTS, work)
@@ -374,7 +374,7 @@ def staff_list(
 
     def work(tx: Tx) -> tuple[StaffList, T]:
         conn = tx.conn
-        first, last, _start, _end = _period(first_day, last_day)
+        first, last, _start, _end = report_period(first_day, last_day)
         practice = repo.get_practice(conn, practice_id_for(conn, ods_code))
         assert practice is not None
         dates = q.staff_dates(conn)
@@ -392,7 +392,7 @@ def staff_list(
             agreements=_agreements_during(conn, practice.id, first, last),
             first_day=first,
             last_day=last,
-            head=_head(conn),
+            head=chain_head(conn),
             members=tuple(members),
         )
         return staff, render(staff)

@@ -6,6 +6,7 @@ Printed pages are images of the document's pages, so their text is checked in th
 reads, and the printed images are compared with QtPdf's own rendering of each page."""
 
 import io
+import json
 import os
 import stat
 import threading
@@ -440,3 +441,23 @@ def test_wizard_prints_the_recovery_sheet_as_the_new_manager(
     ]
     assert entries[1].details == {"document": "recovery_sheet"}
     wizard.vault.close()
+
+
+def test_reports_page_exports_the_period_as_fhir(
+    qtbot, home: Home, open_window, tmp_path: Path, monkeypatch
+) -> None:
+    resident = a_session(home)
+    window = open_window()
+    page = reports_page(qtbot, window)
+    set_period(page, *NOVEMBER)
+    assert page.fhir_button.isVisibleTo(page)
+    target = tmp_path / "export"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(target), ""))
+    page.fhir_button.click()
+    qtbot.waitUntil(lambda: page.status.text().startswith("Saved"))
+    bundle = json.loads(target.with_suffix(".json").read_text(encoding="utf-8"))
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    assert bundle["type"] == "collection" and kinds.count("AuditEvent") == 1
+    assert resident.nhs_number in json.dumps(bundle)
+    choose(page, "register")
+    assert not page.fhir_button.isVisibleTo(page)
