@@ -303,7 +303,9 @@ def consent_register(
             RegisterEntry(line, consent_state(repo.consents(tx.conn, line.resident_id), today))
             for line in q.register_residents(tx.conn, tx.now, include_former)
         )
-        register = ConsentRegister(_printed(tx), today, include_former, chain_head(tx.conn), entries)
+        register = ConsentRegister(
+            _printed(tx), today, include_former, chain_head(tx.conn), entries
+        )
         return register, render(register)
 
     register, result = read(ctx, PRINT_REPORTS, work)
