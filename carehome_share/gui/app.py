@@ -1,9 +1,11 @@
 """Starting the desktop app. The login window appears first; the database is opened while it
 is on screen (keyring and SQLCipher take a moment), and Log in is enabled once it is ready."""
 
+import signal
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -19,8 +21,19 @@ def application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def quit_on_terminate(app: QApplication) -> None:
+    """SIGTERM (a shutdown, or `kill`) ends the app the normal way: the logout is recorded, the
+    database closed and a demo's files removed. Python runs signal handlers only between its own
+    steps, so a timer wakes it while Qt waits for events."""
+    signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, app.quit))  # also before exec()
+    waker = QTimer(app, interval=500)
+    waker.timeout.connect(lambda: None)
+    waker.start()
+
+
 def run_gui(db_path: Path | None, demo: bool = False) -> int:
     app = application()
+    quit_on_terminate(app)
     path = db_path or paths.default_database()
     login = LoginDialog()
     if path.exists() and not demo:
