@@ -36,6 +36,7 @@ from carehome_share.reports.staff_list import write_staff_list
 from carehome_share.services import (
     access,
     auth,
+    backup,
     consent,
     fhir_export,
     practices,
@@ -46,6 +47,7 @@ from carehome_share.services import (
 )
 from carehome_share.services import audit as audit_service
 from carehome_share.services.context import Context
+from carehome_share.store import backup as store_backup
 from carehome_share.store import keychain
 from carehome_share.store.vault import NeedsUnlock, Vault, VaultError
 
@@ -190,6 +192,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
     ]
     emit(args, {**jsonable(result), "ok": result.ok}, "\n".join(lines))
     return 0 if result.ok else 1
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Put a checked backup in place of the database; no login (the database may be broken)."""
+    restored = store_backup.restore(
+        args.backup,
+        args.db,
+        passphrase=os.environ.get(ENV_PASSPHRASE),
+        recovery_code=args.recovery_code or os.environ.get(ENV_RECOVERY_CODE),
+    )
+    aside = f"\nThe file it replaced was kept as {restored.previous}" if restored.previous else ""
+    emit(
+        args,
+        restored,
+        f"Restored {restored.path} from {Path(args.backup).resolve()}: {restored.entries} audit "
+        f"entries; chain head {restored.head_seq}:{restored.head_hash}{aside}",
+    )
+    return 0
 
 
 # -- commands acting as a logged-in user ------------------------------------------------------
@@ -535,6 +555,13 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
         _wrote,
     ),
     ("report", "recovery"): (report_recovery, _wrote),
+    ("backup", "backup"): (
+        lambda c, a: backup.back_up(c, a.out),
+        lambda r: (
+            f"Backed up to {r.path}: {r.entries} audit entries; chain head "
+            f"{r.head_seq}:{r.head_hash}"
+        ),
+    ),
     ("export", "fhir"): (
         export_fhir,
         lambda r: f"Wrote {r['written']} ({r['resources']} FHIR resources)",
@@ -630,6 +657,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--head", help="SEQ:HASH printed on a report: detect a file rolled back behind it"
     )
     p.set_defaults(func=cmd_verify)
+
+    p = commands.add_parser(
+        "backup", parents=[after], help="write a checked, encrypted copy of the database (manager)"
+    )
+    p.add_argument("--out", required=True, help="the backup file to write")
+    p.set_defaults(func=run_action, verb="backup")
+
+    p = commands.add_parser(
+        "restore",
+        parents=[after],
+        help="replace the database with a checked backup (close the app everywhere first); "
+        f"unlocked by the keychain, {ENV_PASSPHRASE}, --recovery-code or {ENV_RECOVERY_CODE}",
+    )
+    p.add_argument("backup", help="the backup file")
+    p.set_defaults(func=cmd_restore)
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction:
         g = commands.add_parser(name, help=help_text, parents=[after])

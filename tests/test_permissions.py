@@ -19,6 +19,7 @@ from carehome_share.domain.permissions import PERMISSIONS
 from carehome_share.services import (
     access,
     auth,
+    backup,
     consent,
     exceptions,
     fhir_export,
@@ -200,6 +201,7 @@ CALLS: dict[str, Call] = {
     "export_fhir": lambda c, w: fhir_export.export_fhir(
         c, "2026-11-01", "2026-11-21", ODS, render=lambda export: None
     ),
+    "back_up": lambda c, w: backup.back_up(c, w.home.ctx.vault.path.with_name("backup.db")),
 }
 # Reads: allowed without an audit entry of their own (only their refusals are recorded).
 READS = {

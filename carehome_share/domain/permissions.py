@@ -41,4 +41,6 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "print_consent_form": frozenset({Role.MANAGER, Role.NURSE}),  # for a decision to be signed
     # The FHIR export of consent and access audit: a disclosure, audited like a printed report.
     "export_fhir": MANAGER,
+    # An encrypted copy of the whole database; restoring one needs no login (see the CLI).
+    "back_up": MANAGER,
 }

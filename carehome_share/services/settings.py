@@ -36,10 +36,11 @@ def all_settings(ctx: Context) -> dict[str, int]:
 
 def change_setting(ctx: Context, name: str, value: object) -> None:
     def work(tx: Tx) -> None:
-        if name not in SETTINGS:
+        if not isinstance(name, str) or name not in SETTINGS:
             raise ValidationError("setting", "one of: " + ", ".join(SETTINGS))
         _, low, high, meaning = SETTINGS[name]
-        number = int(value) if isinstance(value, str) and value.strip().isdigit() else value
+        typed = value.strip() if isinstance(value, str) else ""
+        number = int(typed) if typed.isascii() and typed.isdigit() else value
         if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
             raise ValidationError(name, f"a whole number from {low} to {high} ({meaning})")
         tx.details.update(setting=name, old=setting(tx.conn, name), new=number)

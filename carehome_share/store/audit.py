@@ -13,7 +13,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from carehome_share.store.vault import Connection, DatabaseError, Vault, VaultError
+from carehome_share.store.vault import Connection, DatabaseError, Vault, VaultError, page_problems
 
 GENESIS = "0" * 64
 _COLUMNS = (
@@ -232,8 +232,8 @@ def verify(vault: Vault, expected_head: tuple[int, str] | None = None) -> Verify
 def check_file(conn: Connection, result: VerifyResult) -> bool:
     """SQLCipher's page check and SQLite's structure check; False if the file cannot be read."""
     try:
-        for (problem,) in conn.execute("PRAGMA cipher_integrity_check"):
-            result.problems.append(f"encryption check: {problem}")
+        pages = [problem for (problem,) in conn.execute("PRAGMA cipher_integrity_check")]
+        result.problems.extend(f"encryption check: {p}" for p in page_problems(pages))
         integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
     except DatabaseError as exc:
         result.problems.append(f"the database file is damaged: {exc}")

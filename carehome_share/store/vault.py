@@ -8,6 +8,7 @@ the keychain entry or the passphrase is lost.
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import threading
@@ -50,6 +51,29 @@ class WrongKey(VaultError):
             "damaged. Nothing has been changed. Unlock with the recovery code from the recovery "
             "sheet, or restore the latest backup. Do not create a new database: it would not "
             "hold this home's records."
+        )
+
+
+class DamagedDatabase(WrongKey):
+    """The key is right, but pages of the file are damaged or missing. A WrongKey, so every
+    unlock screen that offers the recovery code and the backup offers them here too."""
+
+    def __init__(self, problems: list[str]) -> None:
+        VaultError.__init__(
+            self,
+            f"The database file is damaged: {'; '.join(problems)}. Nothing has been changed, and "
+            "nothing will be written to it. Restore the latest backup (carehome-share restore "
+            "BACKUP_FILE; the recovery code from the recovery sheet unlocks it if the keychain "
+            "cannot). Do not create a new database: it would not hold this home's records.",
+        )
+        self.problems = problems
+
+
+class DiskFull(VaultError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The disk is full: this change was not saved, and nothing saved before was lost. "
+            "Free some space (or ask IT to), then try again."
         )
 
 
@@ -169,10 +193,13 @@ class Vault:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                if self.conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                    self.conn.execute("ROLLBACK")
+                if isinstance(exc, sqlcipher.OperationalError) and "full" in str(exc):
+                    raise DiskFull() from exc
                 raise
-            self.conn.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -219,12 +246,54 @@ def _configure(conn: Connection) -> None:
 def _unlock(path: Path, key_pragma: str, source: str) -> Connection:
     conn = _connect(path, key_pragma)
     try:
+        if path.stat().st_size % _page_size(conn):
+            raise DatabaseError("the file ends part-way through a page")  # never written to
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         _configure(conn)
     except DatabaseError as exc:
+        damage = _damage(conn, path)
         conn.close()
+        if damage:
+            raise DamagedDatabase(damage) from exc
         raise WrongKey(source) from exc
     return conn
+
+
+def _page_size(conn: Connection) -> int:
+    return int(conn.execute("PRAGMA cipher_page_size").fetchone()[0])
+
+
+_HMAC_FAILED = re.compile(r"HMAC verification failed for page (\d+)")
+_SHORT_PAGE = re.compile(r"page (\d+) has an invalid size of (\d+) bytes \(expected (\d+)")
+
+
+def page_problems(reported: list[str]) -> list[str]:
+    """SQLCipher's cipher_integrity_check lines in words: which page, and what is wrong."""
+    problems = []
+    for line in reported:
+        if match := _HMAC_FAILED.search(line):
+            problems.append(f"page {match[1]} is damaged (it fails its checksum)")
+        elif match := _SHORT_PAGE.search(line):
+            problems.append(
+                f"page {match[1]} is cut short ({match[2]} of {match[3]} bytes): "
+                "the file was truncated"
+            )
+        else:
+            problems.append(line)
+    return problems
+
+
+def _damage(conn: Connection, path: Path) -> list[str]:
+    """After a failed unlock: the damaged pages when the key is right (some pages verify), or
+    nothing when every page fails, which is what a wrong key looks like."""
+    try:
+        reported = [row[0] for row in conn.execute("PRAGMA cipher_integrity_check")]
+    except DatabaseError:
+        return []
+    whole_pages = path.stat().st_size // _page_size(conn)
+    if sum(1 for line in reported if _HMAC_FAILED.search(line)) >= whole_pages:
+        return []
+    return page_problems(reported)
 
 
 def _key_mode(conn: Connection) -> str:
