@@ -11,6 +11,7 @@ Covered elsewhere, not repeated here:
 """
 
 import contextlib
+import errno
 import hashlib
 import io
 import os
@@ -437,3 +438,26 @@ def test_command_line_backup_damage_and_restore(
     assert f"chain head {head}" in out and "kept as" in out
     code, out, _err = _cli("verify", "--db", db, "--head", head)
     assert code == 0 and "OK" in out
+
+
+def test_disk_full_during_a_backup_keeps_the_database_and_the_older_backup(
+    opened: Opened, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expected (issue 7 item 7): the disk fills as the backup is flushed to disk; a BackupError
+    says so, the older backup under that name is untouched, no temporary file is left, and the
+    database still verifies with the same chain head."""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    target = folder / "nightly.db"
+    backup.back_up(opened.vault, target)
+    before, head = _sha(target), audit.head(opened.vault.conn)
+
+    def disk_full(_path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(backup, "_sync", disk_full)
+    with pytest.raises(backup.BackupError, match=r"No space left on device.*unchanged"):
+        backup.back_up(opened.vault, target)
+    assert _sha(target) == before
+    assert sorted(p.name for p in folder.iterdir()) == ["nightly.db"]
+    assert audit.head(opened.vault.conn) == head and audit.verify(opened.vault).ok

@@ -124,20 +124,26 @@ def back_up(vault: Vault, target: Path | str) -> Checked:
         raise BackupError("A backup cannot be written over the database itself.")
     if not target.parent.is_dir():
         raise BackupError(f"There is no folder {target.parent} to put the backup in.")
-    source = vault.another()  # leaves the caller's connection and transaction alone
-    with closing(source), _temporary_beside(target) as temp:
-        salt = source.conn.execute("PRAGMA cipher_salt").fetchone()[0]
-        dest = _connect(temp, source._key_pragma)
-        with closing(dest):
-            dest.execute(f"PRAGMA cipher_salt = \"x'{salt}'\"")  # the recovery code opens it
-            dest.execute("PRAGMA temp_store = MEMORY")
-            source.conn.backup(dest)  # all pages in one step: one snapshot
-            dest.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
-            checked = check_copy(dest, temp, target.name)
-        if os.name == "posix":
-            temp.chmod(0o600)
-        _sync(temp)
-        os.replace(temp, target)
+    try:
+        source = vault.another()  # leaves the caller's connection and transaction alone
+        with closing(source), _temporary_beside(target) as temp:
+            salt = source.conn.execute("PRAGMA cipher_salt").fetchone()[0]
+            dest = _connect(temp, source._key_pragma)
+            with closing(dest):
+                dest.execute(f"PRAGMA cipher_salt = \"x'{salt}'\"")  # the recovery code opens it
+                dest.execute("PRAGMA temp_store = MEMORY")
+                source.conn.backup(dest)  # all pages in one step: one snapshot
+                dest.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+                checked = check_copy(dest, temp, target.name)
+            if os.name == "posix":
+                temp.chmod(0o600)
+            _sync(temp)
+            os.replace(temp, target)
+    except OSError as exc:  # a full disk, most often, met at the write or the fsync
+        raise BackupError(
+            f"The backup could not be written to {target.parent}: {exc.strerror or exc}. "
+            "The database and any earlier backup there are unchanged."
+        ) from exc
     _sync_folder(target.parent)
     return Checked(target, checked.entries, checked.head_seq, checked.head_hash)
 
