@@ -6,13 +6,10 @@
 Saves docs/screenshots/manager-*.png. The data are synthetic (carehome_share.demo).
 """
 
-import io
 import shutil
-from pathlib import Path
 
-from PIL import Image
-from PySide6.QtCore import QBuffer, QDate, QIODevice
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QDate
+from shots import save, settle  # beside this script
 
 from carehome_share import demo
 from carehome_share.domain.model import DecidedBy, Role
@@ -24,27 +21,6 @@ from carehome_share.gui.tasks import Background
 from carehome_share.services import auth
 from carehome_share.services.context import Context
 from carehome_share.store import repo
-
-OUT = Path(__file__).resolve().parent
-
-
-def settle(window: MainWindow) -> None:
-    """Let background reads finish and their results reach the window."""
-    for _ in range(3):
-        window.background.wait()
-        QApplication.processEvents()
-
-
-def save(widget: QWidget, name: str, window: MainWindow) -> None:
-    settle(window)
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    widget.grab().save(buffer, "PNG")
-    # 256 colours without dithering keep each file small and the text crisp.
-    image = Image.open(io.BytesIO(buffer.data().data())).convert("RGB")
-    small = image.quantize(256, Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-    small.save(OUT / f"manager-{name}.png", optimize=True)
-    print(f"manager-{name}.png")
 
 
 def main() -> None:
@@ -58,7 +34,7 @@ def main() -> None:
         settle(window)
         residents = window.residents
         residents.table.selectRow(0)
-        save(window, "residents", window)
+        save(window, "manager-residents", window)
         for i in range(1, window.tabs.count()):
             window.tabs.setCurrentIndex(i)
             page = window.tabs.widget(i)
@@ -71,7 +47,7 @@ def main() -> None:
                 page.outcome.setCurrentIndex(page.outcome.findData("denied"))
                 page.verify()
             name = window.tabs.tabText(i).replace("&", "").split(" (")[0]
-            save(window, name.lower().replace(" ", "-"), window)
+            save(window, "manager-" + name.lower().replace(" ", "-"), window)
 
         window.tabs.setCurrentIndex(0)
         assert residents.panel.listing is not None and residents.panel.details is not None
@@ -81,14 +57,14 @@ def main() -> None:
         consent.form.fields["representative_relationship"].setText("son")
         consent.show()
         consent.ok_button.click()  # no capacity assessment yet: the error shows beside it
-        save(consent, "consent-dialog", window)
+        save(consent, "manager-consent-dialog", window)
         consent.decided_by.setCurrentIndex(consent.decided_by.findData(DecidedBy.BEST_INTERESTS))
-        save(consent, "consent-best-interests", window)
+        save(consent, "manager-consent-best-interests", window)
         consent.close()
 
         withdraw = manager.WithdrawDialog(ctx, residents.panel.details.record, window)
         withdraw.show()
-        save(withdraw, "withdraw-dialog", window)
+        save(withdraw, "manager-withdraw-dialog", window)
         withdraw.close()
 
         add_staff = manager.StaffDialog(ctx, None, window)
@@ -101,7 +77,7 @@ def main() -> None:
             add_staff.form.fields[name].setText(text)
         add_staff.roles.boxes[Role.NURSE].setChecked(True)
         add_staff.show()
-        save(add_staff, "add-staff-dialog", window)
+        save(add_staff, "manager-add-staff-dialog", window)
         add_staff.close()
 
         practices = window.tabs.widget(2)
@@ -109,12 +85,12 @@ def main() -> None:
         agreement = manager.AgreementDialog(ctx, practices.practices.chosen(), window)
         agreement.form.fields["ends_on"].setDate(QDate(2027, 3, 31))
         agreement.show()
-        save(agreement, "agreement-dialog", window)
+        save(agreement, "manager-agreement-dialog", window)
         agreement.close()
 
         add_resident = manager.ResidentDialog(ctx, None, window)
         add_resident.show()
-        save(add_resident, "add-resident-dialog", window)
+        save(add_resident, "manager-add-resident-dialog", window)
         add_resident.close()
 
         window.shut()

@@ -7,13 +7,10 @@ database under a real X server:
 Saves docs/screenshots/reports-*.png. The data are synthetic (carehome_share.demo).
 """
 
-import io
 import shutil
-from pathlib import Path
 
-from PIL import Image
-from PySide6.QtCore import QBuffer, QIODevice
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
+from shots import save, settle  # beside this script
 
 from carehome_share import demo
 from carehome_share.gui import printing
@@ -25,27 +22,6 @@ from carehome_share.gui.tasks import Background
 from carehome_share.services import auth
 from carehome_share.services.context import Context
 from carehome_share.store import repo
-
-OUT = Path(__file__).resolve().parent
-
-
-def settle(window: MainWindow) -> None:
-    """Let background work finish and its results reach the window."""
-    for _ in range(5):
-        window.background.wait()
-        QApplication.processEvents()
-
-
-def save(widget: QWidget, name: str, window: MainWindow) -> None:
-    settle(window)
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    widget.grab().save(buffer, "PNG")
-    # 256 colours without dithering keep each file small and the text crisp.
-    image = Image.open(io.BytesIO(buffer.data().data())).convert("RGB")
-    small = image.quantize(256, Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-    small.save(OUT / f"reports-{name}.png", optimize=True)
-    print(f"reports-{name}.png")
 
 
 def main() -> None:
@@ -63,13 +39,13 @@ def main() -> None:
             if isinstance(window.tabs.widget(i), ReportsPage)
         )
         window.tabs.setCurrentWidget(page)
-        save(window, "page", window)
+        save(window, "reports-page", window)
 
         page.make(printing.preview)
         settle(window)
         dialog = QApplication.activeModalWidget()
         assert isinstance(dialog, printing.PreviewDialog), dialog
-        save(dialog, "preview", window)
+        save(dialog, "reports-preview", window)
         dialog.close()
 
         window.shut()

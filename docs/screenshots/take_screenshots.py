@@ -12,7 +12,8 @@ from pathlib import Path
 
 import keyring
 from keyring.backends import fail
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
+from shots import save  # beside this script
 
 from carehome_share import demo
 from carehome_share.domain.errors import AccessRefused
@@ -27,17 +28,6 @@ from carehome_share.gui.startup import SetupWizard, UnlockDialog
 from carehome_share.gui.tasks import Background
 from carehome_share.services import access, auth, residents
 from carehome_share.services.context import Context
-
-OUT = Path(__file__).resolve().parent
-
-
-def shoot(widget: QWidget, name: str) -> None:
-    widget.show()
-    widget.raise_()
-    for _ in range(5):
-        QApplication.processEvents()
-    widget.grab().save(str(OUT / f"{name}.png"))
-    print("saved", name)
 
 
 def allowed(ctx: Context, resident_id: int) -> bool:
@@ -58,19 +48,19 @@ def main() -> None:
     login = LoginDialog()
     login.attach(partial(auth.log_in, ctx), demo.HOME_NAME, demo.DEMO_ACCOUNTS, demo.DEMO_PASSWORD)
     login.demo_accounts.setCurrentRow(1)
-    shoot(login, "login")
+    save(login, "login")
     login.close()
 
     with tempfile.TemporaryDirectory() as scratch:
         wizard = SetupWizard(Path(scratch) / "new.db")
         wizard.resize(640, 480)
-        shoot(wizard, "setup-wizard")
+        save(wizard, "setup-wizard")
         wizard.close()
         unlock = UnlockDialog(
             vault.path,
             "This database is locked with a passphrase, or its key is not in this computer's keychain.",
         )
-        shoot(unlock, "unlock")
+        save(unlock, "unlock")
         unlock.close()
 
     auth.log_in(ctx, "nurse.amira", demo.DEMO_PASSWORD)
@@ -82,14 +72,14 @@ def main() -> None:
     page = window.residents
     current = next(i for i, r in enumerate(page.model.rows) if allowed(ctx, r.resident.id))
     page.table.selectRow(page.proxy.mapFromSource(page.model.index(current, 0)).row())
-    shoot(window, "nurse-residents")
+    save(window, "nurse-residents")
 
     details = page.panel.details
     dialog = OpenSessionDialog(ctx, details.record, window)
     dialog.justification.setPlainText(
         "Checking the current warfarin dose before the lunchtime round"
     )
-    shoot(dialog, "open-session")
+    save(dialog, "open-session")
     dialog.close()
 
     listing = residents.find_residents(ctx, "")
@@ -101,11 +91,11 @@ def main() -> None:
     refusal = OpenSessionDialog(ctx, refused_record, window)
     refusal.justification.setPlainText("Checking medication after the hospital stay")
     refusal.open_button.click()
-    shoot(refusal, "refused")
+    save(refusal, "refused")
     call = GpCallDialog(
         ctx, refused_record, refusal.refusal.refusal_id if refusal.refusal else None, window
     )
-    shoot(call, "gp-call")
+    save(call, "gp-call")
     call.close()
     refusal.close()
 
@@ -117,10 +107,10 @@ def main() -> None:
         raise SystemExit(f"demo resident unexpectedly refused: {exc}") from exc
     session_window = SessionWindow(ctx, session, details.record, window)
     session_window.boxes[next(iter(session_window.boxes))].click()
-    shoot(session_window, "session")
+    save(session_window, "session")
     session_window.close_session()
     window.tabs.setCurrentWidget(window.my_sessions)
-    shoot(window, "nurse-my-sessions")
+    save(window, "nurse-my-sessions")
     window.shut()
     vault.close()
     shutil.rmtree(folder)
