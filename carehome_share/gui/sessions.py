@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -32,6 +31,7 @@ from carehome_share.gui.forms import (
     text_box,
 )
 from carehome_share.gui.models import uk_time
+from carehome_share.gui.widgets import button, row_of
 from carehome_share.services import access, settings
 from carehome_share.services.context import Context
 from carehome_share.store.repo import AccessSession
@@ -83,19 +83,12 @@ class OpenSessionDialog(QDialog):
         purpose_label.setBuddy(self.purpose)
         why_label = QLabel(f"&Justification (at least {MIN_JUSTIFICATION} characters):")
         why_label.setBuddy(self.justification)
-        self.open_button = QPushButton("&Open record")
+        self.open_button = button("&Open record", self._open)
         self.open_button.setDefault(True)
-        self.open_button.clicked.connect(self._open)
-        cancel = QPushButton("Cancel")
-        cancel.clicked.connect(self.reject)
-        buttons = QHBoxLayout()
-        buttons.addStretch()
-        buttons.addWidget(cancel)
-        buttons.addWidget(self.open_button)
         layout = QVBoxLayout(page)
         for widget in (purpose_label, self.purpose, why_label, self.justification, self.error):
             layout.addWidget(widget)
-        layout.addLayout(buttons)
+        layout.addLayout(row_of(button("Cancel", self.reject), self.open_button, right=True))
         return page
 
     def _refused_page(self) -> QWidget:
@@ -113,18 +106,11 @@ class OpenSessionDialog(QDialog):
             "instead, and log the call."
         )
         advice.setWordWrap(True)
-        self.call_button = QPushButton("&Log a call to the GP practice")
-        self.call_button.clicked.connect(self._log_call)
-        close = QPushButton("&Close")
-        close.clicked.connect(self.reject)
-        buttons = QHBoxLayout()
-        buttons.addStretch()
-        buttons.addWidget(close)
-        buttons.addWidget(self.call_button)
+        self.call_button = button("&Log a call to the GP practice", self._log_call)
         layout = QVBoxLayout(page)
         for widget in (title, self.reasons, advice):
             layout.addWidget(widget)
-        layout.addLayout(buttons)
+        layout.addLayout(row_of(button("&Close", self.reject), self.call_button, right=True))
         return page
 
     def _open(self) -> None:

@@ -94,11 +94,15 @@ def button(text: str, action: Callable[[], Any]) -> QPushButton:
     return push
 
 
-def row_of(*widgets: QWidget) -> QHBoxLayout:
+def row_of(*widgets: QWidget, right: bool = False) -> QHBoxLayout:
+    """Widgets side by side, at the left (or the right, as dialog buttons sit)."""
     row = QHBoxLayout()
+    if right:
+        row.addStretch()
     for widget in widgets:
         row.addWidget(widget)
-    row.addStretch()
+    if not right:
+        row.addStretch()
     return row
 
 
