@@ -24,7 +24,7 @@ import keyring
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from env_keyring import EnvKeyring  # noqa: E402
+from env_keyring import MemoryKeyring  # noqa: E402
 
 EMPTY_WINDOW = """
 import sys, time
@@ -62,28 +62,21 @@ app.main(["--db", sys.argv[1]])
 """
 
 
-class _Remember(EnvKeyring):
-    """Catches the key the vault stores at creation, to hand to the child processes."""
-
-    key = ""
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        _Remember.key = password
-
-
 def make_database(folder: Path) -> tuple[Path, str]:
     from carehome_share.services import auth
     from carehome_share.services.context import Context
     from carehome_share.store.vault import Vault
 
-    keyring.set_keyring(_Remember())
+    keychain = MemoryKeyring()
+    keyring.set_keyring(keychain)
     db = folder / "carehome.db"
     vault, _code = Vault.create(db)
     auth.set_up_home(
         Context(vault), "Rose Court Care Home", "manager", "Mary Manager", "manager password 1"
     )
     vault.close()
-    return db, _Remember.key
+    (key,) = keychain.entries.values()  # handed to the child processes
+    return db, key
 
 
 def start_time(script: str, args: list[str], env: dict[str, str]) -> list[float]:

@@ -1,5 +1,6 @@
-"""A keyring backend for benchmark child processes: the database key comes from an environment
-variable, as the OS keychain would hand it over. Never used by the product."""
+"""Keyring backends for the benchmarks (never used by the product): for child processes, the
+database key from an environment variable, as the OS keychain would hand it over; and an
+in-memory keychain."""
 
 import os
 
@@ -17,3 +18,17 @@ class EnvKeyring(keyring.backend.KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         raise keyring.errors.PasswordDeleteError("read-only benchmark keyring")
+
+
+class MemoryKeyring(EnvKeyring):
+    """The OS keychain, in memory, for a benchmark's own process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password

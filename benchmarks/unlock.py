@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import keyring
-from env_keyring import EnvKeyring
+from env_keyring import MemoryKeyring
 from group_db import ms, verdict
 
 from carehome_share.services import auth
@@ -23,20 +23,6 @@ from carehome_share.services.context import Context
 from carehome_share.store.vault import Vault
 
 PASSPHRASE = "benchmark passphrase"
-
-
-class MemoryKeyring(EnvKeyring):
-    """The OS keychain, in memory."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
 
 
 def _home(vault: Vault) -> None:

@@ -178,5 +178,5 @@ def test_canonical_entry_is_the_json_encoders_text(
     written before it was introduced still check."""
     row = (seq, *texts, resident_id, *more)
     canonical = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-    assert audit._canonical(row) == canonical(row).encode()
+    assert audit.canonical_bytes(row) == canonical(row).encode()
     assert audit._text_list(texts) == canonical(texts)

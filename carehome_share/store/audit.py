@@ -56,7 +56,7 @@ _SORTED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_
 _quote = json.encoder.encode_basestring  # the C string escaper behind ensure_ascii=False
 
 
-def _canonical(row: Sequence[object]) -> bytes:
+def canonical_bytes(row: Sequence[object]) -> bytes:
     """The entry's first 12 columns as a canonical JSON array (only text, whole numbers and null
     occur), without the encoder's per-call set-up: verify runs this for every entry. reasons
     and details are stored as canonical JSON text already."""
@@ -74,7 +74,7 @@ def _text_list(texts: Iterable[str]) -> str:
 
 
 def entry_hash(prev_hash: str, row: tuple[object, ...]) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + _canonical(row)).hexdigest()
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical_bytes(row)).hexdigest()
 
 
 def head(conn: Connection) -> tuple[int, str]:

@@ -72,7 +72,7 @@ def chain_links(
             details = json.loads(row[11])
             for key, kind in _LOGGED[row[7]]:
                 if details.get(key) is not None:
-                    hashed = audit._canonical(tuple(row[:12]))  # the bytes entry_hash hashes
+                    hashed = audit.canonical_bytes(tuple(row[:12]))  # the bytes entry_hash hashes
                     links[(kind, details[key])] = ChainLink(
                         row[0], row[3], row[4], row[5], row[6], row[12], row[13], hashed
                     )

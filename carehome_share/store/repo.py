@@ -687,7 +687,7 @@ def refusal_exists(conn: Connection, refusal_id: int) -> bool:
 
 
 @dataclass(frozen=True)
-class RefusalRow:
+class RecentRefusal:
     id: int
     at: datetime
     resident_id: int
@@ -697,7 +697,7 @@ class RefusalRow:
     reasons: list[str]
 
 
-def recent_refusals(conn: Connection, since: datetime) -> list[RefusalRow]:
+def recent_refusals(conn: Connection, since: datetime) -> list[RecentRefusal]:
     rows = conn.execute(
         "SELECT f.id, f.at, f.resident_id, r.given_name || ' ' || r.family_name, f.staff_id, "
         "coalesce(s.full_name, '-'), f.reasons FROM access_refusal f "
@@ -706,7 +706,7 @@ def recent_refusals(conn: Connection, since: datetime) -> list[RefusalRow]:
         (format_time(since),),
     ).fetchall()
     return [
-        RefusalRow(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
+        RecentRefusal(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
         for r in rows
     ]
 
