@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="carehome-demo-") as folder:
         path = args.keep or Path(folder) / "demo.db"
-        vault, _code = Vault.create(path, passphrase=demo.DEMO_PASSPHRASE)
+        vault, _code = Vault.create(path, purpose="demo")
         try:
             started = time.perf_counter()
             summary = demo.generate(

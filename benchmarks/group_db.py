@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser, residents: int, sessions: int
 def open_group(args: argparse.Namespace, folder: Path) -> Vault:
     """The demo database named by --db, or a new one generated in `folder`."""
     if args.db:
-        return Vault.open(args.db, passphrase=demo.DEMO_PASSPHRASE)
-    vault, _code = Vault.create(folder / "group.db", passphrase=demo.DEMO_PASSPHRASE)
+        return demo.open_demo(args.db)
+    vault, _code = Vault.create(folder / "group.db", purpose="demo")
     started = time.perf_counter()
     summary = demo.generate(
         Context(vault, workstation="benchmark"),

@@ -32,10 +32,10 @@ from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
 from carehome_share import demo
 from carehome_share.domain.validation import day_start, uk_date
 from carehome_share.reports.access_report import write_access_report
-from carehome_share.reports.output import atomic_output
 from carehome_share.services import auth, reports
 from carehome_share.services.context import Context
 from carehome_share.store import repo, report_queries
+from carehome_share.store.files import atomic_output
 from carehome_share.store.vault import Vault
 
 # name: (residents, sessions over one year, days reported)
@@ -44,7 +44,7 @@ SMOKE = {"month": (30, 400, 30), "year": (30, 800, 365)}
 
 
 def _open(db: str) -> Context:
-    ctx = Context(Vault.open(db, passphrase=demo.DEMO_PASSPHRASE), workstation="benchmark")
+    ctx = Context(demo.open_demo(db), workstation="benchmark")
     auth.log_in(ctx, "manager", demo.DEMO_PASSWORD)
     return ctx
 
@@ -107,7 +107,7 @@ def _child(db: Path, what: str, ods: str, first: str, last: str, *, trace: bool)
 def _scenario(folder: Path, name: str, size: tuple[int, int, int]) -> dict[str, Any]:
     residents, sessions, days = size
     db = folder / f"{name}.db"
-    vault, _code = Vault.create(db, passphrase=demo.DEMO_PASSPHRASE)
+    vault, _code = Vault.create(db, purpose="demo")
     ctx = Context(vault, workstation="benchmark")
     started = time.perf_counter()
     demo.generate(ctx, residents=residents, sessions=sessions, seed=1, years=1)

@@ -27,7 +27,6 @@ from carehome_share.domain.errors import (
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
 from carehome_share.interop.fhir import write_bundle
-from carehome_share.reports.output import atomic_output
 from carehome_share.services import (
     access,
     auth,
@@ -42,8 +41,8 @@ from carehome_share.services import (
 )
 from carehome_share.services import audit as audit_service
 from carehome_share.services.context import Context
-from carehome_share.store import backup as store_backup
 from carehome_share.store import keychain
+from carehome_share.store.files import atomic_output
 from carehome_share.store.vault import NeedsUnlock, Vault, VaultError
 
 ENV_PASSPHRASE = "CAREHOME_SHARE_PASSPHRASE"
@@ -92,54 +91,80 @@ def _secret(env: str, prompt: str) -> str:
     return getpass.getpass(prompt)
 
 
-def open_vault(args: argparse.Namespace) -> Vault:
-    path = Path(args.db)
-    try:
-        return Vault.open(
-            path, passphrase=os.environ.get(ENV_PASSPHRASE), recovery_code=args.recovery_code
-        )
-    except NeedsUnlock:
-        if not sys.stdin.isatty():
-            raise
-        return Vault.open(path, passphrase=getpass.getpass("Passphrase or recovery code: "))
-
-
-def logged_in(args: argparse.Namespace, vault: Vault) -> Context:
-    ctx = Context(vault)
+def _username(args: argparse.Namespace) -> str:
     username = args.user or os.environ.get(ENV_USER)
     if not username:
         raise UsageError(f"--user USERNAME (or {ENV_USER}) is needed to act as a member of staff")
-    auth.log_in(ctx, username, _secret(ENV_PASSWORD, f"Password for {username}: "), args.role)
+    return str(username)
+
+
+def _recovery_code(args: argparse.Namespace) -> str | None:
+    return args.recovery_code or os.environ.get(ENV_RECOVERY_CODE)
+
+
+def open_vault(args: argparse.Namespace, username: str, password: str) -> Vault:
+    """Opening is logging in: the person's key slot, else the recovery code (which also enrols
+    this computer), else, for a 0.1 file still moving to key slots, its old passphrase."""
+    path = Path(args.db)
+    code = _recovery_code(args)
+    if code:
+        return Vault.open_with_recovery_code(path, code)
+    old_passphrase = os.environ.get(ENV_PASSPHRASE)
+    try:
+        return Vault.open_as(path, username, password)
+    except NeedsUnlock:
+        if old_passphrase:
+            return Vault.open_with_old_passphrase(path, old_passphrase)
+        if not sys.stdin.isatty():
+            raise
+        return Vault.open_with_recovery_code(path, getpass.getpass("Recovery code: "))
+
+
+def logged_in(args: argparse.Namespace) -> Context:
+    """Open the database as the acting member of staff and log in under their role."""
+    username = _username(args)
+    password = _secret(ENV_PASSWORD, f"Password for {username}: ")
+    vault = open_vault(args, username, password)
+    ctx = Context(vault)
+    try:
+        auth.log_in(ctx, username, password, args.role)
+    except BaseException:
+        vault.close()
+        raise
     return ctx
+
+
+def _close(ctx: Context) -> None:
+    try:
+        auth.log_out(ctx)
+    finally:
+        ctx.vault.close()
 
 
 # -- commands that need no login -------------------------------------------------------------
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    passphrase = None
-    if args.passphrase_mode or not keychain.available():
-        if not keychain.available():
-            print(
-                "No secure keychain on this computer: the database will be protected by a passphrase.",
-                file=sys.stderr,
-            )
-        passphrase = _secret(ENV_PASSPHRASE, "New passphrase for the database (12+ characters): ")
+    print(f"The device secret goes to {keychain.describe()}.", file=sys.stderr)
     password = _secret(ENV_PASSWORD, f"New password for {args.manager} (10+ characters): ")
-    vault, code = Vault.create(args.db, passphrase=passphrase)
+    auth.check_password_strength(
+        "password", password, args.manager, args.manager_name, args.home
+    )  # before anything is created
+    vault, code = Vault.create(args.db)
     try:
         auth.set_up_home(Context(vault), args.home, args.manager, args.manager_name, password)
     except BaseException:
         vault.close()
+        remove_database(vault.path)
         raise
     vault.close()
-    where = "the keychain" if passphrase is None else "your passphrase"
     emit(
         args,
-        {"database": str(vault.path), "key": vault.key_mode, "recovery_code": code},
-        f"Created {vault.path} (key held by {where}).\n\n"
-        f"RECOVERY CODE (write it down or print it, keep it in the safe; it is shown once):\n\n"
-        f"    {code}\n",
+        {"database": str(vault.path), "keychain": keychain.available(), "recovery_code": code},
+        f"Created {vault.path}; {args.manager} opens it with their password"
+        + (" on this computer." if keychain.available() else " (no keychain: password alone).")
+        + "\n\nRECOVERY CODE (write it down or print it, keep it in the safe; it is shown "
+        f"once):\n\n    {code}\n\nIt opens the database on any computer, without a password.",
     )
     return 0
 
@@ -147,39 +172,64 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from carehome_share import demo  # the generator is only needed here
 
-    path = Path(args.db)
+    path = Path(args.db).resolve()
     if path.exists():
         if not args.replace:
             raise UsageError(f"{path} exists; add --replace to overwrite this demo database")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    passphrase = None if keychain.available() else demo.DEMO_PASSPHRASE
-    vault, _code = Vault.create(path, passphrase=passphrase)
+        _check_is_demo(path, demo.DEMO_ACCOUNTS[0][0], demo.DEMO_PASSWORD)
+        remove_database(path)
+    vault, _code = Vault.create(path, purpose="demo")
     try:
         summary = demo.generate(
             Context(vault), residents=args.residents, sessions=args.sessions, seed=args.seed
         )
     finally:
         vault.close()
-    unlock = (
-        "" if passphrase is None else f"\nPassphrase: {passphrase} (set {ENV_PASSPHRASE} to use it)"
-    )
     accounts = "\n".join(f"  {u:<12} {roles:<16} {what}" for u, roles, what in demo.DEMO_ACCOUNTS)
     emit(
         args,
         {"database": str(path), "summary": summary, "password": demo.DEMO_PASSWORD},
-        f"Demo database at {path}{unlock}\n{summary}\n"
+        f"Demo database at {path}\n{summary}\n"
         f"Accounts (password '{demo.DEMO_PASSWORD}'):\n{accounts}",
     )
     return 0
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    vault = open_vault(args)
+def _check_is_demo(path: Path, username: str, password: str) -> None:
+    """--replace deletes only a file that `demo` made: one its manager's known password opens
+    and that says it holds synthetic residents. Anything else is refused, unchanged."""
+    refusal = UsageError(
+        f"{path} is not a demo database made by 'carehome-share demo': it is left unchanged. "
+        "Choose another file with --db."
+    )
     try:
-        result = audit_service.verify(Context(vault), args.head)
+        vault = Vault.open_as(path, username, password)
+    except VaultError:
+        raise refusal from None
+    try:
+        if vault.purpose != "demo":
+            raise refusal
     finally:
         vault.close()
+
+
+def remove_database(path: Path) -> None:
+    """A database with its write-ahead log, key file and login journal."""
+    for suffix in ("", "-wal", "-shm", ".keys", ".keys.next", ".logins"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Any member of staff may check the file (it shows no personal data), or the holder of the
+    recovery code without a login."""
+    if _recovery_code(args) and not (args.user or os.environ.get(ENV_USER)):
+        ctx = Context(Vault.open_with_recovery_code(Path(args.db), str(_recovery_code(args))))
+    else:
+        ctx = logged_in(args)
+    try:
+        result = audit_service.verify(ctx, args.head)
+    finally:
+        _close(ctx)
     head = f"{result.head_seq}:{result.head_hash}"
     lines = [f"{result.entries} audit entries; chain head {head}"]
     lines += [f"PROBLEM: {p}" for p in result.problems] or [
@@ -190,19 +240,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    """Put a checked backup in place of the database; no login (the database may be broken)."""
-    restored = store_backup.restore(
-        args.backup,
-        args.db,
-        passphrase=os.environ.get(ENV_PASSPHRASE),
-        recovery_code=args.recovery_code or os.environ.get(ENV_RECOVERY_CODE),
+    """Put a checked backup of this home in place of the database: a manager of the backup
+    logs in to it (its key file beside it), or the recovery code opens it."""
+    code = _recovery_code(args)
+    username = None if code else _username(args)
+    password = None if code else _secret(ENV_PASSWORD, f"Password for {username}: ")
+    restored, replaced = backup.restore(
+        args.backup, args.db, username=username, password=password, recovery_code=code
     )
-    aside = f"\nThe file it replaced was kept as {restored.previous}" if restored.previous else ""
+    aside = f"\nThe file it replaced was kept as {replaced.aside}" if replaced.aside else ""
     emit(
         args,
-        restored,
+        {"restored": restored, "replaced": replaced},
         f"Restored {restored.path} from {Path(args.backup).resolve()}: {restored.entries} audit "
-        f"entries; chain head {restored.head_seq}:{restored.head_hash}{aside}",
+        f"entries; chain head {restored.head_seq}:{restored.head_hash}. The restore is recorded "
+        f"in its audit trail and on the next GP access report.{aside}",
     )
     return 0
 
@@ -369,6 +421,25 @@ def report_recovery(ctx: Context, a: argparse.Namespace) -> Any:
     )
 
 
+def key_rotate(ctx: Context, a: argparse.Namespace) -> dict[str, Any]:
+    code = staff.rotate_key(ctx)
+    result: dict[str, Any] = {"recovery_code": code}
+    if a.out:
+        a.recovery_code = code
+        result.update(report_recovery(ctx, a))
+    return result
+
+
+def _rotated(result: dict[str, Any]) -> str:
+    sheet = f"\n{_wrote(result)}" if "written" in result else ""
+    return (
+        "The database has a new key; every member of staff keeps their password.\n\n"
+        f"NEW RECOVERY CODE (print it and put it in the safe; the old sheet no longer opens "
+        f"this file, though it still opens backups made before today):\n\n    "
+        f"{result['recovery_code']}\n{sheet}"
+    )
+
+
 def export_fhir(ctx: Context, a: argparse.Namespace) -> dict[str, Any]:
     """Save the FHIR Bundle of a period's consent and access audit; the file appears only whole."""
     with atomic_output(a.out) as out:
@@ -404,7 +475,12 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
         staff_reset,
         lambda r: f"Password reset for {r['reset']}; they must change it at next login.",
     ),
+    ("staff", "clear-lockout"): (
+        lambda c, a: staff.clear_lockout(c, _staff_id(c, a.username)),
+        lambda r: "Lockout cleared.",
+    ),
     ("password", "change"): (password_change, lambda r: "Password changed."),
+    ("key", "rotate"): (key_rotate, _rotated),
     ("practice", "add"): (
         lambda c, a: practices.add_practice(c, a.name, a.ods_code, a.phone or ""),
         lambda p: f"Added {p.name} ({p.ods_code})",
@@ -570,15 +646,11 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
 
 def run_action(args: argparse.Namespace) -> int:
     handler, describe = ACTIONS[(args.group, args.verb)]
-    vault = open_vault(args)
+    ctx = logged_in(args)
     try:
-        ctx = logged_in(args, vault)
-        try:
-            result = handler(ctx, args)
-        finally:
-            auth.log_out(ctx)
+        result = handler(ctx, args)
     finally:
-        vault.close()
+        _close(ctx)
     emit(args, result, describe(result))
     return 0
 
@@ -601,7 +673,10 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
         choices=[r.value for r in Role],
         help="role to work under, if the account holds several",
     )
-    option("--recovery-code", help="unlock with the recovery code from the recovery sheet")
+    option(
+        "--recovery-code",
+        help="open with the recovery code from the recovery sheet (also enrols this computer)",
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -615,7 +690,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="carehome-share",
         description="Safe, recorded access for care-home nurses to residents' GP records. "
         "Run with no command to open the desktop app.",
-        epilog=f"Secrets for unattended use: {ENV_PASSPHRASE}, {ENV_PASSWORD} (and CAREHOME_SHARE_NEW_PASSWORD), {ENV_USER}.",
+        epilog=f"Secrets for unattended use: {ENV_PASSWORD} (and CAREHOME_SHARE_NEW_PASSWORD), "
+        f"{ENV_USER}, {ENV_RECOVERY_CODE}; {ENV_PASSPHRASE} only for a 0.1 database's old "
+        "passphrase until its staff have key slots.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _global_options(parser, None)
@@ -633,11 +710,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", required=True, help="the care home's name")
     p.add_argument("--manager", required=True, help="the first manager's username")
     p.add_argument("--manager-name", required=True, help="the first manager's full name")
-    p.add_argument(
-        "--passphrase-mode",
-        action="store_true",
-        help="protect with a passphrase even when a keychain exists",
-    )
     p.set_defaults(func=cmd_init)
 
     p = commands.add_parser(
@@ -666,8 +738,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "restore",
         parents=[after],
-        help="replace the database with a checked backup (close the app everywhere first); "
-        f"unlocked by the keychain, {ENV_PASSPHRASE}, --recovery-code or {ENV_RECOVERY_CODE}",
+        help="replace the database with a checked backup of this home (close the app everywhere "
+        "first); a manager's password opens the backup (its .keys file beside it), or "
+        f"--recovery-code / {ENV_RECOVERY_CODE}",
     )
     p.add_argument("backup", help="the backup file")
     p.set_defaults(func=cmd_restore)
@@ -718,8 +791,20 @@ def build_parser() -> argparse.ArgumentParser:
     a = action(s, "reset-password", "set a temporary password")
     a.add_argument("username")
 
+    a = action(s, "clear-lockout", "let a locked-out account try again now")
+    a.add_argument("username")
+
     s = group("password", "your own password")
     action(s, "change", "change your password (CAREHOME_SHARE_NEW_PASSWORD or a prompt)")
+
+    s = group("key", "the database key (manager)")
+    a = action(
+        s,
+        "rotate",
+        "a new database key: passwords stay, the old recovery code stops opening this file; "
+        "nothing else may have the database open",
+    )
+    a.add_argument("--out", help="also write the new recovery sheet (PDF) here")
 
     s = group("practice", "GP practices (manager)")
     a = action(s, "add", "add a GP practice")

@@ -17,6 +17,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from carehome_share.domain.errors import CarehomeError
 from carehome_share.domain.identifiers import nhs_numbers_in_test_range
@@ -44,9 +45,9 @@ from carehome_share.services.settings import setting
 from carehome_share.store import audit, bulk, repo
 from carehome_share.store.audit import Actor
 from carehome_share.store.bulk import AuditEvent, ContactRow, RefusalRow, SectionRow, SessionRow
+from carehome_share.store.vault import Vault
 
-DEMO_PASSWORD = "demo-password"
-DEMO_PASSPHRASE = "demo-passphrase-no-real-data"  # only protects synthetic data
+DEMO_PASSWORD = "demo records only"  # every demo account's: it protects only synthetic data
 HOME_NAME = "Rose Court Care Home (demo)"
 
 REFUSAL_RATE = 0.04  # refusals per allowed session
@@ -132,6 +133,11 @@ _STAFF = (
 DEMO_ACCOUNTS: list[tuple[str, str, str]] = [
     (s.username, ", ".join(s.roles), s.shows) for s in _STAFF
 ]
+
+
+def open_demo(path: Path | str) -> Vault:
+    """A demo database, opened as its manager (with the known demo password)."""
+    return Vault.open_as(path, _STAFF[0].username, DEMO_PASSWORD)
 
 _ALL_PURPOSES = tuple(Purpose)
 

@@ -18,8 +18,6 @@ from carehome_share.services.context import Context
 from carehome_share.store import keychain
 from carehome_share.store.vault import Vault
 
-PASSPHRASE = "self-test passphrase, nothing real"
-
 
 def _check(name: str, ok: bool, detail: str = "") -> None:
     print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
@@ -40,9 +38,9 @@ def _documents(ctx: Context, folder: Path, recovery_code: str) -> None:
     from carehome_share.reports.consent_form import write_consent_form
     from carehome_share.reports.consent_register import write_consent_register
     from carehome_share.reports.history import write_resident_history
-    from carehome_share.reports.output import atomic_output
     from carehome_share.reports.recovery_sheet import write_recovery_sheet
     from carehome_share.reports.staff_list import write_staff_list
+    from carehome_share.store.files import atomic_output
 
     resident_id = residents.find_residents(ctx, "")[0].resident.id
     practice = residents.resident_details(ctx, resident_id).record.practice
@@ -92,15 +90,15 @@ def run() -> int:
     with tempfile.TemporaryDirectory(prefix="carehome-share-self-test-") as scratch:
         folder = Path(scratch)
         path = folder / "self-test.db"
-        vault, code = Vault.create(path, passphrase=PASSPHRASE)
+        vault, code = Vault.create(path, purpose="demo")
         try:
             # The header, not the sqlite3 module: a second SQLite library opening the same file in
             # this process would drop SQLCipher's POSIX locks when it closes.
             with path.open("rb") as f:
                 header = f.read(16)
             _check("database encrypted (no plain SQLite header)", header != b"SQLite format 3\x00")
-            # Reported, not required: the self-test uses a passphrase so it runs anywhere.
-            print(f"info keys go to {keychain.describe()}", flush=True)
+            # Reported, not required: without a keychain the passwords alone seal the key slots.
+            print(f"info the device secret goes to {keychain.describe()}", flush=True)
             ctx = Context(vault, workstation="self-test")
             summary = demo.generate(ctx, residents=12, sessions=80, seed=5)
             _check("synthetic data through the services", summary.sessions == 80, str(summary))
@@ -132,12 +130,16 @@ def run() -> int:
                 result.ok,
                 f"{result.entries} entries, head {result.head_seq}",
             )
-            _check(
-                "recovery code opens the file",
-                Vault.open(path, recovery_code=code).conn is not None,
-            )
+            for name, opening in (
+                ("a staff password opens the file", lambda: demo.open_demo(path)),
+                ("recovery code opens the file", lambda: Vault.open_with_recovery_code(path, code)),
+            ):
+                opened_vault = opening()
+                _check(name, opened_vault.conn is not None)
+                opened_vault.close()
             _main_window(ctx)
         finally:
+            keychain.delete(keychain.device_entry(vault.home_id))  # leave the keychain as found
             vault.close()
     print("self-test passed")
     return 0

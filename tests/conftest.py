@@ -10,6 +10,7 @@ import keyring.backend
 import pytest
 
 from carehome_share.services.context import Context
+from carehome_share.store import keyslots
 from carehome_share.store.vault import Vault
 from tests.factories import Home
 
@@ -53,6 +54,13 @@ class Clock:
     def set(self, iso: str) -> datetime:
         self.now = datetime.fromisoformat(iso).replace(tzinfo=UTC)
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def quick_password_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at its smallest for tests (slots record their own cost, so this changes no
+    behaviour); tests/test_keyslots.py checks the product's cost."""
+    monkeypatch.setattr(keyslots, "PASSWORD_KDF", keyslots.KdfParams(64, 1, 1))
 
 
 @pytest.fixture(autouse=True)

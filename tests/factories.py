@@ -9,9 +9,11 @@ from carehome_share.domain.identifiers import nhs_numbers_in_test_range
 from carehome_share.domain.model import Resident, Role, Staff
 from carehome_share.services import access, auth, consent, practices, residents, staff
 from carehome_share.services.context import Context, Login
+from carehome_share.store import repo
 
 MANAGER_PASSWORD = "manager password 1"
 PASSWORD = "staff password 1"
+TEMPORARY_PASSWORD = "temporary from the manager 9"
 ODS = "Y01234"
 
 
@@ -57,9 +59,20 @@ class Home:
             kwargs.setdefault("nmc_pin", f"{n % 100:02d}A{n:04d}E")
             kwargs.setdefault("nmc_checked_on", "2026-10-01")
             kwargs.setdefault("nmc_expires_on", "2027-09-30")
-        return staff.add_staff(
-            self.ctx, f"staff{n}", f"Staff Member {n}", roles, PASSWORD, **kwargs
+        member = staff.add_staff(
+            self.ctx, f"staff{n}", f"Staff Member {n}", roles, TEMPORARY_PASSWORD, **kwargs
         )
+        self.first_login(member.username)
+        return member
+
+    def first_login(self, username: str) -> None:
+        """The new member of staff logs in once and chooses their own password (the services
+        allow nothing else with a temporary one); then the previous login carries on."""
+        previous = self.ctx.login
+        auth.log_in(self.ctx, username, TEMPORARY_PASSWORD, role=_any_role(self.ctx, username))
+        auth.change_own_password(self.ctx, TEMPORARY_PASSWORD, PASSWORD)
+        auth.log_out(self.ctx)
+        self.ctx.login = previous
 
     def add_nurse(self, **kwargs: object) -> Staff:
         return self.add_staff(["nurse"], **kwargs)
@@ -105,3 +118,8 @@ class Home:
     @property
     def now(self) -> datetime:
         return self.ctx.now()
+
+
+def _any_role(ctx: Context, username: str) -> Role:
+    """Logging in needs a role when several are held: any will do to change a password."""
+    return min(repo.find_staff(ctx.conn, username).roles, key=lambda r: r.value)

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from carehome_share.reports import output
 from carehome_share.reports.access_report import write_access_report
 from carehome_share.reports.consent_register import write_consent_register
-from carehome_share.reports.output import atomic_output
 from carehome_share.services import access, consent
 from carehome_share.services import reports as report_service
 from carehome_share.services.context import Context
 from carehome_share.store import audit
+from carehome_share.store import files as output
+from carehome_share.store.files import atomic_output
 from carehome_share.store.vault import DiskFull, Vault
 from tests.conftest import Clock
 from tests.factories import ODS, PASSWORD, Home

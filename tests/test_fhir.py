@@ -83,7 +83,7 @@ class Demo:
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    vault, _code = Vault.create(path, passphrase=demo.DEMO_PASSPHRASE)
+    vault, _code = Vault.create(path, purpose="demo")
     ctx = Context(vault, clock=lambda: NOW, workstation="office")
     demo.generate(ctx, residents=40, sessions=800, seed=3)
     auth.log_in(ctx, "manager", demo.DEMO_PASSWORD)
@@ -238,7 +238,6 @@ def test_a_carer_may_not_export_and_the_refusal_is_audited(home: Demo) -> None:
 def test_the_command_line_writes_the_file_whole(
     home: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    monkeypatch.setenv(cli.ENV_PASSPHRASE, demo.DEMO_PASSPHRASE)
     monkeypatch.setenv(cli.ENV_PASSWORD, demo.DEMO_PASSWORD)
     out = tmp_path / "audit.json"
     args = ["--db", str(home.path), "export", "fhir", "--from", FIRST, "--to", LAST]

@@ -20,7 +20,6 @@ from carehome_share.reports.access_report import write_access_report
 from carehome_share.reports.consent_form import write_consent_form
 from carehome_share.reports.fonts import FONT
 from carehome_share.reports.history import write_resident_history
-from carehome_share.reports.output import atomic_output
 from carehome_share.reports.staff_list import write_staff_list
 from carehome_share.reports.table import _wrapped
 from carehome_share.services import access, consent, residents, staff
@@ -28,6 +27,7 @@ from carehome_share.services import audit as audit_service
 from carehome_share.services import reports as report_service
 from carehome_share.services.reports import AccessReport
 from carehome_share.store import audit
+from carehome_share.store.files import atomic_output
 from tests.conftest import Clock
 from tests.factories import ODS, Home
 

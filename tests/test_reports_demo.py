@@ -49,7 +49,7 @@ class Demo:
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    vault, code = Vault.create(path, passphrase=demo.DEMO_PASSPHRASE)
+    vault, code = Vault.create(path, purpose="demo")
     ctx = Context(vault, clock=lambda: NOW, workstation="office")
     demo.generate(ctx, residents=40, sessions=800, seed=3)
     auth.log_in(ctx, "manager", demo.DEMO_PASSWORD)
@@ -193,7 +193,6 @@ def test_recovery_sheet_prints_a_code_that_opens_this_database_and_audits_no_cod
 def test_the_command_line_saves_each_document(
     home: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    monkeypatch.setenv(cli.ENV_PASSPHRASE, demo.DEMO_PASSPHRASE)
     monkeypatch.setenv(cli.ENV_PASSWORD, demo.DEMO_PASSWORD)
     nhs = str(home.scalar("SELECT nhs_number FROM resident WHERE id = ?", home.resident_id))
     period = ["--ods-code", home.ods_code, "--from", FIRST, "--to", LAST]

@@ -12,6 +12,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "record_nmc_check": MANAGER,
     "deactivate_staff": MANAGER,
     "reset_password": MANAGER,
+    "clear_lockout": MANAGER,
+    "rotate_key": MANAGER,
     "list_staff": MANAGER,
     "change_own_password": EVERYONE,
     "change_settings": MANAGER,

@@ -43,7 +43,7 @@ def make_demo_database() -> tuple[Vault, Path]:
     from carehome_share import demo
 
     folder = Path(tempfile.mkdtemp(prefix="carehome-share-demo-"))
-    vault, _code = Vault.create(folder / "demo.db", passphrase=demo.DEMO_PASSPHRASE)
+    vault, _code = Vault.create(folder / "demo.db", purpose="demo")
     demo.generate(Context(vault), residents=DEMO_RESIDENTS, sessions=DEMO_SESSIONS, seed=1)
     return vault, folder
 

@@ -45,9 +45,9 @@ from carehome_share.domain.model import Practice, Resident
 from carehome_share.gui.forms import report_error
 from carehome_share.gui.models import uk_day
 from carehome_share.gui.tasks import Background
-from carehome_share.reports.output import atomic_output
 from carehome_share.services import reports
 from carehome_share.services.context import Context
+from carehome_share.store.files import atomic_output
 
 PRINT_DPI = 300  # sharp on paper; pages are drawn one at a time, so memory stays flat
 PREVIEW_DPI = 96  # the preview keeps every page's image: under 4 MB a page

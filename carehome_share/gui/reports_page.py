@@ -16,9 +16,9 @@ from carehome_share.gui.printing import Printable
 from carehome_share.gui.tasks import Background
 from carehome_share.gui.widgets import button, row_of
 from carehome_share.interop.fhir import write_bundle
-from carehome_share.reports.output import atomic_output
 from carehome_share.services import fhir_export, practices, residents
 from carehome_share.services.context import Context
+from carehome_share.store.files import atomic_output
 from carehome_share.store.repo import ResidentListing
 
 PERIOD = ("ods_code", "first_day", "last_day")

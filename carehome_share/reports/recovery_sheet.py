@@ -60,7 +60,9 @@ def _code(groups: tuple[str, ...]) -> Table:
 def write_recovery_sheet(sheet: RecoverySheet, out: BinaryIO) -> int:
     home = sheet.printed.home_name
     kept_by = (
-        "this computer's keychain" if sheet.key_mode == "keychain" else "the database passphrase"
+        "each member of staff's password, together with this computer's keychain"
+        if sheet.device_bound
+        else "each member of staff's password (this computer has no secure keychain)"
     )
     head = Letterhead(
         home, "Recovery sheet", sheet.printed.at, "CONFIDENTIAL: unlocks all personal data"
@@ -83,12 +85,19 @@ def write_recovery_sheet(sheet: RecoverySheet, out: BinaryIO) -> int:
         Paragraph("When and how to use it", HEADING),
         *bullets(
             [
-                "When the database will not open because the keychain entry is lost (a new or "
-                "repaired computer) or the passphrase is forgotten. It also opens backups of this "
-                "database.",
-                "Start carehome-share and type the code where it asks for the passphrase or "
-                "recovery code. Dashes, spaces and small letters are all fine. On the command "
-                'line: carehome-share --recovery-code "CODE" verify',
+                "The code is the database key itself: it opens this database on any computer, "
+                "with no password. It also opens backups made with this key (since the last "
+                "key rotation).",
+                "Use it to set up a new or rebuilt computer (the app then keeps this home's "
+                "device secret in that computer's keychain, and staff log in there with their "
+                "own passwords), when no password opens the database, or when the only manager "
+                "is locked out (recorded in the audit trail).",
+                "Start carehome-share and choose 'Use the recovery code'. Dashes, spaces and "
+                "small letters are all fine. On the command line: "
+                'carehome-share --recovery-code "CODE" verify',
+                "After the key is rotated (Settings, or carehome-share key rotate) this sheet no "
+                "longer opens the database: shred it once the new one is in the safe, but keep "
+                "it while older backups are kept.",
                 "The last character of each group is a check: if one is mistyped, the app names "
                 "the group to look at again.",
             ]

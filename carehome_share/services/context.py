@@ -16,6 +16,8 @@ from carehome_share.store.vault import Connection, Vault
 
 T = TypeVar("T")
 NOBODY = Actor(username="-", name="nobody logged in", role="-")
+# What a temporary password may do: choose the person's own, and what the app does at any login.
+_BEFORE_OWN_PASSWORD = frozenset({"change_own_password", "close_stale_sessions", "view_settings"})
 
 
 def utc_now() -> datetime:
@@ -149,6 +151,13 @@ def _authorise(conn: Connection, ctx: Context, action: str) -> tuple[Staff | Non
     role = ctx.login.role
     if role not in staff.roles:
         problems.append(f"{staff.full_name} no longer holds the {role.value} role")
+    if (
+        action not in _BEFORE_OWN_PASSWORD
+        and repo.get_credentials(conn, staff.id).must_change_password
+    ):
+        problems.append(
+            f"{staff.full_name} has a temporary password: choose your own password first"
+        )
     allowed = PERMISSIONS[action]
     if role not in allowed:
         names = " or ".join(r.label.lower() for r in Role if r in allowed)

@@ -1,5 +1,6 @@
-"""What needs the manager's attention: refusals, sessions auto-closed or long, consent reviews
-due, NMC checks due, agreements ending. Shown as a badge when the app starts."""
+"""What needs the manager's attention: locked-out accounts, a database still moving to key
+slots, refusals, sessions auto-closed or long, consent reviews due, NMC checks due, agreements
+ending. Shown as a badge when the app starts."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,7 +18,7 @@ WARN_DAYS = 30
 
 @dataclass(frozen=True)
 class Attention:
-    kind: str  # refusal, auto_closed, long_session, consent_review, nmc, agreement
+    kind: str  # lockout, key_slot, refusal, auto_closed, long_session, consent_review, nmc, agreement
     when: datetime | date
     text: str
     resident_id: int | None = None
@@ -30,7 +31,7 @@ def needing_attention(ctx: Context) -> list[Attention]:
     def work(tx: Tx) -> list[Attention]:
         today = v.uk_date(tx.now)
         since = tx.now - timedelta(days=LOOK_BACK_DAYS)
-        items: list[Attention] = []
+        items = _account_items(ctx, tx)
         for row in repo.recent_refusals(tx.conn, since):
             items.append(
                 Attention(
@@ -130,6 +131,48 @@ def needing_attention(ctx: Context) -> list[Attention]:
         return items
 
     return read(ctx, "view_exceptions", work)
+
+
+def _account_items(ctx: Context, tx: Tx) -> list[Attention]:
+    """Accounts locked out now (the manager clears them on the Staff page), and, while a 0.1
+    database is moving to key slots, the accounts that have not logged in since."""
+    items = []
+    slots = ctx.vault.slots()
+    for member in repo.list_staff(tx.conn):
+        if not member.active:
+            continue
+        locked_until = repo.get_credentials(tx.conn, member.id).locked_until
+        if locked_until is not None and locked_until > tx.now:
+            until = locked_until.astimezone(v.UK).strftime("%H:%M")
+            items.append(
+                Attention(
+                    "lockout",
+                    tx.now,
+                    f"{member.full_name} is locked out until {until} after repeated wrong "
+                    "passwords: clear the lockout on the Staff page once you know it was them",
+                    staff_id=member.id,
+                )
+            )
+        if member.username not in slots:
+            todo = (
+                "has not logged in since the upgrade (their first login converts the account)"
+                if ctx.vault.in_transition()
+                else "has no key slot: reset their password"
+            )
+            items.append(
+                Attention("key_slot", tx.now, f"{member.full_name} {todo}", staff_id=member.id)
+            )
+    if ctx.vault.in_transition():
+        items.append(
+            Attention(
+                "key_slot",
+                tx.now,
+                "This database still opens with its old 0.1 key (keychain or passphrase). Once "
+                "everyone has logged in, rotate the key (Settings) to retire it and print the "
+                "new recovery sheet.",
+            )
+        )
+    return items
 
 
 def _day(value: date | None) -> str:

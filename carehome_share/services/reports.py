@@ -47,7 +47,7 @@ from carehome_share.store.report_queries import (
     SessionLine,
     Totals,
 )
-from carehome_share.store.vault import Connection, Vault, WrongKey
+from carehome_share.store.vault import Connection
 
 T = TypeVar("T")
 PRINT_REPORTS = "print_reports"
@@ -458,7 +458,7 @@ def consent_form(ctx: Context, resident_id: int | None, render: Callable[[Consen
 class RecoverySheet:
     printed: Printed
     database: str
-    key_mode: str  # "keychain" or "passphrase"
+    device_bound: bool  # passwords open the file together with this PC's keychain
     groups: tuple[str, ...]
 
 
@@ -468,17 +468,16 @@ def recovery_sheet(ctx: Context, code: str, render: Callable[[RecoverySheet], T]
     code is not."""
 
     def work(tx: Tx) -> T:
-        normalised = recovery.encode(recovery.decode(code))  # a typing error names the group
-        try:
-            Vault.open(ctx.vault.path, recovery_code=normalised).close()
-        except WrongKey:
+        key = recovery.decode(code)  # a typing error names the group
+        if not ctx.vault.matches(key):
             raise ValidationError(
                 recovery.FIELD, "the recovery code of this database (this one does not open it)"
-            ) from None
+            )
+        normalised = recovery.encode(key)
         sheet = RecoverySheet(
             printed=_printed(tx),
             database=str(ctx.vault.path),
-            key_mode=ctx.vault.key_mode,
+            device_bound=ctx.vault.device_secret_here() is not None,
             groups=tuple(normalised.split("-")),
         )
         return render(sheet)

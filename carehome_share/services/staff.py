@@ -7,7 +7,7 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.errors import NotFound, ValidationError
 from carehome_share.domain.identifiers import parse_nmc_pin
 from carehome_share.domain.model import Role, Staff
-from carehome_share.services.auth import HASHER, check_password_strength, parse_username
+from carehome_share.services.auth import check_password_strength, parse_username
 from carehome_share.services.context import Context, Tx, perform, read
 from carehome_share.store import repo
 
@@ -67,16 +67,24 @@ def add_staff(
             ),
             v.uk_date(tx.now),
         )
-        check_password_strength("password", password)
+        check_password_strength("password", password, staff.username, staff.full_name)
         if repo.find_staff(tx.conn, staff.username) is not None:
             raise ValidationError(
                 "username", f"a username not already in use ('{staff.username}' is)"
             )
-        staff = replace(staff, id=repo.insert_staff(tx.conn, staff, HASHER.hash(password), tx.now))
+        staff = replace(staff, id=repo.insert_staff(tx.conn, staff, "", tx.now))
+        _give_slot(ctx, tx, staff.username, password)
         tx.details.update(_summary(staff))
         return staff
 
     return perform(ctx, "add_staff", work)
+
+
+def _give_slot(ctx: Context, tx: Tx, username: str, password: str) -> None:
+    """A key slot under a temporary password, sealed by the manager's open database: nobody
+    else's password is needed. The key file is written before the change commits."""
+    ctx.vault.put_slot(tx.conn, ctx.vault.new_slot(username, password))
+    ctx.vault.sync_key_file()
 
 
 def _summary(staff: Staff) -> dict[str, object]:
@@ -175,6 +183,8 @@ def deactivate_staff(ctx: Context, staff_id: int) -> Staff:
         updated = replace(staff, active=False)
         repo.update_staff(tx.conn, updated)
         repo.mark_left(tx.conn, staff.id, tx.now)
+        ctx.vault.remove_slot(tx.conn, staff.username)  # the password opens nothing any more
+        ctx.vault.sync_key_file()
         tx.details.update(_summary(updated))
         return updated
 
@@ -186,12 +196,57 @@ def reset_password(ctx: Context, staff_id: int, new_password: str) -> None:
 
     def work(tx: Tx) -> None:
         staff = _existing(tx, staff_id)
-        check_password_strength("new_password", new_password)
-        repo.set_password(tx.conn, staff.id, HASHER.hash(new_password), must_change=True)
+        if not staff.active:
+            raise ValidationError("staff_id", "an active account (this one is deactivated)")
+        check_password_strength("new_password", new_password, staff.username, staff.full_name)
+        repo.set_password(tx.conn, staff.id, "", must_change=True)
         repo.set_locked_until(tx.conn, staff.id, None)
+        _give_slot(ctx, tx, staff.username, new_password)
         tx.details.update(staff_id=staff.id, username=staff.username)
 
     perform(ctx, "reset_password", work)
+
+
+def clear_lockout(ctx: Context, staff_id: int) -> None:
+    """Let a locked-out member of staff try again now (the manager's call, audited)."""
+
+    def work(tx: Tx) -> None:
+        staff = _existing(tx, staff_id)
+        repo.set_locked_until(tx.conn, staff.id, None)
+        tx.details.update(staff_id=staff.id, username=staff.username)
+
+    perform(ctx, "clear_lockout", work)
+
+
+def rotate_key(ctx: Context) -> str:
+    """A new database key (after someone leaves, or to end a 0.1 file's move to key slots).
+
+    Every slot is resealed without anyone's password; the old key, the old recovery code and
+    any 0.1 keychain entry or passphrase stop opening this file (older backups keep their own
+    key). Accounts that still have no slot can then log in only after a password reset.
+    Returns the new recovery code, to print at once. Nothing else may have the file open."""
+    read(ctx, "rotate_key", lambda tx: None)  # refused (and audited) before anything changes
+    code = ctx.vault.rotate_key()
+
+    def record(tx: Tx) -> None:
+        without = [s.username for s in repo.list_staff(tx.conn) if s.active]
+        slots = ctx.vault.slots()
+        tx.details.update(
+            slots=len(slots), accounts_without_slot=[u for u in without if u not in slots]
+        )
+
+    perform(ctx, "rotate_key", record)
+    return code
+
+
+def accounts_without_slot(ctx: Context) -> list[Staff]:
+    """Active accounts that cannot log in through a key slot yet (0.1 accounts not converted)."""
+
+    def work(tx: Tx) -> list[Staff]:
+        slots = ctx.vault.slots()
+        return [s for s in repo.list_staff(tx.conn) if s.active and s.username not in slots]
+
+    return read(ctx, "list_staff", work)
 
 
 def list_staff(ctx: Context) -> list[Staff]:

@@ -1,38 +1,43 @@
 """Backups: an encrypted copy taken from the open database, and putting one back.
 
 A backup is made with SQLite's backup API from a second connection, into a new file keyed with
-the same key and the same salt, so the manager's passphrase and the recovery code open it just
-as they open the database. It is checked, then renamed into place: a failure leaves no file
-under the backup's name. SQLCipher's backup copies encrypted to encrypted only; nothing here
-ever writes a page in plaintext.
+the same key and the same salt, so the recovery code opens it just as it opens the database;
+the key file goes beside it (`<backup>.keys`), so the staff who could log in then can open it
+with their passwords. It is checked, then renamed into place: a failure leaves no file under the
+backup's name. SQLCipher's backup copies encrypted to encrypted only; nothing here ever writes a
+page in plaintext.
 
-Restoring happens before anyone logs in (the database may be the thing that is broken), so it
-is a store operation unlocked with the keychain's key, the passphrase or the recovery code. The
-backup is copied next to the database and checked there (both file checks and the whole audit
-chain), the current file is copied aside, and the checked copy is renamed over it.
+Restoring happens before anyone can log in to the current file (it may be the thing that is
+broken), so it opens the *backup*: with a manager's password through the backup's key file, or
+with the recovery code. A backup of another home is refused; the backup is copied next to the
+database and checked there (both file checks and the whole audit chain); the caller records who
+restored it, from what, and what it replaced, in the copy's own audit chain; the current file
+is copied aside, and the checked copy is renamed over it.
 """
 
 import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from carehome_share.store import audit, keychain, recovery
+from carehome_share.store import audit, keychain, keyslots, recovery
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import (
     Connection,
     DatabaseError,
     NeedsUnlock,
     NewerDatabase,
+    NotEnrolled,
     Vault,
     VaultError,
+    WrongPassword,
     _connect,
-    _passphrase_pragma,
+    _journal_failure,
     _raw_key_pragma,
     _unlock,
 )
@@ -128,7 +133,7 @@ def back_up(vault: Vault, target: Path | str) -> Checked:
         source = vault.another()  # leaves the caller's connection and transaction alone
         with closing(source), _temporary_beside(target) as temp:
             salt = source.conn.execute("PRAGMA cipher_salt").fetchone()[0]
-            dest = _connect(temp, source._key_pragma)
+            dest = _connect(temp, source.raw_key_pragma())
             with closing(dest):
                 dest.execute(f"PRAGMA cipher_salt = \"x'{salt}'\"")  # the recovery code opens it
                 dest.execute("PRAGMA temp_store = MEMORY")
@@ -138,6 +143,7 @@ def back_up(vault: Vault, target: Path | str) -> Checked:
             if os.name == "posix":
                 temp.chmod(0o600)
             _sync(temp)
+            keyslots.write_key_file(keyslots.key_file_path(target), vault.key_file())
             os.replace(temp, target)
     except OSError as exc:  # a full disk, most often, met at the write or the fsync
         raise BackupError(
@@ -148,58 +154,130 @@ def back_up(vault: Vault, target: Path | str) -> Checked:
     return Checked(target, checked.entries, checked.head_seq, checked.head_hash)
 
 
-def _key_pragma_for(db_path: Path, passphrase: str | None, recovery_code: str | None) -> str:
-    """The key to try on a backup of the database at `db_path`."""
-    if passphrase and recovery.looks_like_code(passphrase):
-        passphrase, recovery_code = None, passphrase
-    if recovery_code:
-        return _raw_key_pragma(recovery.decode(recovery_code))
-    if passphrase:
-        return _passphrase_pragma(passphrase)
-    key = keychain.load_key(str(db_path))
-    if key is None:
-        raise NeedsUnlock()
-    return _raw_key_pragma(key)
+@dataclass(frozen=True)
+class Replaced:
+    """The file a restore set aside: where it went, and its audit head when it could be read."""
+
+    aside: Path | None
+    entries: int | None
+    head_seq: int | None
+    head_hash: str | None
+
+
+# Given the backup copy (open, checked) and what it replaces: refuse by raising, or record the
+# restore in the copy's audit chain.
+Admit = Callable[[Connection, Checked, Replaced], None]
+
+
+def _backup_key(
+    backup_file: Path, db_path: Path, username: str | None, password: str | None, code: str | None
+) -> bytes:
+    """The backup's key: from the recovery code, or a manager's slot in the backup's key file."""
+    if code:
+        return recovery.decode(code)
+    key_file = keyslots.read_key_file(keyslots.key_file_path(backup_file))
+    if key_file is None:
+        raise NeedsUnlock(
+            f"There is no key file beside the backup ({backup_file.name}.keys), so no password "
+            "can open it."
+        )
+    if not username or not password:
+        raise WrongPassword()
+    slot = key_file.slots.get(username.strip().lower())
+    device_secret = keychain.load(keychain.device_entry(key_file.home_id))
+    if slot is not None and slot.device_bound and device_secret is None:
+        raise NotEnrolled()
+    try:
+        if slot is None:
+            raise keyslots.WrongSecret()
+        return keyslots.open_slot(slot, password, device_secret)
+    except keyslots.WrongSecret:
+        current = keyslots.read_key_file(keyslots.key_file_path(db_path)) or key_file
+        _journal_failure(db_path, current, username.strip().lower(), "restore")
+        raise WrongPassword() from None
+
+
+def home_id_of(conn: Connection) -> str | None:
+    """The home a database belongs to (None for a 0.1 file, which predates home ids)."""
+    with contextlib.suppress(DatabaseError):
+        row = conn.execute("SELECT home_id FROM vault_identity").fetchone()
+        return str(row[0]) if row else None
+    return None
+
+
+def _current_file(db_path: Path, key: bytes) -> tuple[str | None, Replaced]:
+    """The current file's home id and audit head, when the backup's key still opens it."""
+    if not db_path.exists():
+        return None, Replaced(None, None, None, None)
+    key_file = keyslots.read_key_file(keyslots.key_file_path(db_path))
+    home_id = key_file.home_id if key_file else None
+    try:
+        conn = _unlock(db_path, _raw_key_pragma(key), "key")
+    except VaultError:  # damaged, or its key was rotated since the backup
+        return home_id, Replaced(None, None, None, None)
+    with closing(conn):
+        home_id = home_id_of(conn) or home_id
+        try:
+            seq, digest = audit.head(conn)
+            count = int(conn.execute("SELECT count(*) FROM audit_log").fetchone()[0])
+        except DatabaseError:
+            return home_id, Replaced(None, None, None, None)
+    return home_id, Replaced(None, count, seq, digest)
 
 
 def restore(
     backup_file: Path | str,
     db_path: Path | str,
+    admit: Admit,
     *,
-    passphrase: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
     recovery_code: str | None = None,
-) -> Restored:
+) -> tuple[Restored, Replaced]:
     """Put a backup in place of the database at `db_path`, which must not be open anywhere.
 
-    The backup must open with the database's key (from the keychain, the passphrase or the
-    recovery code) and pass both file checks and the audit chain check. The current file, if
-    any, is copied aside first; the checked copy then replaces it in one rename.
+    The backup must open with a manager's password (its own key file) or the recovery code,
+    belong to this home, pass both file checks and the audit chain check, and be admitted by
+    `admit`, which records the restore inside it. The current file, if any, is copied aside
+    first; the checked copy then replaces it in one rename, with its key file.
     """
     backup_file, db_path = Path(backup_file).resolve(), Path(db_path).resolve()
     if not backup_file.is_file():
         raise BackupError(f"There is no backup at {backup_file}.")
     if backup_file == db_path:
         raise BackupError("That is the database itself, not a backup of it.")
-    key_pragma = _key_pragma_for(db_path, passphrase, recovery_code)
+    key = _backup_key(backup_file, db_path, username, password, recovery_code)
+    current_home, replaced = _current_file(db_path, key)
     db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with _temporary_beside(db_path) as temp:
         _refuse_plaintext(backup_file)
         shutil.copyfile(backup_file, temp)
-        source = "recovery code" if recovery_code else "passphrase" if passphrase else "key"
-        conn = _unlock(temp, key_pragma, source)  # WrongKey / DamagedDatabase say what to do
+        source = "recovery code" if recovery_code else "key"
+        conn = _unlock(temp, _raw_key_pragma(key), source)  # WrongKey / DamagedDatabase
         with closing(conn):
             checked = check_copy(conn, temp, backup_file.name)
+            backup_home = home_id_of(conn)
+            if current_home and backup_home != current_home:
+                raise BackupError(
+                    f"{backup_file.name} is a backup of another home's database (or of a "
+                    "database made before this one): it is refused, and nothing has changed."
+                )
+            admit(conn, checked, replaced)
             conn.execute("PRAGMA journal_mode = DELETE")  # the copy leaves no WAL behind
         if os.name == "posix":
             temp.chmod(0o600)
         _sync(temp)
-        previous = _copy_aside(db_path)
+        aside = _copy_aside(db_path)
         for suffix in ("-wal", "-shm"):  # the old file's log must never replay onto the copy
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{db_path}{suffix}")
         os.replace(temp, db_path)
     _sync_folder(db_path.parent)
-    return Restored(db_path, checked.entries, checked.head_seq, checked.head_hash, previous)
+    restored = Vault._opened(db_path, key, "restore")  # migrates it, writes its key file
+    with closing(restored.conn):
+        restored.sync_key_file()
+    done = Restored(db_path, checked.entries, checked.head_seq, checked.head_hash, aside)
+    return done, Replaced(aside, replaced.entries, replaced.head_seq, replaced.head_hash)
 
 
 def _copy_aside(db_path: Path) -> Path | None:

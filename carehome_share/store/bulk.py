@@ -24,7 +24,7 @@ class NestedVault(Vault):
 
     @classmethod
     def inside(cls, vault: Vault) -> "NestedVault":
-        return cls(vault.conn, vault.path, vault.key_mode, vault._key_pragma)
+        return cls(vault.conn, vault.path, vault._key, vault.opened_by)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

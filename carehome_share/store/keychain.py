@@ -1,4 +1,9 @@
-"""The OS keychain, through keyring: one entry per database, holding its raw key."""
+"""The OS keychain, through keyring: one entry per home, holding its device secret.
+
+The device secret is one of the two secrets that open a member of staff's key slot (the other is
+their password), so nothing the keychain holds opens the database on its own. Databases from
+version 0.1 kept their whole key here (`database:<path>`); that entry is read only while such a
+file is being moved to key slots, and deleted when the move ends."""
 
 import contextlib
 
@@ -30,32 +35,40 @@ def available() -> bool:
 
 
 def describe() -> str:
-    """Where keys go, in words for the manager."""
-    backend = keyring.get_keyring()
+    """Where the device secret goes, in words for the manager."""
     if not available():
-        return "no secure keychain on this computer: the database is protected by a passphrase"
+        return (
+            "no secure keychain on this computer: each member of staff's password alone "
+            "protects their key to the database"
+        )
+    backend = keyring.get_keyring()
     return f"the operating system keychain ({getattr(backend, 'name', type(backend).__name__)})"
 
 
-def entry_name(db_path: str) -> str:
+def device_entry(home_id: str) -> str:
+    return f"device:{home_id}"
+
+
+def legacy_entry(db_path: str) -> str:
+    """Version 0.1's entry: the whole database key."""
     return f"database:{db_path}"
 
 
-def load_key(db_path: str) -> bytes | None:
-    """The database's key from the keychain, or None when there is no entry (or no keychain)."""
+def load(entry: str) -> bytes | None:
+    """A secret from the keychain, or None when there is no entry (or no keychain)."""
     if not available():
         return None
     try:
-        stored = keyring.get_password(SERVICE, entry_name(db_path))
+        stored = keyring.get_password(SERVICE, entry)
     except keyring.errors.KeyringError:
         return None
     return bytes.fromhex(stored) if stored else None
 
 
-def store_key(db_path: str, key: bytes) -> None:
-    keyring.set_password(SERVICE, entry_name(db_path), key.hex())
+def store(entry: str, secret: bytes) -> None:
+    keyring.set_password(SERVICE, entry, secret.hex())
 
 
-def delete_key(db_path: str) -> None:
-    with contextlib.suppress(keyring.errors.PasswordDeleteError):
-        keyring.delete_password(SERVICE, entry_name(db_path))
+def delete(entry: str) -> None:
+    with contextlib.suppress(keyring.errors.PasswordDeleteError, keyring.errors.NoKeyringError):
+        keyring.delete_password(SERVICE, entry)

@@ -172,6 +172,21 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX audit_resident;
     CREATE INDEX audit_resident ON audit_log(resident_id, seq, action) WHERE resident_id IS NOT NULL;
     """,
+    # 3: key slots (Trust 1): the home's identity and each member of staff's slot, kept inside
+    # the file and copied to the key file beside it. The identity row itself is written by
+    # the migration step in vault.py (a new key pair and device secret cannot be made in SQL).
+    """
+    CREATE TABLE vault_identity (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        home_id TEXT NOT NULL,
+        public_key BLOB NOT NULL,
+        private_key BLOB NOT NULL,
+        device_secret BLOB NOT NULL,
+        key_transition INTEGER NOT NULL DEFAULT 0,
+        purpose TEXT NOT NULL DEFAULT 'home'
+    );
+    CREATE TABLE key_slot (username TEXT PRIMARY KEY COLLATE NOCASE, slot TEXT NOT NULL);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

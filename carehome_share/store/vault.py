@@ -1,35 +1,42 @@
-"""The encrypted database: create, unlock, migrate, and run transactions.
+"""The encrypted database: create, open as a member of staff, migrate, and run transactions.
 
-The key is a random 256-bit raw key kept in the OS keychain, so opening costs no key derivation.
-Without a secure keychain the manager's passphrase protects the file through SQLCipher's own KDF.
-Either way the recovery code holds the key SQLCipher actually uses, so it opens the file when
-the keychain entry or the passphrase is lost.
+The key is a random 256-bit raw key that is never stored whole on the PC: each member of staff
+opens it through their key slot (password plus the PC's device secret, `keyslots`), and the
+recovery code, which *is* the key written for typing, opens it anywhere and enrols a new PC.
+A database from version 0.1 (key in the keychain, or a passphrase) keeps opening the old way
+while its staff move to key slots; rotating the key ends that.
 """
 
 import hashlib
+import json
 import os
 import re
 import secrets
 import shutil
+import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlcipher3 import dbapi2 as sqlcipher
 
 from carehome_share.domain.errors import CarehomeError
-from carehome_share.store import keychain, recovery
+from carehome_share.store import keychain, keyslots, recovery
+from carehome_share.store.keyslots import KeyFile, Slot
 from carehome_share.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 Connection = sqlcipher.Connection
 DatabaseError = sqlcipher.DatabaseError
 IntegrityError = sqlcipher.IntegrityError
 
-# SQLCipher 4's defaults, checked against the file itself whenever a recovery code is made.
+# SQLCipher 4's defaults, for version 0.1's passphrase-protected files.
 _KDF_ITERATIONS = 256_000
 _SALT_BYTES = 16
 _CACHE_KIB = 64 * 1024  # 64 MiB page cache: SQLCipher decrypts on every cache miss
+_FIRST_SLOT_SCHEMA = 3  # files older than this were keyed by the keychain or a passphrase
 
 
 class VaultError(CarehomeError):
@@ -37,11 +44,30 @@ class VaultError(CarehomeError):
 
 
 class NeedsUnlock(VaultError):
-    def __init__(self) -> None:
+    def __init__(self, why: str = "") -> None:
         super().__init__(
-            "This database is locked with a passphrase, or its key is not in this computer's "
-            "keychain. Enter the passphrase, or the recovery code from the recovery sheet."
+            (why or "This database cannot be opened with a staff password on this computer.")
+            + " Enter the recovery code from the recovery sheet (kept in the safe)."
         )
+
+
+class NotEnrolled(NeedsUnlock):
+    """The slot needs this PC's device secret, and the keychain does not hold it."""
+
+    def __init__(self) -> None:
+        where = (
+            "This computer's keychain does not hold this home's device secret (a new or "
+            "rebuilt computer, or another user account), so a password alone cannot open it."
+            if keychain.available()
+            else "This computer has no secure keychain to hold this home's device secret, so "
+            "a password alone cannot open the database here."
+        )
+        super().__init__(where + " The recovery code opens it once and enrols this computer.")
+
+
+class WrongPassword(VaultError):
+    def __init__(self) -> None:
+        super().__init__("Wrong username or password.")
 
 
 class WrongKey(VaultError):
@@ -87,102 +113,259 @@ class NewerDatabase(VaultError):
 
 
 class Vault:
-    """One open SQLCipher database. Writes go through `transaction()`, one at a time."""
+    """One open SQLCipher database. Writes go through `transaction()`, one at a time.
 
-    def __init__(self, conn: Connection, path: Path, key_mode: str, key_pragma: str) -> None:
+    `opened_by` says how: "password:<username>" (a key slot), "recovery code", or "old key"
+    (a 0.1 file during its move to key slots). The login that follows reads it once
+    (`take_proof`)."""
+
+    def __init__(self, conn: Connection, path: Path, key: bytes, opened_by: str) -> None:
         self.conn = conn
         self.path = path
-        self.key_mode = key_mode  # "keychain" or "passphrase"
-        self._key_pragma = key_pragma  # kept only in memory, to open a second connection
+        self.opened_by = opened_by
+        self._key = key  # kept only in memory: second connections, new slots, backups
+        self._proof: str | None = opened_by if opened_by != "created" else None
         self._lock = threading.RLock()
 
     # -- creating and opening ------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path | str, passphrase: str | None = None) -> tuple["Vault", str]:
+    def create(cls, path: Path | str, purpose: str = "home") -> tuple["Vault", str]:
         """Make a new encrypted database; return it with its recovery code (shown once).
 
-        With no passphrase the key goes into the OS keychain, which must be a secure one.
+        Its identity (home id, the home's key pair, the device secret) is made with it; the
+        device secret goes into the OS keychain when there is a secure one. The first manager's
+        key slot is added when the home is set up.
         """
         path = Path(path).resolve()
         if path.exists():
             raise VaultError(f"{path} already exists; open it instead of creating a new one.")
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if passphrase is None:
-            if not keychain.available():
-                raise VaultError(
-                    "There is no secure keychain on this computer. Choose a passphrase to "
-                    "protect the database instead."
-                )
-            key = secrets.token_bytes(32)
-            key_pragma = _raw_key_pragma(key)
-            mode = "keychain"
-        else:
-            if len(passphrase) < 12:
-                raise VaultError("passphrase: at least 12 characters")
-            key_pragma = _passphrase_pragma(passphrase)
-            mode = "passphrase"
-        conn = _connect(path, key_pragma)
+        key = secrets.token_bytes(32)
+        conn = _connect(path, _raw_key_pragma(key))
         try:
             _configure(conn)
             if os.name == "posix":
                 path.chmod(0o600)  # encrypted anyway; still nobody else's business
-            _migrate(conn, path)
-            conn.execute("INSERT INTO settings(key, value) VALUES ('key_mode', ?)", (mode,))
-            if mode == "keychain":
-                keychain.store_key(str(path), key)
-            else:
-                key = _derived_key(path, passphrase or "")
-                _check_key_opens(path, key)
+            _migrate(conn, path, purpose)
+            vault = cls(conn, path, key, "created")
+            vault.enrol_this_computer()
         except BaseException:
             conn.close()
             _remove_database_files(path)
             raise
-        return cls(conn, path, mode, key_pragma), recovery.encode(key)
+        return vault, recovery.encode(key)
 
     @classmethod
-    def open(
-        cls, path: Path | str, passphrase: str | None = None, recovery_code: str | None = None
-    ) -> "Vault":
-        """Unlock an existing database with the keychain, a passphrase or a recovery code."""
-        path = Path(path).resolve()
-        if not path.exists():
-            raise VaultError(f"There is no database at {path}.")
-        if passphrase and recovery.looks_like_code(passphrase):
-            passphrase, recovery_code = None, passphrase
-        if recovery_code:
-            key = recovery.decode(recovery_code)
-            key_pragma = _raw_key_pragma(key)
-            conn = _unlock(path, key_pragma, "recovery code")
-            vault = cls(conn, path, _key_mode(conn), key_pragma)
-            if vault.key_mode == "keychain" and keychain.available():
-                keychain.store_key(str(path), key)  # the entry was lost: put it back
-        elif passphrase:
-            key_pragma = _passphrase_pragma(passphrase)
-            vault = cls(_unlock(path, key_pragma, "passphrase"), path, "passphrase", key_pragma)
-        else:
-            key_from_keychain = keychain.load_key(str(path))
-            if key_from_keychain is None:
-                raise NeedsUnlock()
-            key_pragma = _raw_key_pragma(key_from_keychain)
-            conn = _unlock(path, key_pragma, "key in the keychain")
-            vault = cls(conn, path, "keychain", key_pragma)
+    def open_as(cls, path: Path | str, username: str, password: str) -> "Vault":
+        """Open with a member of staff's password through their key slot.
+
+        A wrong password opens nothing; it is journaled (sealed to the home) for the audit
+        chain. A 0.1 file whose key is still in the keychain opens the old way, and the login
+        that follows checks the password against the staff record.
+        """
+        path = _existing(path)
+        key_files = [kf for kf in map(keyslots.read_key_file, _key_file_candidates(path)) if kf]
+        if not key_files:
+            legacy = keychain.load(keychain.legacy_entry(str(path)))
+            if legacy is not None:
+                return cls._opened(path, legacy, "old key")
+            raise NeedsUnlock(
+                f"The key file beside the database ({keyslots.key_file_path(path).name}) is "
+                "missing or damaged, so no password can open it."
+            )
+        name = username.strip().lower()
+        slot = key_files[0].slots.get(name)
+        if slot is None:
+            keyslots.equalise_timing(password)
+            _journal_failure(path, key_files[0], name)
+            raise WrongPassword()
+        device_secret = None
+        if slot.device_bound:
+            device_secret = keychain.load(keychain.device_entry(key_files[0].home_id))
+            if device_secret is None:
+                raise NotEnrolled()
+        mismatch: WrongKey | None = None
+        for key_file in key_files:  # the second is a key rotation that did not finish
+            slot = key_file.slots.get(name)
+            if slot is None:
+                continue
+            try:
+                key = keyslots.open_slot(slot, password, device_secret)
+            except keyslots.WrongSecret:
+                _journal_failure(path, key_files[0], name)
+                raise WrongPassword() from None
+            try:
+                vault = cls._opened(path, key, f"password:{name}")
+            except WrongKey as exc:
+                mismatch = exc
+                continue
+            vault.sync_key_file()  # a finished rotation's file takes the usual name
+            return vault
+        raise mismatch or WrongPassword()
+
+    @classmethod
+    def open_with_recovery_code(cls, path: Path | str, code: str) -> "Vault":
+        """Open with the recovery code, on any PC, and enrol this PC: its keychain receives the
+        device secret, and the key file is rebuilt from the database."""
+        path = _existing(path)
+        key = recovery.decode(code)
+        vault = cls._opened(path, key, "recovery code", "recovery code")
         try:
-            _migrate(vault.conn, path)
+            vault.enrol_this_computer()
         except BaseException:
             vault.close()
             raise
         return vault
 
+    @classmethod
+    def open_with_old_passphrase(cls, path: Path | str, passphrase: str) -> "Vault":
+        """A 0.1 file protected by a passphrase, during its move to key slots."""
+        path = _existing(path)
+        return cls._opened(path, _derived_key(path, passphrase), "old key", "passphrase")
+
+    @classmethod
+    def _opened(cls, path: Path, key: bytes, opened_by: str, source: str = "key") -> "Vault":
+        conn = _unlock(path, _raw_key_pragma(key), source)
+        try:
+            _migrate(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        vault = cls(conn, path, key, opened_by)
+        if opened_by == "old key" and not vault.in_transition():
+            vault.close()  # the move to key slots has ended: the old key is retired
+            raise WrongKey("old key")
+        return vault
+
     def another(self) -> "Vault":
         """A second connection to the same file, for work on another thread (WAL lets readers
         run beside a writer)."""
-        return Vault(
-            _unlock(self.path, self._key_pragma, "key"), self.path, self.key_mode, self._key_pragma
-        )
+        conn = _unlock(self.path, _raw_key_pragma(self._key), "key")
+        return Vault(conn, self.path, self._key, "key")
 
     def close(self) -> None:
         self.conn.close()
+
+    # -- identity, key slots and the key file ------------------------------------------------
+
+    def identity(self) -> tuple[str, bytes, bytes, bytes]:
+        """(home id, home public key, home private key, device secret)."""
+        row = self.conn.execute(
+            "SELECT home_id, public_key, private_key, device_secret FROM vault_identity"
+        ).fetchone()
+        return str(row[0]), bytes(row[1]), bytes(row[2]), bytes(row[3])
+
+    @property
+    def home_id(self) -> str:
+        return self.identity()[0]
+
+    @property
+    def purpose(self) -> str:
+        """ "home", or "demo" for a database of synthetic residents made by `demo`."""
+        return str(self.conn.execute("SELECT purpose FROM vault_identity").fetchone()[0])
+
+    def in_transition(self) -> bool:
+        """True while a 0.1 file's old key (keychain entry or passphrase) still opens it."""
+        return bool(self.conn.execute("SELECT key_transition FROM vault_identity").fetchone()[0])
+
+    def device_secret_here(self) -> bytes | None:
+        """The device secret when this PC's keychain can hold it, else None (password alone)."""
+        return self.identity()[3] if keychain.available() else None
+
+    def enrol_this_computer(self) -> None:
+        """Give this PC's keychain the device secret, and write the key file."""
+        home_id, _public, _private, device_secret = self.identity()
+        if keychain.available():
+            keychain.store(keychain.device_entry(home_id), device_secret)
+        self.sync_key_file()
+
+    def take_proof(self) -> str | None:
+        """How the file was just opened ("password:<username>", "recovery code"), once: the
+        login that follows need not pay for the password check again."""
+        proof, self._proof = self._proof, None
+        return proof
+
+    def slots(self) -> dict[str, Slot]:
+        rows = self.conn.execute("SELECT username, slot FROM key_slot").fetchall()
+        return {name: keyslots.slot_from_json(json.loads(text)) for name, text in rows}
+
+    def put_slot(self, conn: Connection, slot: Slot) -> None:
+        """Store a slot inside the caller's transaction; call `sync_key_file` once it commits."""
+        stored = keyslots.slot_json(slot)
+        stored.pop("sealed_database_key")  # made afresh from the key whenever the file is written
+        conn.execute(
+            "INSERT OR REPLACE INTO key_slot(username, slot) VALUES (?, ?)",
+            (slot.username, json.dumps(stored, sort_keys=True)),
+        )
+
+    def remove_slot(self, conn: Connection, username: str) -> None:
+        conn.execute("DELETE FROM key_slot WHERE username = ?", (username,))
+
+    def new_slot(self, username: str, password: str) -> Slot:
+        return keyslots.new_slot(username, password, self._key, self.device_secret_here())
+
+    def unseal(self, username: str, password: str) -> bool:
+        """True when `password` opens `username`'s slot to this database's key."""
+        key_file = self.key_file()
+        slot = key_file.slots.get(username.strip().lower())
+        if slot is None:
+            keyslots.equalise_timing(password)
+            return False
+        try:
+            key = keyslots.open_slot(slot, password, self.identity()[3])
+        except keyslots.WrongSecret:
+            return False
+        return secrets.compare_digest(key, self._key)
+
+    def key_file(self, key: bytes | None = None) -> KeyFile:
+        """The key file as the database says it should be, with the database key sealed to
+        each slot's public key."""
+        home_id, public_key, _private, _device = self.identity()
+        key = key or self._key
+        slots = {}
+        for name, slot in self.slots().items():
+            sealed = keyslots.seal_database_key(slot.public_key, key)
+            slots[name] = keyslots.Slot(**{**slot.__dict__, "sealed_database_key": sealed})
+        return KeyFile(home_id, public_key, slots)
+
+    def sync_key_file(self) -> None:
+        """Write the key file from the database (atomic); a stale rotation file goes."""
+        keyslots.write_key_file(keyslots.key_file_path(self.path), self.key_file())
+        _pending_key_file(self.path).unlink(missing_ok=True)
+
+    def rotate_key(self) -> str:
+        """A new database key: every slot sealed to it, the file re-encrypted (PRAGMA rekey),
+        the old key's pages gone from the write-ahead log, a 0.1 file's old key retired.
+        Returns the new recovery code. Call with no other connection to the file open.
+
+        The new key file is written first under a second name, so a crash part-way leaves a
+        file that one of the two key files opens."""
+        new_key = secrets.token_bytes(32)
+        pending = _pending_key_file(self.path)
+        with self._lock:
+            keyslots.write_key_file(pending, self.key_file(new_key))
+            self.conn.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._key = new_key
+            self.conn.execute("UPDATE vault_identity SET key_transition = 0")
+        os.replace(pending, keyslots.key_file_path(self.path))
+        keychain.delete(keychain.legacy_entry(str(self.path)))
+        return recovery.encode(new_key)
+
+    def journaled_failures(self) -> list[dict[str, str] | None]:
+        """Logins that failed while the file was closed; cleared with `clear_journal`."""
+        return keyslots.read_journal(self.path, self.identity()[2])
+
+    def clear_journal(self) -> None:
+        keyslots.clear_journal(self.path)
+
+    def matches(self, key: bytes) -> bool:
+        return secrets.compare_digest(key, self._key)
+
+    def raw_key_pragma(self) -> str:
+        """For a backup keyed like this file (store only)."""
+        return _raw_key_pragma(self._key)
 
     # -- using it --------------------------------------------------------------------------
 
@@ -296,9 +479,33 @@ def _damage(conn: Connection, path: Path) -> list[str]:
     return page_problems(reported)
 
 
-def _key_mode(conn: Connection) -> str:
-    row = conn.execute("SELECT value FROM settings WHERE key = 'key_mode'").fetchone()
-    return row[0] if row else "keychain"
+def _existing(path: Path | str) -> Path:
+    path = Path(path).resolve()
+    if not path.exists():
+        raise VaultError(f"There is no database at {path}.")
+    return path
+
+
+def _pending_key_file(path: Path) -> Path:
+    return path.with_name(f"{path.name}.keys.next")
+
+
+def _key_file_candidates(path: Path) -> list[Path]:
+    return [keyslots.key_file_path(path), _pending_key_file(path)]
+
+
+def _journal_failure(path: Path, key_file: KeyFile, username: str, action: str = "log_in") -> None:
+    """A wrong password while the file is closed: sealed to the home, for the next opening."""
+    keyslots.journal_failure(
+        path,
+        key_file.home_public_key,
+        {
+            "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "username": username[:40] or "-",
+            "workstation": socket.gethostname(),
+            "action": action,
+        },
+    )
 
 
 def _derived_key(path: Path, passphrase: str) -> bytes:
@@ -308,14 +515,9 @@ def _derived_key(path: Path, passphrase: str) -> bytes:
     return hashlib.pbkdf2_hmac("sha512", passphrase.encode(), salt, _KDF_ITERATIONS, 32)
 
 
-def _check_key_opens(path: Path, key: bytes) -> None:
-    """A recovery code is only handed out once it has been seen to open the file."""
-    probe = _unlock(path, _raw_key_pragma(key), "recovery code")
-    probe.close()
-
-
-def _migrate(conn: Connection, path: Path) -> None:
-    """Bring the schema up to date in one transaction, after copying the file aside."""
+def _migrate(conn: Connection, path: Path, purpose: str = "home") -> None:
+    """Bring the schema up to date in one transaction, after copying the file aside. A file
+    that predates key slots is given its identity here and marked as moving to them."""
     found = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
         raise NewerDatabase(found)
@@ -328,6 +530,20 @@ def _migrate(conn: Connection, path: Path) -> None:
     script = "".join(MIGRATIONS[found:])
     try:
         conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {SCHEMA_VERSION};")
+        if found < _FIRST_SLOT_SCHEMA:
+            private_key, public_key = keyslots.new_home_key_pair()
+            conn.execute(
+                "INSERT INTO vault_identity(id, home_id, public_key, private_key, device_secret, "
+                "key_transition, purpose) VALUES (1, ?, ?, ?, ?, ?, ?)",
+                (
+                    str(uuid.uuid4()),
+                    public_key,
+                    private_key,
+                    secrets.token_bytes(32),
+                    int(found > 0),
+                    purpose,
+                ),
+            )
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -1,6 +1,6 @@
-"""Saving a document: whole or not at all, readable only by its owner.
+"""Writing a file whole or not at all, readable only by its owner (documents, the key file).
 
-The PDF is written to a temporary file in the target's own folder (never a shared temp folder),
+A file is written to a temporary file in the target's own folder (never a shared temp folder),
 created with mode 0600, flushed to disk, then renamed over the target in one step. A failure at
 any point leaves no file under the target's name, and never a half-written one.
 """
@@ -35,3 +35,8 @@ def atomic_output(target: Path | str) -> Iterator[BinaryIO]:
             os.fsync(folder)
         finally:
             os.close(folder)
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    with atomic_output(target) as out:
+        out.write(data)
