@@ -110,11 +110,11 @@ def open_vault(args: argparse.Namespace, username: str, password: str) -> Vault:
     if code:
         return Vault.open_with_recovery_code(path, code)
     old_passphrase = os.environ.get(ENV_PASSPHRASE)
+    if old_passphrase:
+        return Vault.open_with_old_passphrase(path, old_passphrase)
     try:
         return Vault.open_as(path, username, password)
     except NeedsUnlock:
-        if old_passphrase:
-            return Vault.open_with_old_passphrase(path, old_passphrase)
         if not sys.stdin.isatty():
             raise
         return Vault.open_with_recovery_code(path, getpass.getpass("Recovery code: "))

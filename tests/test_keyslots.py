@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import argon2.exceptions
 import pytest
 
 from carehome_share.domain.errors import AuthenticationFailed
@@ -17,7 +18,14 @@ from carehome_share.services import auth, staff
 from carehome_share.services.context import Context
 from carehome_share.store import audit, keychain, keyslots, recovery
 from carehome_share.store.keyslots import KdfParams, KeyFile, WrongSecret
-from carehome_share.store.vault import NeedsUnlock, NotEnrolled, Vault, WrongKey, WrongPassword
+from carehome_share.store.vault import (
+    NeedsUnlock,
+    NotEnrolled,
+    Vault,
+    VaultError,
+    WrongKey,
+    WrongPassword,
+)
 from tests.conftest import Clock, MemoryKeyring
 from tests.factories import MANAGER_PASSWORD, PASSWORD, Home
 
@@ -199,6 +207,50 @@ def test_a_damaged_key_file_reads_as_none(tmp_path: Path) -> None:
         elif content is not None:
             path.write_text(content)
         assert keyslots.read_key_file(path) is None, what
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AttributeError,
+    reason="bug: read_key_file calls data.get() on JSON that is not an object",
+)
+@pytest.mark.parametrize("content", ["[]", "null", "1", '"text"'])
+def test_a_key_file_that_is_json_but_not_an_object_reads_as_none(
+    tmp_path: Path, content: str
+) -> None:
+    path = tmp_path / "carehome.db.keys"
+    path.write_text(content)
+    assert keyslots.read_key_file(path) is None
+
+
+DAMAGED_FIELDS = {
+    "not an object": lambda data: [],
+    "home public key cut short": lambda data: {**data, "home_public_key": "AAAA"},
+    "salt empty": lambda data: _with_slot(data, salt=""),
+    "sealed private key cut short": lambda data: _with_slot(data, sealed_private_key="AA=="),
+    "no memory cost": lambda data: _with_slot(data, argon2id=[0, 0, 0]),
+}
+
+
+def _with_slot(data: dict[str, object], **fields: object) -> dict[str, object]:
+    (slot,) = data["slots"]  # type: ignore[misc]
+    return {**data, "slots": [{**slot, **fields}]}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=(AttributeError, ValueError, argon2.exceptions.HashingError),
+    reason="bug: open_as lets a key file with damaged fields raise past VaultError",
+)
+@pytest.mark.parametrize("damage", DAMAGED_FIELDS)
+def test_a_key_file_with_damaged_fields_is_a_vault_error(db_path: Path, damage: str) -> None:
+    """What the login window can report ("the key file is damaged: use the recovery code"),
+    not a crash. A wrong password is tried first: the journal needs the home's public key."""
+    _set_up(db_path)[0].close()
+    path = keyslots.key_file_path(db_path)
+    path.write_text(json.dumps(DAMAGED_FIELDS[damage](json.loads(path.read_text()))))
+    with pytest.raises(VaultError):
+        Vault.open_as(db_path, "manager", "manager password 2")
 
 
 # -- the vault: files, keychain, logins ----------------------------------------------------

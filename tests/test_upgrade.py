@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from carehome_share import demo
-from carehome_share.services import audit, auth, residents
+from carehome_share.services import audit, auth, exceptions, residents, staff
 from carehome_share.services.context import Context
 from carehome_share.store.schema import SCHEMA_VERSION
-from carehome_share.store.vault import Vault
+from carehome_share.store.vault import Vault, WrongKey
 
 FIXTURES = Path(__file__).parent / "fixtures"
+OLD_DEMO_PASSWORD = "demo-password"  # the demo accounts' password in release 0.1
 RELEASES = {
     # file: (passphrase, recovery code, residents) - synthetic demo data only
     "release-0.1.0.db": (
@@ -29,13 +29,49 @@ def test_a_released_database_opens_upgraded_and_intact(name: str, tmp_path: Path
     passphrase, code, resident_count = RELEASES[name]
     copy = tmp_path / name
     shutil.copy2(FIXTURES / name, copy)
-    vault = Vault.open(copy, passphrase=passphrase)
+    vault = Vault.open_with_old_passphrase(copy, passphrase)
     try:
         assert vault.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert vault.in_transition()
         ctx = Context(vault)
         assert audit.verify(ctx).ok
-        auth.log_in(ctx, "manager", demo.DEMO_PASSWORD)
+        auth.log_in(ctx, "manager", OLD_DEMO_PASSWORD)
         assert len(residents.find_residents(ctx, "")) == resident_count
     finally:
         vault.close()
-    Vault.open(copy, recovery_code=code).close()
+    Vault.open_with_recovery_code(copy, code).close()
+
+
+def test_a_0_1_database_moves_to_key_slots_and_the_old_key_retires(tmp_path: Path) -> None:
+    """Accounts convert as they log in; until the manager rotates the key the old passphrase
+    still opens the file, and the unconverted accounts are listed; afterwards only slots and
+    the new recovery code open it."""
+    passphrase, code, _count = RELEASES["release-0.1.0.db"]
+    copy = tmp_path / "release.db"
+    shutil.copy2(FIXTURES / "release-0.1.0.db", copy)
+    ctx = Context(Vault.open_with_old_passphrase(copy, passphrase))
+    auth.log_in(ctx, "manager", OLD_DEMO_PASSWORD)
+    waiting = {s.username for s in staff.accounts_without_slot(ctx)}
+    assert "manager" not in waiting and "nurse.amira" in waiting
+    assert any(a.kind == "key_slot" for a in exceptions.needing_attention(ctx))
+    auth.log_out(ctx)
+    ctx.vault.close()
+
+    nurse = Vault.open_with_old_passphrase(copy, passphrase)  # the nurse's first login since
+    auth.log_in(Context(nurse), "nurse.amira", OLD_DEMO_PASSWORD)
+    nurse.close()
+    Vault.open_as(copy, "nurse.amira", OLD_DEMO_PASSWORD).close()  # her own slot now
+
+    ctx = Context(Vault.open_as(copy, "manager", OLD_DEMO_PASSWORD))
+    auth.log_in(ctx, "manager", OLD_DEMO_PASSWORD)
+    new_code = staff.rotate_key(ctx)
+    assert not ctx.vault.in_transition()
+    auth.log_out(ctx)
+    ctx.vault.close()
+
+    with pytest.raises(WrongKey):
+        Vault.open_with_old_passphrase(copy, passphrase)
+    with pytest.raises(WrongKey):
+        Vault.open_with_recovery_code(copy, code)
+    Vault.open_with_recovery_code(copy, new_code).close()
+    Vault.open_as(copy, "nurse.amira", OLD_DEMO_PASSWORD).close()

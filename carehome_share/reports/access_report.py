@@ -155,6 +155,7 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
         spacer(),
         chain_head(report.head.seq, report.head.hash),
         spacer(),
+        *[para(f"DATABASE RESTORED FROM A BACKUP. {note}") for note in report.restores],
         *bullets(
             [
                 "Each session below is one nurse opening this practice's record of one resident: "

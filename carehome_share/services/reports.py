@@ -140,6 +140,30 @@ class AccessReport:
     contacts: Iterator[ContactLine]
     resident_totals: list[Totals]
     nurse_totals: list[Totals]
+    restores: tuple[str, ...] = ()  # the database put back from a backup since the period began
+
+
+def _uk(stamp: str) -> str:
+    """An audit entry's UTC time as UK local time, dd/mm/yyyy hh:mm."""
+    instant = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return instant.astimezone(v.UK).strftime("%d/%m/%Y %H:%M")
+
+
+def _restore_notes(conn: Connection, since: datetime) -> tuple[str, ...]:
+    """Each restore since `since` in words: the entries it set aside are not in this report."""
+    notes = []
+    for entry in audit.restores_since(conn, since):
+        d = entry.details
+        replaced = d.get("replaced_head", "unknown")
+        count = d.get("replaced_entries")
+        held = f"{count} audit entries, head {replaced}" if count is not None else str(replaced)
+        notes.append(
+            f"{_uk(entry.at)}: {entry.actor_name} restored the database from the backup "
+            f"{d.get('backup')} (audit head {d.get('backup_head')}, audit entry {entry.seq} "
+            f"records it). The file it replaced held {held}; anything recorded after the "
+            "backup was made is not in this database or in this report."
+        )
+    return tuple(notes)
 
 
 def _week_counts(
@@ -194,6 +218,7 @@ def gp_access_report(
             last_day=last,
             head=chain_head(conn),
             long_minutes=long_minutes,
+            restores=_restore_notes(conn, start),
             summary=AccessSummary(
                 sessions=counts.sessions,
                 auto_closed=counts.auto_closed,

@@ -176,6 +176,18 @@ def entries(
     ]
 
 
+def restores_since(conn: Connection, since: datetime) -> list[AuditEntry]:
+    """The "restore" entries written on or after `since`: each is a file put back from a backup."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS}, hash FROM audit_log WHERE action = 'restore' AND at >= ? ORDER BY seq",
+        (format_time(since),),
+    ).fetchall()
+    return [
+        AuditEntry(*r[:10], json.loads(r[10]), json.loads(r[11]), r[12])  # type: ignore[misc]
+        for r in rows
+    ]
+
+
 @dataclass
 class VerifyResult:
     entries: int = 0

@@ -166,17 +166,17 @@ class Vault:
         """
         path = _existing(path)
         key_files = [kf for kf in map(keyslots.read_key_file, _key_file_candidates(path)) if kf]
-        if not key_files:
-            legacy = keychain.load(keychain.legacy_entry(str(path)))
-            if legacy is not None:
-                return cls._opened(path, legacy, "old key")
-            raise NeedsUnlock(
-                f"The key file beside the database ({keyslots.key_file_path(path).name}) is "
-                "missing or damaged, so no password can open it."
-            )
         name = username.strip().lower()
-        slot = key_files[0].slots.get(name)
+        slot = key_files[0].slots.get(name) if key_files else None
         if slot is None:
+            legacy = keychain.load(keychain.legacy_entry(str(path)))
+            if legacy is not None:  # a 0.1 file still moving to slots; log_in checks the hash
+                return cls._opened(path, legacy, "old key")
+            if not key_files:
+                raise NeedsUnlock(
+                    f"The key file beside the database ({keyslots.key_file_path(path).name}) is "
+                    "missing or damaged, so no password can open it."
+                )
             keyslots.equalise_timing(password)
             _journal_failure(path, key_files[0], name)
             raise WrongPassword()
@@ -233,9 +233,11 @@ class Vault:
             conn.close()
             raise
         vault = cls(conn, path, key, opened_by)
-        if opened_by == "old key" and not vault.in_transition():
-            vault.close()  # the move to key slots has ended: the old key is retired
-            raise WrongKey("old key")
+        if opened_by == "old key":
+            if not vault.in_transition():
+                vault.close()  # the move to key slots has ended: the old key is retired
+                raise WrongKey("old key")
+            vault.enrol_this_computer()  # the device secret and key file the new slots need
         return vault
 
     def another(self) -> "Vault":
