@@ -43,7 +43,7 @@ from carehome_share.services import audit as audit_service
 from carehome_share.services.context import Context
 from carehome_share.store import keychain
 from carehome_share.store.files import atomic_output
-from carehome_share.store.vault import NeedsUnlock, Vault, VaultError
+from carehome_share.store.vault import NeedsUnlock, Vault, VaultError, WrongPassword
 
 ENV_PASSPHRASE = "CAREHOME_SHARE_PASSPHRASE"
 ENV_PASSWORD = "CAREHOME_SHARE_PASSWORD"
@@ -981,7 +981,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     except (VaultError, ValidationError, CarehomeError) as exc:
         _report(args, exc, f"error: {exc}")
-        return EXIT_LOCKED if isinstance(exc, VaultError) else EXIT_INPUT
+        locked = isinstance(exc, VaultError) and not isinstance(exc, WrongPassword)
+        return EXIT_LOCKED if locked else EXIT_INPUT
 
 
 def _report(args: argparse.Namespace, exc: Exception, text: str) -> None:

@@ -22,14 +22,17 @@ from carehome_share.reports.fonts import FONT
 from carehome_share.reports.history import write_resident_history
 from carehome_share.reports.staff_list import write_staff_list
 from carehome_share.reports.table import _wrapped
-from carehome_share.services import access, consent, residents, staff
+from carehome_share.services import access, auth, consent, residents, staff
 from carehome_share.services import audit as audit_service
+from carehome_share.services import backup as backup_service
 from carehome_share.services import reports as report_service
+from carehome_share.services.context import Context
 from carehome_share.services.reports import AccessReport
 from carehome_share.store import audit
 from carehome_share.store.files import atomic_output
+from carehome_share.store.vault import Vault
 from tests.conftest import Clock
-from tests.factories import ODS, Home
+from tests.factories import MANAGER_PASSWORD, ODS, Home
 
 
 def pages_of(pdf: bytes) -> list[str]:
@@ -389,3 +392,27 @@ def test_a_word_wider_than_its_column_is_broken_to_fit() -> None:
     lines = _wrapped("NHS" + "9" * 80 + " end", FONT, 7, 50.0)
     assert len(lines) > 2 and lines[-1] == "end"
     assert all(stringWidth(line, FONT, 7) <= 50 for line in lines)
+
+
+def test_the_next_access_report_says_a_backup_was_restored(
+    story: Story, clock: Clock, db_path: Path, tmp_path: Path
+) -> None:
+    """Restoring an older copy removes what came after it: the practice is told, not left to
+    notice entries missing."""
+    ctx = story.home.ctx
+    backup_file = tmp_path / "friday.db"
+    backup_service.back_up(ctx, backup_file)
+    consent.record_consent(ctx, story.bob.id, "withdrawn", "resident", reason="Changed mind")
+    auth.log_out(ctx)
+    ctx.vault.close()
+
+    clock.advance(hours=1)
+    backup_service.restore(
+        backup_file, db_path, username="manager", password=MANAGER_PASSWORD, clock=clock
+    )
+    restored = Context(Vault.open_as(db_path, "manager", MANAGER_PASSWORD), clock=clock)
+    auth.log_in(restored, "manager", MANAGER_PASSWORD)
+    text = flat(access_report(restored))
+    assert "DATABASE RESTORED FROM A BACKUP" in text
+    assert "friday.db" in text and "Mary Manager restored the database" in text
+    restored.vault.close()

@@ -1,5 +1,6 @@
-"""Starting the desktop app. The login window appears first; the database is opened while it
-is on screen (keyring and SQLCipher take a moment), and Log in is enabled once it is ready."""
+"""Starting the desktop app. The login window appears first; the services load while it is on
+screen (keyring and SQLCipher take a moment), and Log in is enabled once they are ready. The
+first login opens the database."""
 
 import signal
 import sys
@@ -37,7 +38,7 @@ def run_gui(db_path: Path | None, demo: bool = False) -> int:
     path = db_path or paths.default_database()
     login = LoginDialog()
     if path.exists() and not demo:
-        login.show()  # on screen before the database work below
+        login.show()  # on screen before the services load below
         app.processEvents()
     from carehome_share.gui.desktop import Desktop  # keyring, SQLCipher, the services
 

@@ -1,41 +1,32 @@
-"""The running app: one open database, with the login window and the main window taking turns
-(after "switch user", "lock now" and the idle lock).
+"""The running app: one database file, opened by the first login (opening it is logging in),
+with the login window and the main window taking turns after that ("switch user", "lock now"
+and the idle lock), the database staying open.
 
-The main window and the demo generator are imported when first needed, so the database is open
-and Log in enabled sooner after start."""
+The main window and the demo generator are imported when first needed, so Log in is enabled
+sooner after start."""
 
 import shutil
 import tempfile
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
+from carehome_share.domain.errors import AuthenticationFailed
+from carehome_share.domain.model import Role
+from carehome_share.gui.change_password import ChangePasswordDialog
 from carehome_share.gui.login import LoginDialog
 from carehome_share.gui.startup import SetupWizard, UnlockDialog
 from carehome_share.gui.tasks import Background
 from carehome_share.services import auth
-from carehome_share.services.context import Context
+from carehome_share.services.context import Context, Login
 from carehome_share.store import repo
-from carehome_share.store.vault import NeedsUnlock, Vault, VaultError, WrongKey
+from carehome_share.store.vault import NeedsUnlock, NotEnrolled, Vault, WrongKey, WrongPassword
 
 if TYPE_CHECKING:
     from carehome_share.gui.main_window import MainWindow
 
 DEMO_RESIDENTS, DEMO_SESSIONS = 60, 3000
-
-
-def open_vault(db_path: Path) -> Vault | None:
-    """The keychain's key, else the passphrase or recovery code; never a new database."""
-    try:
-        return Vault.open(db_path)
-    except (NeedsUnlock, WrongKey) as exc:
-        dialog = UnlockDialog(db_path, str(exc))
-        return dialog.result_value if dialog.exec() else None
-    except VaultError as exc:  # a newer version's file, a missing file
-        QMessageBox.critical(None, "carehome-share", str(exc))
-        return None
 
 
 def make_demo_database() -> tuple[Vault, Path]:
@@ -49,31 +40,65 @@ def make_demo_database() -> tuple[Vault, Path]:
 
 
 class Desktop:
-    def __init__(self, vault: Vault, demo_folder: Path | None = None) -> None:
-        self.ctx = Context(vault)
-        self.background = Background(self.ctx)
+    def __init__(
+        self, path: Path, vault: Vault | None = None, demo_folder: Path | None = None
+    ) -> None:
+        self.path = path
         self.demo_folder = demo_folder
-        self.home_name = repo.home_name(vault.conn) or "carehome-share"
+        self.ctx: Context | None = None
+        self.background: Background | None = None
+        self.home_name = path.name  # until the database is open
         self.window: MainWindow | None = None
         self.login: LoginDialog | None = None
+        self.password_dialog: ChangePasswordDialog | None = None
+        if vault is not None:
+            self._opened(vault)
 
     @classmethod
     def start(cls, path: Path, login: LoginDialog, demo: bool = False) -> "Desktop | None":
-        """Open (or on first run set up) the database, then hand the login window its work."""
-        demo_folder = None
+        """Set up the database on first run (or make the demo's), then show the login."""
         if demo:
             vault, demo_folder = make_demo_database()
+            desktop = cls(vault.path, vault, demo_folder)
         elif path.exists():
-            vault = open_vault(path)
+            desktop = cls(path)  # the first login opens it
         else:
             wizard = SetupWizard(path)
-            vault = wizard.vault if wizard.exec() else None
-        if vault is None:
-            login.close()
-            return None
-        desktop = cls(vault, demo_folder)
+            if not wizard.exec() or wizard.vault is None:
+                login.close()
+                return None
+            desktop = cls(path, wizard.vault)
         desktop.show_login(login)
         return desktop
+
+    def _opened(self, vault: Vault) -> None:
+        self.ctx = Context(vault)
+        self.background = Background(self.ctx)
+        self.home_name = repo.home_name(vault.conn) or "carehome-share"
+
+    def log_in(self, username: str, password: str, role: Role | None) -> Login:
+        """The first login opens the database through the person's key slot; later ones check
+        the password through the slot in the open database."""
+        if self.ctx is None:
+            self._opened(self._open(username, password))
+            if self.login is not None:
+                self.login.show_title(self.home_name)
+        assert self.ctx is not None
+        return auth.log_in(self.ctx, username, password, role)
+
+    def _open(self, username: str, password: str) -> Vault:
+        """Open as this person; when no password can open it on this computer, the recovery
+        code (which enrols this computer), and then the login carries on."""
+        try:
+            return Vault.open_as(self.path, username, password)
+        except WrongPassword as exc:
+            raise AuthenticationFailed(str(exc)) from exc
+        except (NeedsUnlock, WrongKey) as exc:
+            no_key_file = isinstance(exc, NeedsUnlock) and not isinstance(exc, NotEnrolled)
+            dialog = UnlockDialog(self.path, str(exc), no_key_file, self.login)
+            if not dialog.exec():
+                raise
+            return dialog.result_value  # type: ignore[no-any-return]
 
     def show_login(self, login: LoginDialog | None = None) -> None:
         self.login = login or LoginDialog()
@@ -81,38 +106,50 @@ class Desktop:
             from carehome_share import demo
 
             self.login.attach(
-                partial(auth.log_in, self.ctx),
-                self.home_name,
-                demo.DEMO_ACCOUNTS,
-                demo.DEMO_PASSWORD,
+                self.log_in, self.home_name, demo.DEMO_ACCOUNTS, demo.DEMO_PASSWORD
             )
         else:
-            self.login.attach(partial(auth.log_in, self.ctx), self.home_name)
+            self.login.attach(self.log_in, self.home_name)
         self.login.accepted.connect(self._logged_in)
         self.login.rejected.connect(QApplication.quit)
         self.login.show()
 
     def _logged_in(self) -> None:
+        """A temporary password is changed first; cancelling that logs out again."""
+        assert self.ctx is not None
+        if not auth.must_change_password(self.ctx):
+            self._show_main_window()
+            return
+        self.password_dialog = ChangePasswordDialog(self.ctx)
+        self.password_dialog.accepted.connect(self._show_main_window)
+        self.password_dialog.rejected.connect(self.relock)
+        self.password_dialog.show()
+
+    def _show_main_window(self) -> None:
         from carehome_share.gui.main_window import MainWindow
 
+        assert self.ctx is not None and self.background is not None
         self.window = MainWindow(self.ctx, self.background, self.home_name)
         self.window.switch_user.connect(self.relock)
         self.window.lock.connect(self.relock)
         self.window.show()
 
     def relock(self) -> None:
-        """Switch user, lock now, or the idle lock: log out and show the login window."""
+        """Switch user, lock now, the idle lock, or a password change put off: log out and
+        show the login window."""
         if self.window is not None:
             self.window.shut()
             self.window = None
-        auth.log_out(self.ctx)
+        if self.ctx is not None:
+            auth.log_out(self.ctx)
         self.show_login()
 
     def close(self) -> None:
         if self.window is not None:
             self.window.shut()
-        auth.log_out(self.ctx)
-        self.background.close()
-        self.ctx.vault.close()
+        if self.ctx is not None and self.background is not None:
+            auth.log_out(self.ctx)
+            self.background.close()
+            self.ctx.vault.close()
         if self.demo_folder is not None:
             shutil.rmtree(self.demo_folder, ignore_errors=True)

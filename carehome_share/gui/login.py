@@ -1,7 +1,9 @@
 """The login window: username, password, and the role to work under when several are held.
 
-It is shown before the database is opened (that takes keyring and SQLCipher a moment), so it
-takes the login function once the database is ready; until then Log in waits.
+Opening the database is logging in: the first login opens it through the person's key slot.
+The window is shown before the services are loaded (that takes a moment), so it takes the login
+function once they are ready; until then Log in waits. Until the database is open the home's
+name is not known, so the window is titled by the file's name, then by the home's.
 """
 
 from collections.abc import Callable
@@ -22,7 +24,7 @@ class LoginDialog(FormDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Log in: carehome-share", "&Log in", parent)
         self.log_in: LogIn | None = None
-        self.title = heading("Opening the care home records…")
+        self.title = heading("carehome-share")
         self.body.insertWidget(0, self.title)
         self.username = self.form.add("username", "&Username:", QLineEdit())
         self.password = self.form.add("password", "&Password:", password_field())
@@ -35,21 +37,25 @@ class LoginDialog(FormDialog):
     def attach(
         self,
         log_in: LogIn,
-        home_name: str,
+        title: str,
         demo_accounts: list[tuple[str, str, str]] | None = None,
         demo_password: str = "",
     ) -> None:
-        """The database is open: logging in can start."""
+        """The services are ready: logging in can start. `title` is the home's name, or the
+        database file's name while it is not open yet."""
         from carehome_share.domain.model import Role  # after the window is up: a quicker start
 
         for role in Role:
             self.role.addItem(role.label, role)
         self.log_in = log_in
-        self.setWindowTitle(f"Log in: {home_name}")
-        self.title.setText(home_name)
+        self.show_title(title)
         if demo_accounts:
             self._add_demo_accounts(demo_accounts, demo_password)
         self.ok_button.setEnabled(True)
+
+    def show_title(self, title: str) -> None:
+        self.setWindowTitle(f"Log in: {title}")
+        self.title.setText(title)
 
     def _add_demo_accounts(self, accounts: list[tuple[str, str, str]], password: str) -> None:
         note = QLabel(

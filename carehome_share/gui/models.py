@@ -208,16 +208,37 @@ class AttentionModel(RowsModel):
 
 
 class StaffModel(RowsModel):
-    NAME, USERNAME, ROLES, PIN, CHECKED, EXPIRES, ACTIVE = range(7)
-    COLUMNS: ClassVar[list[Column]] = [
-        Column("Name", lambda s: s.full_name),
-        Column("Username", lambda s: s.username),
-        Column("Roles", lambda s: ", ".join(sorted(r.label for r in s.roles))),
-        Column("NMC PIN", lambda s: s.nmc_pin or ""),
-        Column("NMC checked", lambda s: uk_day(s.nmc_checked_on), lambda s: str(s.nmc_checked_on)),
-        Column("NMC expires", lambda s: uk_day(s.nmc_expires_on), lambda s: str(s.nmc_expires_on)),
-        Column("Active", lambda s: "Yes" if s.active else "No (left)"),
-    ]
+    """Staff accounts; `locked` holds the lockouts in force (staff id: until when)."""
+
+    NAME, USERNAME, ROLES, PIN, CHECKED, EXPIRES, ACTIVE, LOGIN = range(8)
+
+    def __init__(self, parent: Any = None) -> None:
+        self.locked: dict[int, datetime] = {}
+        super().__init__(parent)
+
+    def set_rows(self, rows: Sequence[Any], locked: dict[int, datetime] | None = None) -> None:
+        self.locked = locked or {}
+        super().set_rows(rows)
+
+    def make_columns(self) -> list[Column]:
+        return [
+            Column("Name", lambda s: s.full_name),
+            Column("Username", lambda s: s.username),
+            Column("Roles", lambda s: ", ".join(sorted(r.label for r in s.roles))),
+            Column("NMC PIN", lambda s: s.nmc_pin or ""),
+            Column(
+                "NMC checked", lambda s: uk_day(s.nmc_checked_on), lambda s: str(s.nmc_checked_on)
+            ),
+            Column(
+                "NMC expires", lambda s: uk_day(s.nmc_expires_on), lambda s: str(s.nmc_expires_on)
+            ),
+            Column("Active", lambda s: "Yes" if s.active else "No (left)"),
+            Column("Login", self._login),
+        ]
+
+    def _login(self, staff: Any) -> str:
+        until = self.locked.get(staff.id)
+        return f"locked until {uk_time(until, with_date=False)}" if until else ""
 
 
 class PracticesModel(RowsModel):

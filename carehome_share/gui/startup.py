@@ -1,15 +1,16 @@
-"""First run (set up the home, the first manager and the key) and unlocking a database."""
+"""First run (set up the home and the first manager, whose key slot opens the new database;
+then its recovery code), and unlocking a database with its recovery code."""
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
-    QRadioButton,
     QVBoxLayout,
     QWidget,
     QWizard,
@@ -25,10 +26,12 @@ from carehome_share.gui.forms import (
     heading,
     password_field,
     report_error,
+    sentence,
 )
+from carehome_share.gui.widgets import button, row_of
 from carehome_share.services import auth
 from carehome_share.services.context import Context
-from carehome_share.store import keychain
+from carehome_share.store import keychain, recovery
 from carehome_share.store.vault import Vault, VaultError
 
 
@@ -75,76 +78,104 @@ class _HomePage(_FormPage):
 
 
 class _ManagerPage(_FormPage):
-    def __init__(self) -> None:
+    """The first manager's account; the database is created when this page is accepted."""
+
+    def __init__(self, wizard: "SetupWizard") -> None:
         super().__init__(
             "The first registered manager",
             "This account sets up staff, GP practices, agreements and residents. Accounts are "
             "personal: never share a login.",
         )
+        self.wizard_ = wizard
         self.form.add("full_name", "&Full name:", QLineEdit())
         self.form.add(
             "username", "&Username:", QLineEdit(), "Letters, digits and dots, e.g. mary.manager"
         )
         self.form.add(
-            "password", "&Password:", password_field(), f"At least {auth.MIN_PASSWORD} characters"
+            "password",
+            "&Password:",
+            password_field(),
+            f"At least {auth.MIN_PASSWORD} characters; a few unrelated words work well",
         )
         self.form.add("password_again", "&Repeat password:", password_field())
+        self.key_note = QLabel(key_note())
+        self.key_note.setWordWrap(True)
+        self.key_note.setAccessibleName("Where the key is kept")
+        self.layout().addWidget(self.key_note)
 
     def check(self) -> None:
-        v.single_line("full_name", self.form.value("full_name"), max_len=120)
-        auth.parse_username(self.form.value("username"))
-        auth.check_password_strength("password", self.form.value("password"))
-        if self.form.value("password") != self.form.value("password_again"):
+        full_name = v.single_line("full_name", self.form.value("full_name"), max_len=120)
+        username = auth.parse_username(self.form.value("username"))
+        home_name = self.wizard_.home_page.form.value("home_name")
+        password = self.form.value("password")
+        auth.check_password_strength("password", password, username, full_name, home_name)
+        if password != self.form.value("password_again"):
             raise ValidationError("password_again", "the same password again")
+        self.wizard_.create_database()
 
 
-class _KeyPage(_FormPage):
-    """Keychain or passphrase; creating the database happens when this page is accepted."""
-
-    def __init__(self, wizard: "SetupWizard") -> None:
-        super().__init__(
-            "Protecting the records", "The database is encrypted. Choose where its key is kept."
+def key_note() -> str:
+    """Where each account's key is kept, in plain words (the wizard says it before creating)."""
+    if keychain.available():
+        return (
+            "Opening the records is logging in: each member of staff's password, together with "
+            f"this home's device secret kept in {keychain.describe()}, opens their key to the "
+            "encrypted database. No password is stored anywhere."
         )
-        self.wizard_ = wizard
-        has_keychain = keychain.available()
-        self.use_keychain = QRadioButton("Keep the key in this computer's &keychain (recommended)")
-        self.use_passphrase = QRadioButton(
-            "Protect the database with a pass&phrase typed at every start"
-        )
-        self.use_keychain.setEnabled(has_keychain)
-        (self.use_keychain if has_keychain else self.use_passphrase).setChecked(True)
-        where = QLabel(
-            f"This computer has {keychain.describe()}."
-            if has_keychain
-            else "This computer has no secure keychain, so a passphrase protects the database."
-        )
-        where.setWordWrap(True)
-        self.form.layout_.addRow(where)
-        self.form.layout_.addRow(self.use_keychain)
-        self.form.layout_.addRow(self.use_passphrase)
-        self.form.add(
-            "passphrase",
-            "Pass&phrase:",
-            password_field(),
-            "At least 12 characters; a few unrelated words work well",
-        )
-        self.form.add("passphrase_again", "Repeat passphrase:", password_field())
-        self.use_passphrase.toggled.connect(self._toggle)
-        self._toggle(self.use_passphrase.isChecked())
+    return (
+        f"{sentence(keychain.describe())}. Choose long passwords: anyone who copies the "
+        "database and the key file beside it could try to guess them."
+    )
 
-    def _toggle(self, on: bool) -> None:
-        for name in ("passphrase", "passphrase_again"):
-            self.form.fields[name].setEnabled(on)
 
-    def check(self) -> None:
-        passphrase = None
-        if self.use_passphrase.isChecked():
-            passphrase = self.form.value("passphrase")
-            if len(passphrase) < 12:
-                raise ValidationError("passphrase", "a passphrase of at least 12 characters")
-            if passphrase != self.form.value("passphrase_again"):
-                raise ValidationError("passphrase_again", "the same passphrase again")
-        self.wizard_.create_database(passphrase)
+class RecoveryCodeView(QWidget):
+    """A recovery code shown once, large, with Print recovery sheet and Copy, and the
+    confirmation that it was kept. `printing_as` gives the logged-in context the printing is
+    recorded under (and ends that login afterwards if it began one)."""
+
+    def __init__(
+        self, code: str, printing_as: Callable[[], AbstractContextManager[Context]]
+    ) -> None:
+        super().__init__()
+        self.printing_as = printing_as
+        self.code = QLabel()
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        self.code.setFont(font)
+        self.code.setWordWrap(True)
+        self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.code.setAccessibleName("Recovery code")
+        self.set_code(code)
+        copy = button("&Copy to clipboard", self.copy)
+        print_sheet = button("&Print recovery sheet", self.print_sheet)
+        self.kept = QCheckBox(
+            "I have printed or written down the recovery code and will keep it in the safe"
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.code)
+        layout.addLayout(row_of(print_sheet, copy))
+        layout.addStretch()
+        layout.addWidget(self.kept)
+
+    def set_code(self, code: str) -> None:
+        self.recovery_code = code
+        self.code.setText(code.replace("-", " - ", 12))
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.recovery_code)
+
+    def print_sheet(self) -> None:
+        from carehome_share.gui import printing  # QtPdf and printing: loaded only when asked
+
+        printable = printing.recovery_sheet(self.recovery_code)
+        try:
+            with self.printing_as() as ctx:
+                pdf = printing.pdf_of(printable, ctx)
+        except CarehomeError as exc:
+            report_error(self, exc, "Recovery sheet not printed")
+            return
+        printing.print_document(self, printable, pdf)
 
 
 class _RecoveryPage(QWizardPage):
@@ -153,81 +184,38 @@ class _RecoveryPage(QWizardPage):
         self.wizard_ = wizard
         self.setTitle("Your recovery code")
         self.setSubTitle(
-            "If the keychain entry or the passphrase is ever lost, this code is the only way to "
-            "open the records. It is shown once: print the recovery sheet or write the code down, "
-            "and keep it in the safe."
+            "If this computer is replaced, or the key file beside the database is lost, this "
+            "code is the only way to open the records. It is shown once: print the recovery "
+            "sheet or write the code down, and keep it in the safe."
         )
-        self.code = QLabel()
-        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        self.code.setFont(font)
-        self.code.setWordWrap(True)
-        self.code.setAccessibleName("Recovery code")
-        copy = QPushButton("&Copy to clipboard")
-        copy.setAccessibleName("Copy to clipboard")
-        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.code.text()))
-        print_sheet = QPushButton("&Print recovery sheet")
-        print_sheet.setAccessibleName("Print recovery sheet")
-        print_sheet.clicked.connect(self.print_sheet)
-        self.kept = QCheckBox(
-            "I have printed or written down the recovery code and will keep it in the safe"
-        )
-        self.registerField("kept*", self.kept)
-        layout = QVBoxLayout(self)
-        buttons = QHBoxLayout()
-        buttons.addWidget(print_sheet)
-        buttons.addWidget(copy)
-        buttons.addStretch()
-        layout.addWidget(self.code)
-        layout.addLayout(buttons)
-        layout.addStretch()
-        layout.addWidget(self.kept)
+        self.view = RecoveryCodeView("", wizard.as_new_manager)
+        self.registerField("kept*", self.view.kept)
+        QVBoxLayout(self).addWidget(self.view)
 
     def initializePage(self) -> None:
-        self.code.setText(self.wizard_.recovery_code.replace("-", " - ", 12))
-
-    def print_sheet(self) -> None:
-        """The sheet is read as the new manager, as any printing is: logged in for it and out
-        again, so the audit trail shows who printed the recovery code and when."""
-        from carehome_share.gui import printing  # QtPdf and printing: loaded only when asked
-
-        wizard = self.wizard_
-        assert wizard.vault is not None
-        manager = wizard.manager_page.form
-        ctx = Context(wizard.vault)
-        printable = printing.recovery_sheet(wizard.recovery_code)
-        try:
-            auth.log_in(ctx, manager.value("username"), manager.value("password"))
-            pdf = printing.pdf_of(printable, ctx)
-        except CarehomeError as exc:
-            report_error(self, exc, "Recovery sheet not printed")
-            return
-        finally:
-            auth.log_out(ctx)
-        printing.print_document(self, printable, pdf)
+        self.view.set_code(self.wizard_.recovery_code)
 
 
 class SetupWizard(QWizard):
-    """First run: the home's name, the first manager, the key, and the recovery code."""
+    """First run: the home's name, the first manager (who makes the database), and the
+    recovery code."""
 
     def __init__(self, db_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.db_path = db_path
         self.setWindowTitle("Set up carehome-share")
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage)
-        self.home_page, self.manager_page = _HomePage(), _ManagerPage()
-        self.key_page = _KeyPage(self)
+        self.home_page, self.manager_page = _HomePage(), _ManagerPage(self)
         self.addPage(self.home_page)
         self.addPage(self.manager_page)
-        self.addPage(self.key_page)
         self.addPage(_RecoveryPage(self))
         self.vault: Vault | None = None
         self.recovery_code = ""
 
-    def create_database(self, passphrase: str | None) -> None:
+    def create_database(self) -> None:
         if self.vault is not None:
             return  # came back with Back: the database already exists
-        vault, code = Vault.create(self.db_path, passphrase=passphrase)
+        vault, code = Vault.create(self.db_path)
         manager = self.manager_page.form
         try:
             auth.set_up_home(
@@ -238,39 +226,59 @@ class SetupWizard(QWizard):
                 manager.value("password"),
             )
         except BaseException:
+            keychain.delete(keychain.device_entry(vault.home_id))
             vault.close()
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".keys"):
                 Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
             raise
         self.vault, self.recovery_code = vault, code
 
+    @contextmanager
+    def as_new_manager(self) -> Iterator[Context]:
+        """The new manager logged in for a moment (printing the sheet is recorded as theirs)."""
+        assert self.vault is not None
+        manager = self.manager_page.form
+        ctx = Context(self.vault)
+        try:
+            auth.log_in(ctx, manager.value("username"), manager.value("password"))
+            yield ctx
+        finally:
+            auth.log_out(ctx)
+
 
 class UnlockDialog(FormDialog):
-    """The key is not in the keychain, or a passphrase protects the file. Never offers to
-    start a new database: that would hide this home's records, not recover them."""
+    """No staff password can open the file on this computer: the recovery code opens it (and
+    enrols this computer); a version 0.1 file still moving to key slots may take its old
+    passphrase. Never offers to start a new database: that would hide this home's records, not
+    recover them."""
 
-    def __init__(self, db_path: Path, reason: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        reason: str,
+        old_passphrase: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__("Unlock the care home records", "&Unlock", parent)
-        self.db_path = db_path
+        self.db_path, self.old_passphrase = db_path, old_passphrase
         intro = heading("Unlock the care home records", 1.2)
         message = QLabel(f"{reason}\n\nDatabase: {db_path}")
         message.setWordWrap(True)
         self.body.insertWidget(0, intro)
         self.body.insertWidget(1, message)
-        self.form.add(
-            "passphrase",
-            "&Passphrase or recovery code:",
-            password_field(),
-            "The recovery code is on the recovery sheet kept in the safe (13 groups of 5).",
-        )
+        hint = "The recovery code is on the recovery sheet kept in the safe (13 groups of 5)."
+        if old_passphrase:
+            hint += " A database from version 0.1 also opens with its old passphrase."
+        label = "&Recovery code or old passphrase:" if old_passphrase else "&Recovery code:"
+        self.form.add(recovery.FIELD, label, password_field(), hint)
 
     def submit(self) -> Vault:
-        text = self.form.value("passphrase")
+        text = self.form.value(recovery.FIELD)
         if not text:
-            raise ValidationError("passphrase", "the passphrase or the recovery code")
+            raise ValidationError(recovery.FIELD, "the recovery code from the recovery sheet")
         try:
-            return Vault.open(self.db_path, passphrase=text)
-        except ValidationError as exc:
-            raise ValidationError("passphrase", exc.expected) from exc
+            if self.old_passphrase and not recovery.looks_like_code(text):
+                return Vault.open_with_old_passphrase(self.db_path, text)
+            return Vault.open_with_recovery_code(self.db_path, text)
         except VaultError as exc:
-            raise ValidationError("passphrase", str(exc)) from exc
+            raise ValidationError(recovery.FIELD, str(exc)) from exc
