@@ -3,15 +3,18 @@
     python benchmarks/demo_scale.py [--residents 10000] [--sessions 1000000] [--seed 1]
                                     [--keep GROUP.db]
 
-Creates a throwaway passphrase-protected database in a temporary folder (no keychain needed),
-generates the demo data into it, checks the audit chain, and prints the timings. With --keep the
-database is made there instead and kept, for the other benchmarks' --db.
+Creates a throwaway demo database in a temporary folder, as on a PC without a keychain (nothing
+is written to the real one, and the demo password alone opens it), generates the demo data into
+it, checks the audit chain, and prints the timings. With --keep the database is made there
+instead and kept, for the other benchmarks' --db.
 """
 
 import argparse
 import tempfile
 import time
 from pathlib import Path
+
+from env_keyring import no_keychain
 
 from carehome_share import demo
 from carehome_share.services.context import Context
@@ -29,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, help="make the database here and keep it")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="carehome-demo-") as folder:
+    with tempfile.TemporaryDirectory(prefix="carehome-demo-") as folder, no_keychain():
         path = args.keep or Path(folder) / "demo.db"
         vault, _code = Vault.create(path, purpose="demo")
         try:

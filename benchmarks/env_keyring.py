@@ -1,10 +1,14 @@
 """Keyring backends for the benchmarks (never used by the product): for child processes, the
-database key from an environment variable, as the OS keychain would hand it over; and an
-in-memory keychain."""
+keychain's entry (the home's device secret) from an environment variable, as the OS keychain
+would hand it over; an in-memory keychain; and `no_keychain`, for throwaway databases."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import keyring
 import keyring.backend
+from keyring.backends import fail
 
 
 class EnvKeyring(keyring.backend.KeyringBackend):
@@ -32,3 +36,16 @@ class MemoryKeyring(EnvKeyring):
 
     def set_password(self, service: str, username: str, password: str) -> None:
         self.entries[(service, username)] = password
+
+
+@contextmanager
+def no_keychain() -> Iterator[None]:
+    """Make databases as on a PC without a secure keychain: nothing is written to the real one
+    (a throwaway file would leave its device secret behind), and the demo accounts' password
+    alone opens the file, in this process or any other (`--db`, the report children)."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)

@@ -3,7 +3,8 @@ plain table of the same session rows in the same run.
 
     python benchmarks/report_speed.py [--smoke]
 
-Makes two throwaway passphrase-protected demo databases in a temporary folder: a home whose
+Makes two throwaway demo databases in a temporary folder, as on a PC without a keychain (nothing
+is written to the real one; each child process opens them with the demo password): a home whose
 busiest practice has about 1,500 sessions in a month, and a care group whose busiest practice has
 over 100,000 in a year. Each figure is measured in a process of its own, so its peak resident
 memory (ru_maxrss) is its own; Python's peak allocation (tracemalloc) is measured in a second run,
@@ -26,6 +27,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from env_keyring import no_keychain
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
 
@@ -107,10 +109,11 @@ def _child(db: Path, what: str, ods: str, first: str, last: str, *, trace: bool)
 def _scenario(folder: Path, name: str, size: tuple[int, int, int]) -> dict[str, Any]:
     residents, sessions, days = size
     db = folder / f"{name}.db"
-    vault, _code = Vault.create(db, purpose="demo")
-    ctx = Context(vault, workstation="benchmark")
-    started = time.perf_counter()
-    demo.generate(ctx, residents=residents, sessions=sessions, seed=1, years=1)
+    with no_keychain():
+        vault, _code = Vault.create(db, purpose="demo")
+        ctx = Context(vault, workstation="benchmark")
+        started = time.perf_counter()
+        demo.generate(ctx, residents=residents, sessions=sessions, seed=1, years=1)
     made = time.perf_counter() - started
     today = uk_date(ctx.now())
     first, last = str(today - timedelta(days=days)), str(today - timedelta(days=1))

@@ -43,7 +43,13 @@ from carehome_share.services import audit as audit_service
 from carehome_share.services.context import Context
 from carehome_share.store import keychain
 from carehome_share.store.files import atomic_output
-from carehome_share.store.vault import NeedsUnlock, Vault, VaultError, WrongPassword
+from carehome_share.store.vault import (
+    DatabaseError,
+    NeedsUnlock,
+    Vault,
+    VaultError,
+    WrongPassword,
+)
 
 ENV_PASSPHRASE = "CAREHOME_SHARE_PASSPHRASE"
 ENV_PASSWORD = "CAREHOME_SHARE_PASSWORD"
@@ -65,6 +71,8 @@ def jsonable(value: Any) -> Any:
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, Path):
+        return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
@@ -979,6 +987,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     except PermissionDenied as exc:
         _report(args, exc, f"REFUSED: {exc}")
         return EXIT_REFUSED
+    except DatabaseError as exc:  # met before any check could name it, e.g. a damaged last page
+        _report(
+            args,
+            exc,
+            f"error: the database file is damaged ({exc}). Nothing was changed. "
+            "'carehome-share verify --recovery-code CODE' names the damaged pages; then restore "
+            "the latest backup.",
+        )
+        return EXIT_LOCKED
     except (VaultError, ValidationError, CarehomeError) as exc:
         _report(args, exc, f"error: {exc}")
         locked = isinstance(exc, VaultError) and not isinstance(exc, WrongPassword)

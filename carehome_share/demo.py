@@ -139,6 +139,7 @@ def open_demo(path: Path | str) -> Vault:
     """A demo database, opened as its manager (with the known demo password)."""
     return Vault.open_as(path, _STAFF[0].username, DEMO_PASSWORD)
 
+
 _ALL_PURPOSES = tuple(Purpose)
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from carehome_share.services import audit as audit_service
 from carehome_share.store import audit
 from carehome_share.store.vault import Vault
-from tests.factories import Home
+from tests.factories import MANAGER_PASSWORD, Home
 
 
 def _seed(home: Home) -> None:
@@ -143,7 +143,7 @@ def test_rolled_back_copy_is_detected_with_a_printed_head(
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     from carehome_share.services.context import Context
 
-    reopened = Context(Vault.open(db_path))
+    reopened = Context(Vault.open_as(db_path, "manager", MANAGER_PASSWORD))
     result = audit_service.verify(reopened, head)
     reopened.vault.close()
     assert not result.ok

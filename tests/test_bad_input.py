@@ -3,11 +3,12 @@
 import pytest
 
 from carehome_share.domain.errors import ValidationError
-from carehome_share.services import consent, practices, residents, staff
-from tests.factories import ODS, Home
+from carehome_share.services import auth, consent, practices, residents, staff
+from tests.factories import MANAGER_PASSWORD, ODS, Home
 
 TABLES = (
     "staff",
+    "key_slot",
     "practice",
     "agreement",
     "resident",
@@ -18,8 +19,13 @@ TABLES = (
 )
 
 
-def _counts(home: Home) -> dict[str, int]:
-    return {t: home.ctx.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+def _counts(home: Home) -> dict[str, object]:
+    """Rows in each table, and the key slots themselves (a refused password changes none)."""
+    counts: dict[str, object] = {
+        t: home.ctx.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES
+    }
+    counts["slots"] = home.ctx.conn.execute("SELECT * FROM key_slot ORDER BY username").fetchall()
+    return counts
 
 
 CASES = [
@@ -110,6 +116,36 @@ CASES = [
         ),
         "given_name",
         "at most 80",
+    ),
+    (
+        "easily guessed password (digits)",
+        lambda h: staff.add_staff(h.ctx, "x.y", "X Y", ["carer"], "1234567890"),
+        "password",
+        "hard to guess",
+    ),
+    (
+        "easily guessed password (common word)",
+        lambda h: staff.add_staff(h.ctx, "x.y", "X Y", ["carer"], "password12"),
+        "password",
+        "hard to guess",
+    ),
+    (
+        "easily guessed temporary password",
+        lambda h: staff.reset_password(h.ctx, h.manager.id, "password12"),
+        "new_password",
+        "hard to guess",
+    ),
+    (
+        "easily guessed new password",
+        lambda h: auth.change_own_password(h.ctx, MANAGER_PASSWORD, "1234567890"),
+        "new_password",
+        "hard to guess",
+    ),
+    (
+        "wrong current password",
+        lambda h: auth.change_own_password(h.ctx, "not my password", "my own password 22"),
+        "current_password",
+        "the password you log in with",
     ),
     (
         "unknown role",

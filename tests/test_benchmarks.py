@@ -12,6 +12,7 @@ sys.path.insert(0, str(BENCHMARKS))
 import access_decision  # noqa: E402
 import cold_start  # noqa: E402
 import demo_scale  # noqa: E402
+import login  # noqa: E402
 import search_history  # noqa: E402
 import unlock  # noqa: E402
 import verify_audit  # noqa: E402
@@ -26,7 +27,14 @@ def test_access_decision(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unlock(capsys: pytest.CaptureFixture[str]) -> None:
     unlock.main(["--opens", "3"])
-    assert "raw key from the keychain" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "raw key, SQLCipher only" in out and "key slot, Vault.open_as" in out
+
+
+def test_login(capsys: pytest.CaptureFixture[str]) -> None:
+    login.main(["--runs", "1"])  # at the tests' argon2id cost (conftest), not the product's
+    out = capsys.readouterr().out
+    assert "Vault.open_as + auth.log_in" in out and "unknown username" in out
 
 
 def test_search_and_history(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,9 +1,11 @@
 """The command line as a manager or a script drives it: exit codes, messages, JSON.
 
 Commands run in-process through `cli.run`, secrets come from the environment, and the database
-lives in the test's own folder. The conftest keychain is in memory, so `init` uses keychain mode
-unless told to use a passphrase. The CLI works on the real clock, so every date is relative to
-today. Only NHS numbers from the 999 range (reserved for testing) are used.
+lives in the test's own folder. Every command logs in: the person's password opens their key
+slot with the device secret, which `init` put in the conftest's in-memory keychain. New staff
+get a temporary password and choose their own first (`password change`), as the README says.
+The CLI works on the real clock, so every date is relative to today. Only NHS numbers from the
+999 range (reserved for testing) are used.
 """
 
 import contextlib
@@ -13,24 +15,30 @@ import json
 import re
 import shutil
 import sqlite3
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
 import keyring
 import pytest
+from keyring.backends import fail
 
 from carehome_share import cli
 from carehome_share.domain.identifiers import format_nhs_number, nhs_numbers_in_test_range
 from carehome_share.domain.validation import uk_date
-from carehome_share.store import keychain, recovery
+from carehome_share.store import keyslots, recovery
 from tests.conftest import MemoryKeyring
 
 MANAGER_PASSWORD = "manager password 1"
 STAFF_PASSWORD = "staff password 1"
-PASSPHRASE = "correct horse battery staple"
+TEMPORARY_PASSWORD = "temporary from the manager 9"
 PASSWORDS = {"mary": MANAGER_PASSWORD, "nina": STAFF_PASSWORD, "carl": STAFF_PASSWORD}
 ENV_NEW_PASSWORD = "CAREHOME_SHARE_NEW_PASSWORD"
+TEMPORARY = "has a temporary password: choose your own password first"
+WRONG = "Wrong username or password"
+# Beside the database: write-ahead log, key file, journal of logins tried while it was closed.
+BESIDE = ("", "-wal", "-shm", ".keys", ".logins")
 ALICE, BOB, CORA, DAN, NOBODY_HERE = itertools.islice(nhs_numbers_in_test_range(), 5)
 CODE = re.compile(r"\b(?:[0-9A-Z]{5}-){12}[0-9A-Z]{5}\b")
 HEAD = re.compile(r"chain head (\d+):([0-9a-f]{64})")
@@ -73,15 +81,16 @@ class Cli:
         *argv: str,
         user: str | None = None,
         password: str | None = None,
-        passphrase: str | None = None,
+        new_password: str = STAFF_PASSWORD,
         globals_first: bool = True,
     ) -> Ran:
         if password is None:
             password = PASSWORDS.get(user or "")
         env = {
             cli.ENV_PASSWORD: password or None,  # "" means: no password in the environment
-            ENV_NEW_PASSWORD: STAFF_PASSWORD,
-            cli.ENV_PASSPHRASE: passphrase,
+            ENV_NEW_PASSWORD: new_password,
+            cli.ENV_PASSPHRASE: None,  # only a 0.1 database in transition has one
+            cli.ENV_RECOVERY_CODE: None,  # given as --recovery-code where a test means it
         }
         for name, value in env.items():
             if value is None:
@@ -106,23 +115,31 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Cli:
     return Cli(tmp_path / "rose-court.db", monkeypatch, capsys)
 
 
-def init(run: Cli, *extra: str, passphrase: str | None = None) -> str:
+def init(run: Cli, *extra: str, home: str = "Rose Court Care Home") -> str:
     """Create the database and the first manager; return the recovery code printed."""
     ran = run.ok(
         "init",
         "--home",
-        "Rose Court Care Home",
+        home,
         "--manager",
         "mary",
         "--manager-name",
         "Mary Manager",
         *extra,
         password=MANAGER_PASSWORD,
-        passphrase=passphrase,
     )
     codes = CODE.findall(ran.out)
     assert len(codes) == 1, ran.out
     return codes[0]
+
+
+def files_beside(db: Path) -> dict[str, bytes]:
+    """The database and everything kept beside it, by name."""
+    return {
+        f"{db.name}{suffix}": Path(f"{db}{suffix}").read_bytes()
+        for suffix in BESIDE
+        if Path(f"{db}{suffix}").exists()
+    }
 
 
 def add_practice_and_agreement(run: Cli) -> None:
@@ -149,7 +166,21 @@ def add_practice_and_agreement(run: Cli) -> None:
 
 
 def add_staff(run: Cli, username: str, name: str, roles: str, *nmc: str) -> None:
-    run.ok("staff", "add", username, "--name", name, "--roles", roles, *nmc, user="mary")
+    """The manager adds the account with a temporary password; the person's first login
+    chooses their own (PASSWORDS), the only thing a temporary password may do."""
+    added = run.ok(
+        "staff", "add", username, "--name", name, "--roles", roles, *nmc, user="mary",
+        new_password=TEMPORARY_PASSWORD,
+    )  # fmt: skip
+    assert "They choose their own password at first login." in added.out
+    first_login(run, username, PASSWORDS[username])
+
+
+def first_login(run: Cli, username: str, own: str, *role: str) -> None:
+    changed = run.ok(
+        "password", "change", *role, user=username, password=TEMPORARY_PASSWORD, new_password=own
+    )
+    assert changed.out == "Password changed.\n"
 
 
 def add_nurse(run: Cli) -> None:
@@ -234,31 +265,43 @@ class _Capture:
         self._stack.close()
 
 
+@dataclass(frozen=True)
+class Template:
+    db: Path
+    code: str
+    keychain: dict[tuple[str, str], str]  # the device secret `init` enrolled
+
+
 @pytest.fixture(scope="module")
-def rose_court_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def rose_court_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     """Rose Court built once through the command line; each test works on its own copy."""
     previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
+    keychain = MemoryKeyring()
+    keyring.set_keyring(keychain)
     capture = _Capture()
     try:
         with pytest.MonkeyPatch.context() as monkeypatch:
+            # argon2id at its smallest, as conftest does per test (module fixtures come first);
+            # each slot keeps the cost it was made with, so the copies log in quickly too.
+            monkeypatch.setattr(keyslots, "PASSWORD_KDF", keyslots.KdfParams(64, 1, 1))
             run = Cli(tmp_path_factory.mktemp("template") / "rose-court.db", monkeypatch, capture)
             code = build_rose_court(run)
     finally:
         capture.close()
         keyring.set_keyring(previous)
-    return run.db, code
+    return Template(run.db, code, dict(keychain.entries))
 
 
 @pytest.fixture
-def recovery_code(run: Cli, rose_court_template: tuple[Path, str]) -> str:
-    """A copy of Rose Court at the test's own path, its key in the test's keychain."""
-    template, code = rose_court_template
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{template}{suffix}").exists():
-            shutil.copyfile(f"{template}{suffix}", f"{run.db}{suffix}")
-    keychain.store_key(str(run.db.resolve()), recovery.decode(code))
-    return code
+def recovery_code(run: Cli, rose_court_template: Template, memory_keyring: MemoryKeyring) -> str:
+    """A copy of Rose Court at the test's own path (with its key file), this PC enrolled: the
+    device secret in the test's keychain. Returns its recovery code."""
+    template = rose_court_template
+    for suffix in BESIDE:
+        if Path(f"{template.db}{suffix}").exists():
+            shutil.copyfile(f"{template.db}{suffix}", f"{run.db}{suffix}")
+    memory_keyring.entries.update(template.keychain)
+    return template.code
 
 
 def refusal(ran: Ran) -> tuple[list[str], int]:
@@ -273,7 +316,7 @@ def refusal(ran: Ran) -> tuple[list[str], int]:
 
 
 def chain_head(run: Cli) -> str:
-    ran = run.ok("verify")
+    ran = run.ok("verify", user="mary")
     match = HEAD.search(ran.out)
     assert match, ran.out
     return f"{match.group(1)}:{match.group(2)}"
@@ -285,12 +328,19 @@ def chain_head(run: Cli) -> str:
 def test_init_shows_the_recovery_code_once_and_the_file_is_encrypted(run: Cli, memory_keyring):
     code = init(run)
 
-    assert recovery.decode(code)  # a well-formed code, as printed on the recovery sheet
-    assert len(memory_keyring.entries) == 1  # the key went to the keychain
-    for written in run.db.parent.iterdir():  # the database and anything beside it
-        raw = written.read_bytes()
+    key = recovery.decode(code)  # a well-formed code, as printed on the recovery sheet
+    assert list(memory_keyring.entries) == [
+        ("carehome-share", next(iter(memory_keyring.entries))[1])
+    ]
+    (device_secret,) = memory_keyring.entries.values()  # the keychain: the device secret only
+    assert key.hex() not in device_secret
+    beside = files_beside(run.db)
+    assert set(beside) == {run.db.name, f"{run.db.name}.keys"}
+    for raw in beside.values():  # the database and the key file beside it
         assert b"SQLite format 3" not in raw
         assert b"Rose Court" not in raw and b"Mary Manager" not in raw
+        assert key not in raw and key.hex().encode() not in raw
+        assert MANAGER_PASSWORD.encode() not in raw
     with contextlib.closing(sqlite3.connect(run.db)) as plain, pytest.raises(sqlite3.DatabaseError):
         plain.execute("SELECT count(*) FROM sqlite_master").fetchone()
 
@@ -301,39 +351,74 @@ def test_init_shows_the_recovery_code_once_and_the_file_is_encrypted(run: Cli, m
     assert again.code == cli.EXIT_LOCKED
     assert "already exists" in again.err
     assert not CODE.search(again.out + again.err)
-    later = run.ok("verify")
+    assert files_beside(run.db) == beside
+    later = run.ok("verify", user="mary")
     assert not CODE.search(later.out + later.err)
     assert "OK" in later.out
+    anonymous = run("verify")  # a login, or the recovery code: the file is not for anyone
+    assert anonymous.code == cli.EXIT_INPUT
+    assert "--user" in anonymous.err
 
 
-def test_init_in_passphrase_mode_keeps_no_key_in_the_keychain(run: Cli, memory_keyring):
-    ran = run.ok(
-        "--json",
-        "init",
-        "--home",
-        "Rose Court Care Home",
-        "--manager",
-        "mary",
-        "--manager-name",
-        "Mary Manager",
-        "--passphrase-mode",
-        password=MANAGER_PASSWORD,
-        passphrase=PASSPHRASE,
-    )
-    created = ran.json_out()
-    assert created["key"] == "passphrase"
+def test_init_as_json_says_where_the_device_secret_went(run: Cli, memory_keyring):
+    created = run.ok(
+        "--json", "init", "--home", "Rose Court Care Home", "--manager", "mary",
+        "--manager-name", "Mary Manager", password=MANAGER_PASSWORD,
+    ).json_out()  # fmt: skip
+    assert set(created) == {"database", "keychain", "recovery_code"}
     assert Path(created["database"]) == run.db.resolve()
-    assert memory_keyring.entries == {}
+    assert created["keychain"] is True
+    assert CODE.fullmatch(created["recovery_code"])
+    assert len(memory_keyring.entries) == 1
 
-    assert "OK" in run.ok("verify", passphrase=PASSPHRASE).out
-    locked = run("verify")
-    assert locked.code == cli.EXIT_LOCKED
-    assert "passphrase" in locked.err and "recovery code" in locked.err
-    wrong = run("verify", passphrase="not the passphrase at all")
-    assert wrong.code == cli.EXIT_LOCKED
-    assert "Key mismatch" in wrong.err
+
+def test_without_a_secure_keychain_the_password_alone_opens_it(run: Cli, memory_keyring):
+    keyring.set_keyring(fail.Keyring())  # conftest puts its own keychain back afterwards
+    created = run.ok(
+        "--json", "init", "--home", "Rose Court Care Home", "--manager", "mary",
+        "--manager-name", "Mary Manager", password=MANAGER_PASSWORD,
+    ).json_out()  # fmt: skip
+    assert created["keychain"] is False
+    assert memory_keyring.entries == {}
+    assert "OK" in run.ok("verify", user="mary").out
+    wrong = run("verify", user="mary", password="not my password at all")
+    assert wrong.code != 0
+    assert WRONG in wrong.err
     assert "OK" in run.ok("verify", "--recovery-code", created["recovery_code"]).out
-    assert memory_keyring.entries == {}  # a passphrase database does not move into the keychain
+
+
+def test_init_has_no_passphrase_mode_any_more(run: Cli, capsys):
+    with pytest.raises(SystemExit) as usage:
+        cli.run(
+            [
+                "--db", str(run.db), "init", "--home", "Rose Court Care Home", "--manager",
+                "mary", "--manager-name", "Mary Manager", "--passphrase-mode",
+            ]
+        )  # fmt: skip
+    assert usage.value.code == cli.EXIT_INPUT
+    assert "--passphrase-mode" in capsys.readouterr().err
+    assert not run.db.exists()
+
+
+@pytest.mark.parametrize("weak", ["1234567890", "password12"])
+def test_init_refuses_an_easily_guessed_password_naming_it(run: Cli, memory_keyring, weak: str):
+    for as_json in (False, True):
+        ran = run(
+            *(["--json"] if as_json else []), "init", "--home", "Rose Court Care Home",
+            "--manager", "mary", "--manager-name", "Mary Manager", password=weak,
+        )  # fmt: skip
+        assert ran.code == cli.EXIT_INPUT
+        assert ran.out == ""
+        assert not CODE.search(ran.err)
+        said = ran.err.splitlines()[-1]  # after the line saying where the device secret goes
+        if as_json:
+            assert json.loads(said)["field"] == "password"
+            assert "hard to guess" in json.loads(said)["error"]
+        else:
+            assert said.startswith("error: password: a password that is hard to guess")
+        assert files_beside(run.db) == {}  # refused before anything was created
+        assert memory_keyring.entries == {}
+    init(run)  # the same command with a good password
 
 
 # -- the whole working day ----------------------------------------------------------------------
@@ -378,7 +463,7 @@ def test_a_nurse_opens_a_session_ticks_sections_and_closes_it(run: Cli):
     mine = run.ok("session", "mine", user="nina")
     assert f"session {session_id}: Medication check" in mine.out
 
-    verified = run.ok("verify")
+    verified = run.ok("verify", user="nina")  # any member of staff may check the file
     assert HEAD.search(verified.out)
     assert "OK: the file, its structure and the audit chain are intact" in verified.out
     trail = run.ok("--json", "audit", "list", "--nhs", ALICE, user="mary").json_out()
@@ -597,23 +682,26 @@ def test_verify_with_an_earlier_head_is_ok_and_a_later_one_means_rolled_back(
 ):
     earlier = chain_head(run)
     run.ok("resident", "list", user="carl")  # more audit entries after the printed report
-    ran = run.ok("verify", "--head", earlier)
+    ran = run.ok("verify", "--head", earlier, user="carl")  # any member of staff
     assert "OK" in ran.out
 
     seq, digest = earlier.split(":")
     latest_seq = int(chain_head(run).split(":")[0])
-    beyond = run("verify", "--head", f"{latest_seq + 5}:{digest}")
+    beyond = run("verify", "--head", f"{latest_seq + 5}:{digest}", user="nina")
     assert beyond.code == 1
     assert "rolled back" in beyond.out
-    as_json = run("--json", "verify", "--head", f"{latest_seq + 5}:{digest}")
+    as_json = run(  # the holder of the recovery code, without a login
+        "--json", "verify", "--head", f"{latest_seq + 5}:{digest}", "--recovery-code",
+        recovery_code,
+    )  # fmt: skip
     assert as_json.code == 1
     assert as_json.json_out()["ok"] is False
 
-    rewritten = run("verify", "--head", f"{seq}:{'0' * 64}")
+    rewritten = run("verify", "--head", f"{seq}:{'0' * 64}", user="mary")
     assert rewritten.code == 1
     assert "rewritten" in rewritten.out
 
-    malformed = run("verify", "--head", "yesterday")
+    malformed = run("verify", "--head", "yesterday", user="mary")
     assert malformed.code == cli.EXIT_INPUT
     assert "head" in malformed.err
 
@@ -640,5 +728,337 @@ def test_the_recovery_code_unlocks_after_the_keychain_entry_is_lost(
 
     listed = run.ok("resident", "list", "--recovery-code", recovery_code.lower(), user="mary")
     assert "Alice Able" in listed.out
-    assert len(memory_keyring.entries) == 1  # the key is put back in the keychain
-    assert "OK" in run.ok("verify").out
+    assert len(memory_keyring.entries) == 1  # the device secret is back: this PC is enrolled
+    assert "OK" in run.ok("verify", user="mary").out  # so the password alone opens it again
+    assert "Alice Able" in run.ok("resident", "list", user="nina").out
+
+
+# -- temporary passwords ----------------------------------------------------------------------
+
+NORA_NMC = ("--nmc-pin", "34B5678E", "--nmc-checked-on", day(-5), "--nmc-expires-on", day(300))
+NORA_OWN = "nora's own password 5"
+# What a nurse does on a shift, and what nobody may do with a temporary password.
+SHIFT = [
+    ("resident", "list"),
+    ("resident", "show", "--nhs", ALICE),
+    ("consent", "show", "--nhs", ALICE),
+    ("session", "mine"),
+    ("gp-contact", "log", "--nhs", ALICE, "--spoke-to", "Reception", "--reason", "A query",
+     "--outcome", "GP to call back"),
+]  # fmt: skip
+
+
+def test_a_temporary_password_is_good_only_for_choosing_ones_own(
+    run: Cli, recovery_code: str, tmp_path: Path
+):
+    added = run.ok(
+        "--json", "staff", "add", "nora", "--name", "Nora Nurse", "--roles", "nurse", *NORA_NMC,
+        user="mary", new_password=TEMPORARY_PASSWORD,
+    ).json_out()  # fmt: skip
+    assert added["username"] == "nora"
+    form = str(tmp_path / "consent-form.pdf")
+    for argv in [*SHIFT, ("report", "consent-form", "--blank", "--out", form)]:
+        refused = run(*argv, user="nora", password=TEMPORARY_PASSWORD)
+        assert refused.code == cli.EXIT_REFUSED, (argv, refused.err)
+        assert refused.out == ""
+        assert f"Nora Nurse {TEMPORARY}" in refused.err, argv
+    as_json = run("--json", "resident", "list", user="nora", password=TEMPORARY_PASSWORD)
+    assert as_json.code == cli.EXIT_REFUSED
+    assert as_json.json_err()["reasons"] == [f"Nora Nurse {TEMPORARY}"]
+    assert not Path(form).exists()
+
+    weak = run(
+        "password", "change", user="nora", password=TEMPORARY_PASSWORD, new_password="password12"
+    )
+    assert weak.code == cli.EXIT_INPUT
+    assert weak.err.startswith("error: new_password: ")
+    first_login(run, "nora", NORA_OWN)
+
+    for argv in SHIFT:
+        run.ok(*argv, user="nora", password=NORA_OWN)
+    assert "Alice Able" in run.ok("resident", "list", user="nora", password=NORA_OWN).out
+    old = run("resident", "list", user="nora", password=TEMPORARY_PASSWORD)
+    assert old.code == cli.EXIT_INPUT
+    assert WRONG in old.err
+
+    trail = run.ok("--json", "audit", "list", "--last", "200", user="mary").json_out()
+    nora = [(e["action"], e["outcome"]) for e in trail if e["actor_username"] == "nora"]
+    assert ("find_residents", "denied") in nora
+    assert ("change_own_password", "allowed") in nora
+    assert nora.index(("change_own_password", "allowed")) > nora.index(("find_residents", "denied"))
+
+
+def test_a_manager_with_a_temporary_password_manages_nothing(run: Cli, recovery_code: str):
+    run.ok(
+        "staff", "add", "molly", "--name", "Molly Manager", "--roles", "manager", user="mary",
+        new_password=TEMPORARY_PASSWORD,
+    )  # fmt: skip
+    for argv in [
+        ("staff", "list"),
+        ("staff", "add", "eve", "--name", "Eve Extra", "--roles", "carer"),
+        ("staff", "clear-lockout", "nina"),
+        ("key", "rotate"),
+        ("audit", "list"),
+    ]:
+        refused = run(*argv, user="molly", password=TEMPORARY_PASSWORD)
+        assert refused.code == cli.EXIT_REFUSED, (argv, refused.err)
+        assert f"Molly Manager {TEMPORARY}" in refused.err
+    assert "eve " not in run.ok("staff", "list", user="mary").out
+    first_login(run, "molly", "molly's own password 8")
+    assert "nina" in run.ok("staff", "list", user="molly", password="molly's own password 8").out
+
+
+def test_a_reset_password_is_temporary_and_the_old_one_stops_opening(run: Cli, recovery_code: str):
+    reset = run.ok("staff", "reset-password", "nina", user="mary", new_password=TEMPORARY_PASSWORD)
+    assert "they must change it at next login" in reset.out
+    old = run("resident", "list", user="nina")
+    assert old.code == cli.EXIT_INPUT
+    assert WRONG in old.err
+    refused = run("session", "mine", user="nina", password=TEMPORARY_PASSWORD)
+    assert refused.code == cli.EXIT_REFUSED
+    assert f"Nina Nurse {TEMPORARY}" in refused.err
+
+    first_login(run, "nina", "nina's new password 3")
+    assert (
+        "Alice Able"
+        in run.ok("resident", "list", user="nina", password="nina's new password 3").out
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug: services.access.open_access_session never checks "
+    "must_change_password, so `session open` works with a temporary password",
+)
+def test_a_temporary_password_opens_no_gp_record(run: Cli, recovery_code: str):
+    run.ok(
+        "staff", "add", "nora", "--name", "Nora Nurse", "--roles", "nurse", *NORA_NMC,
+        user="mary", new_password=TEMPORARY_PASSWORD,
+    )  # fmt: skip
+    ran = run("session", "open", "--nhs", ALICE, *OPEN_SESSION, user="nora",
+              password=TEMPORARY_PASSWORD)  # fmt: skip
+    assert ran.code == cli.EXIT_REFUSED
+    assert TEMPORARY in ran.err
+
+
+# -- lockouts -----------------------------------------------------------------------------------
+
+
+def test_a_manager_clears_a_lockout(run: Cli, recovery_code: str):
+    run.ok("settings", "set", "lockout_failures", "3", user="mary")
+    for _ in range(3):
+        wrong = run("resident", "list", user="nina", password="guessing wrong")
+        assert wrong.code == cli.EXIT_INPUT
+        assert WRONG in wrong.err
+    locked = run("resident", "list", user="nina")  # the right password, too late
+    assert locked.code == cli.EXIT_INPUT
+    assert "locked until" in locked.err and "Ask the registered manager" in locked.err
+
+    carer = run("staff", "clear-lockout", "nina", user="carl")
+    assert carer.code == cli.EXIT_REFUSED
+    assert "is for the registered manager, not a carer" in carer.err  # looking nina up, first
+    unknown = run("staff", "clear-lockout", "nobody.here", user="mary")
+    assert unknown.code == cli.EXIT_INPUT
+    assert unknown.err.startswith("error: username: ")
+    assert run.ok("staff", "clear-lockout", "NINA", user="mary").out == "Lockout cleared.\n"
+
+    assert "Alice Able" in run.ok("resident", "list", user="nina").out
+    trail = run.ok("--json", "audit", "list", "--last", "100", user="mary").json_out()
+    actions = [(e["action"], e["outcome"], e["actor_username"]) for e in trail]
+    assert ("lock_account", "allowed", "nina") in actions
+    assert [a for a in actions if a[0] == "clear_lockout"] == [("clear_lockout", "allowed", "mary")]
+    assert sum(a == ("log_in", "denied", "nina") for a in actions) == 4
+
+
+# -- demo --replace -------------------------------------------------------------------------------
+
+
+def test_demo_replace_refuses_a_real_database_and_leaves_it_unchanged(run: Cli, recovery_code: str):
+    before = files_beside(run.db)
+    for argv in (("demo", "--replace"), ("demo",), ("--json", "demo", "--replace")):
+        ran = run(*argv, "--residents", "5", "--sessions", "10")
+        assert ran.code == cli.EXIT_INPUT, ran.err
+        assert ran.out == ""
+        assert str(run.db.resolve()) in ran.err
+        after = files_beside(run.db)
+        for name in (run.db.name, f"{run.db.name}.keys"):
+            assert after[name] == before[name], f"{name} changed"
+        assert f"{run.db.name}-wal" not in after
+    assert (
+        "not a demo database"
+        in run("demo", "--replace", "--residents", "5", "--sessions", "10").err
+    )
+    assert "OK" in run.ok("verify", user="mary").out
+    assert "Alice Able" in run.ok("resident", "list", user="mary").out
+
+
+def test_demo_replace_refuses_a_real_home_even_when_the_demo_password_opens_it(run: Cli):
+    from carehome_share import demo
+
+    manager = demo.DEMO_ACCOUNTS[0][0]
+    run.ok(
+        "init", "--home", "Rose Court Care Home", "--manager", manager, "--manager-name",
+        "Mary Manager", password=demo.DEMO_PASSWORD,
+    )  # fmt: skip
+    before = files_beside(run.db)
+    ran = run("demo", "--replace", "--residents", "5", "--sessions", "10")
+    assert ran.code == cli.EXIT_INPUT
+    assert "not a demo database" in ran.err
+    after = files_beside(run.db)  # it opened, it said "home", and it was left alone
+    assert after[run.db.name] == before[run.db.name]
+    # Opening rewrites the key file with the database key sealed afresh (HPKE is randomised):
+    # the same home and the same slots, only the encapsulations differ.
+    assert set(after) == set(before)
+    assert key_file_without_sealed_keys(run.db, after) == key_file_without_sealed_keys(
+        run.db, before
+    )
+    assert "OK" in run.ok("verify", user=manager, password=demo.DEMO_PASSWORD).out
+
+
+def key_file_without_sealed_keys(db: Path, files: dict[str, bytes]) -> dict:
+    key_file = json.loads(files[f"{db.name}.keys"])
+    for slot in key_file["slots"]:
+        slot.pop("sealed_database_key")
+    return key_file
+
+
+# -- backup and restore ---------------------------------------------------------------------------
+
+
+def _audit_actions(run: Cli) -> list[dict]:
+    return run.ok("--json", "audit", "list", "--last", "500", user="mary").json_out()
+
+
+def test_restore_needs_a_manager_of_the_backup_and_is_audited(
+    run: Cli, recovery_code: str, tmp_path: Path
+):
+    backup = tmp_path / "backups" / "rose-court-backup.db"
+    backup.parent.mkdir()
+    assert "Backed up to" in run.ok("backup", "--out", str(backup), user="mary").out
+    assert Path(f"{backup}.keys").exists()  # the staff who could log in then can open it
+    add_resident(run, BOB, "Bob Later", admitted=day(-1))  # after the backup
+
+    def database_files() -> dict[str, bytes]:  # a wrong password adds to the journal, rightly
+        return {k: v for k, v in files_beside(run.db).items() if not k.endswith(".logins")}
+
+    current = database_files()
+
+    for argv, kwargs, code, said in [
+        (("restore", str(backup)), {}, cli.EXIT_INPUT, "--user"),
+        (("restore", str(backup)), {"user": "mary", "password": ""}, cli.EXIT_INPUT,
+         cli.ENV_PASSWORD),
+        (("restore", str(backup)), {"user": "mary", "password": "not my password"},
+         cli.EXIT_INPUT, WRONG),
+        (("restore", str(backup)), {"user": "nina"}, cli.EXIT_REFUSED,
+         "restoring a backup is for a registered manager"),
+    ]:  # fmt: skip
+        ran = run(*argv, **kwargs)
+        assert ran.code == code, (kwargs, ran.err)
+        assert said in ran.err
+        assert ran.out == ""
+        assert database_files() == current, "a refused restore must change nothing"
+
+    restored = run.ok("restore", str(backup), user="mary")
+    assert f"Restored {run.db.resolve()}" in restored.out
+    aside = re.search(r"kept as (\S+)", restored.out)
+    assert aside and Path(aside.group(1)).exists()
+    listed = run.ok("resident", "list", user="mary").out
+    assert "Alice Able" in listed and "Bob Later" not in listed
+    assert "Alice Able" in run.ok("resident", "list", user="nina").out  # passwords as then
+    restores = [e for e in _audit_actions(run) if e["action"] == "restore"]
+    assert [(e["outcome"], e["actor_username"]) for e in restores] == [
+        ("allowed", "mary"),
+        ("denied", "mary"),  # the wrong password, journaled while the file was closed
+    ]
+    assert restores[0]["details"]["backup"] == backup.name
+    assert restores[0]["details"]["by"] == "manager's password"
+    assert "OK" in run.ok("verify", user="mary").out
+
+
+def test_restore_with_the_recovery_code_needs_no_login(
+    run: Cli, recovery_code: str, tmp_path: Path
+):
+    backup = tmp_path / "backup.db"
+    run.ok("backup", "--out", str(backup), user="mary")
+    restored = run.ok("restore", str(backup), "--recovery-code", recovery_code)
+    assert f"Restored {run.db.resolve()}" in restored.out
+    entry = next(e for e in reversed(_audit_actions(run)) if e["action"] == "restore")
+    assert entry["details"]["by"] == "recovery code"
+    assert entry["actor_username"] == "-"
+
+
+def test_a_backup_of_another_home_is_refused(run: Cli, recovery_code: str, tmp_path: Path):
+    other = Cli(tmp_path / "elsewhere" / "other-home.db", run.monkeypatch, run.capsys)
+    init(other, home="Other Home")  # its manager is also mary, with the same password
+    other_backup = tmp_path / "other-backup.db"
+    other.ok("backup", "--out", str(other_backup), user="mary")
+    current = files_beside(run.db)
+
+    ran = run("restore", str(other_backup), user="mary")
+    assert ran.code == cli.EXIT_LOCKED
+    assert "another home" in ran.err
+    assert files_beside(run.db) == current
+    assert "Alice Able" in run.ok("resident", "list", user="mary").out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="product bug: cli.jsonable has no case for pathlib.Path, so `backup --json` (and "
+    "`restore --json`) raise TypeError after the work is done, instead of printing JSON",
+)
+def test_backup_and_restore_as_json(run: Cli, recovery_code: str, tmp_path: Path):
+    backup = tmp_path / "backup.db"
+    made = run.ok("--json", "backup", "--out", str(backup), user="mary").json_out()
+    assert made["path"] == str(backup.resolve())
+    restored = run.ok("--json", "restore", str(backup), user="mary").json_out()
+    assert restored["restored"]["path"] == str(run.db.resolve())
+
+
+# -- rotating the key ---------------------------------------------------------------------------
+
+
+def test_key_rotate_prints_a_new_code_and_retires_the_old_one(
+    run: Cli, recovery_code: str, tmp_path: Path
+):
+    refused = run("key", "rotate", user="nina")
+    assert refused.code == cli.EXIT_REFUSED
+    assert "rotate key is for the registered manager" in refused.err
+
+    rotated = run.ok("key", "rotate", user="mary")
+    assert "NEW RECOVERY CODE" in rotated.out
+    (new_code,) = CODE.findall(rotated.out)
+    assert new_code != recovery_code
+
+    old = run("verify", "--recovery-code", recovery_code)
+    assert old.code == cli.EXIT_LOCKED
+    assert "Key mismatch" in old.err
+    assert "OK" in run.ok("verify", "--recovery-code", new_code).out
+    assert "OK" in run.ok("verify", user="mary").out  # every password still opens it
+    assert "Alice Able" in run.ok("resident", "list", user="nina").out
+
+    sheet = tmp_path / "new-recovery-sheet.pdf"
+    again = run.ok("--json", "key", "rotate", "--out", str(sheet), user="mary").json_out()
+    assert again["written"] == str(sheet.resolve())
+    assert sheet.read_bytes().startswith(b"%PDF")
+    assert CODE.fullmatch(again["recovery_code"]) and again["recovery_code"] != new_code
+    assert run("verify", "--recovery-code", new_code).code == cli.EXIT_LOCKED
+    trail = [(e["action"], e["outcome"], e["actor_username"]) for e in _audit_actions(run)]
+    assert trail.count(("rotate_key", "allowed", "mary")) == 2
+    assert ("rotate_key", "denied", "nina") in trail
+
+
+# -- passwords the command line cannot encode -------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=UnicodeEncodeError,
+    reason="product bug: a password from the environment with bytes that are not UTF-8 "
+    "decodes to lone surrogates, and store.keyslots._slot_key's password.encode() raises "
+    "UnicodeEncodeError: a traceback instead of 'Wrong username or password'",
+)
+def test_a_password_that_is_not_utf8_is_a_wrong_password(run: Cli, recovery_code: str):
+    ran = run("resident", "list", user="mary", password="manager password \udca3")
+    assert ran.code == cli.EXIT_INPUT
+    assert WRONG in ran.err

@@ -15,37 +15,39 @@ import sys
 import textwrap
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backends import fail
 
 from carehome_share.reports.access_report import write_access_report
 from carehome_share.reports.consent_register import write_consent_register
 from carehome_share.services import access, consent
 from carehome_share.services import reports as report_service
 from carehome_share.services.context import Context
-from carehome_share.store import audit
+from carehome_share.store import audit, keychain, keyslots
 from carehome_share.store import files as output
 from carehome_share.store.files import atomic_output
 from carehome_share.store.vault import DiskFull, Vault
 from tests.conftest import Clock
-from tests.factories import ODS, PASSWORD, Home
+from tests.factories import MANAGER_PASSWORD, ODS, PASSWORD, Home
 
-PASSPHRASE = "crash test passphrase 1"
 KILLS = 200
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# The writer: opens the vault with the raw key (no keychain, no key derivation), logs in as a
-# nurse, then opens and closes access sessions as fast as it can, printing each id only after
-# the service call has returned (the transaction is committed).
+# The writer: opens the vault as the nurse, through her password-only key slot (no keychain; the
+# slot keeps the tests' cheap argon2 cost), logs in, then opens and closes access sessions as
+# fast as it can, printing each id only after the service call has returned (the transaction is
+# committed). Each opening also rewrites the key file beside the database, so kills land there too.
 WRITER = textwrap.dedent(
     """
-    import itertools, os, sys
+    import itertools, sys
     from datetime import UTC, datetime, timedelta
     from carehome_share.services import access, auth
     from carehome_share.services.context import Context
     from carehome_share.store.vault import Vault
 
     path, minute, username, password, ids = sys.argv[1:6]
-    vault = Vault.open(path, recovery_code=os.environ["CAREHOME_TEST_RECOVERY_CODE"])
+    vault = Vault.open_as(path, username, password)
     start = datetime(2026, 11, 21, 10, 0, tzinfo=UTC) + timedelta(minutes=int(minute))
     ticks = itertools.count()
     clock = lambda: start + timedelta(milliseconds=next(ticks))
@@ -92,12 +94,18 @@ def _session_audit_mismatches(conn) -> list[str]:
 def test_kill_9_of_a_writer_loses_no_committed_session_and_leaves_none_partial(
     tmp_path: Path, clock: Clock
 ) -> None:
+    keyring.set_keyring(fail.Keyring())  # no keychain: the slots are sealed by passwords alone
+    assert not keychain.available()
     path = tmp_path / "crash.db"
-    vault, code = Vault.create(path, passphrase=PASSPHRASE)
+    vault, code = Vault.create(path)
     home = Home.set_up(Context(vault, clock=clock, workstation="set-up"), clock)
     nurse = home.add_nurse()
     ids = ",".join(str(home.add_resident().id) for _ in range(3))
     vault.close()
+    key_file = keyslots.key_file_path(path)
+    written = keyslots.read_key_file(key_file)
+    assert written is not None and set(written.slots) == {"manager", nurse.username}
+    assert not any(slot.device_bound for slot in written.slots.values())
 
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
@@ -105,7 +113,6 @@ def test_kill_9_of_a_writer_loses_no_committed_session_and_leaves_none_partial(
         **os.environ,
         "PYTHONPATH": str(REPO_ROOT),
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-        "CAREHOME_TEST_RECOVERY_CODE": code,
     }
     rng = random.Random(20261121)
     committed_open: set[int] = set()
@@ -136,7 +143,12 @@ def test_kill_9_of_a_writer_loses_no_committed_session_and_leaves_none_partial(
             what, sid = line.split()
             (committed_open if what == "open" else committed_closed).add(int(sid))
 
-        reopened = Vault.open(path, recovery_code=code)
+        # The key file is whole after every kill (it is replaced atomically), and the
+        # manager's password opens the database through it; the recovery code still opens it.
+        assert keyslots.read_key_file(key_file) is not None, f"kill {minute}: key file damaged"
+        if minute % 50 == 0:
+            Vault.open_with_recovery_code(path, code).close()
+        reopened = Vault.open_as(path, "manager", MANAGER_PASSWORD)
         try:
             conn = reopened.conn
             assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

@@ -1,7 +1,9 @@
 """Bad input, generated: every service input gets any Unicode, empty and huge strings, wrong
 dates, malformed identifiers, SQL and control characters. Expected outcome of every call: it
 succeeds, or raises ValidationError naming one of its own inputs, and a refused call leaves
-every table exactly as it was. Also: repeated wrong passwords lock an account.
+every table exactly as it was. Passwords get the same, after a strong start so that the odd
+characters reach the key slot's argon2id. Also: repeated wrong passwords lock an account, and
+any password typed at the login is a wrong password, never a crash.
 """
 
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from carehome_share.services import access, auth, consent, practices, residents,
 from carehome_share.services import settings as home_settings
 from carehome_share.store import audit
 from tests.conftest import Clock
-from tests.factories import ODS, PASSWORD, Home
+from tests.factories import MANAGER_PASSWORD, ODS, PASSWORD, Home
 
 CHECKED = settings(
     max_examples=40,
@@ -121,6 +123,20 @@ ROLES = st.one_of(
 )
 PURPOSES = st.one_of(st.sampled_from(["medication_check", "gossip"]), ANYTHING)
 RESIDENT_IDS = st.one_of(st.integers(min_value=-2, max_value=5), ANYTHING)
+STAFF_IDS = st.one_of(st.integers(min_value=-2, max_value=5), ANYTHING)
+
+
+def _no_lone_surrogates(value: object) -> bool:
+    """Lone surrogates in a password crash the key slot (see the xfail tests at the end), so
+    the generated passwords leave them out until that is fixed."""
+    return not (isinstance(value, str) and any("\ud800" <= ch <= "\udfff" for ch in value))
+
+
+PASSWORDS = st.one_of(
+    st.sampled_from(["1234567890", "password12", "a long password", "Staff Member 3 pw"]),
+    ANYTHING.filter(_no_lone_surrogates),
+    ANY_TEXT.filter(_no_lone_surrogates).map(lambda tail: "correct horse battery " + tail),
+)
 
 
 def _snapshot(home: Home) -> dict[str, list[tuple]]:
@@ -416,6 +432,50 @@ def test_change_setting(home: Home, name, value) -> None:
     )
 
 
+@CHECKED
+@given(new_password=PASSWORDS)
+def test_reset_password(home: Home, new_password) -> None:
+    nurse = home.add_nurse()
+    _either_succeeds_or_names(
+        home, {"new_password"}, lambda: staff.reset_password(home.ctx, nurse.id, new_password)
+    )
+
+
+@CHECKED
+@given(
+    # Text only for the current password: anything else crashes (see the xfail test at the end).
+    current=st.one_of(st.just(MANAGER_PASSWORD), PASSWORDS.filter(lambda p: isinstance(p, str))),
+    new_password=PASSWORDS,
+)
+def test_change_own_password(home: Home, current, new_password) -> None:
+    def call() -> None:
+        auth.change_own_password(home.ctx, current, new_password)
+        auth.change_own_password(home.ctx, new_password, MANAGER_PASSWORD)  # for the next one
+
+    _either_succeeds_or_names(home, {"current_password", "new_password"}, call)
+
+
+@CHECKED
+@given(staff_id=STAFF_IDS)
+def test_clear_lockout(home: Home, staff_id) -> None:
+    _either_succeeds_or_names(home, {"staff_id"}, lambda: staff.clear_lockout(home.ctx, staff_id))
+
+
+@CHECKED
+@given(
+    username=st.one_of(st.sampled_from(["manager", "MANAGER ", "staff1"]), ANYTHING),
+    password=PASSWORDS,
+)
+def test_log_in_with_anything_is_a_wrong_password(home: Home, username, password) -> None:
+    auth.log_out(home.ctx)
+    with pytest.raises(AuthenticationFailed):
+        auth.log_in(home.ctx, username, password)
+    assert home.ctx.login is None
+    assert not home.ctx.conn.in_transaction
+    entry = audit.entries(home.ctx.conn, last=1)[0]
+    assert (entry.action, entry.outcome) in {("log_in", "denied"), ("lock_account", "allowed")}
+
+
 # -- wrong passwords --------------------------------------------------------------------------
 
 
@@ -438,3 +498,43 @@ def test_more_than_ten_wrong_passwords_in_five_minutes_lock_the_account_each_one
     assert any(e.action == "lock_account" for e in new)
     clock.advance(minutes=16)
     assert auth.log_in(home.ctx, nurse.username, PASSWORD).staff.id == nurse.id
+
+
+# -- lone surrogates (what an environment variable with invalid UTF-8 decodes to) -------------
+
+SURROGATE_BUG = pytest.mark.xfail(
+    strict=True,
+    raises=UnicodeEncodeError,
+    reason="product bug: a lone surrogate in a password reaches store.keyslots._slot_key, whose "
+    "password.encode() raises UnicodeEncodeError (check_password_strength lets it through, and "
+    "log_in / Vault.open_as pass it on unchecked)",
+)
+
+
+@SURROGATE_BUG
+def test_a_password_with_a_lone_surrogate_is_refused_naming_the_field(home: Home) -> None:
+    with pytest.raises(ValidationError) as bad:
+        staff.add_staff(home.ctx, "x.y", "X Y", ["carer"], "correct horse battery \udca3")
+    assert bad.value.field == "password"
+
+
+@SURROGATE_BUG
+def test_a_lone_surrogate_typed_at_the_login_is_a_wrong_password(home: Home) -> None:
+    auth.log_out(home.ctx)
+    with pytest.raises(AuthenticationFailed):
+        auth.log_in(home.ctx, "manager", "\udca3 manager password")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=(AttributeError, TypeError),
+    reason="product bug: auth.change_own_password passes a current password that is not text "
+    "straight to vault.unseal, whose argon2id calls .encode() on it",
+)
+@pytest.mark.parametrize("current", [None, 12345678901, b"manager password 1"])
+def test_a_current_password_that_is_not_text_is_refused_naming_the_field(
+    home: Home, current: object
+) -> None:
+    with pytest.raises(ValidationError) as bad:
+        auth.change_own_password(home.ctx, current, "my own password 22")  # type: ignore[arg-type]
+    assert bad.value.field == "current_password"

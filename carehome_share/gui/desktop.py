@@ -65,6 +65,8 @@ class Desktop:
         else:
             wizard = SetupWizard(path)
             if not wizard.exec() or wizard.vault is None:
+                if wizard.vault is not None:  # made, then the wizard was closed: log in next time
+                    wizard.vault.close()
                 login.close()
                 return None
             desktop = cls(path, wizard.vault)
@@ -94,8 +96,9 @@ class Desktop:
         except WrongPassword as exc:
             raise AuthenticationFailed(str(exc)) from exc
         except (NeedsUnlock, WrongKey) as exc:
-            no_key_file = isinstance(exc, NeedsUnlock) and not isinstance(exc, NotEnrolled)
-            dialog = UnlockDialog(self.path, str(exc), no_key_file, self.login)
+            # a 0.1 file: no key file yet, or this account has no slot yet
+            old_key = isinstance(exc, NeedsUnlock) and not isinstance(exc, NotEnrolled)
+            dialog = UnlockDialog(self.path, str(exc), old_key, self.login)
             if not dialog.exec():
                 raise
             return dialog.result_value  # type: ignore[no-any-return]
@@ -105,9 +108,7 @@ class Desktop:
         if self.demo_folder is not None:
             from carehome_share import demo
 
-            self.login.attach(
-                self.log_in, self.home_name, demo.DEMO_ACCOUNTS, demo.DEMO_PASSWORD
-            )
+            self.login.attach(self.log_in, self.home_name, demo.DEMO_ACCOUNTS, demo.DEMO_PASSWORD)
         else:
             self.login.attach(self.log_in, self.home_name)
         self.login.accepted.connect(self._logged_in)

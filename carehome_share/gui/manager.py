@@ -40,7 +40,7 @@ from carehome_share.domain.model import (
     StayKind,
 )
 from carehome_share.domain.validation import uk_date
-from carehome_share.gui import printing
+from carehome_share.gui import printing, rotate_key
 from carehome_share.gui.forms import (
     Form,
     FormDialog,
@@ -427,12 +427,14 @@ class StaffPage(QWidget):
         reset = button(
             "Reset &password", lambda: self._open(ResetPasswordDialog(ctx, self.chosen(), self))
         )
+        clear = button("Clear loc&kout", self.clear_lockout)
         enable_with(self.table, edit)
         enable_with(self.table, check, lambda s: s.nmc_pin is not None)
         enable_with(self.table, deactivate, lambda s: s.active)
         enable_with(self.table, reset, lambda s: s.active)
+        enable_with(self.table, clear, lambda s: s.id in self.table.source.locked)
         layout = QVBoxLayout(self)
-        layout.addLayout(row_of(add, edit, check, deactivate, reset))
+        layout.addLayout(row_of(add, edit, check, deactivate, reset, clear))
         layout.addWidget(self.table)
 
     def chosen(self) -> Staff:
@@ -443,12 +445,19 @@ class StaffPage(QWidget):
 
     def reload(self) -> None:
         chosen = self.table.chosen()
-        rows = attempt(self, lambda: staff_service.list_staff(self.ctx))
-        if rows is None:
+        loaded = attempt(
+            self, lambda: (staff_service.list_staff(self.ctx), staff_service.lockouts(self.ctx))
+        )
+        if loaded is None:
             return
-        self.table.source.set_rows(rows)
+        self.table.source.set_rows(*loaded)
         if chosen is not None:
             self.table.select_where(lambda s: s.id == chosen.id)
+
+    def clear_lockout(self) -> None:
+        member = self.chosen()
+        attempt(self, lambda: staff_service.clear_lockout(self.ctx, member.id))
+        self.reload()
 
     def deactivate(self) -> None:
         member = self.chosen()
@@ -553,6 +562,9 @@ class NmcCheckDialog(FormDialog):
 
 
 class ResetPasswordDialog(FormDialog):
+    """A temporary password: a new key slot for the person, who must change it at their next
+    login. Their old password stops opening the records at once."""
+
     def __init__(self, ctx: Context, member: Staff, parent: QWidget) -> None:
         super().__init__(f"Reset password: {member.full_name}", "&Reset", parent)
         self.ctx, self.member = ctx, member
@@ -560,7 +572,8 @@ class ResetPasswordDialog(FormDialog):
             "new_password",
             "&Temporary password:",
             password_field(),
-            "Also ends a lockout. They choose their own at the next login.",
+            "Their old password stops working at once, and a lockout ends. They must choose "
+            "their own password when they next log in with this one.",
         )
 
     def submit(self) -> None:
@@ -899,9 +912,9 @@ SETTING_LABELS = {
 
 
 class SettingsPage(QWidget):
-    """The home's settings; Save records each changed value (audited)."""
+    """The home's settings; Save records each changed value (audited). And the database key."""
 
-    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Context, background: Background, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.banner = error_label()
@@ -925,11 +938,23 @@ class SettingsPage(QWidget):
         self.status.setAccessibleName("Settings saved")
         save = button("Sa&ve settings", self.save)
         note = QLabel("A new idle lock time applies from the next login.")
+        key_note = QLabel(
+            "<b>Database key</b><br>After someone with the recovery code leaves, or if the "
+            "recovery sheet may have been seen, give the database a new key and a new recovery "
+            "code. Everyone keeps their password."
+        )
+        key_note.setWordWrap(True)
+        rotate = button(
+            "Rotate database ke&y…", lambda: rotate_key.rotate_key(self, ctx, background)
+        )
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addWidget(self.form)
         layout.addWidget(note)
         layout.addLayout(row_of(save, self.status))
+        layout.addSpacing(16)
+        layout.addWidget(key_note)
+        layout.addLayout(row_of(rotate))
         layout.addStretch()
 
     def reload(self) -> None:
@@ -975,6 +1000,6 @@ def manager_pages(
         ("&GP practices", PracticesPage(ctx, parent)),
         ("A&udit", AuditPage(ctx, background, parent)),
         ("Needs &attention", AttentionPage(ctx, background, parent)),
-        ("S&ettings", SettingsPage(ctx, parent)),
+        ("S&ettings", SettingsPage(ctx, background, parent)),
         ("Rep&orts", ReportsPage(ctx, background, parent)),
     ]

@@ -186,6 +186,8 @@ class AuditModel(RowsModel):
 class AttentionModel(RowsModel):
     KIND, WHEN, TEXT = range(3)
     LABELS: ClassVar[dict[str, str]] = {
+        "lockout": "Locked account",
+        "key_slot": "Database key",
         "refusal": "Refusal",
         "auto_closed": "Auto-closed session",
         "long_session": "Long session",

@@ -14,6 +14,7 @@ from carehome_share.services.context import (
     perform,
     read,
     require_resident,
+    temporary_password,
 )
 from carehome_share.services.settings import setting
 from carehome_share.store import audit, repo
@@ -29,19 +30,20 @@ def open_access_session(
     with ctx.vault.transaction() as conn:
         now = ctx.now()
         staff = repo.get_staff(conn, ctx.login.staff.id) if ctx.login else None
-        if staff is None or ctx.login is None:
+        problem = "nobody is logged in" if staff is None else temporary_password(conn, staff)
+        if problem or staff is None or ctx.login is None:
             known = isinstance(resident_id, int) and repo.get_resident(conn, resident_id)
             audit.append(
                 conn,
                 at=now,
-                actor=NOBODY,
+                actor=actor_of(staff, ctx.login.role) if staff and ctx.login else NOBODY,
                 workstation=ctx.workstation,
                 action="open_access_session",
                 outcome="denied",
                 resident_id=resident_id if known else None,  # type: ignore[arg-type]
-                reasons=["nobody is logged in"],
+                reasons=[problem or "nobody is logged in"],
             )
-            refusal = PermissionDenied("open_access_session", ["nobody is logged in"])
+            refusal = PermissionDenied("open_access_session", [problem or "nobody is logged in"])
         else:
             rid = require_resident(conn, resident_id)
             chosen = v.choice("purpose", purpose, Purpose)

@@ -167,6 +167,13 @@ def _authorise(conn: Connection, ctx: Context, action: str) -> tuple[Staff | Non
     return staff, problems
 
 
+def temporary_password(conn: Connection, staff: Staff) -> str | None:
+    """The reason to refuse everything but choosing a password, after a manager set one."""
+    if repo.get_credentials(conn, staff.id).must_change_password:
+        return f"{staff.full_name} has a temporary password: choose your own password first"
+    return None
+
+
 def _resident_exists(conn: Connection, resident_id: int | None) -> bool:
     return resident_id is not None and repo.get_resident(conn, resident_id) is not None
 

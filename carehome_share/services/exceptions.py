@@ -18,7 +18,9 @@ WARN_DAYS = 30
 
 @dataclass(frozen=True)
 class Attention:
-    kind: str  # lockout, key_slot, refusal, auto_closed, long_session, consent_review, nmc, agreement
+    kind: (
+        str  # lockout, key_slot, refusal, auto_closed, long_session, consent_review, nmc, agreement
+    )
     when: datetime | date
     text: str
     resident_id: int | None = None

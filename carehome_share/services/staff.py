@@ -1,7 +1,7 @@
 """Staff accounts: added, changed, NMC checks recorded, deactivated. Managers only."""
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.errors import NotFound, ValidationError
@@ -200,7 +200,7 @@ def reset_password(ctx: Context, staff_id: int, new_password: str) -> None:
             raise ValidationError("staff_id", "an active account (this one is deactivated)")
         check_password_strength("new_password", new_password, staff.username, staff.full_name)
         repo.set_password(tx.conn, staff.id, "", must_change=True)
-        repo.set_locked_until(tx.conn, staff.id, None)
+        repo.set_locked_until(tx.conn, staff.id, tx.now)  # a fresh start for the new password
         _give_slot(ctx, tx, staff.username, new_password)
         tx.details.update(staff_id=staff.id, username=staff.username)
 
@@ -212,10 +212,24 @@ def clear_lockout(ctx: Context, staff_id: int) -> None:
 
     def work(tx: Tx) -> None:
         staff = _existing(tx, staff_id)
-        repo.set_locked_until(tx.conn, staff.id, None)
+        repo.set_locked_until(tx.conn, staff.id, tx.now)  # failures before now no longer count
         tx.details.update(staff_id=staff.id, username=staff.username)
 
     perform(ctx, "clear_lockout", work)
+
+
+def lockouts(ctx: Context) -> dict[int, datetime]:
+    """The lockouts in force now: staff id, and until when (the Staff page and its button)."""
+
+    def work(tx: Tx) -> dict[int, datetime]:
+        found = {}
+        for member in repo.list_staff(tx.conn):
+            until = repo.get_credentials(tx.conn, member.id).locked_until
+            if until is not None and until > tx.now:
+                found[member.id] = until
+        return found
+
+    return read(ctx, "list_staff", work)
 
 
 def rotate_key(ctx: Context) -> str:

@@ -205,6 +205,21 @@ def home_id_of(conn: Connection) -> str | None:
     return None
 
 
+def _salt(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(16)
+
+
+def _same_home(
+    db_path: Path, current_home: str | None, backup: Path, backup_home: str | None
+) -> bool:
+    """Home ids where both files have one; else the salt at the start of the file, which a
+    database keeps for life and its backups copy (a 0.1 backup, a lost or damaged key file)."""
+    if current_home and backup_home:
+        return current_home == backup_home
+    return not db_path.exists() or _salt(db_path) == _salt(backup)
+
+
 def _current_file(db_path: Path, key: bytes) -> tuple[str | None, Replaced]:
     """The current file's home id and audit head, when the backup's key still opens it."""
     if not db_path.exists():
@@ -256,8 +271,7 @@ def restore(
         conn = _unlock(temp, _raw_key_pragma(key), source)  # WrongKey / DamagedDatabase
         with closing(conn):
             checked = check_copy(conn, temp, backup_file.name)
-            backup_home = home_id_of(conn)
-            if current_home and backup_home != current_home:
+            if not _same_home(db_path, current_home, backup_file, home_id_of(conn)):
                 raise BackupError(
                     f"{backup_file.name} is a backup of another home's database (or of a "
                     "database made before this one): it is refused, and nothing has changed."

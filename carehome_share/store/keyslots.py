@@ -80,6 +80,7 @@ class KeyFile:
     home_id: str
     home_public_key: bytes
     slots: dict[str, Slot]
+    in_transition: bool = False  # a 0.1 file whose old key still opens it
 
 
 # -- sealing -----------------------------------------------------------------------------------
@@ -87,7 +88,13 @@ class KeyFile:
 
 def _slot_key(password: str, salt: bytes, kdf: KdfParams, device_secret: bytes | None) -> bytes:
     stretched = hash_secret_raw(
-        password.encode(), salt, kdf.iterations, kdf.memory_kib, kdf.lanes, 32, Type.ID
+        password.encode("utf-8", "surrogatepass"),  # any text typed or passed in opens or fails
+        salt,
+        kdf.iterations,
+        kdf.memory_kib,
+        kdf.lanes,
+        32,
+        Type.ID,
     )
     return HKDF(hashes.SHA256(), 32, salt, _SLOT_KEY_INFO).derive(
         stretched + (device_secret or b"")
@@ -211,6 +218,7 @@ def write_key_file(target: Path, key_file: KeyFile) -> None:
             "format": KEY_FILE_FORMAT,
             "home_id": key_file.home_id,
             "home_public_key": _b64(key_file.home_public_key),
+            "in_transition": key_file.in_transition,
             "slots": [slot_json(s) for s in sorted(key_file.slots.values(), key=_by_name)],
         },
         indent=1,
@@ -230,7 +238,10 @@ def read_key_file(path: Path) -> KeyFile | None:
             return None
         slots = [slot_from_json(s) for s in data["slots"]]
         return KeyFile(
-            str(data["home_id"]), _unb64(data["home_public_key"]), {s.username: s for s in slots}
+            str(data["home_id"]),
+            _unb64(data["home_public_key"]),
+            {s.username: s for s in slots},
+            bool(data.get("in_transition", False)),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

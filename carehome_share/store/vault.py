@@ -65,6 +65,18 @@ class NotEnrolled(NeedsUnlock):
         super().__init__(where + " The recovery code opens it once and enrols this computer.")
 
 
+class NeedsOldPassphrase(NeedsUnlock):
+    """A 0.1 file moving to key slots, and this account has none yet: its old passphrase opens
+    the file once, and the login gives the account its slot."""
+
+    def __init__(self) -> None:
+        VaultError.__init__(
+            self,
+            "This account has not logged in since carehome-share was upgraded. Enter the "
+            "database's old passphrase once (or the recovery code), then your own password.",
+        )
+
+
 class WrongPassword(VaultError):
     def __init__(self) -> None:
         super().__init__("Wrong username or password.")
@@ -124,7 +136,7 @@ class Vault:
         self.path = path
         self.opened_by = opened_by
         self._key = key  # kept only in memory: second connections, new slots, backups
-        self._proof: str | None = opened_by if opened_by != "created" else None
+        self._proof: str | None = opened_by if opened_by.startswith("password:") else None
         self._lock = threading.RLock()
 
     # -- creating and opening ------------------------------------------------------------
@@ -172,6 +184,8 @@ class Vault:
             legacy = keychain.load(keychain.legacy_entry(str(path)))
             if legacy is not None:  # a 0.1 file still moving to slots; log_in checks the hash
                 return cls._opened(path, legacy, "old key")
+            if key_files and key_files[0].in_transition:
+                raise NeedsOldPassphrase()
             if not key_files:
                 raise NeedsUnlock(
                     f"The key file beside the database ({keyslots.key_file_path(path).name}) is "
@@ -283,8 +297,8 @@ class Vault:
         self.sync_key_file()
 
     def take_proof(self) -> str | None:
-        """How the file was just opened ("password:<username>", "recovery code"), once: the
-        login that follows need not pay for the password check again."""
+        """ "password:<username>" once after opening through that person's slot: the login that
+        follows need not pay for the password check again."""
         proof, self._proof = self._proof, None
         return proof
 
@@ -293,7 +307,8 @@ class Vault:
         return {name: keyslots.slot_from_json(json.loads(text)) for name, text in rows}
 
     def put_slot(self, conn: Connection, slot: Slot) -> None:
-        """Store a slot inside the caller's transaction; call `sync_key_file` once it commits."""
+        """Store a slot inside the caller's transaction; `sync_key_file` then writes the key
+        file before the change commits (a failed write rolls it back)."""
         stored = keyslots.slot_json(slot)
         stored.pop("sealed_database_key")  # made afresh from the key whenever the file is written
         conn.execute(
@@ -308,17 +323,16 @@ class Vault:
         return keyslots.new_slot(username, password, self._key, self.device_secret_here())
 
     def unseal(self, username: str, password: str) -> bool:
-        """True when `password` opens `username`'s slot to this database's key."""
-        key_file = self.key_file()
-        slot = key_file.slots.get(username.strip().lower())
+        """True when `password` opens `username`'s slot (a password check on an open file)."""
+        slot = self.slots().get(username.strip().lower())
         if slot is None:
             keyslots.equalise_timing(password)
             return False
         try:
-            key = keyslots.open_slot(slot, password, self.identity()[3])
+            private_key = keyslots.private_key_of(slot, password, self.identity()[3])
         except keyslots.WrongSecret:
             return False
-        return secrets.compare_digest(key, self._key)
+        return private_key.public_key().public_bytes_raw() == slot.public_key
 
     def key_file(self, key: bytes | None = None) -> KeyFile:
         """The key file as the database says it should be, with the database key sealed to
@@ -329,7 +343,7 @@ class Vault:
         for name, slot in self.slots().items():
             sealed = keyslots.seal_database_key(slot.public_key, key)
             slots[name] = keyslots.Slot(**{**slot.__dict__, "sealed_database_key": sealed})
-        return KeyFile(home_id, public_key, slots)
+        return KeyFile(home_id, public_key, slots, self.in_transition())
 
     def sync_key_file(self) -> None:
         """Write the key file from the database (atomic); a stale rotation file goes."""

@@ -1,8 +1,13 @@
 """Every GUI test: a message box would wait for a click that never comes, so one that opens
-unexpectedly fails the test instead. And main windows for the logged-in user."""
+unexpectedly fails the test instead. Main windows for the logged-in user, and a print dialog
+that prints to a PDF file."""
+
+from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.tasks import Background
@@ -34,3 +39,29 @@ def open_window(qtbot, home: Home):
     for window in windows:
         window.idle.stop()
         window.background.close()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def text_of(document: QPdfDocument) -> str:
+    return flat(" ".join(document.getAllText(i).text() for i in range(document.pageCount())))
+
+
+@pytest.fixture
+def print_dialog(monkeypatch, tmp_path: Path) -> list[tuple[str, int, Path]]:
+    """The print dialog "prints" to a PDF file at once: the text and page count of each
+    document it was given, and the file."""
+    printed = []
+
+    def print_to_file(dialog: QPrintDialog) -> QDialog.DialogCode:
+        document = dialog.findChild(QPdfDocument)
+        path = tmp_path / f"printed-{len(printed)}.pdf"
+        dialog.printer().setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        dialog.printer().setOutputFileName(str(path))
+        printed.append((text_of(document), document.pageCount(), path))
+        return QDialog.DialogCode.Accepted  # as if Print were pressed
+
+    monkeypatch.setattr(QPrintDialog, "exec", print_to_file)
+    return printed

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QPushButton, QWidget
 
-from carehome_share.domain.errors import AccessRefused
+from carehome_share.domain.errors import AccessRefused, AuthenticationFailed
 from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
 from carehome_share.gui import manager
 from carehome_share.gui.forms import FormDialog
@@ -26,7 +26,7 @@ from carehome_share.services import access, auth, consent, practices, residents,
 from carehome_share.services import audit as audit_service
 from carehome_share.services.context import Context
 from carehome_share.store import audit
-from tests.factories import ODS, PASSWORD, Home
+from tests.factories import ODS, PASSWORD, TEMPORARY_PASSWORD, Home
 
 TODAY = date(2026, 11, 21)  # the test clock's day
 
@@ -272,6 +272,51 @@ def test_staff_added_with_a_pin_error_beside_the_field_then_deactivated(
     row = page.table.selectionModel().selectedRows(StaffModel.ACTIVE)[0]
     assert row.data() == "No (left)"
     assert not find_button(page, "Deactivate").isEnabled()
+
+
+def test_lockout_shown_on_the_staff_page_and_cleared(qtbot, home: Home, window: MainWindow) -> None:
+    nurse = home.add_nurse()
+    station = Context(home.ctx.vault, clock=home.clock, workstation="nurses-station-2")
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            auth.log_in(station, nurse.username, "guessing wrong")
+    page = show_tab(window, "&Staff")
+    page.table.select_where(lambda s: s.username == nurse.username)
+    login = page.table.selectionModel().selectedRows(StaffModel.LOGIN)[0]
+    assert login.data() == "locked until 10:15"  # 15 minutes, UK time
+    page.table.select_where(lambda s: s.username == "manager")
+    assert not find_button(page, "Clear lockout").isEnabled()
+
+    page.table.select_where(lambda s: s.username == nurse.username)
+    press(qtbot, page, "Clear lockout")
+    login = page.table.selectionModel().selectedRows(StaffModel.LOGIN)[0]
+    assert login.data() == "" and not find_button(page, "Clear lockout").isEnabled()
+    entry = audit.entries(home.ctx.conn, last=1)[0]
+    assert (entry.action, entry.details["username"]) == ("clear_lockout", nurse.username)
+    auth.log_in(station, nurse.username, PASSWORD)
+
+
+def test_password_reset_gives_a_temporary_password_to_change_at_the_next_login(
+    qtbot, home: Home, window: MainWindow
+) -> None:
+    nurse = home.add_nurse()
+    page = show_tab(window, "&Staff")
+    page.table.select_where(lambda s: s.username == nurse.username)
+    press(qtbot, page, "Reset password")
+    reset = dialog_of(qtbot, manager.ResetPasswordDialog)
+    assert "must choose their own password" in reset.form.hints["new_password"].text()
+    fill(qtbot, reset, new_password="password1234")
+    ok(qtbot, reset)
+    assert reset.form.errors["new_password"].text().startswith("A password that is hard")
+    reset.form.fields["new_password"].clear()
+    fill(qtbot, reset, new_password=TEMPORARY_PASSWORD)
+    ok(qtbot, reset)
+    qtbot.waitUntil(lambda: closed(reset))
+    station = Context(home.ctx.vault, clock=home.clock, workstation="nurses-station-2")
+    with pytest.raises(AuthenticationFailed):
+        auth.log_in(station, nurse.username, PASSWORD)  # the old password opens nothing
+    auth.log_in(station, nurse.username, TEMPORARY_PASSWORD)
+    assert auth.must_change_password(station)
 
 
 def test_practice_and_agreement_added_then_ended(qtbot, home: Home, window: MainWindow) -> None:

@@ -18,10 +18,9 @@ from PIL import Image, ImageChops
 from pypdf import PdfReader
 from PySide6.QtCore import QDate
 from PySide6.QtPdf import QPdfDocument
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrintPreviewWidget
+from PySide6.QtPrintSupport import QPrinter, QPrintPreviewWidget
 from PySide6.QtWidgets import (
     QApplication,
-    QDialog,
     QFileDialog,
     QMessageBox,
     QProgressDialog,
@@ -36,18 +35,11 @@ from carehome_share.gui.reports_page import ReportsPage
 from carehome_share.services import access, practices
 from carehome_share.store import audit
 from tests.factories import Home
+from tests.gui.conftest import flat, text_of
 from tests.gui.test_manager import press
-from tests.gui.test_startup import _fill_home_and_manager, _next
+from tests.gui.test_startup import _fill_home_and_manager
 
 NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
-
-
-def flat(text: str) -> str:
-    return " ".join(text.split())
-
-
-def text_of(document: QPdfDocument) -> str:
-    return flat(" ".join(document.getAllText(i).text() for i in range(document.pageCount())))
 
 
 def pdf_text(path: Path) -> str:
@@ -73,24 +65,6 @@ def a_session(home: Home) -> Resident:
 
 def print_reports_entries(home: Home) -> list:
     return [e for e in audit.entries(home.ctx.conn) if e.action == "print_reports"]
-
-
-@pytest.fixture
-def print_dialog(monkeypatch, tmp_path: Path) -> list[tuple[str, int, Path]]:
-    """The print dialog "prints" to a PDF file at once: the text and page count of each
-    document it was given, and the file."""
-    printed = []
-
-    def print_to_file(dialog: QPrintDialog) -> QDialog.DialogCode:
-        document = dialog.findChild(QPdfDocument)
-        path = tmp_path / f"printed-{len(printed)}.pdf"
-        dialog.printer().setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-        dialog.printer().setOutputFileName(str(path))
-        printed.append((text_of(document), document.pageCount(), path))
-        return QDialog.DialogCode.Accepted  # as if Print were pressed
-
-    monkeypatch.setattr(QPrintDialog, "exec", print_to_file)
-    return printed
 
 
 @pytest.fixture
@@ -425,7 +399,6 @@ def test_wizard_prints_the_recovery_sheet_as_the_new_manager(
     qtbot.addWidget(wizard)
     wizard.show()
     _fill_home_and_manager(qtbot, wizard)
-    _next(qtbot, wizard)
     press(qtbot, wizard.currentPage(), "Print recovery sheet")
 
     ((text, pages, printed),) = print_dialog

@@ -1,21 +1,31 @@
-"""First run, unlocking and logging in, clicked through as the manager and a nurse would."""
+"""First run, opening the database by logging in, the recovery code, and the first login with a
+temporary password, clicked through as the manager and a nurse would."""
 
+import shutil
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import keyring
+import pytest
 from keyring.backends import fail
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
 from carehome_share.domain.model import Role
+from carehome_share.gui.change_password import ChangePasswordDialog
+from carehome_share.gui.desktop import Desktop
 from carehome_share.gui.login import LoginDialog
+from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.startup import SetupWizard, UnlockDialog
-from carehome_share.services import auth
+from carehome_share.services import auth, staff
 from carehome_share.services.context import Context
 from carehome_share.store import recovery
-from carehome_share.store.vault import Vault
-from tests.factories import MANAGER_PASSWORD, PASSWORD, Home
+from carehome_share.store.vault import NotEnrolled, Vault, WrongPassword
+from tests.factories import MANAGER_PASSWORD, PASSWORD, TEMPORARY_PASSWORD, Home
+from tests.test_upgrade import FIXTURES, OLD_DEMO_PASSWORD, RELEASES
+
+WIZARD_PASSWORD = "manager password 1"
 
 
 def _type(qtbot, widget, text: str) -> None:
@@ -27,18 +37,19 @@ def _next(qtbot, wizard: SetupWizard) -> None:
     qtbot.mouseClick(wizard.button(QWizard.WizardButton.NextButton), Qt.MouseButton.LeftButton)
 
 
-def _fill_home_and_manager(qtbot, wizard: SetupWizard) -> None:
+def _fill_home_and_manager(qtbot, wizard: SetupWizard, again: str = WIZARD_PASSWORD) -> None:
+    """The home's name and the first manager; Next on the manager page creates the database."""
     _type(qtbot, wizard.home_page.form.fields["home_name"], "Rose Court Care Home")
     _next(qtbot, wizard)
     form = wizard.manager_page.form
     _type(qtbot, form.fields["full_name"], "Mary Manager")
     _type(qtbot, form.fields["username"], "mary")
-    _type(qtbot, form.fields["password"], "manager password 1")
-    _type(qtbot, form.fields["password_again"], "manager password 1")
+    _type(qtbot, form.fields["password"], WIZARD_PASSWORD)
+    _type(qtbot, form.fields["password_again"], again)
     _next(qtbot, wizard)
 
 
-def test_first_run_wizard_creates_the_database_and_shows_the_recovery_code(
+def test_first_run_wizard_creates_a_database_the_manager_opens_with_their_password(
     qtbot, db_path: Path, memory_keyring
 ) -> None:
     wizard = SetupWizard(db_path)
@@ -48,79 +59,225 @@ def test_first_run_wizard_creates_the_database_and_shows_the_recovery_code(
     assert wizard.home_page.form.errors["home_name"].isVisible()
     assert wizard.home_page.form.errors["home_name"].text() == "Must not be empty"
     _fill_home_and_manager(qtbot, wizard)
-    assert wizard.key_page.use_keychain.isChecked()
-    _next(qtbot, wizard)
+    assert "device secret kept in the operating system keychain" in (
+        wizard.manager_page.key_note.text()
+    )
     assert wizard.vault is not None and db_path.exists()
-    assert len(memory_keyring.entries) == 1
-    shown = wizard.currentPage().code.text()
-    assert recovery.decode(shown) == bytes.fromhex(next(iter(memory_keyring.entries.values())))
+    assert [entry for _service, entry in memory_keyring.entries] == [
+        f"device:{wizard.vault.home_id}"
+    ]
+    view = wizard.currentPage().view
+    assert recovery.decode(view.code.text()) == recovery.decode(wizard.recovery_code)
     finish = wizard.button(QWizard.WizardButton.FinishButton)
     assert not finish.isEnabled()  # until the code is confirmed kept
-    wizard.currentPage().kept.setChecked(True)
+    view.kept.setChecked(True)
     assert finish.isEnabled()
     wizard.vault.close()
 
+    Vault.open_as(db_path, "mary", WIZARD_PASSWORD).close()
+    with pytest.raises(WrongPassword):
+        Vault.open_as(db_path, "mary", "not the password")
+    Vault.open_with_recovery_code(db_path, wizard.recovery_code).close()
 
-def test_manager_password_mismatch_is_shown_beside_the_field(qtbot, db_path: Path) -> None:
+
+def test_weak_or_mismatched_manager_password_is_shown_beside_the_field(
+    qtbot, db_path: Path
+) -> None:
     wizard = SetupWizard(db_path)
     qtbot.addWidget(wizard)
     wizard.show()
-    _type(qtbot, wizard.home_page.form.fields["home_name"], "Rose Court")
-    _next(qtbot, wizard)
+    _fill_home_and_manager(qtbot, wizard, again="manager password 2")
     form = wizard.manager_page.form
-    _type(qtbot, form.fields["full_name"], "Mary Manager")
-    _type(qtbot, form.fields["username"], "mary")
-    _type(qtbot, form.fields["password"], "manager password 1")
-    _type(qtbot, form.fields["password_again"], "manager password 2")
-    _next(qtbot, wizard)
     assert form.errors["password_again"].text() == "The same password again"
+    _type(qtbot, form.fields["password"], "rosecourt1")
+    _next(qtbot, wizard)
+    assert form.errors["password"].text().startswith("A password that is hard to guess")
+    assert not form.errors["password_again"].isVisible()
     assert not db_path.exists()
 
 
-def test_without_a_keychain_the_wizard_asks_for_a_passphrase(qtbot, db_path: Path) -> None:
+def test_without_a_keychain_the_wizard_says_the_password_alone_protects_the_key(
+    qtbot, db_path: Path
+) -> None:
     keyring.set_keyring(fail.Keyring())
     wizard = SetupWizard(db_path)
     qtbot.addWidget(wizard)
     wizard.show()
     _fill_home_and_manager(qtbot, wizard)
-    page = wizard.key_page
-    assert not page.use_keychain.isEnabled() and page.use_passphrase.isChecked()
-    _type(qtbot, page.form.fields["passphrase"], "short")
-    _next(qtbot, wizard)
-    assert "at least 12 characters" in page.form.errors["passphrase"].text()
-    _type(qtbot, page.form.fields["passphrase"], "four random words here")
-    _type(qtbot, page.form.fields["passphrase_again"], "four random words here")
-    _next(qtbot, wizard)
-    assert wizard.vault is not None and wizard.vault.key_mode == "passphrase"
+    note = wizard.manager_page.key_note.text()
+    assert note.startswith("No secure keychain on this computer")
+    assert "password alone protects their key" in note
+    assert wizard.vault is not None
     wizard.vault.close()
-    Vault.open(db_path, passphrase="four random words here").close()
+    Vault.open_as(db_path, "mary", WIZARD_PASSWORD).close()
+
+
+@pytest.fixture
+def closed_home(db_path: Path, clock) -> str:
+    """A home set up and closed, as the app finds it at start; its recovery code."""
+    vault, code = Vault.create(db_path)
+    Home.set_up(Context(vault, clock=clock), clock)
+    vault.close()
+    return code
+
+
+@pytest.fixture
+def desktop(qtbot, db_path: Path, closed_home) -> Iterator[Desktop]:
+    """The app started on the closed home: its login window is showing."""
+    started = Desktop(db_path)
+    login = LoginDialog()
+    qtbot.addWidget(login)
+    started.show_login(login)
+    yield started
+    started.close()
+
+
+def _log_in(qtbot, login: LoginDialog, username: str, password: str) -> None:
+    _type(qtbot, login.username, username)
+    _type(qtbot, login.password, password)
+    qtbot.mouseClick(login.ok_button, Qt.MouseButton.LeftButton)
+
+
+def test_the_login_window_opens_the_database(qtbot, desktop: Desktop, db_path: Path) -> None:
+    login = desktop.login
+    assert login.windowTitle() == "Log in: carehome.db"  # the home's name is inside the file
+    assert desktop.ctx is None
+    _log_in(qtbot, login, "manager", "not my password")
+    assert login.form.errors["password"].text() == "Wrong username or password."
+    assert login.password.text() == "" and desktop.ctx is None  # still closed
+    _log_in(qtbot, login, "manager", MANAGER_PASSWORD)
+    assert login.windowTitle() == "Log in: Rose Court Care Home"
+    assert isinstance(desktop.window, MainWindow) and desktop.window.isVisible()
+    assert desktop.ctx.vault.path == db_path.resolve()
+    assert desktop.ctx.login.staff.username == "manager"
+
+    desktop.window.lock.emit()  # the database stays open; the slot checks the password
+    assert desktop.window is None and desktop.ctx.login is None
+    relogin = desktop.login
+    assert relogin is not login and relogin.windowTitle() == "Log in: Rose Court Care Home"
+    _log_in(qtbot, relogin, "manager", "still not my password")
+    assert relogin.form.errors["password"].text() == "Wrong username or password."
+    _log_in(qtbot, relogin, "manager", MANAGER_PASSWORD)
+    assert desktop.window is not None and desktop.ctx.login.staff.username == "manager"
+
+
+def _answer_unlock(monkeypatch: pytest.MonkeyPatch, text: str) -> list[UnlockDialog]:
+    """The unlock dialog, when it opens, is given `text` and Unlock is pressed."""
+    shown = []
+
+    def exec_(dialog: UnlockDialog) -> int:
+        shown.append(dialog)
+        dialog.form.fields[recovery.FIELD].setText(text)
+        dialog.ok_button.click()
+        return dialog.result()
+
+    monkeypatch.setattr(UnlockDialog, "exec", exec_)
+    return shown
+
+
+def test_on_a_new_computer_the_recovery_code_opens_then_the_login_carries_on(
+    qtbot, desktop: Desktop, closed_home: str, memory_keyring, monkeypatch
+) -> None:
+    memory_keyring.entries.clear()  # another computer: no device secret here
+    shown = _answer_unlock(monkeypatch, "not the recovery code")
+    _log_in(qtbot, desktop.login, "manager", MANAGER_PASSWORD)
+    assert desktop.ctx is None and "13 groups of 5" in shown[0].form.errors[recovery.FIELD].text()
+    assert desktop.login.banner.text() == str(NotEnrolled())  # cancelled: why, in the window
+    assert "passphrase" not in shown[0].form.hints[recovery.FIELD].text()  # a 0.1 file's only
+
+    _answer_unlock(monkeypatch, closed_home)
+    _log_in(qtbot, desktop.login, "manager", MANAGER_PASSWORD)
+    assert desktop.window is not None and desktop.ctx.login.staff.username == "manager"
+    assert len(memory_keyring.entries) == 1  # this computer is enrolled
+
+
+def test_a_0_1_database_opens_with_its_old_passphrase_then_the_login_carries_on(
+    qtbot, tmp_path: Path, monkeypatch
+) -> None:
+    copy = tmp_path / "release.db"
+    shutil.copy2(FIXTURES / "release-0.1.0.db", copy)
+    passphrase, _code, _residents = RELEASES["release-0.1.0.db"]
+    desktop = Desktop(copy)
+    login = LoginDialog()
+    qtbot.addWidget(login)
+    desktop.show_login(login)
+    shown = _answer_unlock(monkeypatch, passphrase)
+    try:
+        _log_in(qtbot, login, "manager", OLD_DEMO_PASSWORD)
+        assert "old passphrase" in shown[0].form.hints[recovery.FIELD].text()
+        assert desktop.window is not None and desktop.ctx.vault.in_transition()
+    finally:
+        desktop.close()
+    Vault.open_as(copy, "manager", OLD_DEMO_PASSWORD).close()  # a key slot of its own now
 
 
 def test_unlock_takes_the_recovery_code_and_never_offers_a_new_database(
-    qtbot, db_path: Path, memory_keyring
+    qtbot, db_path: Path, closed_home: str, memory_keyring
 ) -> None:
-    vault, code = Vault.create(db_path)
-    vault.close()
     memory_keyring.entries.clear()
-    dialog = UnlockDialog(db_path, "The key is not in this computer's keychain.")
+    dialog = UnlockDialog(db_path, str(NotEnrolled()))
     qtbot.addWidget(dialog)
     buttons = [b.text() for b in dialog.buttons.buttons()]
     assert not any("new" in b.lower() or "create" in b.lower() for b in buttons)
-    field = dialog.form.fields["passphrase"]
-    _type(qtbot, field, "not the right passphrase")
+    field = dialog.form.fields[recovery.FIELD]
+    _type(qtbot, field, "not the right code")
     dialog.ok_button.click()
-    assert "Key mismatch" in dialog.form.errors["passphrase"].text()
-    _type(qtbot, field, code)
+    assert "13 groups of 5" in dialog.form.errors[recovery.FIELD].text()
+    _type(qtbot, field, recovery.encode(bytes(32)))
+    dialog.ok_button.click()
+    assert "Key mismatch" in dialog.form.errors[recovery.FIELD].text()
+    _type(qtbot, field, closed_home)
     dialog.ok_button.click()
     assert dialog.result() == dialog.DialogCode.Accepted
     dialog.result_value.close()
-    assert len(memory_keyring.entries) == 1  # the key is back in the keychain
+    assert len(memory_keyring.entries) == 1  # the device secret is back in the keychain
+
+
+def test_a_temporary_password_is_changed_before_the_main_window(
+    qtbot, desktop: Desktop, db_path: Path, clock
+) -> None:
+    vault = Vault.open_as(db_path, "manager", MANAGER_PASSWORD)
+    ctx = Context(vault, clock=clock)
+    auth.log_in(ctx, "manager", MANAGER_PASSWORD)
+    staff.add_staff(ctx, "carer.cal", "Cal Carter", ["carer"], TEMPORARY_PASSWORD)
+    auth.log_out(ctx)
+    vault.close()
+
+    first = desktop.login
+    _log_in(qtbot, first, "carer.cal", TEMPORARY_PASSWORD)
+    dialog = desktop.password_dialog
+    assert isinstance(dialog, ChangePasswordDialog) and dialog.isVisible()
+    assert desktop.window is None
+    cancel = next(b for b in dialog.buttons.buttons() if b.text() == "Cancel")
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible() and desktop.window is None
+    assert desktop.ctx.login is None  # logged out
+    assert desktop.login is not first and desktop.login.isVisible()
+
+    _log_in(qtbot, desktop.login, "carer.cal", TEMPORARY_PASSWORD)
+    dialog = desktop.password_dialog
+    form = dialog.form
+    _type(qtbot, form.fields["current_password"], TEMPORARY_PASSWORD)
+    _type(qtbot, form.fields["new_password"], "cal carter 1")
+    dialog.ok_button.click()
+    assert form.errors["new_password"].text().startswith("A password that is hard to guess")
+    _type(qtbot, form.fields["new_password"], PASSWORD)
+    _type(qtbot, form.fields["new_password_again"], PASSWORD + "!")
+    dialog.ok_button.click()
+    assert form.errors["new_password_again"].text() == "The same password again"
+    assert dialog.isVisible() and desktop.window is None
+    _type(qtbot, form.fields["new_password_again"], PASSWORD)
+    dialog.ok_button.click()
+    assert not dialog.isVisible() and desktop.window is not None
+    assert not auth.must_change_password(desktop.ctx)
+    Vault.open_as(db_path, "carer.cal", PASSWORD).close()
 
 
 def _login_dialog(qtbot, ctx: Context, *demo_accounts) -> LoginDialog:
+    """A login window on an open database (after switch user or the idle lock)."""
     dialog = LoginDialog()
     qtbot.addWidget(dialog)
-    assert not dialog.ok_button.isEnabled()  # waits for the database
+    assert not dialog.ok_button.isEnabled()  # waits for the services
     dialog.attach(partial(auth.log_in, ctx), "Rose Court Care Home", *demo_accounts)
     assert dialog.ok_button.isEnabled() and dialog.windowTitle() == "Log in: Rose Court Care Home"
     return dialog
