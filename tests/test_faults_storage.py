@@ -467,11 +467,6 @@ def test_flipped_byte_in_a_later_page_is_named_by_verify(opened: Opened) -> None
     assert code == 1 and f"page {last_page}" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: `verify --user` logs in first, and the login's audit entry needs the "
-    "damaged audit page, so sqlcipher's DatabaseError escapes cli.run before anything is checked",
-)
 def test_flipped_byte_in_the_last_page_is_named_by_verify_as_a_member_of_staff(
     opened: Opened, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -802,12 +797,6 @@ def test_the_recovery_code_restores_over_a_damaged_file(
         assert replaced.entries is None and replaced.head_seq is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: store.backup._current_file takes the current home's id from the key "
-    "file only when the backup's key cannot open the current file, so without a readable "
-    "<db>.keys another home's backup is put in place",
-)
 def test_a_backup_of_another_home_is_refused_when_the_current_key_file_is_lost(
     opened: Opened, tmp_path: Path
 ) -> None:

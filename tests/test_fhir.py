@@ -238,6 +238,7 @@ def test_a_carer_may_not_export_and_the_refusal_is_audited(home: Demo) -> None:
 def test_the_command_line_writes_the_file_whole(
     home: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
+    home.ctx.vault.enrol_this_computer()  # this test's fresh keychain gets the device secret
     monkeypatch.setenv(cli.ENV_PASSWORD, demo.DEMO_PASSWORD)
     out = tmp_path / "audit.json"
     args = ["--db", str(home.path), "export", "fhir", "--from", FIRST, "--to", LAST]

@@ -193,6 +193,7 @@ def test_recovery_sheet_prints_a_code_that_opens_this_database_and_audits_no_cod
 def test_the_command_line_saves_each_document(
     home: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
+    home.ctx.vault.enrol_this_computer()  # this test's fresh keychain gets the device secret
     monkeypatch.setenv(cli.ENV_PASSWORD, demo.DEMO_PASSWORD)
     nhs = str(home.scalar("SELECT nhs_number FROM resident WHERE id = ?", home.resident_id))
     period = ["--ods-code", home.ods_code, "--from", FIRST, "--to", LAST]

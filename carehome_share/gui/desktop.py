@@ -1,6 +1,7 @@
 """The running app: one database file, opened by the first login (opening it is logging in),
 with the login window and the main window taking turns after that ("switch user", "lock now"
-and the idle lock), the database staying open.
+and the idle lock), the database staying open. The login window's "Use the recovery code…"
+opens it with the recovery code instead (in place of the one open), for a locked-out manager.
 
 The main window and the demo generator are imported when first needed, so Log in is enabled
 sooner after start."""
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
     from carehome_share.gui.main_window import MainWindow
 
 DEMO_RESIDENTS, DEMO_SESSIONS = 60, 3000
+RECOVERY_REASON = (
+    "The recovery code opens the records on any computer. Then log in with your own username "
+    "and password: a registered manager locked out after repeated wrong passwords is let in, "
+    "and the lockout is cleared and recorded in the audit log."
+)
 
 
 def make_demo_database() -> tuple[Vault, Path]:
@@ -74,17 +80,30 @@ class Desktop:
         return desktop
 
     def _opened(self, vault: Vault) -> None:
+        """Work with this vault from now on. One already open (the recovery code used after
+        switch user or the lock) is closed first, with its background connection."""
+        self._close_database()
         self.ctx = Context(vault)
         self.background = Background(self.ctx)
         self.home_name = repo.home_name(vault.conn) or "carehome-share"
+        if self.login is not None:
+            self.login.show_title(self.home_name)
+
+    def _close_database(self) -> None:
+        """Log out, let background work finish, and close both connections."""
+        if self.ctx is None:
+            return
+        assert self.background is not None
+        auth.log_out(self.ctx)
+        self.background.close()
+        self.ctx.vault.close()
+        self.ctx = self.background = None
 
     def log_in(self, username: str, password: str, role: Role | None) -> Login:
         """The first login opens the database through the person's key slot; later ones check
         the password through the slot in the open database."""
         if self.ctx is None:
             self._opened(self._open(username, password))
-            if self.login is not None:
-                self.login.show_title(self.home_name)
         assert self.ctx is not None
         return auth.log_in(self.ctx, username, password, role)
 
@@ -103,6 +122,15 @@ class Desktop:
                 raise
             return dialog.result_value  # type: ignore[no-any-return]
 
+    def use_recovery_code(self) -> bool:
+        """The login window's "Use the recovery code…": the code opens the database (which
+        enrols this computer), and the person then logs in as usual. True once it is open."""
+        dialog = UnlockDialog(self.path, RECOVERY_REASON, parent=self.login)
+        if not dialog.exec():
+            return False
+        self._opened(dialog.result_value)
+        return True
+
     def show_login(self, login: LoginDialog | None = None) -> None:
         self.login = login or LoginDialog()
         if self.demo_folder is not None:
@@ -111,6 +139,7 @@ class Desktop:
             self.login.attach(self.log_in, self.home_name, demo.DEMO_ACCOUNTS, demo.DEMO_PASSWORD)
         else:
             self.login.attach(self.log_in, self.home_name)
+            self.login.offer_recovery_code(self.use_recovery_code)
         self.login.accepted.connect(self._logged_in)
         self.login.rejected.connect(QApplication.quit)
         self.login.show()
@@ -148,9 +177,7 @@ class Desktop:
     def close(self) -> None:
         if self.window is not None:
             self.window.shut()
-        if self.ctx is not None and self.background is not None:
-            auth.log_out(self.ctx)
-            self.background.close()
-            self.ctx.vault.close()
+            self.window = None
+        self._close_database()
         if self.demo_folder is not None:
             shutil.rmtree(self.demo_folder, ignore_errors=True)

@@ -3,6 +3,10 @@
     xvfb-run -a -s "-screen 0 1400x900x24" env QT_QPA_PLATFORM=xcb python docs/screenshots/take_screenshots.py
 
 Each window is shown on the (virtual) screen, then grabbed to docs/screenshots/NAME.png.
+
+The start-up dialogs: the demo's login window (accounts listed), a home's login window before the
+file is open (logging in opens it; titled by the file's name, with "Use the recovery code…"),
+the first-run wizard, and the unlock dialog that button opens (the recovery code).
 """
 
 import shutil
@@ -20,7 +24,7 @@ from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.model import Purpose
 from carehome_share.domain.rules import decide
 from carehome_share.gui.app import application
-from carehome_share.gui.desktop import make_demo_database
+from carehome_share.gui.desktop import RECOVERY_REASON, Desktop, make_demo_database
 from carehome_share.gui.login import LoginDialog
 from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.sessions import GpCallDialog, OpenSessionDialog, SessionWindow
@@ -41,7 +45,7 @@ def allowed(ctx: Context, resident_id: int) -> bool:
 
 def main() -> None:
     app = application()
-    keyring.set_keyring(fail.Keyring())  # the wizard as it looks without a keychain
+    keyring.set_keyring(fail.Keyring())  # nothing lands in this computer's own keychain
     vault, folder = make_demo_database()
     ctx = Context(vault, workstation="nurses-station-1")
 
@@ -52,16 +56,18 @@ def main() -> None:
     login.close()
 
     with tempfile.TemporaryDirectory() as scratch:
+        home_file = Path(scratch) / "carehome.db"
+        home_login = LoginDialog()
+        Desktop(home_file).show_login(home_login)  # nothing opens until someone logs in
+        save(home_login, "login-home")
+        unlock = UnlockDialog(home_file, RECOVERY_REASON, parent=home_login)
+        save(unlock, "unlock")
+        unlock.hide()
+        home_login.hide()
         wizard = SetupWizard(Path(scratch) / "new.db")
         wizard.resize(640, 480)
         save(wizard, "setup-wizard")
         wizard.close()
-        unlock = UnlockDialog(
-            vault.path,
-            "This database is locked with a passphrase, or its key is not in this computer's keychain.",
-        )
-        save(unlock, "unlock")
-        unlock.close()
 
     auth.log_in(ctx, "nurse.amira", demo.DEMO_PASSWORD)
     window = MainWindow(ctx, Background(ctx), demo.HOME_NAME)

@@ -1,5 +1,6 @@
-"""First run, opening the database by logging in, the recovery code, and the first login with a
-temporary password, clicked through as the manager and a nurse would."""
+"""First run, opening the database by logging in, the recovery code (also from the login window,
+for a locked-out manager), a 0.1 file's old passphrase, and the first login with a temporary
+password, clicked through as the manager and a nurse would."""
 
 import shutil
 from collections.abc import Iterator
@@ -10,8 +11,9 @@ import keyring
 import pytest
 from keyring.backends import fail
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QLabel, QPushButton, QWizard
 
+from carehome_share.domain.errors import AuthenticationFailed
 from carehome_share.domain.model import Role
 from carehome_share.gui.change_password import ChangePasswordDialog
 from carehome_share.gui.desktop import Desktop
@@ -20,8 +22,14 @@ from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.startup import SetupWizard, UnlockDialog
 from carehome_share.services import auth, staff
 from carehome_share.services.context import Context
-from carehome_share.store import recovery
-from carehome_share.store.vault import NotEnrolled, Vault, WrongPassword
+from carehome_share.store import audit, recovery
+from carehome_share.store.vault import (
+    DatabaseError,
+    NeedsOldPassphrase,
+    NotEnrolled,
+    Vault,
+    WrongPassword,
+)
 from tests.factories import MANAGER_PASSWORD, PASSWORD, TEMPORARY_PASSWORD, Home
 from tests.test_upgrade import FIXTURES, OLD_DEMO_PASSWORD, RELEASES
 
@@ -121,13 +129,19 @@ def closed_home(db_path: Path, clock) -> str:
     return code
 
 
-@pytest.fixture
-def desktop(qtbot, db_path: Path, closed_home) -> Iterator[Desktop]:
-    """The app started on the closed home: its login window is showing."""
-    started = Desktop(db_path)
+def _start(qtbot, path: Path) -> Desktop:
+    """The app started on a closed database file: its login window is showing."""
+    started = Desktop(path)
     login = LoginDialog()
     qtbot.addWidget(login)
     started.show_login(login)
+    return started
+
+
+@pytest.fixture
+def desktop(qtbot, db_path: Path, closed_home) -> Iterator[Desktop]:
+    """The app started on the closed home."""
+    started = _start(qtbot, db_path)
     yield started
     started.close()
 
@@ -197,10 +211,8 @@ def test_a_0_1_database_opens_with_its_old_passphrase_then_the_login_carries_on(
     copy = tmp_path / "release.db"
     shutil.copy2(FIXTURES / "release-0.1.0.db", copy)
     passphrase, _code, _residents = RELEASES["release-0.1.0.db"]
-    desktop = Desktop(copy)
-    login = LoginDialog()
-    qtbot.addWidget(login)
-    desktop.show_login(login)
+    desktop = _start(qtbot, copy)
+    login = desktop.login
     shown = _answer_unlock(monkeypatch, passphrase)
     try:
         _log_in(qtbot, login, "manager", OLD_DEMO_PASSWORD)
@@ -209,6 +221,149 @@ def test_a_0_1_database_opens_with_its_old_passphrase_then_the_login_carries_on(
     finally:
         desktop.close()
     Vault.open_as(copy, "manager", OLD_DEMO_PASSWORD).close()  # a key slot of its own now
+
+
+def test_a_0_1_account_without_a_slot_gives_the_old_passphrase_once_then_its_password(
+    qtbot, tmp_path: Path, monkeypatch
+) -> None:
+    """The manager has logged in since the upgrade (the key file exists); a nurse who has not
+    has no slot to open, so the old passphrase opens the file once and her login gives her one."""
+    copy = tmp_path / "release.db"
+    shutil.copy2(FIXTURES / "release-0.1.0.db", copy)
+    passphrase, _code, _residents = RELEASES["release-0.1.0.db"]
+    manager = Context(Vault.open_with_old_passphrase(copy, passphrase))
+    auth.log_in(manager, "manager", OLD_DEMO_PASSWORD)
+    auth.log_out(manager)
+    manager.vault.close()
+    with pytest.raises(NeedsOldPassphrase):
+        Vault.open_as(copy, "nurse.amira", OLD_DEMO_PASSWORD)
+
+    desktop = _start(qtbot, copy)
+    shown = _answer_unlock(monkeypatch, passphrase)
+    try:
+        _log_in(qtbot, desktop.login, "nurse.amira", OLD_DEMO_PASSWORD)
+        dialog = shown[0]
+        assert str(NeedsOldPassphrase()) in _texts(dialog)
+        assert dialog.form.fields[recovery.FIELD].accessibleName() == (
+            "Recovery code or old passphrase"
+        )
+        assert desktop.window is not None and desktop.ctx.login.staff.username == "nurse.amira"
+    finally:
+        desktop.close()
+    Vault.open_as(copy, "nurse.amira", OLD_DEMO_PASSWORD).close()  # her own slot now
+
+
+def _texts(dialog) -> str:
+    return "\n".join(label.text() for label in dialog.findChildren(QLabel))
+
+
+@pytest.fixture
+def locked_out(db_path: Path) -> tuple[str, str, str]:
+    """A closed home whose manager and a nurse are locked out after 5 wrong passwords each, and
+    a carer who is not (on the real clock, as the app's). Its recovery code, the nurse's and
+    the carer's usernames."""
+    vault, code = Vault.create(db_path)
+    ctx = Context(vault)
+    home = Home.set_up(ctx, ctx.clock)
+    nurse, carer = home.add_nurse(), home.add_staff(["carer"])
+    auth.log_out(ctx)
+    for username in ("manager", nurse.username):
+        for _ in range(5):
+            with pytest.raises(AuthenticationFailed):
+                auth.log_in(ctx, username, "guessing wrong")
+    vault.close()
+    return code, nurse.username, carer.username
+
+
+def _clearances(ctx: Context) -> list[audit.AuditEntry]:
+    return [e for e in audit.entries(ctx.conn) if e.action == "clear_lockout"]
+
+
+def test_a_locked_out_manager_logs_in_with_the_recovery_code_from_the_login_window(
+    qtbot, db_path: Path, locked_out, monkeypatch
+) -> None:
+    code, _nurse, carer = locked_out
+    desktop = _start(qtbot, db_path)
+    try:
+        _log_in(qtbot, desktop.login, carer, PASSWORD)  # opens the file through her slot
+        assert desktop.window is not None
+        desktop.window.background.wait()
+        opened, background = desktop.ctx.vault, desktop.background
+        worker = background._worker_ctx  # the main window's work ran on a second connection
+        assert worker is not None
+        desktop.window.switch_user.emit()
+
+        login = desktop.login
+        _log_in(qtbot, login, "manager", MANAGER_PASSWORD)
+        assert "locked until" in login.form.errors["password"].text()
+        button = login.recovery_button
+        assert button.isVisible() and button.focusPolicy() & Qt.FocusPolicy.TabFocus
+        with qtbot.waitActive(login):
+            login.activateWindow()
+        login.role.setFocus()
+        qtbot.keyClick(login.role, Qt.Key.Key_Tab)
+        assert button.hasFocus()  # after the fields, before Log in
+
+        shown = _answer_unlock(monkeypatch, code)
+        qtbot.keyClick(button, Qt.Key.Key_Space)
+        assert "locked out after repeated wrong passwords" in _texts(shown[0])
+        assert "passphrase" not in shown[0].form.hints[recovery.FIELD].text()
+        for connection in (opened.conn, worker.vault.conn):  # the old database closed cleanly
+            with pytest.raises(DatabaseError):
+                connection.execute("SELECT 1")
+        assert background._worker_ctx is None and desktop.background is not background
+        assert desktop.ctx.vault.opened_by == "recovery code" and desktop.window is None
+        assert not button.isVisible() and login.recovery_note.isVisible()
+        assert not login.form.errors["password"].isVisible()
+
+        _log_in(qtbot, login, "manager", MANAGER_PASSWORD)
+        assert desktop.window is not None and desktop.ctx.login.staff.username == "manager"
+        [cleared] = _clearances(desktop.ctx)
+        assert cleared.actor_username == "manager" and cleared.details == {"by": "recovery code"}
+    finally:
+        desktop.close()
+    Vault.open_as(db_path, "manager", MANAGER_PASSWORD).close()
+
+
+def test_the_recovery_code_lets_no_locked_out_nurse_in(
+    qtbot, db_path: Path, locked_out, monkeypatch
+) -> None:
+    code, nurse, _carer = locked_out
+    desktop = _start(qtbot, db_path)
+    login = desktop.login
+    try:
+        monkeypatch.setattr(UnlockDialog, "exec", lambda _dialog: 0)  # cancelled
+        qtbot.mouseClick(login.recovery_button, Qt.MouseButton.LeftButton)
+        assert desktop.ctx is None and login.recovery_button.isVisible()
+
+        _answer_unlock(monkeypatch, code)
+        qtbot.mouseClick(login.recovery_button, Qt.MouseButton.LeftButton)
+        assert desktop.ctx.vault.opened_by == "recovery code"
+        assert login.windowTitle() == "Log in: Rose Court Care Home"
+        _log_in(qtbot, login, nurse, PASSWORD)
+        assert "locked until" in login.form.errors["password"].text()
+        assert desktop.window is None and desktop.ctx.login is None
+        assert _clearances(desktop.ctx) == []
+    finally:
+        desktop.close()
+
+
+def test_the_demo_login_window_offers_no_recovery_code(qtbot, tmp_path: Path) -> None:
+    from carehome_share import demo
+
+    folder = tmp_path / "demo"
+    vault, _code = Vault.create(folder / "demo.db", purpose="demo")
+    desktop = Desktop(vault.path, vault, folder)
+    login = LoginDialog()
+    qtbot.addWidget(login)
+    desktop.show_login(login)
+    try:
+        assert login.demo_accounts.count() == len(demo.DEMO_ACCOUNTS)
+        assert login.use_recovery_code is None
+        assert not any("recovery" in b.text() for b in login.findChildren(QPushButton))
+    finally:
+        desktop.close()
+    assert not folder.exists()
 
 
 def test_unlock_takes_the_recovery_code_and_never_offers_a_new_database(
