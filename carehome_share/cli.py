@@ -41,7 +41,7 @@ from carehome_share.services import (
 )
 from carehome_share.services import audit as audit_service
 from carehome_share.services.context import Context
-from carehome_share.store import keychain
+from carehome_share.store import keychain, keyslots
 from carehome_share.store.files import atomic_output
 from carehome_share.store.vault import (
     DatabaseError,
@@ -153,7 +153,8 @@ def _close(ctx: Context) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    print(f"The device secret goes to {keychain.describe()}.", file=sys.stderr)
+    if not args.json:
+        print(f"The device secret goes to {keychain.describe()}.", file=sys.stderr)
     password = _secret(ENV_PASSWORD, f"New password for {args.manager} (10+ characters): ")
     auth.check_password_strength(
         "password", password, args.manager, args.manager_name, args.home
@@ -210,6 +211,9 @@ def _check_is_demo(path: Path, username: str, password: str) -> None:
         f"{path} is not a demo database made by 'carehome-share demo': it is left unchanged. "
         "Choose another file with --db."
     )
+    key_file = keyslots.read_key_file(keyslots.key_file_path(path))
+    if key_file is None or key_file.purpose != "demo":  # no password tried on a real home
+        raise refusal
     try:
         vault = Vault.open_as(path, username, password)
     except VaultError:

@@ -459,21 +459,24 @@ def test_a_deactivated_nurse_may_not_open_a_gp_record(world: World) -> None:
     assert last_entry(world).outcome == "denied"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: services.access.open_access_session decides by the access rules alone "
-    "and never checks must_change_password, so a temporary password opens a GP record",
-)
 def test_a_nurse_with_a_temporary_password_may_not_open_a_gp_record(world: World) -> None:
     actor = world.actors["temporary-nurse"]
+    assert actor.staff is not None
     before = snapshot(world)
     with pytest.raises(PermissionDenied) as refused:
         access.open_access_session(
             actor.ctx, world.resident.id, "medication_check", "Checking the doses"
         )
-    assert any("temporary password" in reason for reason in refused.value.reasons)
-    assert snapshot(world)["access_session"] == before["access_session"]
-    assert last_entry(world).outcome == "denied"
+    reason = f"{actor.staff.full_name} has a temporary password: choose your own password first"
+    assert refused.value.reasons == [reason]
+    entry = last_entry(world)
+    assert (entry.action, entry.outcome, entry.reasons) == (
+        "open_access_session",
+        "denied",
+        [reason],
+    )
+    assert entry.actor_username == actor.staff.username
+    assert_only_audited(before, snapshot(world))  # no session, and no refusal to phone about
 
 
 def test_nobody_logged_in_may_not_open_a_gp_record(world: World) -> None:

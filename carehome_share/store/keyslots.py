@@ -81,6 +81,7 @@ class KeyFile:
     home_public_key: bytes
     slots: dict[str, Slot]
     in_transition: bool = False  # a 0.1 file whose old key still opens it
+    purpose: str = "home"  # or "demo": `demo --replace` deletes nothing else
 
 
 # -- sealing -----------------------------------------------------------------------------------
@@ -219,6 +220,7 @@ def write_key_file(target: Path, key_file: KeyFile) -> None:
             "home_id": key_file.home_id,
             "home_public_key": _b64(key_file.home_public_key),
             "in_transition": key_file.in_transition,
+            "purpose": key_file.purpose,
             "slots": [slot_json(s) for s in sorted(key_file.slots.values(), key=_by_name)],
         },
         indent=1,
@@ -242,6 +244,7 @@ def read_key_file(path: Path) -> KeyFile | None:
             _unb64(data["home_public_key"]),
             {s.username: s for s in slots},
             bool(data.get("in_transition", False)),
+            str(data.get("purpose", "home")),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -185,7 +185,7 @@ def set_locked_until(conn: Connection, staff_id: int, until: datetime | None) ->
 
 def count_failed_logins(conn: Connection, username: str, since: datetime) -> int:
     row = conn.execute(
-        "SELECT count(*) FROM audit_log WHERE actor_username = ? AND at >= ? "
+        "SELECT count(*) FROM audit_log WHERE actor_username = ? AND at > ? "
         "AND action = 'log_in' AND outcome = 'denied'",
         (username, format_time(since)),
     ).fetchone()

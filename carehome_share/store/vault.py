@@ -200,7 +200,7 @@ class Vault:
             if device_secret is None:
                 raise NotEnrolled()
         mismatch: WrongKey | None = None
-        for key_file in key_files:  # the second is a key rotation that did not finish
+        for attempt, key_file in enumerate(key_files):  # a second: a rotation cut short
             slot = key_file.slots.get(name)
             if slot is None:
                 continue
@@ -214,7 +214,8 @@ class Vault:
             except WrongKey as exc:
                 mismatch = exc
                 continue
-            vault.sync_key_file()  # a finished rotation's file takes the usual name
+            if attempt:
+                vault.sync_key_file()  # the finished rotation's key file takes the usual name
             return vault
         raise mismatch or WrongPassword()
 
@@ -343,7 +344,7 @@ class Vault:
         for name, slot in self.slots().items():
             sealed = keyslots.seal_database_key(slot.public_key, key)
             slots[name] = keyslots.Slot(**{**slot.__dict__, "sealed_database_key": sealed})
-        return KeyFile(home_id, public_key, slots, self.in_transition())
+        return KeyFile(home_id, public_key, slots, self.in_transition(), self.purpose)
 
     def sync_key_file(self) -> None:
         """Write the key file from the database (atomic); a stale rotation file goes."""

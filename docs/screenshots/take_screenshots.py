@@ -55,7 +55,7 @@ def main() -> None:
     save(login, "login")
     login.close()
 
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory(prefix="carehome-share-") as scratch:
         home_file = Path(scratch) / "carehome.db"
         home_login = LoginDialog()
         Desktop(home_file).show_login(home_login)  # nothing opens until someone logs in
