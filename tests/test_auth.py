@@ -2,6 +2,8 @@
 after repeated wrong passwords (cleared by time or by a manager), hard-to-guess passwords only,
 and a temporary password good for nothing but choosing one's own."""
 
+from pathlib import Path
+
 import pytest
 
 from carehome_share.domain.errors import (
@@ -12,9 +14,11 @@ from carehome_share.domain.errors import (
 )
 from carehome_share.domain.model import Role
 from carehome_share.services import auth, residents, settings, staff
+from carehome_share.services.context import Context
 from carehome_share.store import audit, keyslots
+from carehome_share.store.vault import Vault
 from tests.conftest import Clock
-from tests.factories import PASSWORD, TEMPORARY_PASSWORD, Home
+from tests.factories import MANAGER_PASSWORD, PASSWORD, TEMPORARY_PASSWORD, Home
 
 TEMPORARY = "has a temporary password: choose your own password first"
 WEAK_PASSWORDS = ["1234567890", "password12"]
@@ -256,3 +260,29 @@ def test_login_and_logout_are_audited(home: Home) -> None:
     auth.log_out(home.ctx)
     actions = [(e.action, e.actor_username) for e in audit.entries(home.ctx.conn, last=2)]
     assert actions == [("log_in", nurse.username), ("log_out", nurse.username)]
+
+
+def test_the_recovery_code_lifts_a_managers_lockout_for_one_login_only(
+    home: Home, db_path: Path, clock: Clock
+) -> None:
+    """Once the code has let the locked-out manager in, the login window does not stay a way
+    round the lockout: the next person at it is locked out as before."""
+    auth.log_out(home.ctx)
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            auth.log_in(home.ctx, "manager", "guessing wrong")
+    code = home.ctx.vault.rotate_key()  # the test's own recovery code: the sheet in the safe
+    home.ctx.vault.close()
+
+    recovered = Context(Vault.open_with_recovery_code(db_path, code), clock=clock)
+    with pytest.raises(AuthenticationFailed):  # a mistyped password spends the code's turn
+        auth.log_in(recovered, "manager", "x" * 12)
+    with pytest.raises(AuthenticationFailed, match="locked until"):
+        auth.log_in(recovered, "manager", MANAGER_PASSWORD)
+    recovered.vault.close()
+
+    again = Context(Vault.open_with_recovery_code(db_path, code), clock=clock)
+    assert auth.log_in(again, "manager", MANAGER_PASSWORD).role is Role.MANAGER
+    cleared = [e for e in audit.entries(again.conn) if e.action == "clear_lockout"]
+    assert [e.details for e in cleared] == [{"by": "recovery code"}]
+    again.vault.close()

@@ -209,11 +209,6 @@ def test_a_damaged_key_file_reads_as_none(tmp_path: Path) -> None:
         assert keyslots.read_key_file(path) is None, what
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AttributeError,
-    reason="bug: read_key_file calls data.get() on JSON that is not an object",
-)
 @pytest.mark.parametrize("content", ["[]", "null", "1", '"text"'])
 def test_a_key_file_that_is_json_but_not_an_object_reads_as_none(
     tmp_path: Path, content: str
@@ -237,11 +232,6 @@ def _with_slot(data: dict[str, object], **fields: object) -> dict[str, object]:
     return {**data, "slots": [{**slot, **fields}]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(AttributeError, ValueError, argon2.exceptions.HashingError),
-    reason="bug: open_as lets a key file with damaged fields raise past VaultError",
-)
 @pytest.mark.parametrize("damage", DAMAGED_FIELDS)
 def test_a_key_file_with_damaged_fields_is_a_vault_error(db_path: Path, damage: str) -> None:
     """What the login window can report ("the key file is damaged: use the recovery code"),

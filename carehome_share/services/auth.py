@@ -178,7 +178,7 @@ def _login_problem(
     if not _password_is_right(ctx, staff, credentials.password_hash, password, proof):
         return _WRONG
     locked = credentials.locked_until is not None and credentials.locked_until > now
-    recovered = ctx.vault.opened_by == "recovery code"  # the code's holder may unlock a manager
+    recovered = proof == "recovery code"  # the code's holder may unlock a manager, once
     if locked and not (recovered and Role.MANAGER in staff.roles):
         assert credentials.locked_until is not None
         until = credentials.locked_until.astimezone(v.UK).strftime("%H:%M")

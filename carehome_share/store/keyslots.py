@@ -201,16 +201,25 @@ def slot_json(slot: Slot) -> dict[str, object]:
 
 
 def slot_from_json(data: dict[str, object]) -> Slot:
-    memory, iterations, lanes = data["argon2id"]  # type: ignore[misc]
-    return Slot(
+    """A slot from its JSON form; ValueError when any part is missing or impossible."""
+    memory, iterations, lanes = (int(n) for n in data["argon2id"])  # type: ignore[attr-defined]
+    slot = Slot(
         str(data["username"]),
         _unb64(data["public_key"]),
         _unb64(data["salt"]),
-        KdfParams(int(memory), int(iterations), int(lanes)),
+        KdfParams(memory, iterations, lanes),
         bool(data["device_bound"]),
         _unb64(data["sealed_private_key"]),
         _unb64(data.get("sealed_database_key", "")),  # the database keeps slots without it
     )
+    if (
+        len(slot.public_key) != 32
+        or len(slot.salt) < 8
+        or len(slot.sealed_private_key) != 12 + 32 + 16
+        or not (1 <= lanes <= 64 and 1 <= iterations <= 100 and 8 * lanes <= memory <= 4 << 20)
+    ):
+        raise ValueError("a damaged key slot")
+    return slot
 
 
 def write_key_file(target: Path, key_file: KeyFile) -> None:
@@ -236,7 +245,9 @@ def read_key_file(path: Path) -> KeyFile | None:
     """The key file at `path`, or None when it is missing or unreadable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != KEY_FILE_FORMAT:
+        if not isinstance(data, dict) or data.get("format") != KEY_FILE_FORMAT:
+            return None
+        if len(_unb64(data["home_public_key"])) != 32:
             return None
         slots = [slot_from_json(s) for s in data["slots"]]
         return KeyFile(
@@ -246,7 +257,7 @@ def read_key_file(path: Path) -> KeyFile | None:
             bool(data.get("in_transition", False)),
             str(data.get("purpose", "home")),
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 

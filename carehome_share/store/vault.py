@@ -136,7 +136,8 @@ class Vault:
         self.path = path
         self.opened_by = opened_by
         self._key = key  # kept only in memory: second connections, new slots, backups
-        self._proof: str | None = opened_by if opened_by.startswith("password:") else None
+        once = opened_by.startswith("password:") or opened_by == "recovery code"
+        self._proof: str | None = opened_by if once else None
         self._lock = threading.RLock()
 
     # -- creating and opening ------------------------------------------------------------
