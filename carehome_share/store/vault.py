@@ -16,7 +16,7 @@ import shutil
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +36,6 @@ IntegrityError = sqlcipher.IntegrityError
 _KDF_ITERATIONS = 256_000
 _SALT_BYTES = 16
 _CACHE_KIB = 64 * 1024  # 64 MiB page cache: SQLCipher decrypts on every cache miss
-_FIRST_SLOT_SCHEMA = 3  # files older than this were keyed by the keychain or a passphrase
 
 
 class VaultError(CarehomeError):
@@ -533,9 +532,31 @@ def _derived_key(path: Path, passphrase: str) -> bytes:
     return hashlib.pbkdf2_hmac("sha512", passphrase.encode(), salt, _KDF_ITERATIONS, 32)
 
 
+def _give_identity(conn: Connection, found: int, purpose: str) -> None:
+    """Schema 3: the home's id, key pair and device secret; a file from before key slots is
+    marked as moving to them."""
+    private_key, public_key = keyslots.new_home_key_pair()
+    conn.execute(
+        "INSERT INTO vault_identity(id, home_id, public_key, private_key, device_secret, "
+        "key_transition, purpose) VALUES (1, ?, ?, ?, ?, ?, ?)",
+        (
+            str(uuid.uuid4()),
+            public_key,
+            private_key,
+            secrets.token_bytes(32),
+            int(found > 0),
+            purpose,
+        ),
+    )
+
+
+# Data fix-ups that SQL cannot do, by the schema version that needs them (calibre's
+# upgrade_version_N): each runs after all the SQL, in the same transaction, oldest first.
+_FIXUPS: dict[int, Callable[[Connection, int, str], None]] = {3: _give_identity}
+
+
 def _migrate(conn: Connection, path: Path, purpose: str = "home") -> None:
-    """Bring the schema up to date in one transaction, after copying the file aside. A file
-    that predates key slots is given its identity here and marked as moving to them."""
+    """Bring the schema up to date in one transaction, after copying the file aside."""
     found = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
         raise NewerDatabase(found)
@@ -548,20 +569,8 @@ def _migrate(conn: Connection, path: Path, purpose: str = "home") -> None:
     script = "".join(MIGRATIONS[found:])
     try:
         conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {SCHEMA_VERSION};")
-        if found < _FIRST_SLOT_SCHEMA:
-            private_key, public_key = keyslots.new_home_key_pair()
-            conn.execute(
-                "INSERT INTO vault_identity(id, home_id, public_key, private_key, device_secret, "
-                "key_transition, purpose) VALUES (1, ?, ?, ?, ?, ?, ?)",
-                (
-                    str(uuid.uuid4()),
-                    public_key,
-                    private_key,
-                    secrets.token_bytes(32),
-                    int(found > 0),
-                    purpose,
-                ),
-            )
+        for version in sorted(v for v in _FIXUPS if v > found):
+            _FIXUPS[version](conn, found, purpose)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
