@@ -63,6 +63,17 @@ def quick_password_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keyslots, "PASSWORD_KDF", keyslots.KdfParams(64, 1, 1))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def session_keyring() -> Iterator[None]:
+    """A keychain in memory for fixtures that outlive one test (module-scoped demo databases):
+    never the real keychain, and never a backend keyring picked on its own from the classes
+    imported so far (a benchmark's read-only one, say)."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    yield
+    keyring.set_keyring(previous)
+
+
 @pytest.fixture(autouse=True)
 def memory_keyring() -> Iterator[MemoryKeyring]:
     previous = keyring.get_keyring()

@@ -286,3 +286,14 @@ def test_the_recovery_code_lifts_a_managers_lockout_for_one_login_only(
     cleared = [e for e in audit.entries(again.conn) if e.action == "clear_lockout"]
     assert [e.details for e in cleared] == [{"by": "recovery code"}]
     again.vault.close()
+
+
+def test_opening_with_a_password_proves_that_password_only(home: Home, db_path: Path) -> None:
+    """The login after opening skips the slot check only for the very password that opened."""
+    auth.log_out(home.ctx)
+    home.ctx.vault.close()
+    ctx = Context(Vault.open_as(db_path, "manager", MANAGER_PASSWORD))
+    with pytest.raises(AuthenticationFailed):
+        auth.log_in(ctx, "manager", "anything at all, not the password")
+    assert auth.log_in(ctx, "manager", MANAGER_PASSWORD).role is Role.MANAGER
+    ctx.vault.close()

@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import argon2.exceptions
 import pytest
 
 from carehome_share.domain.errors import AuthenticationFailed

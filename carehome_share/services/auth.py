@@ -104,7 +104,7 @@ def log_in(ctx: Context, username: str, password: str, role: Role | str | None =
     with ctx.vault.transaction() as conn:
         now = ctx.now()
         staff = repo.find_staff(conn, typed)
-        proof = ctx.vault.take_proof()
+        proof = ctx.vault.take_proof(password)
         problem = _login_problem(ctx, conn, staff, password, proof, now)
         if problem is None and staff is not None:
             chosen = _chosen_role(staff, role)

@@ -137,6 +137,7 @@ class Vault:
         self._key = key  # kept only in memory: second connections, new slots, backups
         once = opened_by.startswith("password:") or opened_by == "recovery code"
         self._proof: str | None = opened_by if once else None
+        self._proof_digest = b""  # of the password that opened the slot, salted per process
         self._lock = threading.RLock()
 
     # -- creating and opening ------------------------------------------------------------
@@ -214,6 +215,7 @@ class Vault:
             except WrongKey as exc:
                 mismatch = exc
                 continue
+            vault._proof_digest = vault._digest(password)
             if attempt:
                 vault.sync_key_file()  # the finished rotation's key file takes the usual name
             return vault
@@ -297,10 +299,18 @@ class Vault:
             keychain.store(keychain.device_entry(home_id), device_secret)
         self.sync_key_file()
 
-    def take_proof(self) -> str | None:
-        """ "password:<username>" once after opening through that person's slot: the login that
-        follows need not pay for the password check again."""
-        proof, self._proof = self._proof, None
+    def _digest(self, password: str) -> bytes:
+        return hashlib.sha256(self._key + password.encode("utf-8", "surrogatepass")).digest()
+
+    def take_proof(self, password: str) -> str | None:
+        """How the file was just opened, for the first login after it only: "password:<name>"
+        when that person's slot opened it with this very password (the login need not pay for
+        the password check again), or "recovery code" (that login may lift a manager's
+        lockout; later ones at the same window may not)."""
+        proof, digest = self._proof, self._proof_digest
+        self._proof, self._proof_digest = None, b""
+        if proof and proof.startswith("password:"):
+            return proof if secrets.compare_digest(digest, self._digest(password)) else None
         return proof
 
     def slots(self) -> dict[str, Slot]:
