@@ -26,10 +26,17 @@ def quit_on_terminate(app: QApplication) -> None:
     """SIGTERM (a shutdown, or `kill`) ends the app the normal way: the logout is recorded, the
     database closed and a demo's files removed. Python runs signal handlers only between its own
     steps, so a timer wakes it while Qt waits for events."""
-    signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, app.quit))  # also before exec()
+    signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, lambda: _terminate(app)))
     waker = QTimer(app, interval=500)
     waker.timeout.connect(lambda: None)
     waker.start()
+
+
+def _terminate(app: QApplication) -> None:
+    """Close every window first: a dialog's own event loop (the first-run wizard, an unlock
+    dialog) ignores app.quit() and would keep the app running."""
+    app.closeAllWindows()
+    app.quit()
 
 
 def run_gui(db_path: Path | None, demo: bool = False) -> int:

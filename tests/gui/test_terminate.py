@@ -23,3 +23,17 @@ def test_sigterm_closes_the_demo_and_removes_its_files(tmp_path: Path) -> None:
     finally:
         app.kill()
     assert list(tmp_path.glob("carehome-share-demo-*")) == []
+
+
+def test_sigterm_ends_the_first_run_wizard(tmp_path: Path) -> None:
+    """The wizard runs its own event loop; a shutdown must still end the app, creating nothing."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_DATA_HOME": str(tmp_path)}
+    db = tmp_path / "new-home.db"
+    app = subprocess.Popen([sys.executable, "-m", "carehome_share", "--db", str(db)], env=env)
+    try:
+        time.sleep(4)  # the wizard is on screen
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(timeout=30) in (0, 1)
+    finally:
+        app.kill()
+    assert not db.exists()
