@@ -183,14 +183,18 @@ class _RecoveryPage(QWizardPage):
         super().__init__()
         self.wizard_ = wizard
         self.setTitle("Your recovery code")
-        self.setSubTitle(
+        # In the page, not the subtitle: a wizard's subtitle is cut off, not wrapped.
+        why = QLabel(
             "If this computer is replaced, or the key file beside the database is lost, this "
             "code is the only way to open the records. It is shown once: print the recovery "
             "sheet or write the code down, and keep it in the safe."
         )
+        why.setWordWrap(True)
         self.view = RecoveryCodeView("", wizard.as_new_manager)
         self.registerField("kept*", self.view.kept)
-        QVBoxLayout(self).addWidget(self.view)
+        layout = QVBoxLayout(self)
+        layout.addWidget(why)
+        layout.addWidget(self.view)
 
     def initializePage(self) -> None:
         self.view.set_code(self.wizard_.recovery_code)
@@ -205,6 +209,9 @@ class SetupWizard(QWizard):
         self.db_path = db_path
         self.setWindowTitle("Set up carehome-share")
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage)
+        # Room for a hint and an error under each field (a password's reason runs to two
+        # lines); the wizard does not grow when an error appears. Fits a 1366x768 screen.
+        self.setMinimumSize(640, 600)
         self.home_page, self.manager_page = _HomePage(), _ManagerPage(self)
         self.addPage(self.home_page)
         self.addPage(self.manager_page)

@@ -43,6 +43,7 @@ def check_password_strength(field: str, password: object, *about: str) -> str:
     if found["score"] < MIN_STRENGTH:
         feedback = found["feedback"]
         why = feedback["warning"] or "it would be easy to guess"
+        why = why[0].lower() + why[1:]
         advice = " ".join(feedback["suggestions"]) or "Use three or four unrelated words."
         raise ValidationError(
             field, f"a password that is hard to guess: {why.rstrip('.')}. {advice}"
