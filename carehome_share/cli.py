@@ -246,9 +246,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     finally:
         vault.close()
     head = f"{result.head_seq}:{result.head_hash}"
-    lines = [f"{result.entries} audit entries; chain head {head}"]
+    lines = [
+        f"{result.entries} audit entries and {result.rows} record rows checked; chain head {head}"
+    ]
     lines += [f"PROBLEM: {p}" for p in result.problems] or [
-        "OK: the file, its structure and the audit chain are intact"
+        "OK: the file, its structure and the audit chain are intact",
+        "OK: every record row, and the tables and safeguards, are as the audit trail recorded",
     ]
     emit(args, {**jsonable(result), "ok": result.ok}, "\n".join(lines))
     return 0 if result.ok else 1

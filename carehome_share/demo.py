@@ -593,7 +593,7 @@ class _Demo:
         self.counts = dict(sessions=0, auto_closed=0, sections=0, refusals=0, contacts=0)
         self.entries_since_commit = 0
         # set once the home exists: the next row ids and the session time limit
-        self.next_session = self.next_refusal = self.next_contact = 0
+        self.next_session = self.next_refusal = self.next_contact = self.next_section = 0
         self.limit = timedelta(0)
         self.session_counts: list[int] = []
         self.refusal_counts: list[int] = []
@@ -607,6 +607,7 @@ class _Demo:
             self.next_session = bulk.next_id(conn, "access_session")
             self.next_refusal = bulk.next_id(conn, "access_refusal")
             self.next_contact = bulk.next_id(conn, "gp_contact")
+            self.next_section = bulk.next_id(conn, "session_section")
             self.limit = timedelta(minutes=setting(conn, "session_limit_minutes"))
         self._plan_staff_changes()
         self._plan_residents()
@@ -1340,6 +1341,23 @@ class _Demo:
             alerts.append(_CONSENT_REVIEW_ALERT)
         viewed = opened + timedelta(seconds=30 + int(rng.random() * 390))
         opened_at, viewed_at = audit.format_time(opened), audit.format_time(viewed)
+        # each entry binds the rows it writes, as the services' entries do: the session as
+        # opened, the sections ticked, the session as closed
+        row = SessionRow(
+            session_id,
+            r.id,
+            nurse.staff.id,
+            practice.practice.id,
+            nurse.staff.nmc_pin or "",
+            purpose_value,
+            justification,
+            opened_at,
+            None,
+            None,
+            basis.id,
+            practice.agreement.id,
+            workstation,
+        )
         events.append(
             AuditEvent(
                 opened_at,
@@ -1358,9 +1376,15 @@ class _Demo:
                     "session_id": session_id,
                     "agreement_id": practice.agreement.id,
                     "alerts": alerts,
+                    "rows": dict([row.bound()]),
                 },
             )
         )
+        first_section = self.next_section
+        self.next_section += len(ticked)
+        sections = [
+            SectionRow(session_id, s, viewed_at, first_section + i) for i, s in enumerate(ticked)
+        ]
         events.append(
             AuditEvent(
                 viewed_at,
@@ -1370,13 +1394,18 @@ class _Demo:
                 "allowed",
                 r.id,
                 (),
-                {"session_id": session_id, "sections": ticked},
+                {
+                    "session_id": session_id,
+                    "sections": ticked,
+                    "rows": dict(section.bound() for section in sections),
+                },
             )
         )
         if rng.random() < AUTO_CLOSE_RATE:  # left open: closed at the limit by the next login
             closed = opened + self.limit
-            close_kind = CloseKind.AUTO_CLOSED
-            closed_at = audit.format_time(closed)
+            row = row._replace(
+                closed_at=audit.format_time(closed), close_kind=CloseKind.AUTO_CLOSED.value
+            )
             noticed = closed + timedelta(seconds=60 + int(rng.random() * 1740))
             events.append(
                 AuditEvent(
@@ -1387,45 +1416,39 @@ class _Demo:
                     "allowed",
                     r.id,
                     (),
-                    {"session_id": session_id, "closed_at": closed_at},
+                    {
+                        "session_id": session_id,
+                        "closed_at": row.closed_at,
+                        "rows": dict([row.bound()]),
+                    },
                 )
             )
             self.counts["auto_closed"] += 1
         else:
             closed = viewed + timedelta(seconds=20 + int(rng.random() * 880))
-            close_kind = CloseKind.CLOSED
-            closed_at = audit.format_time(closed)
+            row = row._replace(
+                closed_at=audit.format_time(closed), close_kind=CloseKind.CLOSED.value
+            )
             minutes = round((closed - opened).total_seconds() / 60, 1)
             events.append(
                 AuditEvent(
-                    closed_at,
+                    row.closed_at,
                     actor,
                     workstation,
                     "close_access_session",
                     "allowed",
                     r.id,
                     (),
-                    {"session_id": session_id, "sections": listed, "minutes": minutes},
+                    {
+                        "session_id": session_id,
+                        "sections": listed,
+                        "minutes": minutes,
+                        "rows": dict([row.bound()]),
+                    },
                 )
             )
-        self.session_rows.append(
-            SessionRow(
-                session_id,
-                r.id,
-                nurse.staff.id,
-                practice.practice.id,
-                nurse.staff.nmc_pin or "",
-                purpose_value,
-                justification,
-                opened_at,
-                closed_at,
-                close_kind.value,
-                basis.id,
-                practice.agreement.id,
-                workstation,
-            )
-        )
-        self.section_rows.extend(SectionRow(session_id, s, viewed_at) for s in ticked)
+        self.session_rows.append(row)
+        self.section_rows.extend(sections)
         self.counts["sessions"] += 1
         self.counts["sections"] += len(ticked)
 
@@ -1463,6 +1486,19 @@ class _Demo:
         workstation = rng.choice(_WORKSTATIONS)
         at_text = audit.format_time(at)
         practice = r.practice.practice
+        refusal = RefusalRow(
+            refusal_id,
+            r.id,
+            person.staff.id,
+            practice.id,
+            role.value,
+            purpose.value,
+            justification,
+            at_text,
+            reasons,
+            basis.id if basis else None,
+            workstation,
+        )
         events.append(
             AuditEvent(
                 at_text,
@@ -1479,24 +1515,11 @@ class _Demo:
                     "consent_basis": basis.decided_by.value if basis else None,
                     "practice_id": practice.id,
                     "refusal_id": refusal_id,
+                    "rows": dict([refusal.bound()]),
                 },
             )
         )
-        self.refusal_rows.append(
-            RefusalRow(
-                refusal_id,
-                r.id,
-                person.staff.id,
-                practice.id,
-                role.value,
-                purpose.value,
-                justification,
-                at_text,
-                reasons,
-                basis.id if basis else None,
-                workstation,
-            )
-        )
+        self.refusal_rows.append(refusal)
         self.counts["refusals"] += 1
         if rng.random() < call_chance:
             self._gp_call(at, r, person, role, purpose, reasons[0], refusal_id, events)
@@ -1563,20 +1586,19 @@ class _Demo:
         contact_id = self.next_contact
         self.next_contact += 1
         practice = r.practice.practice
-        self.contact_rows.append(
-            ContactRow(
-                contact_id,
-                r.id,
-                person.staff.id,
-                practice.id,
-                at_text,
-                f"{rng.choice(_CALL_WHO)}, {practice.name}",
-                f"GP record not available in the app ({first_reason}); "
-                f"needed for {purpose.label.lower()}.",
-                rng.choice(_CALL_OUTCOMES),
-                refusal_id,
-            )
+        contact = ContactRow(
+            contact_id,
+            r.id,
+            person.staff.id,
+            practice.id,
+            at_text,
+            f"{rng.choice(_CALL_WHO)}, {practice.name}",
+            f"GP record not available in the app ({first_reason}); "
+            f"needed for {purpose.label.lower()}.",
+            rng.choice(_CALL_OUTCOMES),
+            refusal_id,
         )
+        self.contact_rows.append(contact)
         events.append(
             AuditEvent(
                 at_text,
@@ -1586,7 +1608,12 @@ class _Demo:
                 "allowed",
                 r.id,
                 (),
-                {"contact_id": contact_id, "refusal_id": refusal_id, "practice_id": practice.id},
+                {
+                    "contact_id": contact_id,
+                    "refusal_id": refusal_id,
+                    "practice_id": practice.id,
+                    "rows": dict([contact.bound()]),
+                },
             )
         )
         self.counts["contacts"] += 1

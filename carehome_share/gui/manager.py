@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -76,7 +77,15 @@ from carehome_share.gui.widgets import (
     open_dialog,
     row_of,
 )
-from carehome_share.services import audit, consent, exceptions, practices, residents, settings
+from carehome_share.services import (
+    audit,
+    consent,
+    exceptions,
+    practices,
+    reports,
+    residents,
+    settings,
+)
 from carehome_share.services import staff as staff_service
 from carehome_share.services.context import Context
 from carehome_share.store.audit import AuditEntry, VerifyResult
@@ -912,7 +921,8 @@ SETTING_LABELS = {
 
 
 class SettingsPage(QWidget):
-    """The home's settings; Save records each changed value (audited). And the database key."""
+    """The home's settings; Save records each changed value (audited). The database key, and
+    the signing key's fingerprint for the GP practices."""
 
     def __init__(self, ctx: Context, background: Background, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -947,6 +957,18 @@ class SettingsPage(QWidget):
         rotate = button(
             "Rotate database ke&y…", lambda: rotate_key.rotate_key(self, ctx, background)
         )
+        signing_note = QLabel(
+            "<b>The home's signing key</b><br>Give this to each GP practice once; it lets them "
+            "check the signatures on your reports."
+        )
+        signing_note.setWordWrap(True)
+        self.fingerprint = QLabel()
+        self.fingerprint.setAccessibleName("Signing key fingerprint")
+        self.fingerprint.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.fingerprint.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addWidget(self.form)
@@ -955,6 +977,9 @@ class SettingsPage(QWidget):
         layout.addSpacing(16)
         layout.addWidget(key_note)
         layout.addLayout(row_of(rotate))
+        layout.addSpacing(16)
+        layout.addWidget(signing_note)
+        layout.addWidget(self.fingerprint)
         layout.addStretch()
 
     def reload(self) -> None:
@@ -965,6 +990,7 @@ class SettingsPage(QWidget):
         for name, value in values.items():
             self.boxes[name].setValue(value)
         self.status.clear()
+        self.fingerprint.setText(attempt(self, lambda: reports.home_fingerprint(self.ctx)) or "")
 
     def save(self) -> None:
         self.form.clear_errors()

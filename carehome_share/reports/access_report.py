@@ -42,6 +42,7 @@ from carehome_share.reports.rows import (
     session_columns,
     session_row,
 )
+from carehome_share.reports.signature import signer_of
 from carehome_share.reports.table import Column, Progress, Row, table
 from carehome_share.services.reports import AccessReport
 from carehome_share.store.report_queries import Totals
@@ -225,6 +226,7 @@ def write_access_report(
         f"GP record access report: {report.practice.name}, "
         f"{uk_day(report.first_day)} to {uk_day(report.last_day)}",
         report.printed.at,
+        signer=signer_of(report.printed),
     )
     pages = build(out, head, _story(report, counter), LANDSCAPE)
     counter.finish()

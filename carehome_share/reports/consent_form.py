@@ -26,6 +26,7 @@ from carehome_share.reports.page import (
     spacer,
     uk_day,
 )
+from carehome_share.reports.signature import signer_of
 from carehome_share.services.reports import ConsentForm
 
 _WIDTH = PORTRAIT[0] - 30 * mm
@@ -211,6 +212,9 @@ def _story(form: ConsentForm) -> list[Flowable]:
 def write_consent_form(form: ConsentForm, out: BinaryIO) -> int:
     who = form.resident.full_name if form.resident else "blank form"
     head = Letterhead(
-        form.printed.home_name, f"Consent to share GP records: {who}", form.printed.at
+        form.printed.home_name,
+        f"Consent to share GP records: {who}",
+        form.printed.at,
+        signer=signer_of(form.printed),
     )
     return build(out, head, _story(form), PORTRAIT)

@@ -19,6 +19,7 @@ from carehome_share.reports.page import (
     uk_day,
 )
 from carehome_share.reports.rows import LONG, REFUSED, decided_by_text
+from carehome_share.reports.signature import signer_of
 from carehome_share.reports.table import Column, Row, table
 from carehome_share.services.reports import ConsentRegister, RegisterEntry
 
@@ -73,6 +74,7 @@ def write_consent_register(register: ConsentRegister, out: BinaryIO) -> int:
         register.printed.home_name,
         f"Consent register on {uk_day(register.today)}",
         register.printed.at,
+        signer=signer_of(register.printed),
     )
     story = [
         para(f"Consent register on {uk_day(register.today)}", TITLE),

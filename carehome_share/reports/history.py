@@ -30,6 +30,7 @@ from carehome_share.reports.rows import (
     session_columns,
     session_row,
 )
+from carehome_share.reports.signature import signer_of
 from carehome_share.reports.table import Column, Row, table
 from carehome_share.services.reports import ResidentHistory
 
@@ -178,5 +179,6 @@ def write_resident_history(history: ResidentHistory, out: BinaryIO) -> int:
         history.printed.home_name,
         f"GP record access history: {history.resident.full_name}",
         history.printed.at,
+        signer=signer_of(history.printed),
     )
     return build(out, head, _story(history), LANDSCAPE)

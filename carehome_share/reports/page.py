@@ -5,6 +5,7 @@
 count, is only written when the document is saved.
 """
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,6 +35,7 @@ from reportlab.platypus import (
 
 from carehome_share.domain.validation import UK
 from carehome_share.reports.fonts import BOLD, FONT, MONO
+from carehome_share.reports.signature import Signer, sign
 
 PORTRAIT = A4
 LANDSCAPE = landscape(A4)
@@ -175,6 +177,37 @@ def chain_head(seq: int, digest: str) -> Flowable:
     return box
 
 
+# -- the home's signing key -------------------------------------------------------------------
+
+
+def signing_key(fingerprint: str) -> Flowable:
+    """The fingerprint of the home's signing key, for the practice to record once: the home's
+    reports are signed with that key, and the fingerprint is how a reader knows it is the
+    home's."""
+    text = [
+        Paragraph("The home's signing key", SUBHEADING),
+        Paragraph("Fingerprint (SHA-256 of the public key):", BODY),
+        Paragraph(escaped(fingerprint), CODE),
+        Paragraph(
+            "Keep this fingerprint with the practice's records. The home's reports are signed "
+            "with this key; when checking a report, compare the fingerprint it shows with this "
+            "one. If they differ, ask the home why before relying on the report.",
+            SMALL,
+        ),
+    ]
+    box = Table([[text]], hAlign="LEFT")
+    box.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 0.75, colors.black),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
+    return box
+
+
 # -- the page ----------------------------------------------------------------------------------
 
 
@@ -184,6 +217,7 @@ class Letterhead:
     title: str
     generated_at: datetime
     marking: str = CONFIDENTIAL
+    signer: Signer | None = None  # every document the app makes is signed; tests may not be
 
 
 class _Canvas(Canvas):
@@ -247,10 +281,11 @@ def _decorate(canvas: Canvas, doc: BaseDocTemplate, head: Letterhead) -> None:
 def build(
     out: BinaryIO, head: Letterhead, story: list[Flowable], pagesize: tuple[float, float]
 ) -> int:
-    """Lay out `story` (its long tables pull their rows as they go) into `out`; return the
-    number of pages."""
+    """Lay out `story` (its long tables pull their rows as they go) into `out`, signed with the
+    letterhead's signer; return the number of pages."""
+    laid_out = io.BytesIO() if head.signer else out
     doc = BaseDocTemplate(
-        out,
+        laid_out,
         pagesize=pagesize,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
@@ -268,6 +303,9 @@ def build(
         PageTemplate(id="page", frames=[frame], onPage=lambda c, d: _decorate(c, d, head))
     )
     doc.build(story, canvasmaker=_Canvas)
+    if head.signer is not None:
+        assert isinstance(laid_out, io.BytesIO)
+        out.write(sign(laid_out.getvalue(), head.signer, head.title))
     return doc.page
 
 

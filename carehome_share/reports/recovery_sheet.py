@@ -26,6 +26,7 @@ from carehome_share.reports.page import (
     spacer,
     uk_time,
 )
+from carehome_share.reports.signature import signer_of
 from carehome_share.services.reports import RecoverySheet
 
 _WIDTH = PORTRAIT[0] - 30 * mm
@@ -65,7 +66,11 @@ def write_recovery_sheet(sheet: RecoverySheet, out: BinaryIO) -> int:
         else "each member of staff's password (this computer has no secure keychain)"
     )
     head = Letterhead(
-        home, "Recovery sheet", sheet.printed.at, "CONFIDENTIAL: unlocks all personal data"
+        home,
+        "Recovery sheet",
+        sheet.printed.at,
+        "CONFIDENTIAL: unlocks all personal data",
+        signer_of(sheet.printed),
     )
     story = [
         para("Recovery sheet", TITLE),

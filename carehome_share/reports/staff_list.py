@@ -19,10 +19,12 @@ from carehome_share.reports.page import (
     facts,
     heading,
     para,
+    signing_key,
     spacer,
     uk_day,
 )
 from carehome_share.reports.rows import REFUSED, agreement_text
+from carehome_share.reports.signature import signer_of
 from carehome_share.reports.table import Column, Row, table
 from carehome_share.services.reports import StaffLine, StaffList
 
@@ -66,7 +68,10 @@ def write_staff_list(staff: StaffList, out: BinaryIO) -> int:
     practice = staff.practice
     period = f"{uk_day(staff.first_day)} to {uk_day(staff.last_day)}"
     head = Letterhead(
-        staff.printed.home_name, f"Authorised staff: {practice.name}, {period}", staff.printed.at
+        staff.printed.home_name,
+        f"Authorised staff: {practice.name}, {period}",
+        staff.printed.at,
+        signer=signer_of(staff.printed),
     )
     agreements = [agreement_text(a) for a in staff.agreements] or [
         "No data sharing agreement was in force in this period."
@@ -109,6 +114,8 @@ def write_staff_list(staff: StaffList, out: BinaryIO) -> int:
         _dated(staff.leavers, True, "Nobody left in this period."),
         spacer(),
         chain_head(staff.head.seq, staff.head.hash),
+        spacer(),
+        signing_key(staff.fingerprint),
         *heading("Checked by the GP practice"),
         blanks(["Name", "Role", "Signature", "Date"], _WIDTH),
     ]

@@ -37,7 +37,7 @@ from carehome_share.domain.rules import MIN_JUSTIFICATION, decide
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.services.practices import practice_id_for
 from carehome_share.services.settings import setting
-from carehome_share.store import audit, recovery, repo
+from carehome_share.store import audit, recovery, repo, signing
 from carehome_share.store import report_queries as q
 from carehome_share.store.report_queries import (
     ContactLine,
@@ -47,6 +47,7 @@ from carehome_share.store.report_queries import (
     SessionLine,
     Totals,
 )
+from carehome_share.store.signing import DocumentKey, document_key
 from carehome_share.store.vault import Connection
 
 T = TypeVar("T")
@@ -67,10 +68,12 @@ class Printed:
     home_name: str
     at: datetime
     by: str  # "Mary Manager (Registered manager)"
+    key: DocumentKey  # every document is signed with the home's key (PAdES)
 
 
 def _printed(tx: Tx) -> Printed:
-    return Printed(repo.home_name(tx.conn) or "", tx.now, f"{tx.staff.full_name} ({tx.role.label})")
+    by = f"{tx.staff.full_name} ({tx.role.label})"
+    return Printed(repo.home_name(tx.conn) or "", tx.now, by, document_key(tx.conn))
 
 
 def chain_head(conn: Connection) -> ChainHead:
@@ -358,6 +361,7 @@ class StaffList:
     last_day: date
     head: ChainHead
     members: tuple[StaffLine, ...]  # nurses who held an account at any time in the period
+    fingerprint: str  # of the home's signing key: the practice records it once
 
     @property
     def joiners(self) -> tuple[StaffLine, ...]:
@@ -421,6 +425,7 @@ def staff_list(
             last_day=last,
             head=chain_head(conn),
             members=tuple(members),
+            fingerprint=signing.SigningKey.of(ctx.vault).fingerprint,
         )
         return staff, render(staff)
 
@@ -434,6 +439,13 @@ def staff_list(
         last_day=str(staff.last_day),
     )
     return result
+
+
+def home_fingerprint(ctx: Context) -> str:
+    """The fingerprint of the key the home signs its reports and audit tree heads with (16
+    groups of 4 hex digits). Not secret: each GP practice is given it once, to check the
+    signatures with."""
+    return read(ctx, "view_settings", lambda tx: signing.SigningKey.of(ctx.vault).fingerprint)
 
 
 # -- consent form -------------------------------------------------------------------------------

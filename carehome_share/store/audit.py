@@ -3,16 +3,22 @@
 Each entry's hash is SHA-256(previous hash || canonical entry), so editing, deleting, inserting or
 reordering any entry breaks every hash after it, and a printed chain head (sequence and hash)
 shows whether a database file was later rolled back to an earlier copy.
+
+Each entry also binds the record rows written in its transaction, and the schema is recorded in
+the chain (`binding`): `verify` checks every record row and the schema against the log.
 """
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from carehome_share.store import binding
+from carehome_share.store.binding import RecordCheck
 from carehome_share.store.vault import Connection, DatabaseError, Vault, VaultError, page_problems
 
 GENESIS = "0" * 64
@@ -34,6 +40,10 @@ class Actor:
 
 @dataclass(frozen=True)
 class AuditEntry:
+    """An entry as read back. `details` are what the action recorded; `binding` is what the
+    store added to them (`binding.BINDING_KEYS`: the rows bound, a schema record). Both are
+    part of the hashed details."""
+
     seq: int
     at: str
     actor_username: str
@@ -47,6 +57,7 @@ class AuditEntry:
     reasons: list[str]
     details: dict[str, object]
     hash: str
+    binding: dict[str, object] = field(default_factory=dict)
 
 
 # Built once: the demo writes millions of entries. The canonical JSON of an entry is what
@@ -140,8 +151,10 @@ def append(
     reasons: Iterable[str] = (),
     details: dict[str, object] | None = None,
 ) -> int:
-    """Add one entry inside the caller's transaction; return its sequence number."""
+    """Add one entry inside the caller's transaction; return its sequence number. The entry
+    binds the record rows written on this connection since the last one (`binding.take`)."""
     last_seq, last_hash = head(conn)
+    bound = binding.entry_rows(conn, first=last_seq == 0)
     row = entry_row(
         last_seq + 1,
         format_time(at),
@@ -151,7 +164,7 @@ def append(
         outcome,
         resident_id,
         reasons,
-        details,
+        binding.merged(details, bound) if bound else details,
     )
     return insert_chained(conn, [row], last_hash)[0]
 
@@ -170,10 +183,13 @@ def entries(
     rows = conn.execute(
         f"SELECT {_COLUMNS}, hash FROM audit_log {where} ORDER BY seq", params
     ).fetchall()
-    return [
-        AuditEntry(*r[:10], json.loads(r[10]), json.loads(r[11]), r[12])  # type: ignore[misc]
-        for r in rows
-    ]
+    return [_entry(r) for r in rows]
+
+
+def _entry(row: Sequence[Any]) -> AuditEntry:
+    details = json.loads(row[11])
+    bound = {key: details.pop(key) for key in binding.BINDING_KEYS if key in details}
+    return AuditEntry(*row[:10], json.loads(row[10]), details, row[12], bound)
 
 
 def restores_since(conn: Connection, since: datetime) -> list[AuditEntry]:
@@ -182,10 +198,7 @@ def restores_since(conn: Connection, since: datetime) -> list[AuditEntry]:
         f"SELECT {_COLUMNS}, hash FROM audit_log WHERE action = 'restore' AND at >= ? ORDER BY seq",
         (format_time(since),),
     ).fetchall()
-    return [
-        AuditEntry(*r[:10], json.loads(r[10]), json.loads(r[11]), r[12])  # type: ignore[misc]
-        for r in rows
-    ]
+    return [_entry(r) for r in rows]
 
 
 @dataclass
@@ -195,6 +208,8 @@ class VerifyResult:
     head_hash: str = GENESIS
     problems: list[str] = field(default_factory=list)
     first_bad_seq: int | None = None
+    rows: int = 0  # record rows checked against the log
+    first_bad_row: str | None = None  # "table:rowid" of the first that disagrees
 
     @property
     def ok(self) -> bool:
@@ -202,13 +217,17 @@ class VerifyResult:
 
 
 def verify(vault: Vault, expected_head: tuple[int, str] | None = None) -> VerifyResult:
-    """Check the file's pages, the database structure and every link of the audit chain.
+    """Check the file's pages, the database structure, every link of the audit chain, every
+    record row against the entry that last wrote it, and the schema against the one the chain
+    last recorded.
 
-    With `expected_head` (from a printed report) also detect a file rolled back behind it.
+    With `expected_head` (from a printed report) also detect a file rolled back behind it, or
+    a log rewritten before it.
     """
     result = VerifyResult()
-    # The file checks read every page and the chain check every entry. SQLite lets go of the
-    # GIL while it works, so on a second connection the two run side by side on two cores.
+    # The file checks read every page; the chain check reads every entry and the record check
+    # every record row. SQLite lets go of the GIL while it works, so on a second connection the
+    # file checks run beside the others on a second core.
     try:
         second = vault.another()
     except VaultError as exc:
@@ -218,7 +237,12 @@ def verify(vault: Vault, expected_head: tuple[int, str] | None = None) -> Verify
         file_checked = pool.submit(check_file, second.conn, result)
         chain = VerifyResult()
         try:
-            check_chain(vault.conn, chain)
+            with _one_moment(vault) as conn:  # the log and the records as of one moment
+                records = RecordCheck()
+                check_chain(conn, chain, records)
+                check_records(conn, chain, records)
+                if expected_head is not None:
+                    _check_head(conn, chain, expected_head)
         except DatabaseError as exc:
             chain.problems.append(f"the database file is damaged: {exc}")
         if not file_checked.result():
@@ -226,19 +250,41 @@ def verify(vault: Vault, expected_head: tuple[int, str] | None = None) -> Verify
     result.problems.extend(chain.problems)
     result.entries, result.first_bad_seq = chain.entries, chain.first_bad_seq
     result.head_seq, result.head_hash = chain.head_seq, chain.head_hash
-    if expected_head is not None:
-        seq, digest = expected_head
-        found = vault.conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (seq,)).fetchone()
-        if found is None:
-            result.problems.append(
-                f"rolled back: a report printed audit entry {seq}, but this database ends at "
-                f"entry {result.head_seq}"
-            )
-        elif found[0] != digest.lower():
-            result.problems.append(
-                f"audit entry {seq} differs from the printed chain head: the log was rewritten"
-            )
+    result.rows, result.first_bad_row = chain.rows, chain.first_bad_row
     return result
+
+
+@contextmanager
+def _one_moment(vault: Vault) -> Iterator[Connection]:
+    """One read transaction (the caller's own, if it is inside one)."""
+    if vault.conn.in_transaction:
+        yield vault.conn
+    else:
+        with vault.snapshot() as conn:
+            yield conn
+
+
+def _check_head(conn: Connection, result: VerifyResult, expected_head: tuple[int, str]) -> None:
+    seq, digest = expected_head
+    found = conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (seq,)).fetchone()
+    if found is None:
+        result.problems.append(
+            f"rolled back: a report printed audit entry {seq}, but this database ends at "
+            f"entry {result.head_seq}"
+        )
+    elif found[0] != digest.lower():
+        result.problems.append(
+            f"audit entry {seq} differs from the printed chain head: the log was rewritten"
+        )
+
+
+def check_records(conn: Connection, result: VerifyResult, records: RecordCheck) -> None:
+    """After `check_chain` fed `records` every entry: the schema against the latest one
+    recorded, then every record row against the latest entry naming it."""
+    result.problems.extend(records.check_schema(conn))
+    records.check_rows(conn)
+    result.problems.extend(records.row_problems())
+    result.rows, result.first_bad_row = records.rows, records.first_row
 
 
 def check_file(conn: Connection, result: VerifyResult) -> bool:
@@ -255,15 +301,18 @@ def check_file(conn: Connection, result: VerifyResult) -> bool:
     return True
 
 
-def check_chain(conn: Connection, result: VerifyResult) -> None:
+def check_chain(conn: Connection, result: VerifyResult, records: RecordCheck | None = None) -> None:
     """Every entry present, linked to the one before, and hashing to its stored hash; the first
-    break is reported, and the rest only counted."""
+    break is reported, and the rest only counted. `records` is given every entry, to check the
+    record rows against afterwards (`check_records`)."""
     prev_hash, expected_seq = GENESIS, 1
     last = (0, GENESIS)
     cursor = conn.execute(f"SELECT {_COLUMNS}, prev_hash, hash FROM audit_log ORDER BY seq")
     while rows := cursor.fetchmany(50_000):  # big batches: the per-row work is the cost
         result.entries += len(rows)
         last = (rows[-1][0], rows[-1][13])
+        if records is not None:
+            records.note(rows)
         if result.first_bad_seq is not None:
             continue
         for row in rows:

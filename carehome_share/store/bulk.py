@@ -2,7 +2,11 @@
 refusals, GP contacts, and their audit entries chained onto the log. Callers own the transaction.
 
 The audit entries go through the same canonical row and hash as `audit.append`, so
-`audit.verify` cannot tell a batched entry from one written by a service.
+`audit.verify` cannot tell a batched entry from one written by a service. Each row binds itself
+(`bound`: its key and digest, computed from the values it will be written with), and the caller
+puts that in the details of the entry that writes it, as a service's entry would carry it; the
+rows are inserted without the per-row triggers (`binding.untracked`), and under the rowids
+(`rowid`, `id`) the bindings name.
 """
 
 import json
@@ -10,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from carehome_share.store import audit
+from carehome_share.store import audit, binding
 from carehome_share.store.audit import Actor
 from carehome_share.store.vault import Connection, Vault
 
@@ -68,11 +72,19 @@ class SessionRow(NamedTuple):
     agreement_id: int | None
     workstation: str
 
+    def bound(self) -> tuple[str, str]:
+        """(key, digest) binding this row as written."""
+        return binding.row_key("access_session", self.id), binding.row_digest(self)
+
 
 class SectionRow(NamedTuple):
     session_id: int
     section: str
     viewed_at: str
+    rowid: int  # session_section has no integer key: its rowid is chosen here and bound
+
+    def bound(self) -> tuple[str, str]:
+        return binding.row_key("session_section", self.rowid), binding.row_digest(self[:3])
 
 
 class RefusalRow(NamedTuple):
@@ -88,6 +100,13 @@ class RefusalRow(NamedTuple):
     consent_id: int | None
     workstation: str
 
+    def stored(self) -> tuple[object, ...]:
+        """The columns as written: reasons as repo.insert_refusal stores them."""
+        return (*self[:8], json.dumps(list(self.reasons), ensure_ascii=False), *self[9:])
+
+    def bound(self) -> tuple[str, str]:
+        return binding.row_key("access_refusal", self.id), binding.row_digest(self.stored())
+
 
 class ContactRow(NamedTuple):
     id: int
@@ -100,19 +119,29 @@ class ContactRow(NamedTuple):
     outcome: str
     refusal_id: int | None
 
+    def bound(self) -> tuple[str, str]:
+        return binding.row_key("gp_contact", self.id), binding.row_digest(self)
 
-_ID_TABLES = ("access_session", "access_refusal", "gp_contact")
+
+_ID_TABLES = ("access_session", "session_section", "access_refusal", "gp_contact")
 
 
 def next_id(conn: Connection, table: str) -> int:
-    """The id the next row of a table will get (ids are chosen here so details can name them)."""
+    """The id (rowid) the next row of a table will get: chosen here so entries can name them."""
     if table not in _ID_TABLES:
         raise ValueError(f"next_id: one of {', '.join(_ID_TABLES)}")
-    return int(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+    return int(conn.execute(f"SELECT coalesce(max(rowid), 0) + 1 FROM {table}").fetchone()[0])
+
+
+def _insert(conn: Connection, table: str, sql: str, rows: Sequence[Sequence[object]]) -> None:
+    with binding.untracked(conn, [table]):  # the entries carry these rows' bindings already
+        conn.executemany(sql, rows)
 
 
 def insert_sessions(conn: Connection, rows: Sequence[SessionRow]) -> None:
-    conn.executemany(
+    _insert(
+        conn,
+        "access_session",
         "INSERT INTO access_session(id, resident_id, staff_id, practice_id, nmc_pin, purpose, "
         "justification, opened_at, closed_at, close_kind, consent_id, agreement_id, workstation) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -121,23 +150,29 @@ def insert_sessions(conn: Connection, rows: Sequence[SessionRow]) -> None:
 
 
 def insert_sections(conn: Connection, rows: Sequence[SectionRow]) -> None:
-    conn.executemany(
-        "INSERT INTO session_section(session_id, section, viewed_at) VALUES (?, ?, ?)", rows
+    _insert(
+        conn,
+        "session_section",
+        "INSERT INTO session_section(session_id, section, viewed_at, rowid) VALUES (?, ?, ?, ?)",
+        rows,
     )
 
 
 def insert_refusals(conn: Connection, rows: Sequence[RefusalRow]) -> None:
-    conn.executemany(
+    _insert(
+        conn,
+        "access_refusal",
         "INSERT INTO access_refusal(id, resident_id, staff_id, practice_id, role, purpose, "
         "justification, at, reasons, consent_id, workstation) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        # reasons stored as repo.insert_refusal stores them
-        [(*r[:8], json.dumps(list(r.reasons), ensure_ascii=False), *r[9:]) for r in rows],
+        [r.stored() for r in rows],
     )
 
 
 def insert_gp_contacts(conn: Connection, rows: Sequence[ContactRow]) -> None:
-    conn.executemany(
+    _insert(
+        conn,
+        "gp_contact",
         "INSERT INTO gp_contact(id, resident_id, staff_id, practice_id, at, spoke_to, reason, "
         "outcome, refusal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
@@ -148,16 +183,26 @@ def append_audit(conn: Connection, events: Sequence[AuditEvent]) -> tuple[int, s
     """Chain events onto the audit log in the order given; return the new head (seq, hash).
 
     The events' times must not go back, neither among themselves nor behind the last entry:
-    a reviewer reads the log in sequence and expects time to run forward.
+    a reviewer reads the log in sequence and expects time to run forward. Each event's
+    details carry the bindings of the rows it writes (`bound`); rows written on this
+    connection since the last entry (by a service) are bound by the first event, as
+    `audit.append` would bind them.
     """
     seq, prev_hash = audit.head(conn)
     last = conn.execute("SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     last_at = last[0] if last else ""
-    rows = []
     for event in events:
         if event.at < last_at:
             raise ValueError(f"audit entry at {event.at} would follow one at {last_at}")
         last_at = event.at
+    if not events:
+        return seq, prev_hash
+    first = binding.entry_rows(conn, first=seq == 0)
+    rows = []
+    for event in events:
+        details = event.details
+        if first:
+            details, first = binding.merged(details, first), {}
         seq += 1
         rows.append(
             audit.entry_row(
@@ -169,9 +214,7 @@ def append_audit(conn: Connection, events: Sequence[AuditEvent]) -> tuple[int, s
                 event.outcome,
                 event.resident_id,
                 event.reasons,
-                event.details,
+                details,
             )
         )
-    if not rows:
-        return seq, prev_hash
     return audit.insert_chained(conn, rows, prev_hash)

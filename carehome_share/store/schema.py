@@ -187,6 +187,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE TABLE key_slot (username TEXT PRIMARY KEY COLLATE NOCASE, slot TEXT NOT NULL);
     """,
+    # 4: a verifiable log (Trust 2): the home's signing key for tree heads and documents (made
+    # by the migration step in vault.py, see store/signing.py), and each GP practice's running
+    # number for the audit entries about it.
+    """
+    ALTER TABLE vault_identity ADD COLUMN signing_key BLOB;
+    CREATE TABLE practice_sequence (
+        practice_id INTEGER PRIMARY KEY REFERENCES practice(id),
+        last INTEGER NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlcipher3 import dbapi2 as sqlcipher
 
 from carehome_share.domain.errors import CarehomeError
-from carehome_share.store import keychain, keyslots, recovery
+from carehome_share.store import binding, keychain, keyslots, recovery, signing
 from carehome_share.store.keyslots import KeyFile, Slot
 from carehome_share.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -279,6 +279,10 @@ class Vault:
     def home_id(self) -> str:
         return self.identity()[0]
 
+    def signing_key(self) -> bytes:
+        """The home's signing key, PKCS#8 DER (store/signing.py reads it)."""
+        return bytes(self.conn.execute("SELECT signing_key FROM vault_identity").fetchone()[0])
+
     @property
     def purpose(self) -> str:
         """ "home", or "demo" for a database of synthetic residents made by `demo`."""
@@ -451,6 +455,7 @@ def _configure(conn: Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+    binding.track(conn)  # every write to a record table is bound to its audit entry
 
 
 def _unlock(path: Path, key_pragma: str, source: str) -> Connection:
@@ -562,7 +567,10 @@ def _give_identity(conn: Connection, found: int, purpose: str) -> None:
 
 # Data fix-ups that SQL cannot do, by the schema version that needs them (calibre's
 # upgrade_version_N): each runs after all the SQL, in the same transaction, oldest first.
-_FIXUPS: dict[int, Callable[[Connection, int, str], None]] = {3: _give_identity}
+_FIXUPS: dict[int, Callable[[Connection, int, str], None]] = {
+    3: _give_identity,
+    4: signing.give_signing_key,
+}
 
 
 def _migrate(conn: Connection, path: Path, purpose: str = "home") -> None:
@@ -581,6 +589,7 @@ def _migrate(conn: Connection, path: Path, purpose: str = "home") -> None:
         conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {SCHEMA_VERSION};")
         for version in sorted(v for v in _FIXUPS if v > found):
             _FIXUPS[version](conn, found, purpose)
+        binding.after_migration(conn, found)  # the new schema and changed rows, in the chain
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -1,0 +1,80 @@
+"""Signing a finished PDF: PAdES baseline B-B (ETSI EN 319 142-1) with pyHanko, under the home's
+certificate, with the machine-readable files a reader can check (attachments) inside it.
+
+Any PDF reader then shows whether the document was altered after it was signed; the GP
+practice checks the certificate's fingerprint against the one the home gave it once.
+"""
+
+import io
+from dataclasses import dataclass, field
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from pyhanko.pdf_utils import embed
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from carehome_share.services.reports import Printed
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signs: the home's key and its certificate; what goes inside: name -> bytes."""
+
+    key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+    attachments: dict[str, bytes] = field(default_factory=dict)
+
+
+def signer_of(printed: Printed, attachments: dict[str, bytes] | None = None) -> Signer:
+    """The home's key and certificate as the service read them for this document."""
+    return Signer(printed.key.private_key, printed.key.certificate, attachments or {})
+
+
+def sign(pdf: bytes, signer: Signer, reason: str) -> bytes:
+    """The PDF with its attachments embedded and one PAdES signature covering all of it."""
+    key_der = signer.key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    certificate = asn1_x509.Certificate.load(
+        signer.certificate.public_bytes(serialization.Encoding.DER)
+    )
+    pdf_signer = signers.SimpleSigner(
+        signing_cert=certificate,
+        signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
+        cert_registry=SimpleCertificateStore.from_certs([certificate]),
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    for name, data in signer.attachments.items():
+        embed.embed_file(
+            writer,
+            embed.FileSpec(
+                file_spec_string=name,
+                embedded_data=embed.EmbeddedFileObject.from_file_data(
+                    writer, data=data, mime_type=_mime_type(name)
+                ),
+            ),
+        )
+    out = io.BytesIO()
+    signers.sign_pdf(
+        writer,
+        signers.PdfSignatureMetadata(
+            field_name="HomeSignature",
+            md_algorithm="sha256",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            reason=reason,
+        ),
+        signer=pdf_signer,
+        output=out,
+    )
+    return out.getvalue()
+
+
+def _mime_type(name: str) -> str:
+    return "application/fhir+json" if name.endswith(".fhir.json") else "application/json"

@@ -1,0 +1,394 @@
+"""The audit log as a Merkle tree, hashed as Certificate Transparency does (RFC 9162, section 2.1).
+
+Leaf i of the tree is audit entry i + 1: its hash is SHA-256(0x00 || the entry's canonical bytes,
+`audit.canonical_bytes`), an inner node's is SHA-256(0x01 || left || right), and the tree of n
+leaves splits at the largest power of two below n (MTH, 2.1.1). A tree head (size and root) then
+stands for the whole log up to that size, and two kinds of proof, each a short list of hashes,
+let someone holding only tree heads check that
+
+- an entry is in the log at its place (inclusion proof, 2.1.3), and
+- a log of the later size is the earlier one with entries added at the end: nothing before was
+  changed, removed or reordered (consistency proof, 2.1.4).
+
+Everything here but `log_leaf_hashes`, `log_size` and `prove_log` is pure: lists of 32-byte leaf hashes
+in, hashes and proofs out, and the two verifiers need nothing but what a document carries.
+
+Building proofs reads the leaves once, in order, keeping only the tree's right edge (one hash per
+level, and the chunk of 4,096 leaves being hashed) and the nodes the proofs need: each proof is
+first worked out as ranges of leaves, each range as the perfect subtrees it is made of, and those
+are collected as the pass completes them. So one pass over a log of millions of entries yields
+the root, an inclusion proof for every entry a report lists and a consistency proof from each
+earlier tree head, in memory of the order of the proofs' size. Reading and hashing the entries
+costs what `verify`'s chain check costs; the tree adds under a microsecond an entry.
+"""
+
+import bisect
+import hashlib
+import itertools
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from hmac import compare_digest
+
+from carehome_share.store.audit import canonical_bytes
+from carehome_share.store.vault import Connection
+
+HASH_SIZE = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()  # MTH({}), the root of the empty tree
+_BATCH = 50_000  # audit rows read at a time, as audit.check_chain does
+_CHUNK_LEVEL = 12  # leaves are hashed into trees of 4,096 at a time (see _walk)
+_LEAF_COLUMNS = (  # the columns audit.canonical_bytes hashes, in its order
+    "seq, at, actor_username, actor_name, actor_role, actor_nmc_pin, workstation, action, "
+    "resident_id, outcome, reasons, details"
+)
+
+Range = tuple[int, int]  # leaves [start, end)
+Node = tuple[int, int]  # (level, index): the perfect subtree of leaves [index << level, +2**level)
+
+
+class MerkleError(ValueError):
+    """A proof asked for a tree or leaf that does not exist, or the log has a gap."""
+
+
+# -- hashing (2.1.1) -----------------------------------------------------------------------------
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def entry_leaf_hash(row: Sequence[object]) -> bytes:
+    """The leaf hash of an audit entry row (its first 12 columns, as the log stores them)."""
+    return hashlib.sha256(b"\x00" + canonical_bytes(row)).digest()
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than n (n >= 2): where MTH splits n leaves."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def _fold(hashes: Sequence[bytes]) -> bytes:
+    """MTH of consecutive perfect subtrees, each at most half the size of the one before (the
+    shape every range a proof needs has): combined from the right."""
+    result = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        result = node_hash(left, result)
+    return result
+
+
+# -- which ranges of leaves a proof is made of ---------------------------------------------------
+
+
+def inclusion_ranges(index: int, size: int) -> list[Range]:
+    """PATH(m, D[n]) of RFC 9162 2.1.3.1 as the leaf ranges whose MTH it lists, leaf upwards."""
+    if not 0 <= index < size:
+        raise MerkleError(f"leaf {index} is not in a tree of {size} leaves")
+    start, end, path = 0, size, []
+    while end - start > 1:
+        k = _split(end - start)
+        if index < start + k:
+            path.append((start + k, end))
+            end = start + k
+        else:
+            path.append((start, start + k))
+            start += k
+    path.reverse()
+    return path
+
+
+def consistency_ranges(first: int, second: int) -> list[Range]:
+    """PROOF(m, D[n]) of RFC 9162 2.1.4.1 as leaf ranges: empty when the sizes are equal."""
+    if not 0 < first <= second:
+        raise MerkleError(f"no consistency proof from a tree of {first} to one of {second}")
+    start, end, known, path = 0, second, True, []
+    # SUBPROOF(m, D[start:end], known), where m = first - start, down to m == end - start
+    while first != end:
+        k = _split(end - start)
+        if first <= start + k:
+            path.append((start + k, end))
+            end = start + k
+        else:
+            path.append((start, start + k))
+            start += k
+            known = False
+    if not known:
+        path.append((start, end))
+    path.reverse()
+    return path
+
+
+def _perfect_parts(start: int, end: int) -> list[Node]:
+    """The perfect subtrees MTH(D[start:end]) is built from, largest (leftmost) first. Every
+    range of a proof, and every prefix of the log, splits this way into nodes of the tree."""
+    parts = []
+    while True:
+        n = end - start
+        size = n if n & (n - 1) == 0 else _split(n)
+        level = size.bit_length() - 1
+        if start % size:  # not a node of the tree; no proof asks for one
+            raise MerkleError(f"leaves {start} to {end} do not form a subtree")
+        parts.append((level, start >> level))
+        if size == n:
+            return parts
+        start += size
+
+
+# -- one pass, many proofs -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proofs:
+    """A tree head and the proofs asked for. Leaf i is audit entry i + 1."""
+
+    size: int
+    root: bytes
+    inclusion: dict[int, list[bytes]] = field(default_factory=dict)  # by leaf index
+    consistency: dict[int, list[bytes]] = field(default_factory=dict)  # by earlier size
+    roots: dict[int, bytes] = field(default_factory=dict)  # each earlier size's root
+
+    def for_entry(self, seq: int) -> list[bytes]:
+        """The inclusion proof of audit entry `seq`."""
+        return self.inclusion[seq - 1]
+
+
+def prove(
+    leaves: Iterable[bytes],
+    size: int,
+    inclusion: Iterable[int] = (),
+    consistency_from: Iterable[int] = (),
+) -> Proofs:
+    """The root of the tree of the first `size` leaves, an inclusion proof for each leaf index
+    in `inclusion` and a consistency proof from each earlier size in `consistency_from`, all
+    from one pass over `leaves` (an iterator is read no further than `size`)."""
+    if size < 0:
+        raise MerkleError(f"a tree cannot have {size} leaves")
+    indices = sorted(set(inclusion))
+    earlier = sorted(set(consistency_from))
+    paths = {i: inclusion_ranges(i, size) for i in indices}
+    steps = {m: consistency_ranges(m, size) for m in earlier}
+    ranges = {r for path in [*paths.values(), *steps.values()] for r in path}
+    ranges.update((0, m) for m in earlier)
+    parts = {r: _perfect_parts(*r) for r in ranges}
+    wanted = {node for nodes in parts.values() for node in nodes}
+    found = _walk(leaves, size, wanted)
+
+    def mth(r: Range) -> bytes:
+        return _fold([found.nodes[node] for node in parts[r]])
+
+    return Proofs(
+        size=size,
+        root=found.root,
+        inclusion={i: [mth(r) for r in path] for i, path in paths.items()},
+        consistency={m: [mth(r) for r in path] for m, path in steps.items()},
+        roots={m: mth((0, m)) for m in earlier},
+    )
+
+
+@dataclass
+class _Walked:
+    root: bytes
+    nodes: dict[Node, bytes]
+
+
+def _walk(leaves: Iterable[bytes], size: int, wanted: Collection[Node]) -> _Walked:
+    """Read `size` leaf hashes in order, completing each perfect subtree as its last leaf
+    arrives, and keep the `wanted` nodes. The right edge is a stack of one hash per level.
+
+    Whole chunks of 2**_CHUNK_LEVEL leaves are hashed a level at a time (a list comprehension
+    per level, the wanted nodes picked out by range); the chunk's root then joins the edge. The
+    leaves after the last whole chunk join it one by one."""
+    by_level: list[set[int]] = [set() for _ in range(max(size, 1).bit_length() + 1)]
+    for level, index in wanted:
+        by_level[level].add(index)
+    in_order = [sorted(indices) for indices in by_level]
+    nodes: dict[Node, bytes] = {}
+    edge: list[bytes] = []
+    sha256 = hashlib.sha256
+    chunk_level = _CHUNK_LEVEL
+    leaves = iter(leaves)
+    count = 0
+    for chunk in range(size >> chunk_level):
+        layer = _checked(list(itertools.islice(leaves, 1 << chunk_level)), count)
+        if len(layer) < 1 << chunk_level:
+            raise MerkleError(_too_few(size, count + len(layer)))
+        for level in range(chunk_level + 1):
+            if level:
+                layer = [
+                    sha256(b"\x01" + a + b).digest()
+                    for a, b in zip(layer[::2], layer[1::2], strict=True)
+                ]
+            if want := in_order[level]:
+                first = chunk << (chunk_level - level)
+                lo = bisect.bisect_left(want, first)
+                hi = bisect.bisect_left(want, first + len(layer))
+                nodes.update(((level, i), layer[i - first]) for i in want[lo:hi])
+        _join(edge, layer[0], chunk, chunk_level, by_level, nodes)
+        count += 1 << chunk_level
+    rest = _checked(list(itertools.islice(leaves, size - count)), count)
+    for leaf in rest:
+        if count in by_level[0]:
+            nodes[0, count] = leaf
+        _join(edge, leaf, count, 0, by_level, nodes)
+        count += 1
+    if count < size:
+        raise MerkleError(_too_few(size, count))
+    return _Walked(_fold(edge) if edge else EMPTY_ROOT, nodes)
+
+
+def _join(
+    edge: list[bytes],
+    node: bytes,
+    index: int,
+    level: int,
+    by_level: list[set[int]],
+    nodes: dict[Node, bytes],
+) -> None:
+    """Add a completed node to the right edge: while it is a right child, it and its left
+    sibling on the edge complete their parent, which is kept if wanted."""
+    while index & 1:
+        node = hashlib.sha256(b"\x01" + edge.pop() + node).digest()
+        index >>= 1
+        level += 1
+        if index in by_level[level]:
+            nodes[level, index] = node
+    edge.append(node)
+
+
+def _checked(leaves: list[bytes], first: int) -> list[bytes]:
+    for n, leaf in enumerate(leaves):
+        if not isinstance(leaf, bytes) or len(leaf) != HASH_SIZE:
+            raise MerkleError(f"leaf {first + n} is not a SHA-256 hash")
+    return leaves
+
+
+def _too_few(size: int, count: int) -> str:
+    return f"a tree of {size} leaves was asked for, but there are only {count}"
+
+
+def root_hash(leaves: Sequence[bytes]) -> bytes:
+    """MTH of all the leaves."""
+    return prove(leaves, len(leaves)).root
+
+
+def inclusion_proof(leaves: Sequence[bytes], index: int, size: int | None = None) -> list[bytes]:
+    """The inclusion proof of leaf `index` in the tree of the first `size` leaves (all)."""
+    return prove(leaves, len(leaves) if size is None else size, inclusion=[index]).inclusion[index]
+
+
+def consistency_proof(
+    leaves: Sequence[bytes], first: int, second: int | None = None
+) -> list[bytes]:
+    """The consistency proof from the tree of the first `first` leaves to the first `second`."""
+    size = len(leaves) if second is None else second
+    return prove(leaves, size, consistency_from=[first]).consistency[first]
+
+
+# -- verifying: what a reader holding only the document runs (2.1.3.2, 2.1.4.2) ----------------
+
+
+def _hashes(*values: bytes) -> bool:
+    return all(isinstance(v, bytes) and len(v) == HASH_SIZE for v in values)
+
+
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> bool:
+    """True when `proof` shows the leaf with hash `leaf` at `index` in the tree of `size`
+    leaves whose root is `root` (RFC 9162 2.1.3.2)."""
+    if not 0 <= index < size or not _hashes(leaf, root, *proof):
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and compare_digest(r, root)
+
+
+def verify_consistency(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """True when `proof` shows the tree of `second` leaves with root `second_root` extends the
+    tree of `first` leaves with root `first_root` (RFC 9162 2.1.4.2). A proof from the empty
+    tree proves nothing and is refused; equal sizes need equal roots and an empty proof."""
+    if not 0 < first <= second:
+        return False
+    if first == second:
+        return not proof and compare_digest(first_root, second_root)
+    if not proof or not _hashes(first_root, second_root, *proof):
+        return False
+    path = list(proof)
+    if first & (first - 1) == 0:  # the old root is a node of the new tree: the proof omits it
+        path.insert(0, first_root)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and compare_digest(fr, first_root) and compare_digest(sr, second_root)
+
+
+# -- the audit log's tree ---------------------------------------------------------------------
+
+
+def log_leaf_hashes(conn: Connection, size: int | None = None) -> Iterator[bytes]:
+    """The leaf hash of each audit entry, oldest first, up to entry `size` (all without it),
+    read in batches. A missing entry stops the tree: leaf i must be entry i + 1."""
+    limit = "" if size is None else f"WHERE seq <= {int(size)}"
+    cursor = conn.execute(f"SELECT {_LEAF_COLUMNS} FROM audit_log {limit} ORDER BY seq")
+    sha256, canonical = hashlib.sha256, canonical_bytes
+    expected = 1
+    while rows := cursor.fetchmany(_BATCH):
+        # seq is the table's integer key: the first and last in order mean none between is gone
+        if rows[0][0] != expected or rows[-1][0] != expected + len(rows) - 1:
+            missing = next(expected + n for n, row in enumerate(rows) if row[0] != expected + n)
+            raise MerkleError(f"audit entry {missing} is missing: the log cannot form a tree")
+        expected += len(rows)
+        yield from [sha256(b"\x00" + canonical(row)).digest() for row in rows]
+
+
+def log_size(conn: Connection) -> int:
+    """The number of entries the tree over the whole log has: the last sequence number."""
+    return int(conn.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchone()[0])
+
+
+def prove_log(
+    conn: Connection,
+    size: int | None = None,
+    entries: Iterable[int] = (),
+    consistency_from: Iterable[int] = (),
+) -> Proofs:
+    """The tree over the audit log's first `size` entries (all of them without it), with an
+    inclusion proof for each audit entry (sequence number) in `entries` and a consistency proof
+    from each earlier tree size. Run it inside a snapshot, so the log cannot grow part-way."""
+    size = log_size(conn) if size is None else size
+    return prove(
+        log_leaf_hashes(conn, size),
+        size,
+        inclusion=[seq - 1 for seq in entries],
+        consistency_from=consistency_from,
+    )
