@@ -277,6 +277,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_report(args: argparse.Namespace) -> int:
+    """What a GP practice runs on a report it was sent: no database, no keychain, no login."""
+    from carehome_share import check  # pyHanko and pypdf are only needed here
+
+    verdict = check.check_report(args.report, args.previous, args.fingerprint)
+    emit(args, verdict.to_json(), verdict.text())
+    return 0 if verdict.ok else 1
+
+
 # -- commands acting as a logged-in user ------------------------------------------------------
 
 
@@ -762,6 +771,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("backup", help="the backup file")
     p.set_defaults(func=cmd_restore)
+
+    p = commands.add_parser(
+        "check-report",
+        help="for a GP practice: check a GP access report the home sent (PDF, or its FHIR "
+        "export): signature, entries, numbering, totals; needs no database",
+    )
+    p.add_argument(
+        "report", metavar="NEW.pdf", help="the report to check (or an exported FHIR Bundle)"
+    )
+    p.add_argument("--previous", metavar="OLD.pdf", help="the previous report the home sent you")
+    p.add_argument(
+        "--fingerprint", metavar="FP", help="the home's key fingerprint, from the staff list"
+    )
+    p.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the verdict as JSON"
+    )
+    p.set_defaults(func=cmd_check_report)
 
     def group(name: str, help_text: str) -> argparse._SubParsersAction:
         g = commands.add_parser(name, help=help_text, parents=[after])

@@ -1403,9 +1403,7 @@ class _Demo:
         )
         if rng.random() < AUTO_CLOSE_RATE:  # left open: closed at the limit by the next login
             closed = opened + self.limit
-            row = row._replace(
-                closed_at=audit.format_time(closed), close_kind=CloseKind.AUTO_CLOSED.value
-            )
+            row = row.closed(audit.format_time(closed), CloseKind.AUTO_CLOSED.value)
             noticed = closed + timedelta(seconds=60 + int(rng.random() * 1740))
             events.append(
                 AuditEvent(
@@ -1426,9 +1424,7 @@ class _Demo:
             self.counts["auto_closed"] += 1
         else:
             closed = viewed + timedelta(seconds=20 + int(rng.random() * 880))
-            row = row._replace(
-                closed_at=audit.format_time(closed), close_kind=CloseKind.CLOSED.value
-            )
+            row = row.closed(audit.format_time(closed), CloseKind.CLOSED.value)
             minutes = round((closed - opened).total_seconds() / 60, 1)
             events.append(
                 AuditEvent(

@@ -3,9 +3,9 @@
 import pytest
 
 from carehome_share.domain.errors import AccessRefused
-from carehome_share.services import access, consent, exceptions, practices
+from carehome_share.services import access, consent, exceptions, practices, reports
 from tests.conftest import Clock
-from tests.factories import Home
+from tests.factories import ODS, Home
 
 
 def _kinds(home: Home) -> dict[str, list[str]]:
@@ -15,10 +15,31 @@ def _kinds(home: Home) -> dict[str, list[str]]:
     return found
 
 
+def _send_report(home: Home, first: str = "2026-11-01", last: str = "2026-11-30") -> None:
+    reports.gp_access_report(home.ctx, ODS, first, last, lambda report: None)
+
+
 def test_a_quiet_home_needs_no_attention(home: Home) -> None:
     home.add_resident()
     home.add_nurse()
+    _send_report(home)
     assert _kinds(home) == {}
+
+
+def test_a_practice_is_due_a_report_until_one_is_sent(home: Home, clock: Clock) -> None:
+    """What a report proves holds up to the last one the practice holds: the manager is
+    reminded when none was sent for a month (a setting)."""
+    assert _kinds(home)["report_due"] == [
+        "GP access report due for Riverside Surgery (none sent yet): send one so the practice "
+        "can check nothing since was changed"
+    ]
+    _send_report(home)
+    assert "report_due" not in _kinds(home)
+    clock.advance(days=32)
+    assert _kinds(home)["report_due"] == [
+        "GP access report due for Riverside Surgery (last sent 21/11/2026): send one so the "
+        "practice can check nothing since was changed"
+    ]
 
 
 def test_refusals_and_unusual_sessions_are_listed(home: Home, clock: Clock) -> None:

@@ -28,7 +28,7 @@ from carehome_share.services import backup as backup_service
 from carehome_share.services import reports as report_service
 from carehome_share.services.context import Context
 from carehome_share.services.reports import AccessReport
-from carehome_share.store import audit
+from carehome_share.store import audit, merkle
 from carehome_share.store.files import atomic_output
 from carehome_share.store.vault import Vault
 from tests.conftest import Clock
@@ -163,34 +163,30 @@ def test_a_session_shows_the_consent_in_force_then_not_today(story: Story) -> No
     assert re.search(r"Granted 02/11/2026\s+Best-interests decision: Mary Manager", text)
 
 
-def test_the_printed_chain_head_is_verify_s_head_and_the_print_is_audited(story: Story) -> None:
+def test_the_printed_tree_head_is_the_signed_log_and_the_print_is_audited(story: Story) -> None:
+    """The report prints the signed head of the whole log as it was read (size and Merkle root),
+    the running numbers it covers, and the print's own audit entry records that head, so the
+    next report to the practice can prove it extends this one."""
     ctx = story.home.ctx
     checked = audit_service.verify(ctx)
     assert checked.ok
+    root = merkle.prove_log(ctx.conn).root.hex()
 
     text = flat(access_report(ctx))
 
-    grouped = " ".join(checked.head_hash[i : i + 4] for i in range(0, 64, 4))
-    assert f"Entry {checked.head_seq}, hash:" in text
-    assert grouped in text
+    assert f"held {checked.head_seq:,} entries" in text and root in text
+    assert re.search(r"covers entries numbered \d+ to \d+ about your practice", text)
     printed = audit.entries(ctx.conn, last=1)[0]
     assert (printed.action, printed.outcome, printed.seq) == (
         "print_reports",
         "allowed",
         checked.head_seq + 1,
     )
-    assert printed.details == {
-        "document": "gp_access_report",
-        "ods_code": ODS,
-        "first_day": "2026-11-21",
-        "last_day": "2026-11-30",
-        "sessions": 2,
-        "refusals": 1,
-        "head_seq": checked.head_seq,
-        "head_hash": checked.head_hash,
-    }
-    later = audit_service.verify(ctx, f"{checked.head_seq}:{grouped}")
-    assert later.ok, later.problems
+    details = printed.details
+    assert details["tree_head"]["size"] == checked.head_seq
+    assert details["tree_head"]["root"] == root
+    assert (details["head_seq"], details["head_hash"]) == (checked.head_seq, checked.head_hash)
+    assert details["practice"]["ods_code"] == ODS  # the print is itself about the practice
 
 
 def test_resident_history_for_a_subject_access_request(story: Story) -> None:

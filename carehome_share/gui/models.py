@@ -193,6 +193,7 @@ class AttentionModel(RowsModel):
         "long_session": "Long session",
         "consent_review": "Consent review due",
         "nmc": "NMC registration",
+        "report_due": "GP access report due",
         "agreement": "Agreement",
     }
     COLUMNS: ClassVar[list[Column]] = [

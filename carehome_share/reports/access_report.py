@@ -2,28 +2,33 @@
 call, exceptions highlighted, totals, a weekly chart, the audit chain head and a sign-off block
 for the practice's reviewer."""
 
+import io
+import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from math import ceil
 from typing import BinaryIO
 
+from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
+from carehome_share.domain.evidence import BUNDLE_FILE, EVIDENCE_FILE
 from carehome_share.domain.identifiers import format_nhs_number
+from carehome_share.interop.fhir import write_bundle
 from carehome_share.reports.fonts import BOLD, FONT
 from carehome_share.reports.page import (
     LANDSCAPE,
     SMALL,
+    SUBHEADING,
     TITLE,
     Letterhead,
     blanks,
     build,
     bullets,
-    chain_head,
     facts,
     heading,
     para,
@@ -154,7 +159,7 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
         spacer(),
         overview,
         spacer(),
-        chain_head(report.head.seq, report.head.hash),
+        _signed_head(report),
         spacer(),
         *[para(f"DATABASE RESTORED FROM A BACKUP. {note}") for note in report.restores],
         *bullets(
@@ -214,6 +219,61 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
     ]
 
 
+def _signed_head(report: AccessReport) -> Flowable:
+    """The signed tree head (as text and as a QR code for the next report's check), the running
+    numbers covered, and what the practice can check with them, and what not."""
+    assert report.evidence is not None
+    head = report.evidence.data["tree_head"]
+    numbers = report.evidence.numbers
+    covered = (
+        f"entries numbered {numbers['first']} to {numbers['last']} about your practice"
+        if numbers["first"] is not None
+        else "no entry about your practice (none was made in this period)"
+    )
+    qr = QrCodeWidget(json.dumps(head, separators=(",", ":")), barWidth=34 * mm, barHeight=34 * mm)
+    code = Drawing(34 * mm, 34 * mm)
+    code.add(qr)
+    fingerprint = report.evidence.data["home"]["fingerprint"]
+    text = [
+        Paragraph("Signed audit log head and how to check this report", SUBHEADING),
+        para(
+            f"The home's audit log held {head['size']:,} entries at {head['time']} (UTC), "
+            f"Merkle root {head['root']}; this report covers {covered}. The home's key "
+            f"fingerprint: {fingerprint}."
+        ),
+        para(
+            "Check it yourself, with no access to the home's files: carehome-share check-report "
+            "THIS.pdf --previous THE-LAST-REPORT.pdf --fingerprint 'the fingerprint on your "
+            "authorised staff list'. It proves the document is as the home signed it, every "
+            "entry listed is in the home's log, no entry about your practice is missing "
+            "between this report and the last one, and nothing the last report showed was "
+            "changed, removed or rolled back since. It cannot prove what happened after this "
+            "report was made, or that entries made after the last report were not altered by "
+            "someone with a manager's password before this one: ask for reports regularly.",
+            SMALL,
+        ),
+    ]
+    box = Table([[text, code]], colWidths=[None, 38 * mm], hAlign="LEFT")
+    box.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 0.75, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
+    return box
+
+
+def _attachments(report: AccessReport) -> dict[str, bytes]:
+    """What `carehome-share check-report` reads: the evidence, and the rows as a FHIR Bundle."""
+    assert report.evidence is not None and report.fhir is not None
+    bundle = io.BytesIO()
+    write_bundle(report.fhir, bundle)
+    return {EVIDENCE_FILE: report.evidence.to_bytes(), BUNDLE_FILE: bundle.getvalue()}
+
+
 def write_access_report(
     report: AccessReport, out: BinaryIO, progress: Callable[[int, int], None] | None = None
 ) -> int:
@@ -226,7 +286,7 @@ def write_access_report(
         f"GP record access report: {report.practice.name}, "
         f"{uk_day(report.first_day)} to {uk_day(report.last_day)}",
         report.printed.at,
-        signer=signer_of(report.printed),
+        signer=signer_of(report.printed, _attachments(report)),
     )
     pages = build(out, head, _story(report, counter), LANDSCAPE)
     counter.finish()

@@ -7,10 +7,11 @@ from datetime import date, datetime, timedelta
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.consent import consent_state
-from carehome_share.domain.model import Role
+from carehome_share.domain.model import Practice, Role
 from carehome_share.services.context import Context, Tx, read
+from carehome_share.services.evidence import REPORT_DOCUMENT
 from carehome_share.services.settings import setting
-from carehome_share.store import repo
+from carehome_share.store import practice_log, repo
 
 LOOK_BACK_DAYS = 7
 WARN_DAYS = 30
@@ -106,6 +107,7 @@ def needing_attention(ctx: Context) -> list[Attention]:
                     )
                 )
         practices = {p.id: p for p in repo.list_practices(tx.conn)}
+        items += _reports_due(tx, practices, today)
         for agreement in repo.list_agreements(tx.conn):
             name = practices[agreement.practice_id].name
             if agreement.ends_on and today <= agreement.ends_on <= today + timedelta(
@@ -133,6 +135,28 @@ def needing_attention(ctx: Context) -> list[Attention]:
         return items
 
     return read(ctx, "view_exceptions", work)
+
+
+def _reports_due(tx: Tx, practices: dict[int, Practice], today: date) -> list[Attention]:
+    """Practices with an agreement in force whose last GP access report is older than the
+    setting (or who never had one): what a report proves holds only up to the last one sent."""
+    due_days = setting(tx.conn, "report_due_days")
+    items = []
+    for practice_id in sorted(
+        {a.practice_id for a in repo.list_agreements(tx.conn) if a.in_force_on(today)}
+    ):
+        last = practice_log.last_report_at(tx.conn, practice_id, REPORT_DOCUMENT)
+        if last is None or last <= tx.now - timedelta(days=due_days):
+            since = f"last sent {v.uk_date(last):%d/%m/%Y}" if last else "none sent yet"
+            items.append(
+                Attention(
+                    "report_due",
+                    v.uk_date(last) if last else today,
+                    f"GP access report due for {practices[practice_id].name} ({since}): "
+                    "send one so the practice can check nothing since was changed",
+                )
+            )
+    return items
 
 
 def _account_items(ctx: Context, tx: Tx) -> list[Attention]:

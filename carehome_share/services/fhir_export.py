@@ -71,39 +71,7 @@ def export_fhir(
     for every practice or one. Managers only; recorded as a disclosure."""
 
     def work(tx: Tx) -> tuple[FhirExport, T]:
-        conn = tx.conn
-        first, last, start, end = reports.report_period(first_day, last_day)
-        only = practice_id_for(conn, ods_code) if ods_code else None
-        practices = tuple(p for p in repo.list_practices(conn) if only in (None, p.id))
-        links = fhir_queries.chain_links(conn, start, end)
-        residents: dict[str, Resident] = {}
-
-        def logged(kind: str, practice: Practice, lines: list[L]) -> list[Logged[L]]:
-            for line in lines:
-                if line.nhs_number not in residents:
-                    found = repo.find_resident_by_nhs(conn, line.nhs_number)
-                    assert found is not None
-                    residents[line.nhs_number] = found
-            return [Logged(practice, line, links.get((kind, line.id))) for line in lines]
-
-        sessions, refusals, contacts = [], [], []
-        for p in practices:
-            sessions += logged("session", p, list(q.practice_sessions(conn, p.id, start, end)))
-            refusals += logged("refusal", p, list(q.practice_refusals(conn, p.id, start, end)))
-            contacts += logged("contact", p, list(q.practice_contacts(conn, p.id, start, end)))
-        export = FhirExport(
-            home_name=repo.home_name(conn) or "",
-            at=tx.now,
-            first_day=first,
-            last_day=last,
-            head=reports.chain_head(conn),
-            practices=practices,
-            residents=residents,
-            consents=_consents(conn, first, last, only, practices, residents, v.uk_date(tx.now)),
-            sessions=tuple(sessions),
-            refusals=tuple(refusals),
-            contacts=tuple(contacts),
-        )
+        export = collect(tx.conn, tx.now, first_day, last_day, ods_code)
         return export, render(export)
 
     export, result = read(ctx, EXPORT_FHIR, work)
@@ -121,6 +89,45 @@ def export_fhir(
     }
     perform(ctx, EXPORT_FHIR, lambda tx: tx.details.update(details))
     return result
+
+
+def collect(
+    conn: Connection, now: datetime, first_day: object, last_day: object, ods_code: str | None
+) -> FhirExport:
+    """What an export of days first..last (UK) holds, for every practice or one; read inside
+    the caller's snapshot (the export, or a GP access report's attached Bundle)."""
+    first, last, start, end = reports.report_period(first_day, last_day)
+    only = practice_id_for(conn, ods_code) if ods_code else None
+    practices = tuple(p for p in repo.list_practices(conn) if only in (None, p.id))
+    links = fhir_queries.chain_links(conn, start, end)
+    residents: dict[str, Resident] = {}
+
+    def logged(kind: str, practice: Practice, lines: list[L]) -> list[Logged[L]]:
+        for line in lines:
+            if line.nhs_number not in residents:
+                found = repo.find_resident_by_nhs(conn, line.nhs_number)
+                assert found is not None
+                residents[line.nhs_number] = found
+        return [Logged(practice, line, links.get((kind, line.id))) for line in lines]
+
+    sessions, refusals, contacts = [], [], []
+    for p in practices:
+        sessions += logged("session", p, list(q.practice_sessions(conn, p.id, start, end)))
+        refusals += logged("refusal", p, list(q.practice_refusals(conn, p.id, start, end)))
+        contacts += logged("contact", p, list(q.practice_contacts(conn, p.id, start, end)))
+    return FhirExport(
+        home_name=repo.home_name(conn) or "",
+        at=now,
+        first_day=first,
+        last_day=last,
+        head=reports.chain_head(conn),
+        practices=practices,
+        residents=residents,
+        consents=_consents(conn, first, last, only, practices, residents, v.uk_date(now)),
+        sessions=tuple(sessions),
+        refusals=tuple(refusals),
+        contacts=tuple(contacts),
+    )
 
 
 def _consents(

@@ -15,7 +15,7 @@ may already view, so it is an ordinary read.
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.consent import ConsentState, consent_state
@@ -35,6 +35,7 @@ from carehome_share.domain.model import (
 )
 from carehome_share.domain.rules import MIN_JUSTIFICATION, decide
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
+from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
 from carehome_share.services.settings import setting
 from carehome_share.store import audit, recovery, repo, signing
@@ -49,6 +50,9 @@ from carehome_share.store.report_queries import (
 )
 from carehome_share.store.signing import DocumentKey, document_key
 from carehome_share.store.vault import Connection
+
+if TYPE_CHECKING:  # fhir_export builds on this module's period and chain-head helpers
+    from carehome_share.services.fhir_export import FhirExport
 
 T = TypeVar("T")
 PRINT_REPORTS = "print_reports"
@@ -144,6 +148,8 @@ class AccessReport:
     resident_totals: list[Totals]
     nurse_totals: list[Totals]
     restores: tuple[str, ...] = ()  # the database put back from a backup since the period began
+    evidence: Evidence | None = None  # what the reader checks (domain/evidence.py), attached
+    fhir: "FhirExport | None" = None  # exactly the rows printed, attached as a FHIR Bundle
 
 
 def _uk(stamp: str) -> str:
@@ -201,6 +207,8 @@ def gp_access_report(
     """Every access to one practice's records in a period, every refusal and call, for the
     practice to review and sign. Managers only; recorded as a disclosure."""
 
+    from carehome_share.services import fhir_export  # it imports this module
+
     def work(tx: Tx) -> tuple[AccessReport, T]:
         conn = tx.conn
         first, last, start, end = report_period(first_day, last_day)
@@ -213,8 +221,9 @@ def gp_access_report(
         )
         resident_totals = q.resident_totals(conn, practice.id, start, end)
         nurse_totals = q.staff_totals(conn, practice.id, start, end)
+        printed = _printed(tx)
         report = AccessReport(
-            printed=_printed(tx),
+            printed=printed,
             practice=practice,
             agreements=_agreements_during(conn, practice.id, first, last),
             first_day=first,
@@ -237,10 +246,25 @@ def gp_access_report(
             contacts=q.practice_contacts(conn, practice.id, start, end),
             resident_totals=resident_totals,
             nurse_totals=nurse_totals,
+            evidence=access_report_evidence(
+                conn,
+                printed.key,  # one certificate for the signature and the data it names
+                practice,
+                (str(first), str(last)),
+                (start, end),
+                {
+                    "sessions": counts.sessions,
+                    "refusals": counts.refusals,
+                    "contacts": counts.contacts,
+                },
+                tx.now,
+            ),
+            fhir=fhir_export.collect(conn, tx.now, first, last, practice.ods_code),
         )
         return report, render(report)
 
     report, result = read(ctx, PRINT_REPORTS, work)
+    assert report.evidence is not None
     _record(
         ctx,
         "gp_access_report",
@@ -250,6 +274,8 @@ def gp_access_report(
         last_day=str(report.last_day),
         sessions=report.summary.sessions,
         refusals=report.summary.refusals,
+        tree_head=report.evidence.head.to_json(),  # the next report proves it extends this
+        numbers=report.evidence.numbers,
     )
     return result
 

@@ -19,6 +19,12 @@ SETTINGS: dict[str, tuple[int, int, int, str]] = {
     "lockout_minutes": (15, 1, 1440, "minutes an account stays locked"),
     "nmc_check_due_days": (365, 30, 730, "days after an NMC check before it is due again"),
     "long_session_minutes": (15, 5, 240, "minutes after which a session is listed as long"),
+    "report_due_days": (
+        31,
+        7,
+        366,
+        "days after a GP access report before the practice's next one is due",
+    ),
 }
 
 

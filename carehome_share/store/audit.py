@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from carehome_share.store import binding
+from carehome_share.store import binding, practice_log
 from carehome_share.store.binding import RecordCheck
 from carehome_share.store.vault import Connection, DatabaseError, Vault, VaultError, page_problems
 
@@ -152,9 +152,11 @@ def append(
     details: dict[str, object] | None = None,
 ) -> int:
     """Add one entry inside the caller's transaction; return its sequence number. The entry
-    binds the record rows written on this connection since the last one (`binding.take`)."""
+    binds the record rows written on this connection since the last one (`binding.take`), and
+    an entry about a GP practice carries that practice's next running number (`practice_log`)."""
     last_seq, last_hash = head(conn)
     bound = binding.entry_rows(conn, first=last_seq == 0)
+    numbered, number = practice_log.numbered(conn, resident_id, details)
     row = entry_row(
         last_seq + 1,
         format_time(at),
@@ -164,9 +166,12 @@ def append(
         outcome,
         resident_id,
         reasons,
-        binding.merged(details, bound) if bound else details,
+        binding.merged(numbered, bound) if bound else numbered,
     )
-    return insert_chained(conn, [row], last_hash)[0]
+    seq = insert_chained(conn, [row], last_hash)[0]
+    if number is not None:
+        practice_log.index(conn, [(*number, seq)])
+    return seq
 
 
 def format_time(at: datetime) -> str:

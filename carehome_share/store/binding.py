@@ -21,7 +21,7 @@ what differs. The migration that first meets a log without bindings (a file made
 binds every row as it then is, in `rows_bound` entries.
 
 Which tables: all of `RECORD_TABLES`, which is every table of the schema except the log itself
-(the chain) and `practice_sequence` (schema 4: each GP practice's last running number, which
+(the chain) and `practice_entry` (schema 4: an index of each GP practice's running numbers, which
 the hashed entries about that practice carry themselves). Rows are named by rowid: the id for
 every table with an integer id; `settings`, `key_slot` and `session_section` have no integer key,
 and keep their rowids because the app never runs VACUUM and its backups copy pages. Deleting
@@ -400,6 +400,7 @@ class RecordCheck:
         12th)."""
         expected = self.expected
         mentions = _MENTION.findall
+        fromhex = bytes.fromhex
         self.entries += len(rows)
         for row in rows:
             details: str = row[11]
@@ -414,12 +415,17 @@ class RecordCheck:
                 if known is None:
                     continue  # not a record table: nothing in the file to compare
                 r = int(rowid)
-                if r < known.size or known.grow(r):
-                    if known.extra and r in known.extra:
-                        del known.extra[r]
-                    known.put(r, digest, seq)
-                else:
+                if r >= known.size and not known.grow(r):
                     known.extra[r] = (digest, seq)
+                    continue
+                if known.extra:
+                    known.extra.pop(r, None)
+                known.seqs[r] = seq  # put(), inline: this runs for every binding in the log
+                if digest:
+                    known.state[r] = _BOUND
+                    known.digests[r * _WIDTH : (r + 1) * _WIDTH] = fromhex(digest[:32])
+                else:
+                    known.state[r] = _DELETED
 
     # -- rows
 
@@ -438,51 +444,65 @@ class RecordCheck:
             self._check_table(conn, table, self.expected[table])
 
     def _check_table(self, conn: Connection, table: str, known: _Expected) -> None:
-        size, state, digests, seqs, extra = (
-            known.size,
-            known.state,
-            known.digests,
-            known.seqs,
-            known.extra,
-        )
-        sha256 = hashlib.sha256
-        encode = _ENCODE
+        size, state, digests = known.size, known.state, known.digests
+        sha256, encode, width = hashlib.sha256, _ENCODE, _WIDTH
+        bound_run, seen_run = bytes([_BOUND]) * 20_000, bytes([_SEEN]) * 20_000
         found_far: set[int] = set()
         cursor = conn.execute(f'SELECT rowid, * FROM main."{table}" ORDER BY rowid')
         while batch := cursor.fetchmany(20_000):
             self.rows += len(batch)
-            for row in batch:
-                r = row[0]
-                content = row[1:]
-                text = "".join(encode(content, 0)) if encode else _ROW_ENCODER.encode(content)
-                digest = sha256(text.encode("utf-8", "surrogatepass")).digest()[:_WIDTH]
-                if 0 <= r < size:
-                    s = state[r]
-                    if s == _BOUND:
-                        state[r] = _SEEN
-                        if digests[r * _WIDTH : (r + 1) * _WIDTH] == digest:
-                            continue
-                        self._disagree(table, r, _changed(seqs[r]))
-                    elif s == _UNNAMED:
-                        self._disagree(table, r, _NOT_IN_TRAIL)
-                    else:
-                        self._disagree(table, r, _revived(seqs[r]))
-                    continue
-                found_far.add(r)
-                hex_digest, seq = extra.get(r, ("", 0))
-                if not seq:
-                    self._disagree(table, r, _NOT_IN_TRAIL)
-                elif not hex_digest:
-                    self._disagree(table, r, _revived(seq))
-                elif bytes.fromhex(hex_digest[:32]) != digest:
-                    self._disagree(table, r, _changed(seq))
+            if encode:
+                computed = [
+                    sha256("".join(encode(row[1:], 0)).encode("utf-8", "surrogatepass")).digest()
+                    for row in batch
+                ]
+            else:
+                computed = [sha256(canonical_row(row[1:])).digest() for row in batch]
+            # The usual batch: consecutive rowids, every one bound, every digest as bound.
+            first, last, n = batch[0][0], batch[-1][0], len(batch)
+            if (
+                last - first == n - 1
+                and first >= 0
+                and last < size
+                and state[first : last + 1] == bound_run[:n]
+                and digests[first * width : (last + 1) * width]
+                == b"".join(d[:width] for d in computed)
+            ):
+                state[first : last + 1] = seen_run[:n]
+                continue
+            for row, digest in zip(batch, computed, strict=True):
+                self._check_row(table, known, row[0], digest[:width], found_far)
         missing = state.find(_BOUND)
         while missing >= 0:
-            self._disagree(table, missing, _deleted(seqs[missing]))
+            self._disagree(table, missing, _deleted(known.seqs[missing]))
             missing = state.find(_BOUND, missing + 1)
-        for r, (hex_digest, seq) in sorted(extra.items()):
+        for r, (hex_digest, seq) in sorted(known.extra.items()):
             if hex_digest and r not in found_far:
                 self._disagree(table, r, _deleted(seq))
+
+    def _check_row(
+        self, table: str, known: _Expected, r: int, digest: bytes, found_far: set[int]
+    ) -> None:
+        if 0 <= r < known.size:
+            s = known.state[r]
+            seq = known.seqs[r]
+            if s == _BOUND:
+                known.state[r] = _SEEN
+                if known.digests[r * _WIDTH : (r + 1) * _WIDTH] != digest:
+                    self._disagree(table, r, _changed(seq))
+            elif s == _UNNAMED:
+                self._disagree(table, r, _NOT_IN_TRAIL)
+            else:
+                self._disagree(table, r, _revived(seq))
+            return
+        found_far.add(r)
+        hex_digest, seq = known.extra.get(r, ("", 0))
+        if not seq:
+            self._disagree(table, r, _NOT_IN_TRAIL)
+        elif not hex_digest:
+            self._disagree(table, r, _revived(seq))
+        elif bytes.fromhex(hex_digest[:32]) != digest:
+            self._disagree(table, r, _changed(seq))
 
     def row_problems(self) -> list[str]:
         if self.first is None:

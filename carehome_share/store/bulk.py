@@ -76,6 +76,10 @@ class SessionRow(NamedTuple):
         """(key, digest) binding this row as written."""
         return binding.row_key("access_session", self.id), binding.row_digest(self)
 
+    def closed(self, at: str, kind: str) -> "SessionRow":
+        """The same session, closed (quicker than _replace: the demo makes a million)."""
+        return SessionRow(*self[:8], at, kind, *self[10:])
+
 
 class SectionRow(NamedTuple):
     session_id: int

@@ -188,13 +188,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE key_slot (username TEXT PRIMARY KEY COLLATE NOCASE, slot TEXT NOT NULL);
     """,
     # 4: a verifiable log (Trust 2): the home's signing key for tree heads and documents (made
-    # by the migration step in vault.py, see store/signing.py), and each GP practice's running
-    # number for the audit entries about it.
+    # by the migration step in vault.py, see store/signing.py), and an index of each GP
+    # practice's running numbers on the audit entries about it (store/practice_log.py; the
+    # numbers themselves are in the hashed entries).
     """
     ALTER TABLE vault_identity ADD COLUMN signing_key BLOB;
-    CREATE TABLE practice_sequence (
-        practice_id INTEGER PRIMARY KEY REFERENCES practice(id),
-        last INTEGER NOT NULL
+    CREATE TABLE practice_entry (
+        practice_id INTEGER NOT NULL REFERENCES practice(id),
+        n INTEGER NOT NULL,
+        seq INTEGER NOT NULL UNIQUE REFERENCES audit_log(seq),
+        PRIMARY KEY (practice_id, n)
     );
     """,
 )

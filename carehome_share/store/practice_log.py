@@ -1,0 +1,132 @@
+"""Each GP practice's own running number on the audit entries about it.
+
+An entry is about a practice when it names a resident (the resident's registered practice) or
+carries the practice's ODS code in its details (a report for it, its agreement). Its details get
+`"practice": {"ods_code": ..., "n": ...}`, numbered 1, 2, 3... per practice. The number is
+hashed into the chain with the rest of the entry, so a report that leaves an entry out shows a
+gap, at the latest beside the practice's next report. `practice_entry` indexes the numbers
+(practice, number, entry) so a report finds its entries without reading the whole log.
+"""
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from carehome_share.store.vault import Connection
+
+_ENTRY_COLUMNS = (
+    "a.seq, a.at, a.actor_username, a.actor_name, a.actor_role, a.actor_nmc_pin, "
+    "a.workstation, a.action, a.resident_id, a.outcome, a.reasons, a.details"
+)
+
+
+def _time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def practice_of(
+    conn: Connection, resident_id: int | None, details: Mapping[str, object] | None
+) -> tuple[int, str] | None:
+    """(practice id, ODS code) an entry is about, or None."""
+    if resident_id is not None:
+        row = conn.execute(
+            "SELECT p.id, p.ods_code FROM resident r JOIN practice p ON p.id = r.practice_id "
+            "WHERE r.id = ?",
+            (resident_id,),
+        ).fetchone()
+        if row:
+            return int(row[0]), str(row[1])
+    ods = (details or {}).get("ods_code")
+    if isinstance(ods, str):
+        row = conn.execute(
+            "SELECT id, ods_code FROM practice WHERE ods_code = ?", (ods,)
+        ).fetchone()
+        if row:
+            return int(row[0]), str(row[1])
+    return None
+
+
+def next_number(conn: Connection, practice_id: int) -> int:
+    row = conn.execute(
+        "SELECT coalesce(max(n), 0) FROM practice_entry WHERE practice_id = ?", (practice_id,)
+    ).fetchone()
+    return int(row[0]) + 1
+
+
+def numbered(
+    conn: Connection,
+    resident_id: int | None,
+    details: Mapping[str, object] | None,
+    counters: dict[int, int] | None = None,
+) -> tuple[dict[str, object] | None, tuple[int, int] | None]:
+    """The details with the practice's next running number added, and (practice id, number)
+    to index once the entry has its sequence number. `counters` carries the last numbers
+    through a batch of entries not yet indexed."""
+    about = practice_of(conn, resident_id, details)
+    if about is None:
+        return (dict(details) if details else None), None
+    practice_id, ods = about
+    n = (
+        counters[practice_id] + 1
+        if counters and practice_id in counters
+        else next_number(conn, practice_id)
+    )
+    if counters is not None:
+        counters[practice_id] = n
+    return {**(details or {}), "practice": {"ods_code": ods, "n": n}}, (practice_id, n)
+
+
+def index(conn: Connection, numbers: list[tuple[int, int, int]]) -> None:
+    """Record (practice id, number, entry seq) for entries just chained."""
+    conn.executemany("INSERT INTO practice_entry(practice_id, n, seq) VALUES (?, ?, ?)", numbers)
+
+
+def entries(
+    conn: Connection, practice_id: int, start: datetime, end: datetime
+) -> list[tuple[object, ...]]:
+    """The practice's entries made in [start, end), by running number, as canonical rows."""
+    return conn.execute(
+        f"SELECT {_ENTRY_COLUMNS} FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
+        "WHERE pe.practice_id = ? AND a.at >= ? AND a.at < ? ORDER BY pe.n",
+        (practice_id, _time(start), _time(end)),
+    ).fetchall()
+
+
+def number_of(row: tuple[object, ...]) -> int:
+    """The running number an entry's details carry."""
+    return int(json.loads(str(row[11]))["practice"]["n"])
+
+
+def details_newest_first(
+    conn: Connection, practice_id: int, action: str
+) -> Iterator[dict[str, Any]]:
+    """The details of the practice's entries of one kind, the latest first."""
+    cursor = conn.execute(
+        "SELECT a.details FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
+        "WHERE pe.practice_id = ? AND a.action = ? ORDER BY pe.n DESC",
+        (practice_id, action),
+    )
+    for (details,) in cursor:
+        yield json.loads(details)
+
+
+def last_report_at(conn: Connection, practice_id: int, document: str) -> datetime | None:
+    """When the practice's latest report of this kind was made (printed or saved), if ever."""
+    for at, details in conn.execute(
+        "SELECT a.at, a.details FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
+        "WHERE pe.practice_id = ? AND a.action = 'print_reports' ORDER BY pe.n DESC",
+        (practice_id,),
+    ):
+        if json.loads(details).get("document") == document:
+            return datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return None
+
+
+def restores_since(conn: Connection, since: datetime) -> list[tuple[object, ...]]:
+    """The "restore" entries made at or after `since`, as canonical rows."""
+    return conn.execute(
+        f"SELECT {_ENTRY_COLUMNS} FROM audit_log a WHERE a.action = 'restore' AND a.at >= ? "
+        "ORDER BY a.seq",
+        (_time(since),),
+    ).fetchall()
