@@ -77,6 +77,10 @@ def _documents(ctx: Context, folder: Path, recovery_code: str) -> None:
             and (folder / f"{name}.pdf").stat().st_size == len(data)
         )
         _check(f"PDF {name}", ok, f"{pages} page(s), {len(data) // 1024} KiB")
+    from carehome_share.check import check_report  # what a GP practice runs on the report
+
+    verdict = check_report(folder / "gp-access-report.pdf")
+    _check("signed GP access report passes check-report", verdict.ok, verdict.text())
 
 
 def _main_window(ctx: Context) -> None:

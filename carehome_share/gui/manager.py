@@ -917,6 +917,7 @@ SETTING_LABELS = {
     "lockout_minutes": "Account locked &for:",
     "nmc_check_due_days": "&NMC check due after:",
     "long_session_minutes": "Session &counts as long after:",
+    "report_due_days": "GP access &report due after:",
 }
 
 

@@ -138,22 +138,19 @@ def needing_attention(ctx: Context) -> list[Attention]:
 
 
 def _reports_due(tx: Tx, practices: dict[int, Practice], today: date) -> list[Attention]:
-    """Practices with an agreement in force whose last GP access report is older than the
-    setting (or who never had one): what a report proves holds only up to the last one sent."""
+    """Practices with something recorded about them that no GP access report has covered for
+    longer than the setting: what a report proves holds only up to the last one sent."""
     due_days = setting(tx.conn, "report_due_days")
     items = []
-    for practice_id in sorted(
-        {a.practice_id for a in repo.list_agreements(tx.conn) if a.in_force_on(today)}
-    ):
-        last = practice_log.last_report_at(tx.conn, practice_id, REPORT_DOCUMENT)
-        if last is None or last <= tx.now - timedelta(days=due_days):
-            since = f"last sent {v.uk_date(last):%d/%m/%Y}" if last else "none sent yet"
+    for practice_id, practice in practices.items():
+        oldest = practice_log.oldest_unreported(tx.conn, practice_id, REPORT_DOCUMENT)
+        if oldest is not None and oldest <= tx.now - timedelta(days=due_days):
             items.append(
                 Attention(
                     "report_due",
-                    v.uk_date(last) if last else today,
-                    f"GP access report due for {practices[practice_id].name} ({since}): "
-                    "send one so the practice can check nothing since was changed",
+                    v.uk_date(oldest),
+                    f"GP access report due for {practice.name}: what was recorded about its "
+                    f"patients since {v.uk_date(oldest):%d/%m/%Y} has not been sent to it yet",
                 )
             )
     return items

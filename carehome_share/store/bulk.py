@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from carehome_share.store import audit, binding
+from carehome_share.store import audit, binding, practice_log
 from carehome_share.store.audit import Actor
 from carehome_share.store.vault import Connection, Vault
 
@@ -203,11 +203,18 @@ def append_audit(conn: Connection, events: Sequence[AuditEvent]) -> tuple[int, s
         return seq, prev_hash
     first = binding.entry_rows(conn, first=seq == 0)
     rows = []
+    counters: dict[int, int] = {}  # each practice's last running number in this batch
+    about: dict[int, tuple[int, str] | None] = {}  # resident: practice, looked up once
+    numbers = []
     for event in events:
-        details = event.details
+        details, number = practice_log.numbered(
+            conn, event.resident_id, event.details, counters, about
+        )
         if first:
             details, first = binding.merged(details, first), {}
         seq += 1
+        if number is not None:
+            numbers.append((*number, seq))
         rows.append(
             audit.entry_row(
                 seq,
@@ -221,4 +228,6 @@ def append_audit(conn: Connection, events: Sequence[AuditEvent]) -> tuple[int, s
                 details,
             )
         )
-    return audit.insert_chained(conn, rows, prev_hash)
+    head = audit.insert_chained(conn, rows, prev_hash)
+    practice_log.index(conn, numbers)
+    return head

@@ -26,17 +26,26 @@ def _time(at: datetime) -> str:
 
 
 def practice_of(
-    conn: Connection, resident_id: int | None, details: Mapping[str, object] | None
+    conn: Connection,
+    resident_id: int | None,
+    details: Mapping[str, object] | None,
+    residents: dict[int, tuple[int, str] | None] | None = None,
 ) -> tuple[int, str] | None:
-    """(practice id, ODS code) an entry is about, or None."""
+    """(practice id, ODS code) an entry is about, or None. `residents` caches the look-ups
+    of a batch."""
+    if resident_id is not None and residents is not None and resident_id in residents:
+        return residents[resident_id]
     if resident_id is not None:
         row = conn.execute(
             "SELECT p.id, p.ods_code FROM resident r JOIN practice p ON p.id = r.practice_id "
             "WHERE r.id = ?",
             (resident_id,),
         ).fetchone()
-        if row:
-            return int(row[0]), str(row[1])
+        found = (int(row[0]), str(row[1])) if row else None
+        if residents is not None:
+            residents[resident_id] = found
+        if found:
+            return found
     ods = (details or {}).get("ods_code")
     if isinstance(ods, str):
         row = conn.execute(
@@ -59,11 +68,12 @@ def numbered(
     resident_id: int | None,
     details: Mapping[str, object] | None,
     counters: dict[int, int] | None = None,
+    residents: dict[int, tuple[int, str] | None] | None = None,
 ) -> tuple[dict[str, object] | None, tuple[int, int] | None]:
     """The details with the practice's next running number added, and (practice id, number)
     to index once the entry has its sequence number. `counters` carries the last numbers
-    through a batch of entries not yet indexed."""
-    about = practice_of(conn, resident_id, details)
+    through a batch of entries not yet indexed, `residents` the practices looked up."""
+    about = practice_of(conn, resident_id, details, residents)
     if about is None:
         return (dict(details) if details else None), None
     practice_id, ods = about
@@ -111,16 +121,25 @@ def details_newest_first(
         yield json.loads(details)
 
 
-def last_report_at(conn: Connection, practice_id: int, document: str) -> datetime | None:
-    """When the practice's latest report of this kind was made (printed or saved), if ever."""
-    for at, details in conn.execute(
-        "SELECT a.at, a.details FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
+def oldest_unreported(conn: Connection, practice_id: int, document: str) -> datetime | None:
+    """When the oldest entry about the practice that no report of this kind has covered yet
+    was made (None when every entry is in one). A report covers the entries numbered before
+    its own print entry."""
+    last_print = 0
+    for n, details in conn.execute(
+        "SELECT pe.n, a.details FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
         "WHERE pe.practice_id = ? AND a.action = 'print_reports' ORDER BY pe.n DESC",
         (practice_id,),
     ):
         if json.loads(details).get("document") == document:
-            return datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    return None
+            last_print = int(n)
+            break
+    row = conn.execute(
+        "SELECT min(a.at) FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
+        "WHERE pe.practice_id = ? AND pe.n > ? AND a.action != 'print_reports'",
+        (practice_id, last_print),
+    ).fetchone()
+    return datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if row[0] else None
 
 
 def restores_since(conn: Connection, since: datetime) -> list[tuple[object, ...]]:

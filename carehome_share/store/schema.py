@@ -196,7 +196,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE practice_entry (
         practice_id INTEGER NOT NULL REFERENCES practice(id),
         n INTEGER NOT NULL,
-        seq INTEGER NOT NULL UNIQUE REFERENCES audit_log(seq),
+        seq INTEGER NOT NULL UNIQUE,  -- the audit entry (no foreign key: the log is checked by verify)
         PRIMARY KEY (practice_id, n)
     );
     """,
