@@ -20,8 +20,13 @@ one line each in the verdict:
    of a backup between the two (listed in `restores`) is named in plain words.
 
 A FHIR Bundle exported with the same evidence can be checked instead of a PDF (`read_report`):
-the evidence travels base64 in the Bundle extension `EVIDENCE_EXTENSION`, and a document
-signature, if any, in `Bundle.signature` (see `_bundle_signature`).
+the evidence travels base64 in the extension `EVIDENCE_EXTENSION` on `Bundle.meta` (where
+`carehome-share export fhir --ods-code` puts it: R4 allows no extension on a Bundle itself) or
+on the Bundle, and a document signature, if any, in `Bundle.signature` (see `_bundle_signature`).
+Each session, refusal and call in a Bundle names the audit entries that recorded it
+(audit-chain-entry extensions): for a session also each sections-viewed entry and its close,
+each of which must be listed in the evidence or carry its inclusion proof, be about that
+session, and agree with the parts of the record the Bundle says were viewed (`_session_problems`).
 """
 
 import asyncio
@@ -55,6 +60,9 @@ _DCM = "http://dicom.nema.org/resources/ontology/DCM"
 _EVENT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 # as interop/fhir.py writes them (not imported: it brings the services with it)
 _CHAIN_EXTENSION = "https://carehome-share.example.org/fhir/StructureDefinition/audit-chain-entry"
+_SECTION_SYSTEM = "https://carehome-share.example.org/fhir/CodeSystem/gp-record-section"
+# the entries that carry on a session once opened (store/fhir_queries.py FOLLOW_UPS)
+_FOLLOW_UPS = frozenset({"record_sections_viewed", "close_access_session", "auto_close_session"})
 _SEPARATORS = ",.\u00a0\u202f "  # thousands separators a printed number may carry
 _HEADINGS = {
     "sessions": "Access sessions",
@@ -168,14 +176,20 @@ def _read_bundle(path: Path, data: bytes) -> Report:
         raise Unreadable(f"{path.name} is not a PDF, nor a FHIR Bundle in JSON") from None
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise Unreadable(f"{path.name} is JSON but not a FHIR Bundle")
-    carried = next(
+    meta = bundle.get("meta")
+    extensions = [
+        *_list(meta.get("extension") if isinstance(meta, dict) else None),
+        *_list(bundle.get("extension")),  # where the first hand-made Bundles carried it
+    ]
+    attachment = next(
         (
-            e.get("valueAttachment", {}).get("data")
-            for e in bundle.get("extension", [])
+            e.get("valueAttachment")
+            for e in extensions
             if isinstance(e, dict) and e.get("url") == EVIDENCE_EXTENSION
         ),
         None,
     )
+    carried = attachment.get("data") if isinstance(attachment, dict) else None
     if not isinstance(carried, str):
         raise Unreadable(
             f"{path.name} is a FHIR Bundle without report evidence (extension "
@@ -763,18 +777,47 @@ def _is_dict(value: Any) -> bool:
     return isinstance(value, dict)
 
 
-def _chain_entry(resource: dict[str, Any]) -> tuple[int, bytes] | None:
-    """The audit entry a FHIR row says recorded it (its sequence number and exact bytes)."""
-    for extension in _list(resource.get("extension")):
-        if isinstance(extension, dict) and extension.get("url") == _CHAIN_EXTENSION:
-            parts = {p.get("url"): p for p in _list(extension.get("extension")) if _is_dict(p)}
-            try:
-                seq = parts["sequence"]["valueInteger"]
-                entry = base64.b64decode(parts["entry"]["valueBase64Binary"], validate=True)
-            except (KeyError, TypeError, ValueError, binascii.Error):
+@dataclass(frozen=True)
+class _Named:
+    """An audit entry a FHIR row names: its sequence number, exact bytes, and the inclusion
+    proof the Bundle carries for it (None when it carries none)."""
+
+    seq: int
+    entry: bytes
+    proof: list[bytes] | None
+
+
+def _chain_entries(resource: dict[str, Any]) -> list[_Named | None]:
+    """Every audit entry a FHIR row names, oldest first (None for one that cannot be read)."""
+    return [
+        _named(extension)
+        for extension in _list(resource.get("extension"))
+        if isinstance(extension, dict) and extension.get("url") == _CHAIN_EXTENSION
+    ]
+
+
+def _named(extension: dict[str, Any]) -> _Named | None:
+    parts = {p.get("url"): p for p in _list(extension.get("extension")) if _is_dict(p)}
+    try:
+        seq = parts["sequence"]["valueInteger"]
+        entry = base64.b64decode(parts["entry"]["valueBase64Binary"], validate=True)
+        proof = None
+        if "inclusionProof" in parts:
+            raw = base64.b64decode(parts["inclusionProof"]["valueBase64Binary"], validate=True)
+            if len(raw) % 32:
                 return None
-            return seq, entry
-    return None
+            proof = [raw[i : i + 32] for i in range(0, len(raw), 32)]
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        return None
+    return _Named(seq, entry, proof)
+
+
+def _chain_entry(resource: dict[str, Any]) -> tuple[int, bytes] | None:
+    """The audit entry a FHIR row says recorded it, the first it names (its sequence number
+    and exact bytes): the session opened, the refusal, the call."""
+    named = _chain_entries(resource)
+    first = named[0] if named else None
+    return (first.seq, first.entry) if first else None
 
 
 def _printed(text: str, heading: str) -> list[int]:
@@ -842,7 +885,124 @@ def _bundle_problems(report: Report, read: _Read, counted: Counter[str]) -> list
             )
         if must_name and None in named:
             problems.append(f"some {_NOUNS[kind][1]} in the Bundle name no audit entry")
+        if kind == "sessions":
+            problems += _session_problems(report, read, resources)
+        elif any(len(_chain_entries(r)) > 1 for r in resources):
+            problems.append(f"some {_NOUNS[kind][1]} in the FHIR data name more than one entry")
     return problems
+
+
+def _session_problems(report: Report, read: _Read, sessions: list[dict[str, Any]]) -> list[str]:
+    """Each session's later entries (sections viewed, its close): each is in the signed log,
+    listed in the evidence or proven by the inclusion proof the Bundle carries, and is about
+    that session; the parts of the record the Bundle says were viewed are those the entries
+    record; and every such entry the evidence lists is named. An entry after the period that
+    the Bundle gives no proof for is accepted only in a signed document (a PDF report's
+    attached Bundle): it is listed in the report of the period it falls in."""
+    by_seq = {e.seq: e for e in read.entries}
+    signed = report.kind == "PDF" or report.signature.present
+    last_day = _day(_field(report.evidence, "period", dict).get("last_day"))
+    unproven: list[int] = []
+    strays: list[int] = []
+    wrong_parts: list[int] = []
+    named_later: set[int] = set()
+    session_ids: set[Any] = set()
+    for resource in sessions:
+        first, *later = _chain_entries(resource) or [None]
+        opened = by_seq.get(first.seq) if first else None
+        if first is None or opened is None or opened.text.encode("utf-8") != first.entry:
+            continue  # named no entry, or one the log does not list: reported above
+        session = opened.details.get("session_id")
+        session_ids.add(session)
+        viewed: set[str] = set()
+        whole = True
+        for item in later:
+            entry = _later_entry(item, by_seq, read.head, signed, last_day)
+            if entry is None:
+                unproven.append(item.seq if item else first.seq)
+                whole = False
+            elif (
+                entry.value(7) not in _FOLLOW_UPS
+                or entry.value(9) != "allowed"
+                or entry.details.get("session_id") != session
+            ):
+                strays.append(entry.seq)
+                whole = False
+            else:
+                named_later.add(entry.seq)
+                if entry.value(7) == "record_sections_viewed":
+                    viewed.update(str(x) for x in _list(entry.details.get("sections")))
+        if whole and _sections(resource) != viewed:
+            wrong_parts.append(first.seq)
+    left_out = sorted(
+        e.seq
+        for e in read.entries
+        if e.value(7) in _FOLLOW_UPS
+        and e.details.get("session_id") in session_ids
+        and e.seq not in named_later
+    )
+    problems = []
+    if unproven:
+        problems.append(
+            f"the sections viewed or closes the FHIR data's access sessions name as audit entry "
+            f"{_numbers(unproven)} are not in the signed log as given (changed, or not the home's)"
+        )
+    if strays:
+        problems.append(
+            f"audit entry {_numbers(strays)}, named by an access session in the FHIR data, is not "
+            "that session's sections viewed or close"
+        )
+    if wrong_parts:
+        problems.append(
+            f"the parts of the record viewed that the FHIR data gives for the access session of "
+            f"audit entry {_numbers(wrong_parts)} are not those its audit entries record"
+        )
+    if left_out:
+        problems.append(
+            f"the signed log lists audit entry {_numbers(left_out)} (sections viewed or a close of "
+            "an access session in the FHIR data), which the FHIR data leaves out"
+        )
+    return problems
+
+
+def _later_entry(
+    item: _Named | None,
+    by_seq: dict[int, Entry],
+    head: SignedTreeHead | None,
+    signed: bool,
+    last_day: date,
+) -> Entry | None:
+    """A session's later entry as the Bundle gives it, if it is in the signed log: listed in
+    the evidence with the same bytes, or proven by the inclusion proof the Bundle carries (or,
+    in a signed document, made after the period)."""
+    if item is None:
+        return None
+    listed = by_seq.get(item.seq)
+    if listed is not None:
+        return listed if listed.text.encode("utf-8") == item.entry else None
+    try:
+        text = item.entry.decode("utf-8")
+        fields = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(fields, list) or len(fields) != 12:
+        return None
+    entry = Entry(item.seq, text, item.proof or [], fields)
+    if item.proof is not None:
+        return entry if head is not None and _included(entry, head) else None
+    after = entry.at is not None and entry.at.astimezone(UK).date() > last_day
+    return entry if signed and after and fields[0] == item.seq else None
+
+
+def _sections(resource: dict[str, Any]) -> set[str]:
+    """The parts of the GP record an AuditEvent says were viewed (its section entities)."""
+    found = set()
+    for entity in _list(resource.get("entity")):
+        what = entity.get("what") if isinstance(entity, dict) else None
+        identifier = what.get("identifier") if isinstance(what, dict) else None
+        if isinstance(identifier, dict) and identifier.get("system") == _SECTION_SYSTEM:
+            found.add(str(identifier.get("value")))
+    return found
 
 
 # -- the previous report --------------------------------------------------------------------------

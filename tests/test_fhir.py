@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from carehome_share import cli, demo
+from carehome_share import check, cli, demo
 from carehome_share.domain.errors import AccessRefused, PermissionDenied
 from carehome_share.domain.validation import day_start
 from carehome_share.interop.fhir import (
@@ -158,25 +158,59 @@ def test_required_fields_are_present(bundle: dict[str, Any]) -> None:
         assert p["identifier"][0]["system"] == NHS_NUMBER and value.startswith("999")
 
 
-def test_each_audit_event_can_be_checked_against_the_chain_from_the_export_alone(
-    home: Demo, bundle: dict[str, Any]
-) -> None:
-    checked = 0
-    for resource in resources(bundle, "AuditEvent") + resources(bundle, "Communication"):
-        (chain,) = [x for x in resource["extension"] if x["url"] == CHAIN_EXTENSION]
-        part = {
+def chain_parts(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The resource's audit-chain-entry extensions, each as {part url: value}, in order."""
+    return [
+        {
             x["url"]: next(v for k, v in x.items() if k.startswith("value"))
             for x in chain["extension"]
         }
-        entry = base64.b64decode(part["entry"])
-        assert hashlib.sha256(part["previousHash"].encode() + entry).hexdigest() == part["hash"]
-        assert json.loads(entry)[0] == part["sequence"]
-        stored = home.ctx.conn.execute(
-            "SELECT hash FROM audit_log WHERE seq = ?", (part["sequence"],)
-        ).fetchone()
-        assert stored == (part["hash"],)
-        checked += 1
+        for chain in resource.get("extension", [])
+        if chain["url"] == CHAIN_EXTENSION
+    ]
+
+
+def test_each_audit_event_can_be_checked_against_the_chain_from_the_export_alone(
+    home: Demo, bundle: dict[str, Any]
+) -> None:
+    follow_ups: dict[int, set[int]] = {}  # session id -> the entries after its opening
+    for seq, details in home.ctx.conn.execute(
+        "SELECT seq, details FROM audit_log WHERE action IN ('record_sections_viewed', "
+        "'close_access_session', 'auto_close_session')"
+    ):
+        follow_ups.setdefault(json.loads(details)["session_id"], set()).add(seq)
+    checked = 0
+    followed: Counter[str] = Counter()
+    for resource in resources(bundle, "AuditEvent") + resources(bundle, "Communication"):
+        chain = chain_parts(resource)
+        assert chain
+        fields = []
+        for part in chain:
+            entry = base64.b64decode(part["entry"])
+            digest = hashlib.sha256(part["previousHash"].encode() + entry).hexdigest()
+            assert digest == part["hash"]
+            assert json.loads(entry)[0] == part["sequence"]
+            stored = home.ctx.conn.execute(
+                "SELECT hash FROM audit_log WHERE seq = ?", (part["sequence"],)
+            ).fetchone()
+            assert stored == (part["hash"],)
+            fields.append(json.loads(entry))
+            checked += 1
+        seqs = [f[0] for f in fields]
+        assert seqs == sorted(set(seqs))
+        first, *rest = fields
+        if resource.get("action") == "R":  # a session: opened, sections viewed, closed
+            assert (first[7], first[9]) == ("open_access_session", "allowed")
+            session = json.loads(first[11])["session_id"]
+            assert {json.loads(f[11])["session_id"] for f in rest} <= {session}
+            assert set(seqs[1:]) == follow_ups.get(session, set())
+            followed.update(f[7] for f in rest)
+        else:
+            assert rest == []
+            assert first[7] in {"open_access_session", "log_gp_contact"}
     assert checked > 0
+    # the demo's sessions have their sections viewed, and close by hand or automatically
+    assert set(followed) == {"record_sections_viewed", "close_access_session", "auto_close_session"}
     system, value = bundle["identifier"]["system"], bundle["identifier"]["value"]
     seq, digest = value.split(":")
     assert system == CHAIN_HEAD_SYSTEM
@@ -220,6 +254,19 @@ def test_an_ods_code_keeps_one_practice(home: Demo) -> None:
     assert urls(one, "Consent") == {full_url("Consent", i) for i in consents}
     organisations = resources(one, "Organization")
     assert [o["identifier"][0]["value"] for o in organisations if "identifier" in o] == [ods_code]
+
+
+def test_a_one_practice_export_of_the_demo_checks_out(home: Demo, tmp_path: Path) -> None:
+    """The demo's sessions are written by its batched writer, not the services: their entries,
+    sections viewed, closes (by hand and automatic) and numbers check out all the same."""
+    (ods_code,) = home.ctx.conn.execute("SELECT ods_code FROM practice LIMIT 1").fetchone()
+    one = export(home.ctx, FIRST, LAST, ods_code)
+    assert "signature" in one and one["meta"]["extension"]
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(one))
+    verdict = check.check_report(path)
+    assert verdict.ok, verdict.text()
+    assert verdict.facts["kind"] == "FHIR Bundle"
 
 
 def test_a_carer_may_not_export_and_the_refusal_is_audited(home: Demo) -> None:

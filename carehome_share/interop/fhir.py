@@ -15,10 +15,23 @@
   110113 Security Alert, action E, outcome 8, outcomeDesc the reasons).
 - Communication: each phone call to the GP practice, `about` the refusal it followed.
 
-Each AuditEvent and Communication carries the audit-chain-entry extension: the entry's
-sequence number, previous hash, hash and the exact bytes hashed (base64), so that
-SHA-256(previousHash || entry) == hash is checked from the export alone; the Bundle's
-identifier is the chain head SEQ:HASH, which `carehome-share verify --head` checks.
+Each AuditEvent and Communication carries one audit-chain-entry extension for every audit entry
+that recorded it, oldest first: for a session the entry that opened it, each sections-viewed
+entry and the close (by the nurse, or automatic); for a refusal or a call its one entry. Each
+holds the entry's sequence number, previous hash, hash and the exact bytes hashed (base64), so
+that SHA-256(previousHash || entry) == hash is checked from the export alone. The first is
+always the entry written with the record, so a reader of earlier exports, which carried only
+that one, still finds it first. The Bundle's identifier is the chain head SEQ:HASH, which
+`carehome-share verify --head` checks.
+
+An export for one practice is a document (`document`, `write_bundle`) that carries the evidence
+of a GP access report for that practice and period (domain/evidence.py), base64 in the
+report-evidence extension on `Bundle.meta` (R4 allows no extension on a Bundle itself), and a
+`Bundle.signature`: a detached CMS SignedData by the home's certificate over the Bundle without
+its signature, as `check.bundle_signed_bytes` writes it. An entry a row names that the evidence
+does not list (made after the period: a session closed the next day) carries its inclusion
+proof in the evidence's signed tree head, `inclusionProof` (the hashes, concatenated, base64).
+`carehome-share check-report` checks such a Bundle as it checks a signed PDF report.
 """
 
 import base64
@@ -27,6 +40,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from carehome_share.check import BUNDLE_SIGNATURE_FORMAT, EVIDENCE_EXTENSION, bundle_signed_bytes
+from carehome_share.domain.evidence import EVIDENCE_FILE
 from carehome_share.domain.model import (
     CloseKind,
     ConsentDecision,
@@ -58,6 +76,9 @@ _ROLE_CODE = f"{_TERMINOLOGY}/v3-RoleCode"
 _PARTICIPATION = f"{_TERMINOLOGY}/v3-ParticipationType"
 _TREATMENT = {"system": f"{_TERMINOLOGY}/v3-ActReason", "code": "TREAT", "display": "treatment"}
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, BASE)
+# ASTM E1762-95: the signature of the source of the data (the home, of its own records)
+_SOURCE_SIGNATURE = ("urn:iso-astm:E1762-95:2013", "1.2.840.10065.1.12.1.14", "Source Signature")
+Proofs = dict[int, list[bytes]]  # inclusion proofs carried in the Bundle, by entry seq
 
 _STATUS = {
     ConsentKind.REFUSED: "rejected",
@@ -81,6 +102,54 @@ def full_url(kind: str, key: object) -> str:
 
 
 def bundle(export: FhirExport) -> dict[str, Any]:
+    """The Bundle of the export's rows, without evidence or signature (as a GP access report
+    attaches it; the evidence travels beside it in the PDF)."""
+    return _bundle(export, {})
+
+
+def document(export: FhirExport) -> dict[str, Any]:
+    """The Bundle as exported: for one practice with its evidence and signed by the home's key,
+    so that `check-report` checks it; for every practice the plain Bundle."""
+    if export.evidence is None or export.key is None:
+        return bundle(export)
+    signed = _bundle(export, export.evidence.proofs)  # of the entries after the period
+    signed["meta"]["extension"] = [
+        {
+            "url": EVIDENCE_EXTENSION,
+            "valueAttachment": {
+                "contentType": "application/json",
+                "title": EVIDENCE_FILE,
+                "data": base64.b64encode(export.evidence.to_bytes()).decode("ascii"),
+            },
+        }
+    ]
+    signed["signature"] = _signature(signed, export)
+    return signed
+
+
+def _signature(unsigned: dict[str, Any], export: FhirExport) -> dict[str, Any]:
+    """Bundle.signature: a detached CMS SignedData (PKCS #7) by the home's certificate over the
+    Bundle without its signature, as `check.bundle_signed_bytes` gives it."""
+    assert export.key is not None
+    cms = (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(bundle_signed_bytes(unsigned))
+        .add_signer(export.key.certificate, export.key.private_key, hashes.SHA256())
+        .sign(
+            serialization.Encoding.DER,
+            [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
+        )
+    )
+    return {
+        "type": [_coding(*_SOURCE_SIGNATURE)],
+        "when": _instant(export.at),
+        "who": {"reference": full_url("Organization", "home"), "display": export.home_name},
+        "sigFormat": BUNDLE_SIGNATURE_FORMAT,
+        "data": base64.b64encode(cms).decode("ascii"),
+    }
+
+
+def _bundle(export: FhirExport, proofs: Proofs) -> dict[str, Any]:
     home = full_url("Organization", "home")
     entries = [(home, {"resourceType": "Organization", "name": export.home_name})]
     entries += [(full_url("Organization", p.ods_code), _practice(p)) for p in export.practices]
@@ -91,12 +160,16 @@ def bundle(export: FhirExport) -> dict[str, Any]:
     ]
     entries += [(full_url("Consent", c.decision.id), _consent(c, home)) for c in export.consents]
     entries += [
-        (full_url("AuditEvent", f"session/{s.line.id}"), _read(s, home)) for s in export.sessions
+        (full_url("AuditEvent", f"session/{s.line.id}"), _read(s, home, proofs))
+        for s in export.sessions
     ]
     entries += [
-        (full_url("AuditEvent", f"refusal/{r.line.id}"), _refusal(r, home)) for r in export.refusals
+        (full_url("AuditEvent", f"refusal/{r.line.id}"), _refusal(r, home, proofs))
+        for r in export.refusals
     ]
-    entries += [(full_url("Communication", c.line.id), _call(c, home)) for c in export.contacts]
+    entries += [
+        (full_url("Communication", c.line.id), _call(c, home, proofs)) for c in export.contacts
+    ]
     return {
         "resourceType": "Bundle",
         "meta": {"security": [_coding(f"{_TERMINOLOGY}/v3-Confidentiality", "R", "restricted")]},
@@ -111,10 +184,10 @@ def bundle(export: FhirExport) -> dict[str, Any]:
 
 
 def write_bundle(export: FhirExport, out: BinaryIO) -> int:
-    """Write the Bundle as UTF-8 JSON; return the number of resources in it."""
-    document = bundle(export)
-    out.write(json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8"))
-    return len(document["entry"])
+    """Write the export (`document`) as UTF-8 JSON; return the number of resources in it."""
+    written = document(export)
+    out.write(json.dumps(written, ensure_ascii=False, indent=1).encode("utf-8"))
+    return len(written["entry"])
 
 
 # -- organisations and people ------------------------------------------------------------------
@@ -245,9 +318,9 @@ def _capacity(d: ConsentDecision) -> dict[str, Any]:
 # -- access audit ------------------------------------------------------------------------------
 
 
-def _read(logged: Logged[SessionLine], home: str) -> dict[str, Any]:
+def _read(logged: Logged[SessionLine], home: str, proofs: Proofs) -> dict[str, Any]:
     s = logged.line
-    event = _event(logged, home, s.opened_at, s.nurse_name, "nurse", s.nmc_pin, s.purpose)
+    event = _event(logged, home, proofs, s.opened_at, s.nurse_name, "nurse", s.nmc_pin, s.purpose)
     event |= {
         "type": _coding(f"{_TERMINOLOGY}/audit-event-type", "rest", "RESTful Operation"),
         "subtype": [_coding("http://hl7.org/fhir/restful-interaction", "read", "read")],
@@ -274,9 +347,9 @@ def _read(logged: Logged[SessionLine], home: str) -> dict[str, Any]:
     return event
 
 
-def _refusal(logged: Logged[RefusalLine], home: str) -> dict[str, Any]:
+def _refusal(logged: Logged[RefusalLine], home: str, proofs: Proofs) -> dict[str, Any]:
     r = logged.line
-    event = _event(logged, home, r.at, r.staff_name, r.role.value, None, r.purpose)
+    event = _event(logged, home, proofs, r.at, r.staff_name, r.role.value, None, r.purpose)
     event |= {
         "type": _coding("http://dicom.nema.org/resources/ontology/DCM", "110113", "Security Alert"),
         "subtype": [_coding("http://hl7.org/fhir/restful-interaction", "read", "read")],
@@ -292,6 +365,7 @@ def _refusal(logged: Logged[RefusalLine], home: str) -> dict[str, Any]:
 def _event(
     logged: Logged[Any],
     home: str,
+    proofs: Proofs,
     at: datetime,
     name: str,
     role: str,
@@ -328,8 +402,8 @@ def _event(
         ],
         "source": source,
     }
-    if link:
-        event["extension"] = [_chain(link)]
+    if logged.chain:
+        event["extension"] = [_chain(link, proofs.get(link.seq)) for link in logged.chain]
     return event
 
 
@@ -342,7 +416,7 @@ def _patient_entity(nhs_number: str, name: str, justification: str) -> dict[str,
     }
 
 
-def _call(logged: Logged[ContactLine], home: str) -> dict[str, Any]:
+def _call(logged: Logged[ContactLine], home: str, proofs: Proofs) -> dict[str, Any]:
     c = logged.line
     call: dict[str, Any] = {
         "resourceType": "Communication",
@@ -358,21 +432,22 @@ def _call(logged: Logged[ContactLine], home: str) -> dict[str, Any]:
     }
     if c.refusal_id is not None:
         call["about"] = [{"reference": full_url("AuditEvent", f"refusal/{c.refusal_id}")}]
-    if logged.link:
-        call["extension"] = [_chain(logged.link)]
+    if logged.chain:
+        call["extension"] = [_chain(link, proofs.get(link.seq)) for link in logged.chain]
     return call
 
 
-def _chain(link: ChainLink) -> dict[str, Any]:
-    return {
-        "url": CHAIN_EXTENSION,
-        "extension": [
-            {"url": "sequence", "valueInteger": link.seq},
-            {"url": "previousHash", "valueString": link.prev_hash},
-            {"url": "hash", "valueString": link.hash},
-            {"url": "entry", "valueBase64Binary": base64.b64encode(link.entry).decode("ascii")},
-        ],
-    }
+def _chain(link: ChainLink, proof: list[bytes] | None) -> dict[str, Any]:
+    """One audit entry; with its inclusion proof when the evidence does not list it."""
+    parts: list[dict[str, Any]] = [
+        {"url": "sequence", "valueInteger": link.seq},
+        {"url": "previousHash", "valueString": link.prev_hash},
+        {"url": "hash", "valueString": link.hash},
+        {"url": "entry", "valueBase64Binary": _base64(link.entry)},
+    ]
+    if proof:
+        parts.append({"url": "inclusionProof", "valueBase64Binary": _base64(b"".join(proof))})
+    return {"url": CHAIN_EXTENSION, "extension": parts}
 
 
 # -- small values ------------------------------------------------------------------------------
@@ -388,6 +463,10 @@ def _concept(system: str, code: str, display: str) -> dict[str, Any]:
 
 def _purpose(purpose: Purpose) -> dict[str, str]:
     return _coding(PURPOSE_SYSTEM, purpose.value, purpose.label)
+
+
+def _base64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _instant(at: datetime) -> str:

@@ -18,7 +18,10 @@ def parse_head(value: str) -> tuple[int, str]:
 
 
 def verify(ctx: Context, head: str | None = None) -> VerifyResult:
-    """Needs only the unlocked database, not a login: it shows no personal data."""
+    """The file, the audit chain, every record row against the entry that last wrote it, and
+    the schema against the one the chain recorded; with `head` (SEQ:HASH from a printed
+    report), also that the log still holds that entry unchanged. Needs only the unlocked
+    database, not a login: it shows no personal data (a problem names a table and row number)."""
     return audit.verify(ctx.vault, parse_head(head) if head else None)
 
 

@@ -1,12 +1,14 @@
 """The evidence a GP access report carries (format: domain/evidence.py): every audit entry about
 the practice in the period with its inclusion proof, the signed tree head of the whole log, and
-the consistency proof from the head printed on the previous report sent to the same practice.
+the consistency proof from the head on the previous report or FHIR export sent to the same
+practice. A FHIR export for one practice carries the same evidence (services/fhir_export.py).
 
-Read inside the report's snapshot, so the head, the entries and the proofs are of one log.
+Read inside the document's snapshot, so the head, the entries and the proofs are of one log.
 """
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,13 +21,18 @@ from carehome_share.store.signing import SignedTreeHead, SigningKey
 from carehome_share.store.vault import Connection
 
 REPORT_DOCUMENT = "gp_access_report"
+EXPORT_DOCUMENT = "fhir_bundle"
+# what a practice was sent: (audit action, its details' "document"), each recording its head
+_SENT = (("print_reports", REPORT_DOCUMENT), ("export_fhir", EXPORT_DOCUMENT))
 
 
 @dataclass(frozen=True)
 class Evidence:
     data: dict[str, Any]
     head: SignedTreeHead
-    numbers: dict[str, int | None]  # {"first", "last"} running numbers covered
+    numbers: dict[str, int | None]  # {"first", "last"}: the running numbers covered
+    proofs: dict[int, list[bytes]] = field(default_factory=dict)  # by seq: the `also` asked for
+    tree: merkle.Proofs | None = None  # its new subtree roots are kept for the next report
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.data, ensure_ascii=False, indent=1).encode("utf-8")
@@ -40,12 +47,22 @@ def _entry(row: tuple[object, ...], proof: list[bytes]) -> dict[str, Any]:
 
 
 def previous_report(conn: Connection, practice_id: int) -> dict[str, Any] | None:
-    """What the last GP access report made for this practice recorded: its signed tree head
-    and the running numbers it covered."""
-    for details in practice_log.details_newest_first(conn, practice_id, "print_reports"):
-        if details.get("document") == REPORT_DOCUMENT and "tree_head" in details:
-            return details
-    return None
+    """What the last GP access report or FHIR export with evidence made for this practice
+    recorded: its signed tree head and the running numbers it covered."""
+    latest: dict[str, Any] | None = None
+    for action, document in _SENT:
+        for details in practice_log.details_newest_first(conn, practice_id, action):
+            if details.get("document") == document and "tree_head" in details:
+                if latest is None or _number(details) > _number(latest):
+                    latest = details
+                break
+    return latest
+
+
+def _number(details: dict[str, Any]) -> int:
+    """The practice's running number on the entry that recorded a document."""
+    practice = details.get("practice")
+    return int(practice["n"]) if isinstance(practice, dict) else 0
 
 
 def access_report_evidence(
@@ -56,8 +73,11 @@ def access_report_evidence(
     span: tuple[datetime, datetime],
     totals: dict[str, int],
     at: datetime,
+    also: Iterable[int] = (),
 ) -> Evidence:
-    """The evidence for a report on `practice` covering days `period`, instants `span`."""
+    """The evidence for a report on `practice` covering days `period`, instants `span`; with
+    inclusion proofs, in the same signed tree, of the entries `also` names (`Evidence.proofs`)."""
+    also = sorted(set(also))
     rows = practice_log.entries(conn, practice.id, *span)
     numbers = [practice_log.number_of(row) for row in rows]
     previous = previous_report(conn, practice.id)
@@ -65,7 +85,7 @@ def access_report_evidence(
     restores = practice_log.restores_since(conn, earlier.head.at if earlier else span[0])
     proofs = merkle.prove_log(
         conn,
-        entries=[_seq(r) for r in [*rows, *restores]],
+        entries=[*(_seq(r) for r in [*rows, *restores]), *also],
         consistency_from=[earlier.head.size] if earlier and _extends(earlier, conn) else [],
     )
     home_id = str(conn.execute("SELECT home_id FROM vault_identity").fetchone()[0])
@@ -94,7 +114,8 @@ def access_report_evidence(
             "proof": [h.hex() for h in proofs.consistency.get(earlier.head.size, [])],
             "numbers": previous.get("numbers", {"first": None, "last": None}),
         }
-    return Evidence(data, head, data["numbers"])
+    also_proofs = {seq: proofs.for_entry(seq) for seq in also}
+    return Evidence(data, head, data["numbers"], also_proofs, proofs)
 
 
 def _extends(earlier: SignedTreeHead, conn: Connection) -> bool:

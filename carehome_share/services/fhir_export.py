@@ -3,10 +3,15 @@
 Read in one snapshot behind the "export_fhir" permission (managers), handed to `render` while
 the snapshot is open, and, like a printed report, recorded afterwards as a disclosure carrying
 the chain head the export bears. A render that fails discloses nothing and is not recorded.
+
+An export for one practice carries the evidence a GP access report for that practice and period
+carries (services/evidence.py), read in the same snapshot, and the home's key to sign it with;
+its audit entry records the signed tree head, so the next report or export sent to the practice
+proves that the log extends it. An export of every practice carries no per-practice evidence.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Generic, NamedTuple, TypeVar
 
@@ -15,11 +20,14 @@ from carehome_share.domain.consent import consent_state
 from carehome_share.domain.model import ConsentDecision, Practice, Purpose, Resident
 from carehome_share.services import reports
 from carehome_share.services.context import Context, Tx, perform, read
+from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
-from carehome_share.store import fhir_queries, repo
+from carehome_share.store import fhir_queries, repo, signing
 from carehome_share.store import report_queries as q
+from carehome_share.store.audit import format_time
 from carehome_share.store.fhir_queries import ChainLink
 from carehome_share.store.report_queries import ContactLine, RefusalLine, SessionLine
+from carehome_share.store.signing import DocumentKey
 from carehome_share.store.vault import Connection
 
 T = TypeVar("T")
@@ -37,12 +45,19 @@ class ExportedConsent:
 
 
 class Logged(NamedTuple, Generic[L]):
-    """A session, refusal or call with its practice and the audit entry that recorded it
-    (None only if that entry is missing, which `verify` reports)."""
+    """A session, refusal or call with its practice and the audit entries that recorded it,
+    oldest first: the one written with it (opened, refused, called), then for a session each
+    sections-viewed entry and its close. Empty only if the entries are missing, which `verify`
+    reports."""
 
     practice: Practice
     line: L
-    link: ChainLink | None
+    chain: tuple[ChainLink, ...]
+
+    @property
+    def link(self) -> ChainLink | None:
+        """The entry written with the record (the session opened, the refusal, the call)."""
+        return self.chain[0] if self.chain else None
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,15 @@ class FhirExport:
     sessions: tuple[Logged[SessionLine], ...]
     refusals: tuple[Logged[RefusalLine], ...]
     contacts: tuple[Logged[ContactLine], ...]
+    evidence: Evidence | None = None  # one practice's export: what check-report checks
+    key: DocumentKey | None = None  # with the evidence: the home's key, to sign the Bundle
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "sessions": len(self.sessions),
+            "refusals": len(self.refusals),
+            "contacts": len(self.contacts),
+        }
 
 
 def export_fhir(
@@ -68,10 +92,13 @@ def export_fhir(
     render: Callable[[FhirExport], T],
 ) -> T:
     """Consent decisions made, sessions opened, refusals and GP calls on days first..last (UK),
-    for every practice or one. Managers only; recorded as a disclosure."""
+    for every practice or one (then with its evidence). Managers only; recorded as a
+    disclosure."""
 
     def work(tx: Tx) -> tuple[FhirExport, T]:
         export = collect(tx.conn, tx.now, first_day, last_day, ods_code)
+        if ods_code:
+            export = with_evidence(tx.conn, export)
         return export, render(export)
 
     export, result = read(ctx, EXPORT_FHIR, work)
@@ -87,6 +114,8 @@ def export_fhir(
         "head_seq": export.head.seq,
         "head_hash": export.head.hash,
     }
+    if export.evidence is not None:  # the next report or export proves it extends this head
+        details.update(tree_head=export.evidence.head.to_json(), numbers=export.evidence.numbers)
     perform(ctx, EXPORT_FHIR, lambda tx: tx.details.update(details))
     return result
 
@@ -108,7 +137,7 @@ def collect(
                 found = repo.find_resident_by_nhs(conn, line.nhs_number)
                 assert found is not None
                 residents[line.nhs_number] = found
-        return [Logged(practice, line, links.get((kind, line.id))) for line in lines]
+        return [Logged(practice, line, links.get((kind, line.id), ())) for line in lines]
 
     sessions, refusals, contacts = [], [], []
     for p in practices:
@@ -128,6 +157,29 @@ def collect(
         refusals=tuple(refusals),
         contacts=tuple(contacts),
     )
+
+
+def with_evidence(conn: Connection, export: FhirExport) -> FhirExport:
+    """The export of one practice with the evidence its GP access report would carry, read in
+    the same snapshot, and an inclusion proof in the same signed tree for each entry its
+    sessions name that was made after the period (a session closed the next morning), which
+    the evidence, listing the period's entries, does not hold."""
+    (practice,) = export.practices
+    key = signing.document_key(conn)  # one certificate for the signature and the data it names
+    _first, _last, start, end = reports.report_period(export.first_day, export.last_day)
+    after = format_time(end)
+    later = {link.seq for s in export.sessions for link in s.chain[1:] if link.at >= after}
+    evidence = access_report_evidence(
+        conn,
+        key,
+        practice,
+        (str(export.first_day), str(export.last_day)),
+        (start, end),
+        export.totals(),
+        export.at,
+        also=later,
+    )
+    return replace(export, evidence=evidence, key=key)
 
 
 def _consents(

@@ -21,8 +21,9 @@ what differs. The migration that first meets a log without bindings (a file made
 binds every row as it then is, in `rows_bound` entries.
 
 Which tables: all of `RECORD_TABLES`, which is every table of the schema except the log itself
-(the chain) and `practice_entry` (schema 4: an index of each GP practice's running numbers, which
-the hashed entries about that practice carry themselves). Rows are named by rowid: the id for
+(the chain), `practice_entry` (schema 4: an index of each GP practice's running numbers, which
+the hashed entries about that practice carry themselves) and `merkle_chunk` (schema 4: a cache of
+the Merkle tree's completed subtrees; a stale one fails the proofs built on it). Rows are named by rowid: the id for
 every table with an integer id; `settings`, `key_slot` and `session_section` have no integer key,
 and keep their rowids because the app never runs VACUUM and its backups copy pages. Deleting
 rows by REPLACE fires delete triggers (`recursive_triggers` is on), so a replaced key slot's old

@@ -1,6 +1,10 @@
 """SQL for the FHIR export: which consent decisions fall in a period, and the audit entries that
 recorded each access, refusal and call, with what is needed to check their hashes.
 
+A session is recorded by several entries: the one that opened it, one for each time sections
+viewed were ticked, and the one that closed it (by the nurse, or automatically once left open
+past the limit). A refusal and a call are recorded by one entry each.
+
 The sessions, refusals and calls themselves are read with `report_queries`, as the GP access
 report reads them. Audit details are JSON text, read in Python: JSON functions differ between
 SQLite and PostgreSQL, and portable SQL is the rule in store/.
@@ -8,7 +12,7 @@ SQLite and PostgreSQL, and portable SQL is the rule in store/.
 
 import json
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from carehome_share.store import audit
 from carehome_share.store.audit import format_time
@@ -24,6 +28,10 @@ _LOGGED = {
     "open_access_session": (("session_id", "session"), ("refusal_id", "refusal")),
     "log_gp_contact": (("contact_id", "contact"),),
 }
+# the entries that carry on a session once opened: made at or after its opening
+FOLLOW_UPS = ("record_sections_viewed", "close_access_session", "auto_close_session")
+_CLOSES = frozenset(FOLLOW_UPS[1:])
+_ACTIONS = ", ".join(f"'{a}'" for a in (*_LOGGED, *FOLLOW_UPS))
 
 
 class ChainLink(NamedTuple):
@@ -33,6 +41,7 @@ class ChainLink(NamedTuple):
     checked by anyone holding the export, without the database."""
 
     seq: int
+    at: str  # as stored (audit.format_time)
     actor_name: str
     actor_role: str
     actor_nmc_pin: str
@@ -56,24 +65,46 @@ def consent_ids(conn: Connection, first: date, last: date, practice_id: int | No
 
 def chain_links(
     conn: Connection, start: datetime, end: datetime
-) -> dict[tuple[str, int], ChainLink]:
+) -> dict[tuple[str, int], tuple[ChainLink, ...]]:
     """The audit entries of sessions opened, refusals and GP calls in [start, end), keyed by
-    ("session" | "refusal" | "contact", id). Each is written in the same transaction, at the
-    same moment, as the record it names."""
+    ("session" | "refusal" | "contact", id), oldest first. The first is written in the same
+    transaction, at the same moment, as the record it names; a session's sections viewed and
+    its close follow, possibly after `end`. The log is read from `start` in order, and no
+    further than needed: once past `end`, until every session opened in the period is closed."""
     params = {"start": format_time(start), "end": format_time(end)}
-    links: dict[tuple[str, int], ChainLink] = {}
+    end_text = params["end"]
+    links: dict[tuple[str, int], list[ChainLink]] = {}
+    still_open: set[int] = set()  # sessions of the period whose close is not read yet
     cursor = conn.execute(
-        f"SELECT {_ENTRY} FROM audit_log WHERE at >= :start AND at < :end "
-        "AND action IN ('open_access_session', 'log_gp_contact') ORDER BY seq",
+        f"SELECT {_ENTRY} FROM audit_log WHERE at >= :start AND action IN ({_ACTIONS}) ORDER BY seq",
         params,
     )
     while rows := cursor.fetchmany(500):
         for row in rows:
-            details = json.loads(row[11])
-            for key, kind in _LOGGED[row[7]]:
-                if details.get(key) is not None:
-                    hashed = audit.canonical_bytes(tuple(row[:12]))  # the bytes entry_hash hashes
-                    links[(kind, details[key])] = ChainLink(
-                        row[0], row[3], row[4], row[5], row[6], row[12], row[13], hashed
-                    )
-    return links
+            action, past = row[7], row[1] >= end_text
+            if action in _LOGGED:
+                if past:
+                    continue
+                details = json.loads(row[11])
+                for key, kind in _LOGGED[action]:
+                    if details.get(key) is not None:
+                        links[(kind, details[key])] = [_link(row)]
+                        if kind == "session":
+                            still_open.add(details[key])
+                continue
+            if not still_open:
+                continue
+            session = json.loads(row[11]).get("session_id")
+            if row[9] != "allowed" or session not in still_open:
+                continue  # a session opened before the period, or not one at all
+            links[("session", session)].append(_link(row))
+            if action in _CLOSES:
+                still_open.discard(session)
+        if rows[-1][1] >= end_text and not still_open:
+            break
+    return {key: tuple(chain) for key, chain in links.items()}
+
+
+def _link(row: tuple[Any, ...]) -> ChainLink:
+    hashed = audit.canonical_bytes(tuple(row[:12]))  # the bytes entry_hash hashes
+    return ChainLink(row[0], row[1], row[3], row[4], row[5], row[6], row[12], row[13], hashed)

@@ -10,8 +10,9 @@ let someone holding only tree heads check that
 - a log of the later size is the earlier one with entries added at the end: nothing before was
   changed, removed or reordered (consistency proof, 2.1.4).
 
-Everything here but `log_leaf_hashes`, `log_size` and `prove_log` is pure: lists of 32-byte leaf hashes
-in, hashes and proofs out, and the two verifiers need nothing but what a document carries.
+Everything here but `log_leaf_hashes`, `log_size`, `prove_log`, `cached_chunks` and
+`remember_chunks` is pure: lists of 32-byte leaf hashes in, hashes and proofs out, and the two
+verifiers need nothing but what a document carries.
 
 Building proofs reads the leaves once, in order, keeping only the tree's right edge (one hash per
 level, and the chunk of 4,096 leaves being hashed) and the nodes the proofs need: each proof is
@@ -20,6 +21,10 @@ are collected as the pass completes them. So one pass over a log of millions of 
 the root, an inclusion proof for every entry a report lists and a consistency proof from each
 earlier tree head, in memory of the order of the proofs' size. Reading and hashing the entries
 costs what `verify`'s chain check costs; the tree adds under a microsecond an entry.
+
+The log is append-only, so a whole chunk, once complete, never changes: `remember_chunks` keeps
+the roots a pass hashed (table merkle_chunk), and `prove_log` then reads again only the chunks
+a proof goes inside and the entries after the last whole chunk.
 """
 
 import bisect
@@ -148,10 +153,59 @@ class Proofs:
     inclusion: dict[int, list[bytes]] = field(default_factory=dict)  # by leaf index
     consistency: dict[int, list[bytes]] = field(default_factory=dict)  # by earlier size
     roots: dict[int, bytes] = field(default_factory=dict)  # each earlier size's root
+    # the root of each whole chunk of 2**_CHUNK_LEVEL leaves this pass hashed and was not
+    # given: what `remember_chunks` keeps, so the next pass need not read those leaves again
+    chunks: dict[int, bytes] = field(default_factory=dict, compare=False)
 
     def for_entry(self, seq: int) -> list[bytes]:
         """The inclusion proof of audit entry `seq`."""
         return self.inclusion[seq - 1]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a set of proofs is made of: each proof as leaf ranges, each range as nodes."""
+
+    size: int
+    paths: dict[int, list[Range]]
+    steps: dict[int, list[Range]]
+    earlier: list[int]
+    parts: dict[Range, list[Node]]
+    wanted: frozenset[Node]
+
+    @classmethod
+    def of(cls, size: int, inclusion: Iterable[int], consistency_from: Iterable[int]) -> "_Plan":
+        if size < 0:
+            raise MerkleError(f"a tree cannot have {size} leaves")
+        earlier = sorted(set(consistency_from))
+        paths = {i: inclusion_ranges(i, size) for i in sorted(set(inclusion))}
+        steps = {m: consistency_ranges(m, size) for m in earlier}
+        ranges = {r for path in [*paths.values(), *steps.values()] for r in path}
+        ranges.update((0, m) for m in earlier)
+        parts = {r: _perfect_parts(*r) for r in ranges}
+        wanted = frozenset(node for nodes in parts.values() for node in nodes)
+        return cls(size, paths, steps, earlier, parts, wanted)
+
+    def chunks_to_read(self) -> set[int]:
+        """The whole chunks holding a wanted node below a chunk's root (a leaf whose inclusion
+        is asked, or the edge of a range inside the chunk): their leaves must be read."""
+        level = _CHUNK_LEVEL
+        whole = self.size >> level
+        below = {index >> (level - lv) for lv, index in self.wanted if lv < level}
+        return {chunk for chunk in below if chunk < whole}
+
+    def proofs(self, found: "_Walked") -> Proofs:
+        def mth(r: Range) -> bytes:
+            return _fold([found.nodes[node] for node in self.parts[r]])
+
+        return Proofs(
+            size=self.size,
+            root=found.root,
+            inclusion={i: [mth(r) for r in path] for i, path in self.paths.items()},
+            consistency={m: [mth(r) for r in path] for m, path in self.steps.items()},
+            roots={m: mth((0, m)) for m in self.earlier},
+            chunks=found.chunks,
+        )
 
 
 def prove(
@@ -163,79 +217,88 @@ def prove(
     """The root of the tree of the first `size` leaves, an inclusion proof for each leaf index
     in `inclusion` and a consistency proof from each earlier size in `consistency_from`, all
     from one pass over `leaves` (an iterator is read no further than `size`)."""
-    if size < 0:
-        raise MerkleError(f"a tree cannot have {size} leaves")
-    indices = sorted(set(inclusion))
-    earlier = sorted(set(consistency_from))
-    paths = {i: inclusion_ranges(i, size) for i in indices}
-    steps = {m: consistency_ranges(m, size) for m in earlier}
-    ranges = {r for path in [*paths.values(), *steps.values()] for r in path}
-    ranges.update((0, m) for m in earlier)
-    parts = {r: _perfect_parts(*r) for r in ranges}
-    wanted = {node for nodes in parts.values() for node in nodes}
-    found = _walk(leaves, size, wanted)
+    plan = _Plan.of(size, inclusion, consistency_from)
+    return plan.proofs(_walk(_pieces(leaves, size), size, plan.wanted))
 
-    def mth(r: Range) -> bytes:
-        return _fold([found.nodes[node] for node in parts[r]])
 
-    return Proofs(
-        size=size,
-        root=found.root,
-        inclusion={i: [mth(r) for r in path] for i, path in paths.items()},
-        consistency={m: [mth(r) for r in path] for m, path in steps.items()},
-        roots={m: mth((0, m)) for m in earlier},
-    )
+# a whole chunk as (its root if already known, its leaves if read), then the leaves after the
+# last whole chunk as (None, leaves)
+Piece = tuple[bytes | None, list[bytes] | None]
+
+
+def _pieces(leaves: Iterable[bytes], size: int) -> Iterator[Piece]:
+    """The first `size` leaves cut into whole chunks and the rest, none known beforehand."""
+    leaves = iter(leaves)
+    width, count = 1 << _CHUNK_LEVEL, 0
+    for _ in range(size >> _CHUNK_LEVEL):
+        layer = _checked(list(itertools.islice(leaves, width)), count)
+        if len(layer) < width:
+            raise MerkleError(_too_few(size, count + len(layer)))
+        yield None, layer
+        count += width
+    rest = _checked(list(itertools.islice(leaves, size - count)), count)
+    if len(rest) < size - count:
+        raise MerkleError(_too_few(size, count + len(rest)))
+    yield None, rest
 
 
 @dataclass
 class _Walked:
     root: bytes
     nodes: dict[Node, bytes]
+    chunks: dict[int, bytes]  # the whole chunks hashed here whose root was not given
 
 
-def _walk(leaves: Iterable[bytes], size: int, wanted: Collection[Node]) -> _Walked:
-    """Read `size` leaf hashes in order, completing each perfect subtree as its last leaf
-    arrives, and keep the `wanted` nodes. The right edge is a stack of one hash per level.
+def _walk(pieces: Iterator[Piece], size: int, wanted: Collection[Node]) -> _Walked:
+    """Take the `size` leaves in order, a whole chunk at a time and then the rest, completing
+    each perfect subtree as its last leaf arrives, and keep the `wanted` nodes. The right edge
+    is a stack of one hash per level.
 
-    Whole chunks of 2**_CHUNK_LEVEL leaves are hashed a level at a time (a list comprehension
-    per level, the wanted nodes picked out by range); the chunk's root then joins the edge. The
-    leaves after the last whole chunk join it one by one."""
+    A whole chunk of 2**_CHUNK_LEVEL leaves is hashed a level at a time (a list comprehension
+    per level, the wanted nodes picked out by range), unless only its root is given; the
+    chunk's root then joins the edge. A given root is the one the tree above uses even when the
+    chunk's leaves were read too (for a proof inside it): if they no longer hash to it, the
+    proofs through them do not verify. The leaves after the last whole chunk join one by one."""
     by_level: list[set[int]] = [set() for _ in range(max(size, 1).bit_length() + 1)]
     for level, index in wanted:
         by_level[level].add(index)
     in_order = [sorted(indices) for indices in by_level]
     nodes: dict[Node, bytes] = {}
+    chunks: dict[int, bytes] = {}
     edge: list[bytes] = []
     sha256 = hashlib.sha256
     chunk_level = _CHUNK_LEVEL
-    leaves = iter(leaves)
-    count = 0
     for chunk in range(size >> chunk_level):
-        layer = _checked(list(itertools.islice(leaves, 1 << chunk_level)), count)
-        if len(layer) < 1 << chunk_level:
-            raise MerkleError(_too_few(size, count + len(layer)))
-        for level in range(chunk_level + 1):
-            if level:
-                layer = [
-                    sha256(b"\x01" + a + b).digest()
-                    for a, b in zip(layer[::2], layer[1::2], strict=True)
-                ]
-            if want := in_order[level]:
-                first = chunk << (chunk_level - level)
-                lo = bisect.bisect_left(want, first)
-                hi = bisect.bisect_left(want, first + len(layer))
-                nodes.update(((level, i), layer[i - first]) for i in want[lo:hi])
-        _join(edge, layer[0], chunk, chunk_level, by_level, nodes)
-        count += 1 << chunk_level
-    rest = _checked(list(itertools.islice(leaves, size - count)), count)
-    for leaf in rest:
+        given, layer = next(pieces)
+        if layer is not None:
+            for level in range(chunk_level + 1):
+                if level:
+                    layer = [
+                        sha256(b"\x01" + a + b).digest()
+                        for a, b in zip(layer[::2], layer[1::2], strict=True)
+                    ]
+                if level < chunk_level and (want := in_order[level]):
+                    first = chunk << (chunk_level - level)
+                    lo = bisect.bisect_left(want, first)
+                    hi = bisect.bisect_left(want, first + len(layer))
+                    nodes.update(((level, i), layer[i - first]) for i in want[lo:hi])
+            if given is None:
+                given = chunks[chunk] = layer[0]
+        if given is None:
+            raise MerkleError(f"chunk {chunk} was neither read nor known")
+        if chunk in by_level[chunk_level]:
+            nodes[chunk_level, chunk] = given
+        _join(edge, given, chunk, chunk_level, by_level, nodes)
+    count = (size >> chunk_level) << chunk_level
+    _, rest = next(pieces)
+    for leaf in rest or ():
         if count in by_level[0]:
             nodes[0, count] = leaf
         _join(edge, leaf, count, 0, by_level, nodes)
         count += 1
     if count < size:
         raise MerkleError(_too_few(size, count))
-    return _Walked(_fold(edge) if edge else EMPTY_ROOT, nodes)
+    return _Walked(_fold(edge) if edge else EMPTY_ROOT, nodes, chunks)
 
 
 def _join(
@@ -358,10 +421,17 @@ def verify_consistency(
 def log_leaf_hashes(conn: Connection, size: int | None = None) -> Iterator[bytes]:
     """The leaf hash of each audit entry, oldest first, up to entry `size` (all without it),
     read in batches. A missing entry stops the tree: leaf i must be entry i + 1."""
-    limit = "" if size is None else f"WHERE seq <= {int(size)}"
-    cursor = conn.execute(f"SELECT {_LEAF_COLUMNS} FROM audit_log {limit} ORDER BY seq")
+    return _log_leaves(conn, 1, size)
+
+
+def _log_leaves(conn: Connection, first: int, last: int | None) -> Iterator[bytes]:
+    """The leaf hashes of audit entries `first` to `last` (to the end without it)."""
+    limit = "" if last is None else f"AND seq <= {int(last)}"
+    cursor = conn.execute(
+        f"SELECT {_LEAF_COLUMNS} FROM audit_log WHERE seq >= ? {limit} ORDER BY seq", (first,)
+    )
     sha256, canonical = hashlib.sha256, canonical_bytes
-    expected = 1
+    expected = first
     while rows := cursor.fetchmany(_BATCH):
         # seq is the table's integer key: the first and last in order mean none between is gone
         if rows[0][0] != expected or rows[-1][0] != expected + len(rows) - 1:
@@ -384,11 +454,69 @@ def prove_log(
 ) -> Proofs:
     """The tree over the audit log's first `size` entries (all of them without it), with an
     inclusion proof for each audit entry (sequence number) in `entries` and a consistency proof
-    from each earlier tree size. Run it inside a snapshot, so the log cannot grow part-way."""
+    from each earlier tree size. Run it inside a snapshot, so the log cannot grow part-way.
+
+    The roots of whole chunks kept by `remember_chunks` stand for their entries: only the
+    chunks not kept, those holding an entry whose inclusion is asked or an earlier size's edge,
+    and the entries after the last whole chunk are read. The proofs are those `prove` makes
+    from every entry, as long as no kept chunk's entries were changed since; if one was, the
+    inclusion proof of each of its entries asked for no longer verifies (its leaves are hashed
+    from the log, the path above them from the kept root), and `audit.verify`, which reads the
+    whole log and none of this, finds the change. Nothing is written here: the new chunk
+    roots are returned in `Proofs.chunks`, for the caller to keep with `remember_chunks` in a
+    write transaction once the snapshot is over."""
     size = log_size(conn) if size is None else size
-    return prove(
-        log_leaf_hashes(conn, size),
-        size,
-        inclusion=[seq - 1 for seq in entries],
-        consistency_from=consistency_from,
+    plan = _Plan.of(size, [seq - 1 for seq in entries], consistency_from)
+    known = cached_chunks(conn, size)
+    read = plan.chunks_to_read() | (set(range(size >> _CHUNK_LEVEL)) - known.keys())
+    return plan.proofs(_walk(_log_pieces(conn, size, read, known), size, plan.wanted))
+
+
+def _log_pieces(
+    conn: Connection, size: int, read: Collection[int], known: dict[int, bytes]
+) -> Iterator[Piece]:
+    """The log's whole chunks, each read (one query for each run of chunks to read) or only
+    its kept root, then the entries after the last whole chunk."""
+    width, whole = 1 << _CHUNK_LEVEL, size >> _CHUNK_LEVEL
+    leaves: Iterator[bytes] = iter(())
+    run_end = -1  # the last chunk of the run being read (whole: the rest)
+    for chunk in range(whole + 1):
+        if chunk < whole and chunk not in read:
+            yield known[chunk], None
+            continue
+        if chunk > run_end:
+            run_end = chunk
+            while run_end < whole and (run_end + 1 in read or run_end + 1 == whole):
+                run_end += 1
+            leaves = _log_leaves(conn, chunk * width + 1, min((run_end + 1) * width, size))
+        want = width if chunk < whole else size - whole * width
+        layer = list(itertools.islice(leaves, want))
+        if len(layer) < want:
+            raise MerkleError(_too_few(size, chunk * width + len(layer)))
+        yield known.get(chunk), layer
+
+
+def cached_chunks(conn: Connection, size: int | None = None) -> dict[int, bytes]:
+    """The kept roots of whole chunks (of the tree of `size` leaves; all without it)."""
+    limit = "" if size is None else f"AND idx < {int(size) >> _CHUNK_LEVEL}"
+    rows = conn.execute(
+        f"SELECT idx, hash FROM merkle_chunk WHERE level = ? {limit}", (_CHUNK_LEVEL,)
+    ).fetchall()
+    return {
+        int(idx): bytes(root)
+        for idx, root in rows
+        if isinstance(root, bytes) and len(root) == HASH_SIZE
+    }
+
+
+def remember_chunks(conn: Connection, proofs: Proofs) -> int:
+    """Keep the new chunk roots of `proofs` (from `prove_log`) for the next proofs: run it in a
+    write transaction (`Vault.transaction`), not in the read snapshot the proofs were built
+    in. A chunk's entries never change (the log is append-only), so a kept root is never
+    replaced. Returns how many were new."""
+    before = conn.total_changes
+    conn.executemany(
+        "INSERT OR IGNORE INTO merkle_chunk (level, idx, hash) VALUES (?, ?, ?)",
+        [(_CHUNK_LEVEL, idx, root) for idx, root in sorted(proofs.chunks.items())],
     )
+    return conn.total_changes - before

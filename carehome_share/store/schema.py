@@ -199,6 +199,15 @@ MIGRATIONS: tuple[str, ...] = (
         seq INTEGER NOT NULL UNIQUE,  -- the audit entry (no foreign key: the log is checked by verify)
         PRIMARY KEY (practice_id, n)
     );
+    -- the root of each whole chunk of 2**level audit entries' leaves (store/merkle.py), kept
+    -- so proofs need not read them again; never trusted by verify, which recomputes the tree.
+    -- Only a cache: one already there (a schema-3 file imitated by dropping the rest) is kept
+    CREATE TABLE merkle_chunk (
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+    );
     """,
 )
 
