@@ -29,6 +29,9 @@ The evidence is a JSON object:
     restores    [{seq, entry, proof}]: "restore" entries since the previous report (or the
                 period's start), each with its inclusion proof
 
+A one-practice FHIR export carries the same evidence on `Bundle.meta.extension` (a Bundle may not
+carry extensions of its own in R4), with a detached CMS signature in `Bundle.signature`.
+
 Everything here is plain data: the home writes it (services/evidence.py) and `check-report`
 reads it (carehome_share/check.py).
 """

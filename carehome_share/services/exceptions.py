@@ -9,7 +9,6 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.consent import consent_state
 from carehome_share.domain.model import Practice, Role
 from carehome_share.services.context import Context, Tx, read
-from carehome_share.services.evidence import REPORT_DOCUMENT
 from carehome_share.services.settings import setting
 from carehome_share.store import practice_log, repo
 
@@ -138,12 +137,13 @@ def needing_attention(ctx: Context) -> list[Attention]:
 
 
 def _reports_due(tx: Tx, practices: dict[int, Practice], today: date) -> list[Attention]:
-    """Practices with something recorded about them that no GP access report has covered for
-    longer than the setting: what a report proves holds only up to the last one sent."""
+    """Practices with something recorded about them that no GP access report (or one-practice
+    FHIR export) has covered for longer than the setting: what a report proves holds only up
+    to the last one sent."""
     due_days = setting(tx.conn, "report_due_days")
     items = []
     for practice_id, practice in practices.items():
-        oldest = practice_log.oldest_unreported(tx.conn, practice_id, REPORT_DOCUMENT)
+        oldest = practice_log.oldest_unreported(tx.conn, practice_id)
         if oldest is not None and oldest <= tx.now - timedelta(days=due_days):
             items.append(
                 Attention(

@@ -121,23 +121,24 @@ def details_newest_first(
         yield json.loads(details)
 
 
-def oldest_unreported(conn: Connection, practice_id: int, document: str) -> datetime | None:
-    """When the oldest entry about the practice that no report of this kind has covered yet
-    was made (None when every entry is in one). A report covers the entries numbered before
-    its own print entry."""
-    last_print = 0
+def oldest_unreported(conn: Connection, practice_id: int) -> datetime | None:
+    """When the oldest entry about the practice that nothing sent to it has covered yet was
+    made (None when all are covered). A GP access report or a one-practice FHIR export records
+    the signed tree head it carried; it covers the entries numbered before its own."""
+    last_sent = 0
     for n, details in conn.execute(
         "SELECT pe.n, a.details FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
-        "WHERE pe.practice_id = ? AND a.action = 'print_reports' ORDER BY pe.n DESC",
+        "WHERE pe.practice_id = ? AND a.action IN ('print_reports', 'export_fhir') "
+        "ORDER BY pe.n DESC",
         (practice_id,),
     ):
-        if json.loads(details).get("document") == document:
-            last_print = int(n)
+        if "tree_head" in json.loads(details):
+            last_sent = int(n)
             break
     row = conn.execute(
         "SELECT min(a.at) FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
-        "WHERE pe.practice_id = ? AND pe.n > ? AND a.action != 'print_reports'",
-        (practice_id, last_print),
+        "WHERE pe.practice_id = ? AND pe.n > ? AND a.action NOT IN ('print_reports', 'export_fhir')",
+        (practice_id, last_sent),
     ).fetchone()
     return datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if row[0] else None
 
