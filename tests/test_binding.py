@@ -435,3 +435,27 @@ def test_consent_decisions_stay_bound_through_the_service(home: Home) -> None:
         f"consent_decision:{decision}": _digest(conn, "consent_decision", decision)
     }
     assert audit.verify(home.ctx.vault).ok
+
+
+def test_values_the_app_never_writes_are_named_not_crashed_on(home: Home) -> None:
+    """A number where the log holds text, a negative sequence number: verify names the entry."""
+    conn = home.ctx.conn
+    conn.execute("DROP TRIGGER audit_log_no_update")
+    conn.execute("UPDATE audit_log SET details = 42 WHERE seq = 3")
+    result = audit.verify(home.ctx.vault)
+    assert result.problems[0] == "audit entry 3 has been altered"
+    conn.execute("UPDATE audit_log SET seq = -5 WHERE seq = 4")
+    assert audit.verify(home.ctx.vault).problems[0] == "audit entry 1 is missing (next found is -5)"
+
+
+def test_an_unreadable_schema_record_is_named(home: Home) -> None:
+    conn = home.ctx.conn
+    conn.execute("DROP TRIGGER audit_log_no_update")
+    details = json.loads(conn.execute("SELECT details FROM audit_log WHERE seq = 1").fetchone()[0])
+    details["schema"] = "gone"
+    conn.execute(
+        "UPDATE audit_log SET details = ? WHERE seq = 1",
+        (json.dumps(details, ensure_ascii=False, sort_keys=True, separators=(",", ":")),),
+    )
+    problems = audit.verify(home.ctx.vault).problems
+    assert "audit entry 1's record of the database's structure cannot be read" in problems

@@ -322,7 +322,11 @@ def check_chain(conn: Connection, result: VerifyResult, records: RecordCheck | N
             continue
         for row in rows:
             seq = row[0]
-            if seq != expected_seq or row[12] != prev_hash or entry_hash(prev_hash, row) != row[13]:
+            try:
+                intact = row[12] == prev_hash and entry_hash(prev_hash, row) == row[13]
+            except TypeError:  # a number or BLOB where the app writes text
+                intact = False
+            if seq != expected_seq or not intact:
                 _report_break(result, row, expected_seq, prev_hash)
                 break
             prev_hash, expected_seq = row[13], seq + 1

@@ -300,16 +300,13 @@ def _write_upgrade_entries(
 
     actor = audit.Actor("-", UPGRADE_ACTOR_NAME, "-")
     at, workstation = datetime.now(UTC), socket.gethostname()
-    chunks: list[dict[str, str | None]] = [{}]
-    for key, digest in all_rows(conn, whole):
-        if len(chunks[-1]) == _ROWS_PER_ENTRY:
-            chunks.append({})
-        chunks[-1][key] = digest
-    chunks = [c for c in chunks if c]
-    for part, rows in enumerate(chunks, 1):
+    total = sum(conn.execute(f'SELECT count(*) FROM main."{t}"').fetchone()[0] for t in whole)
+    parts = -(-total // _ROWS_PER_ENTRY)
+
+    def bind(part: int, rows: dict[str, str | None]) -> None:
         details: dict[str, object] = {"rows": rows, "why": why}
-        if len(chunks) > 1:
-            details.update(part=part, parts=len(chunks))
+        if parts > 1:
+            details.update(part=part, parts=parts)
         audit.append(
             conn,
             at=at,
@@ -319,6 +316,17 @@ def _write_upgrade_entries(
             outcome="allowed",
             details=details,
         )
+
+    rows: dict[str, str | None] = {}
+    part = 0
+    for key, digest in all_rows(conn, whole):  # written part by part: a group's file is large
+        rows[key] = digest
+        if len(rows) == _ROWS_PER_ENTRY:
+            part += 1
+            bind(part, rows)
+            rows = {}
+    if rows:
+        bind(part + 1, rows)
     details = dict(record)
     if changed_rows:
         details["rows"] = changed_rows
@@ -355,14 +363,14 @@ class _Expected:
         self.size = 0
         self.digests = bytearray()
         self.state = bytearray()
-        self.seqs = array("Q")
+        self.seqs = array("q")
         self.extra: dict[int, tuple[str, int]] = {}  # rowid -> (hex digest or "", seq)
 
     def grow(self, rowid: int) -> bool:
         """Make room for `rowid` if it lies near the rows so far; False if it is far off."""
         if rowid < 0 or rowid > 2 * self.size + 65_536:
             return False
-        added = max(rowid + 1, 2 * self.size) - self.size
+        added = max(rowid + 1, self.size + self.size // 4) - self.size  # at most 1/4 spare
         self.digests.extend(bytes(_WIDTH * added))
         self.state.extend(bytes(added))
         self.seqs.frombytes(bytes(8 * added))
@@ -404,7 +412,9 @@ class RecordCheck:
         fromhex = bytes.fromhex
         self.entries += len(rows)
         for row in rows:
-            details: str = row[11]
+            details = row[11]
+            if type(details) is not str or type(row[0]) is not int:
+                continue  # not an entry the app could write: the chain check names it
             if (row[0] == 1 or row[7] == SCHEMA_ACTION) and '"schema_sha256":' in details:
                 self.schema_entry = (row[0], details)
             start = details.find('"rows":{')
@@ -527,8 +537,13 @@ class RecordCheck:
                 "changes to its tables and safeguards cannot be checked"
             ]
         seq, details = self.schema_entry
-        recorded = json.loads(details)
         now = schema_record(conn)
+        try:
+            recorded = json.loads(details)
+            if not isinstance(recorded, dict) or not isinstance(recorded.get("schema"), dict):
+                raise ValueError("no schema")
+        except ValueError:
+            return [f"audit entry {seq}'s record of the database's structure cannot be read"]
         if now["schema_sha256"] == recorded.get("schema_sha256") and now[
             "schema_version"
         ] == recorded.get("schema_version"):
