@@ -7,17 +7,17 @@ dropping triggers where they stand in the way; then it asserts what `verify` say
 verify alone cannot know without an outside reference, what `verify --head` with a chain head
 printed earlier says.
 
-| tamper (insider with the key) | `verify` | `verify --head` (an earlier printed head) | `check-report` against the previous report (once built) |
+| tamper (insider with the key) | `verify` | `verify --head` (an earlier printed head) | `check-report` against the previous report |
 |---|---|---|---|
 | delete a session, a refusal or a GP-call row | caught: "access_session row 1 was deleted after audit entry N recorded it" | - | - |
-| ... and remove the entries that name it, re-hashing all after them | not caught (the log is self-consistent) | caught if the entries lay at or before the head ("differs from the printed chain head") | will catch: the log no longer extends the previous report's (consistency proof); after that head, a gap in the practice's running numbers |
+| ... and remove the entries that name it, re-hashing all after them | not caught (the log is self-consistent) | caught if the entries lay at or before the head ("differs from the printed chain head") | catches: the log no longer extends the previous report's (consistency proof); after that head, a gap in the practice's running numbers |
 | turn a refusal into a granted consent (consent trigger dropped, row edited, trigger put back) | caught: "consent_decision row 2 was changed after audit entry N recorded it" (and the trigger, if left dropped) | - | - |
 | make a carer a nurse (staff.roles) | caught: "staff row 3 was changed after ..." | - | - |
 | swap two staff members' key slots | caught: "key_slot row 4 was changed after ..." | - | - |
-| edit an entry and re-hash every entry after it | not caught, unless the edit unbinds a row ("... is not in the audit trail") | caught if the entry lies at or before the head | will catch (consistency proof), if at or before the previous report's head |
+| edit an entry and re-hash every entry after it | not caught, unless the edit unbinds a row ("... is not in the audit trail") | caught if the entry lies at or before the head | catches (consistency proof), if at or before the previous report's head |
 | forge an entry and append it | caught only if it names a row that is not there as it says ("... was deleted after audit entry N recorded it") | not caught | not caught: by design (see below) |
 | drop the append-only triggers | caught: "trigger audit_log_no_delete was dropped after audit entry 1 recorded the database's structure" | - | - |
-| truncate the tail of the log | caught if a cut entry had bound a row still there ("... was changed after ...", "... is not in the audit trail") | caught if the cut reaches the head ("rolled back: a report printed audit entry N, but this database ends at entry M") | will catch: NEW's log does not extend OLD's |
+| truncate the tail of the log | caught if a cut entry had bound a row still there ("... was changed after ...", "... is not in the audit trail") | caught if the cut reaches the head ("rolled back: a report printed audit entry N, but this database ends at entry M") | catches: NEW's log does not extend OLD's |
 
 What neither can catch, by design: anything done after the last chain head that left the home
 (the last report sent, the last head printed), done consistently: rows edited together with the
