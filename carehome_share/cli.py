@@ -293,8 +293,8 @@ def _resident_id(ctx: Context, nhs: str) -> int:
     return residents.resident_id_for(ctx, nhs)
 
 
-def _staff_id(ctx: Context, username: str) -> int:
-    return staff.find_staff(ctx, username).id
+def _staff_id(ctx: Context, username: str, action: str) -> int:
+    return staff.find_staff(ctx, username, action).id
 
 
 def _staff_line(s: Any) -> str:
@@ -334,12 +334,12 @@ def staff_update(ctx: Context, a: argparse.Namespace) -> Any:
     changes = _given(
         a, "full_name", "roles", "nmc_pin", "confidentiality_signed_on", "ig_training_on"
     )
-    return staff.update_staff(ctx, _staff_id(ctx, a.username), **changes)
+    return staff.update_staff(ctx, _staff_id(ctx, a.username, "update_staff"), **changes)
 
 
 def staff_reset(ctx: Context, a: argparse.Namespace) -> Any:
     password = _secret("CAREHOME_SHARE_NEW_PASSWORD", f"Temporary password for {a.username}: ")
-    staff.reset_password(ctx, _staff_id(ctx, a.username), password)
+    staff.reset_password(ctx, _staff_id(ctx, a.username, "reset_password"), password)
     return {"reset": a.username}
 
 
@@ -490,12 +490,12 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
     ("staff", "update"): (staff_update, lambda s: f"Updated {_staff_line(s)}"),
     ("staff", "nmc-check"): (
         lambda c, a: staff.record_nmc_check(
-            c, _staff_id(c, a.username), a.checked_on, a.expires_on
+            c, _staff_id(c, a.username, "record_nmc_check"), a.checked_on, a.expires_on
         ),
         lambda s: f"NMC check recorded: {_staff_line(s)}",
     ),
     ("staff", "deactivate"): (
-        lambda c, a: staff.deactivate_staff(c, _staff_id(c, a.username)),
+        lambda c, a: staff.deactivate_staff(c, _staff_id(c, a.username, "deactivate_staff")),
         lambda s: f"Deactivated {s.username}",
     ),
     ("staff", "reset-password"): (
@@ -503,7 +503,7 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
         lambda r: f"Password reset for {r['reset']}; they must change it at next login.",
     ),
     ("staff", "clear-lockout"): (
-        lambda c, a: staff.clear_lockout(c, _staff_id(c, a.username)),
+        lambda c, a: staff.clear_lockout(c, _staff_id(c, a.username, "clear_lockout")),
         lambda r: "Lockout cleared.",
     ),
     ("password", "change"): (password_change, lambda r: "Password changed."),

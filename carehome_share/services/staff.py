@@ -267,11 +267,14 @@ def list_staff(ctx: Context) -> list[Staff]:
     return read(ctx, "list_staff", lambda tx: repo.list_staff(tx.conn))
 
 
-def find_staff(ctx: Context, username: str) -> Staff:
+def find_staff(ctx: Context, username: str, action: str = "list_staff") -> Staff:
+    """The account named `username`, looked up for `action`: a refusal is recorded as the
+    action the user was attempting, not as a look-up."""
+
     def work(tx: Tx) -> Staff:
         staff = repo.find_staff(tx.conn, str(username).strip().lower())
         if staff is None:
             raise NotFound("username", f"an existing staff username (no '{username}')")
         return staff
 
-    return read(ctx, "list_staff", work)
+    return read(ctx, action, work)
