@@ -9,7 +9,6 @@ from datetime import date
 from math import ceil
 from typing import BinaryIO
 
-from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
@@ -32,6 +31,7 @@ from carehome_share.reports.page import (
     facts,
     heading,
     para,
+    qr_box,
     spacer,
     uk_day,
 )
@@ -230,9 +230,6 @@ def _signed_head(report: AccessReport) -> Flowable:
         if numbers["first"] is not None
         else "no entry about your practice (none was made in this period)"
     )
-    qr = QrCodeWidget(json.dumps(head, separators=(",", ":")), barWidth=34 * mm, barHeight=34 * mm)
-    code = Drawing(34 * mm, 34 * mm)
-    code.add(qr)
     fingerprint = report.evidence.data["home"]["fingerprint"]
     text = [
         Paragraph("Signed audit log head and how to check this report", SUBHEADING),
@@ -253,17 +250,7 @@ def _signed_head(report: AccessReport) -> Flowable:
             SMALL,
         ),
     ]
-    box = Table([[text, code]], colWidths=[None, 38 * mm], hAlign="LEFT")
-    box.setStyle(
-        TableStyle(
-            [
-                ("BOX", (0, 0), (-1, -1), 0.75, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 6),
-            ]
-        )
-    )
-    return box
+    return qr_box(text, json.dumps(head, separators=(",", ":")), 34 * mm)
 
 
 def _attachments(report: AccessReport) -> dict[str, bytes]:

@@ -147,12 +147,26 @@ def blanks(labels: Sequence[str], width: float, per_row: int = 2) -> Table:
 # -- the chain head ----------------------------------------------------------------------------
 
 
+def qr_box(text: list[Flowable], payload: str, size: float) -> Flowable:
+    """Text in a ruled box beside a QR code of `payload`, `size` square."""
+    code = Drawing(size, size)
+    code.add(QrCodeWidget(payload, barWidth=size, barHeight=size, barBorder=2))
+    box = Table([[text, code]], colWidths=[None, size + 4 * mm], hAlign="LEFT")
+    box.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 0.75, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
+    return box
+
+
 def chain_head(seq: int, digest: str) -> Flowable:
     """The audit chain head when the data was read, as text and as a QR code, with how to
     check it: a reviewer holding this page can show the log was not edited or rolled back."""
-    qr = QrCodeWidget(f"{seq}:{digest}", barWidth=28 * mm, barHeight=28 * mm, barBorder=2)
-    code = Drawing(28 * mm, 28 * mm)
-    code.add(qr)
     text = [
         Paragraph("Audit chain head when this document was produced", SUBHEADING),
         Paragraph(f"Entry <b>{seq}</b>, hash:", BODY),
@@ -164,17 +178,7 @@ def chain_head(seq: int, digest: str) -> Flowable:
             SMALL,
         ),
     ]
-    box = Table([[text, code]], colWidths=[None, 32 * mm], hAlign="LEFT")
-    box.setStyle(
-        TableStyle(
-            [
-                ("BOX", (0, 0), (-1, -1), 0.75, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 6),
-            ]
-        )
-    )
-    return box
+    return qr_box(text, f"{seq}:{digest}", 28 * mm)
 
 
 # -- the home's signing key -------------------------------------------------------------------
