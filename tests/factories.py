@@ -4,7 +4,9 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.identifiers import nhs_numbers_in_test_range
 from carehome_share.domain.model import Resident, Role, Staff
 from carehome_share.services import access, auth, consent, practices, residents, staff
@@ -123,3 +125,45 @@ class Home:
 def _any_role(ctx: Context, username: str) -> Role:
     """Logging in needs a role when several are held: any will do to change a password."""
     return min(repo.find_staff(ctx.conn, username).roles, key=lambda r: r.value)
+
+
+@dataclass
+class November:
+    """A small home's November up to a refusal: a session with sections viewed and closed, one
+    left open and auto-closed, consent withdrawn, and the nurse's next attempt refused."""
+
+    nurse: Staff
+    alice: Resident  # consent by the resident, 01/11/2026, withdrawn 22/11/2026
+    bob: Resident  # a best-interests decision
+    refusal_id: int
+
+
+def play_november(home: Home, clock: Any) -> November:
+    """Played through the services from 21/11/2026; the nurse is left logged in."""
+    ctx = home.ctx
+    nurse = home.add_nurse()
+    alice = home.add_resident()
+    bob = home.add_resident(consent_by="best_interests")
+    home.log_in(nurse)
+    first = access.open_access_session(
+        ctx, alice.id, "medication_check", "Alice: checking the warfarin dose"
+    )
+    access.record_sections_viewed(ctx, first.id, ["medications", "allergies"])
+    clock.advance(minutes=5)
+    access.close_access_session(ctx, first.id)
+    access.open_access_session(ctx, bob.id, "clinical_assessment", "Bob: left open after a fall")
+    clock.advance(minutes=45)
+    access.close_stale_sessions(ctx)
+    clock.set("2026-11-22T09:00:00")
+    home.as_manager()
+    consent.record_consent(
+        ctx, alice.id, "withdrawn", "resident", reason="Prefers the surgery to phone"
+    )
+    home.log_in(nurse)
+    try:
+        access.open_access_session(
+            ctx, alice.id, "medication_check", "Alice: second look at the dose"
+        )
+    except AccessRefused as refused:
+        return November(nurse, alice, bob, refused.refusal_id)
+    raise AssertionError("access after the withdrawal was allowed")

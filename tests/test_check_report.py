@@ -36,19 +36,18 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from reportlab.pdfgen.canvas import Canvas
 
 from carehome_share import check, cli
-from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.evidence import BUNDLE_FILE, EVIDENCE_FILE, EVIDENCE_FORMAT
 from carehome_share.domain.validation import UK
 from carehome_share.interop import fhir
 from carehome_share.reports.signature import Signer, sign
-from carehome_share.services import access, auth, consent, fhir_export
+from carehome_share.services import access, auth, fhir_export
 from carehome_share.services import backup as backup_service
 from carehome_share.services.context import Context
 from carehome_share.store import audit, merkle, signing
 from carehome_share.store.signing import SigningKey
 from carehome_share.store.vault import Connection, Vault
 from tests.conftest import Clock
-from tests.factories import MANAGER_PASSWORD, ODS, Home
+from tests.factories import MANAGER_PASSWORD, ODS, Home, play_november
 
 ROOT = Path(__file__).resolve().parent.parent
 Row = tuple[Any, ...]
@@ -283,36 +282,12 @@ class Story:
     reports: dict[str, Report] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        home, clock, ctx = self.home, self.clock, self.home.ctx
-        self.nurse = home.add_nurse()
-        self.alice = home.add_resident()
-        self.bob = home.add_resident(consent_by="best_interests")
-        home.log_in(self.nurse)
-        first = access.open_access_session(
-            ctx, self.alice.id, "medication_check", "Alice: checking the warfarin dose"
-        )
-        access.record_sections_viewed(ctx, first.id, ["medications", "allergies"])
-        clock.advance(minutes=5)
-        access.close_access_session(ctx, first.id)
-        access.open_access_session(
-            ctx, self.bob.id, "clinical_assessment", "Bob: left open after a fall"
-        )
-        clock.advance(minutes=45)
-        access.close_stale_sessions(ctx)
-        clock.set("2026-11-22T09:00:00")
-        home.as_manager()
-        consent.record_consent(
-            ctx, self.alice.id, "withdrawn", "resident", reason="Prefers the surgery to phone"
-        )
-        home.log_in(self.nurse)
-        with pytest.raises(AccessRefused) as refused:
-            access.open_access_session(
-                ctx, self.alice.id, "medication_check", "Alice: second look at the dose"
-            )
+        played = play_november(self.home, self.clock)
+        self.nurse, self.alice, self.bob = played.nurse, played.alice, played.bob
+        self.refusal_id = played.refusal_id
         access.log_gp_contact(
-            ctx, self.alice.id, "Practice nurse", "Dose query", "Confirmed by phone", None
+            self.home.ctx, self.alice.id, "Practice nurse", "Dose query", "Confirmed by phone", None
         )
-        self.refusal_id = refused.value.refusal_id
 
     def december(self) -> None:
         ctx = self.home.ctx

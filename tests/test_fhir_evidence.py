@@ -15,15 +15,14 @@ from typing import Any
 import pytest
 
 from carehome_share import check, cli
-from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.evidence import EVIDENCE_FORMAT
 from carehome_share.interop.fhir import CHAIN_EXTENSION, write_bundle
 from carehome_share.reports.access_report import write_access_report
-from carehome_share.services import access, consent, fhir_export, reports
+from carehome_share.services import access, fhir_export, reports
 from carehome_share.store import audit, signing
 from carehome_share.store.files import atomic_output
 from tests.conftest import Clock
-from tests.factories import ODS, Home
+from tests.factories import ODS, Home, play_november
 from tests.test_fhir import assert_valid_r4
 
 SESSION_ACTIONS = ["open_access_session", "record_sections_viewed", "close_access_session"]
@@ -37,38 +36,15 @@ class Story:
     def __init__(self, home: Home, clock: Clock) -> None:
         self.home, self.clock = home, clock
         ctx = home.ctx
-        self.nurse = home.add_nurse()
-        self.alice = home.add_resident()
-        self.bob = home.add_resident(consent_by="best_interests")
-        home.log_in(self.nurse)
-        first = access.open_access_session(
-            ctx, self.alice.id, "medication_check", "Alice: checking the warfarin dose"
-        )
-        access.record_sections_viewed(ctx, first.id, ["medications", "allergies"])
-        clock.advance(minutes=5)
-        access.close_access_session(ctx, first.id)
-        access.open_access_session(
-            ctx, self.bob.id, "clinical_assessment", "Bob: left open after a fall"
-        )
-        clock.advance(minutes=45)
-        access.close_stale_sessions(ctx)
-        clock.set("2026-11-22T09:00:00")
-        home.as_manager()
-        consent.record_consent(
-            ctx, self.alice.id, "withdrawn", "resident", reason="Prefers the surgery to phone"
-        )
-        home.log_in(self.nurse)
-        with pytest.raises(AccessRefused) as refused:
-            access.open_access_session(
-                ctx, self.alice.id, "medication_check", "Alice: second look at the dose"
-            )
+        played = play_november(home, clock)
+        self.nurse, self.alice, self.bob = played.nurse, played.alice, played.bob
         access.log_gp_contact(
             ctx,
             self.alice.id,
             "Practice nurse",
             "Dose query",
             "Confirmed",
-            refused.value.refusal_id,
+            played.refusal_id,
         )
         clock.set("2026-11-30T23:50:00")  # UK time is UTC in winter
         self.night = access.open_access_session(

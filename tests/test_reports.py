@@ -13,9 +13,9 @@ from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from carehome_share.domain.errors import AccessRefused, PermissionDenied, ValidationError
+from carehome_share.domain.errors import PermissionDenied, ValidationError
 from carehome_share.domain.identifiers import format_nhs_number
-from carehome_share.domain.model import ConsentKind, Resident, Staff
+from carehome_share.domain.model import ConsentKind
 from carehome_share.reports.access_report import write_access_report
 from carehome_share.reports.consent_form import write_consent_form
 from carehome_share.reports.fonts import FONT
@@ -32,7 +32,7 @@ from carehome_share.store import audit, merkle
 from carehome_share.store.files import atomic_output
 from carehome_share.store.vault import Vault
 from tests.conftest import Clock
-from tests.factories import MANAGER_PASSWORD, ODS, Home
+from tests.factories import MANAGER_PASSWORD, ODS, Home, play_november
 
 
 def pages_of(pdf: bytes) -> list[str]:
@@ -65,34 +65,10 @@ class Story:
 
     def __init__(self, home: Home, clock: Clock) -> None:
         self.home, self.clock = home, clock
-        self.nurse: Staff = home.add_nurse()
-        self.alice: Resident = home.add_resident()  # consent by the resident, 01/11/2026
-        self.bob: Resident = home.add_resident(consent_by="best_interests")
+        played = play_november(home, clock)
+        self.nurse, self.alice, self.bob = played.nurse, played.alice, played.bob
+        self.refusal_id = played.refusal_id
         ctx = home.ctx
-        home.log_in(self.nurse)
-        first = access.open_access_session(
-            ctx, self.alice.id, "medication_check", "Alice: checking the warfarin dose"
-        )
-        access.record_sections_viewed(ctx, first.id, ["medications", "allergies"])
-        clock.advance(minutes=5)
-        access.close_access_session(ctx, first.id)
-        access.open_access_session(
-            ctx, self.bob.id, "clinical_assessment", "Bob: left open after a fall"
-        )
-        clock.advance(minutes=45)
-        access.close_stale_sessions(ctx)
-
-        clock.set("2026-11-22T09:00:00")
-        home.as_manager()
-        consent.record_consent(
-            ctx, self.alice.id, "withdrawn", "resident", reason="Prefers the surgery to phone"
-        )
-        home.log_in(self.nurse)
-        with pytest.raises(AccessRefused) as refused:
-            access.open_access_session(
-                ctx, self.alice.id, "medication_check", "Alice: second look at the dose"
-            )
-        self.refusal_id = refused.value.refusal_id
         access.log_gp_contact(
             ctx,
             self.alice.id,
