@@ -12,7 +12,7 @@ from carehome_share.domain.errors import (
     PermissionDenied,
     ValidationError,
 )
-from carehome_share.domain.model import Role
+from carehome_share.domain.model import Role, Staff
 from carehome_share.services import auth, residents, settings, staff
 from carehome_share.services.context import Context
 from carehome_share.store import audit, keyslots
@@ -22,6 +22,17 @@ from tests.factories import MANAGER_PASSWORD, PASSWORD, TEMPORARY_PASSWORD, Home
 
 TEMPORARY = "has a temporary password: choose your own password first"
 WEAK_PASSWORDS = ["1234567890", "password12"]
+
+
+def _locked_out_nurse(home: Home) -> Staff:
+    """A nurse after three wrong passwords, with lockout set at three; nobody logged in."""
+    nurse = home.add_nurse()
+    settings.change_setting(home.ctx, "lockout_failures", 3)
+    auth.log_out(home.ctx)
+    for _ in range(3):
+        with pytest.raises(AuthenticationFailed):
+            auth.log_in(home.ctx, nurse.username, "guessing wrong")
+    return nurse
 
 
 def _denied_logins(home: Home, username: str) -> list[audit.AuditEntry]:
@@ -99,12 +110,7 @@ def test_failures_spread_over_time_do_not_lock(home: Home, clock: Clock) -> None
 
 
 def test_manager_reset_unlocks_and_forces_a_new_password(home: Home) -> None:
-    nurse = home.add_nurse()
-    settings.change_setting(home.ctx, "lockout_failures", 3)
-    auth.log_out(home.ctx)
-    for _ in range(3):
-        with pytest.raises(AuthenticationFailed):
-            auth.log_in(home.ctx, nurse.username, "guessing wrong")
+    nurse = _locked_out_nurse(home)
     home.as_manager()
     staff.reset_password(home.ctx, nurse.id, "temporary password 9")
     assert not home.ctx.vault.unseal(nurse.username, PASSWORD)  # the old one opens nothing now
@@ -150,12 +156,7 @@ def test_a_new_account_does_nothing_until_it_has_its_own_password(home: Home) ->
 
 
 def test_a_manager_clears_a_lockout_at_once(home: Home) -> None:
-    nurse = home.add_nurse()
-    settings.change_setting(home.ctx, "lockout_failures", 3)
-    auth.log_out(home.ctx)
-    for _ in range(3):
-        with pytest.raises(AuthenticationFailed):
-            auth.log_in(home.ctx, nurse.username, "guessing wrong")
+    nurse = _locked_out_nurse(home)
     with pytest.raises(AuthenticationFailed, match="locked until"):
         auth.log_in(home.ctx, nurse.username, PASSWORD)
 

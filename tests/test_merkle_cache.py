@@ -16,19 +16,10 @@ from hypothesis import strategies as st
 
 from carehome_share.store import merkle
 from carehome_share.store.vault import Connection, Vault
+from tests.test_merkle import chunks_of
 
 CHUNK = 4096
 ENTRIES = 2 * CHUNK + 300  # two whole chunks of the product's size and a part of a third
-
-
-@contextmanager
-def chunks_of(level: int) -> Iterator[None]:
-    saved = merkle._CHUNK_LEVEL
-    merkle._CHUNK_LEVEL = level
-    try:
-        yield
-    finally:
-        merkle._CHUNK_LEVEL = saved
 
 
 @pytest.fixture(scope="module")
