@@ -25,14 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from carehome_share.store import audit, keychain, keyslots, recovery
+from carehome_share.store import audit, keyslots, recovery
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import (
     Connection,
     DatabaseError,
     NeedsUnlock,
     NewerDatabase,
-    NotEnrolled,
     Vault,
     VaultError,
     WrongPassword,
@@ -40,6 +39,7 @@ from carehome_share.store.vault import (
     _journal_failure,
     _raw_key_pragma,
     _unlock,
+    unseal_key_file,
 )
 
 PLAINTEXT_HEADER = b"SQLite format 3\x00"
@@ -183,14 +183,8 @@ def _backup_key(
         )
     if not username or not password:
         raise WrongPassword()
-    slot = key_file.slots.get(username.strip().lower())
-    device_secret = keychain.load(keychain.device_entry(key_file.home_id))
-    if slot is not None and slot.device_bound and device_secret is None:
-        raise NotEnrolled()
     try:
-        if slot is None:
-            raise keyslots.WrongSecret()
-        return keyslots.open_slot(slot, password, device_secret)
+        return unseal_key_file(key_file, username.strip().lower(), password)
     except keyslots.WrongSecret:
         current = keyslots.read_key_file(keyslots.key_file_path(db_path)) or key_file
         _journal_failure(db_path, current, username.strip().lower(), "restore")

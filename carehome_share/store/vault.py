@@ -180,8 +180,7 @@ class Vault:
         path = _existing(path)
         key_files = [kf for kf in map(keyslots.read_key_file, _key_file_candidates(path)) if kf]
         name = username.strip().lower()
-        slot = key_files[0].slots.get(name) if key_files else None
-        if slot is None:
+        if not key_files or name not in key_files[0].slots:
             legacy = keychain.load(keychain.legacy_entry(str(path)))
             if legacy is not None:  # a 0.1 file still moving to slots; log_in checks the hash
                 return cls._opened(path, legacy, "old key")
@@ -192,21 +191,12 @@ class Vault:
                     f"The key file beside the database ({keyslots.key_file_path(path).name}) is "
                     "missing or damaged, so no password can open it."
                 )
-            keyslots.equalise_timing(password)
-            _journal_failure(path, key_files[0], name)
-            raise WrongPassword()
-        device_secret = None
-        if slot.device_bound:
-            device_secret = keychain.load(keychain.device_entry(key_files[0].home_id))
-            if device_secret is None:
-                raise NotEnrolled()
         mismatch: WrongKey | None = None
         for attempt, key_file in enumerate(key_files):  # a second: a rotation cut short
-            slot = key_file.slots.get(name)
-            if slot is None:
+            if attempt and name not in key_file.slots:
                 continue
             try:
-                key = keyslots.open_slot(slot, password, device_secret)
+                key = unseal_key_file(key_file, name, password)
             except keyslots.WrongSecret:
                 _journal_failure(path, key_files[0], name)
                 raise WrongPassword() from None
@@ -516,6 +506,22 @@ def _existing(path: Path | str) -> Path:
     if not path.exists():
         raise VaultError(f"There is no database at {path}.")
     return path
+
+
+def unseal_key_file(key_file: KeyFile, username: str, password: str) -> bytes:
+    """The database key from `username`'s slot in `key_file` (the database's or a backup's):
+    NotEnrolled when the slot needs a device secret this PC's keychain lacks, WrongSecret for a
+    wrong password or an unknown name (which costs the same time)."""
+    slot = key_file.slots.get(username)
+    if slot is None:
+        keyslots.equalise_timing(password)
+        raise keyslots.WrongSecret()
+    device_secret = None
+    if slot.device_bound:
+        device_secret = keychain.load(keychain.device_entry(key_file.home_id))
+        if device_secret is None:
+            raise NotEnrolled()
+    return keyslots.open_slot(slot, password, device_secret)
 
 
 def _pending_key_file(path: Path) -> Path:
