@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn import zxcvbn
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.errors import AuthenticationFailed, CarehomeError, ValidationError
@@ -38,6 +37,8 @@ def check_password_strength(field: str, password: object, *about: str) -> str:
         raise ValidationError(field, "a password of at most 256 characters")
     if not password.isprintable() or any("\ud800" <= ch <= "\udfff" for ch in password):
         raise ValidationError(field, "a password of letters, digits, spaces and punctuation")
+    from zxcvbn import zxcvbn  # its word lists load only when a password is chosen, not at start
+
     words = [w for text in about for w in text.lower().replace(".", " ").split() if len(w) > 2]
     found = zxcvbn(password[:100], user_inputs=[*about, *words])
     if found["score"] < MIN_STRENGTH:

@@ -427,10 +427,6 @@ def _raw_key_pragma(key: bytes) -> str:
     return f"PRAGMA key = \"x'{key.hex()}'\""
 
 
-def _passphrase_pragma(passphrase: str) -> str:
-    return "PRAGMA key = '{}'".format(passphrase.replace("'", "''"))
-
-
 def _connect(path: Path, key_pragma: str) -> Connection:
     conn = sqlcipher.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA cipher_log_level = NONE")  # a wrong key is reported by us, not stderr
