@@ -377,7 +377,6 @@ class Entry:
 
     seq: int
     text: str
-    proof: list[bytes]
     fields: list[Any] | None  # the 12 values, or None when the text is not an entry
 
     @property
@@ -405,7 +404,7 @@ class Entry:
         if not isinstance(practice, dict):
             return None, None
         n = practice.get("n")
-        number = n if isinstance(n, int) and not isinstance(n, bool) else None
+        number = n if _ints(n) else None
         return practice.get("ods_code"), number
 
     @property
@@ -426,15 +425,40 @@ def _entries(items: Any, where: str) -> list[Entry]:
     for n, item in enumerate(items):
         seq = _field(item, "seq", int, f"{where}[{n}]")
         text = _field(item, "entry", str, f"{where}[{n}]")
-        proof = _hashes(_field(item, "proof", list, f"{where}[{n}]"), f"{where}[{n}].proof")
         try:
             fields = json.loads(text)
         except ValueError:
             fields = None
         if not isinstance(fields, list) or len(fields) != 12:
             fields = None
-        entries.append(Entry(seq, text, proof, fields))
+        entries.append(Entry(seq, text, fields))
     return entries
+
+
+def _subtrees(evidence: dict[str, Any]) -> dict[merkle.Range, bytes]:
+    """The evidence's table of subtree hashes, [start, end, hash] each, by leaf range."""
+    items = _field(evidence, "subtrees", list)
+    table = {}
+    for n, item in enumerate(items):
+        if not (isinstance(item, list) and len(item) == 3 and _ints(*item[:2])):
+            raise Malformed(f"evidence.subtrees[{n}] is not [start, end, hash]")
+        (value,) = _hashes(item[2:], f"evidence.subtrees[{n}]")
+        table[item[0], item[1]] = value
+    return table
+
+
+def _ints(*values: Any) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
+def _inclusion_proof(subtrees: dict[merkle.Range, bytes], seq: int, size: int) -> list[bytes]:
+    """Entry `seq`'s RFC 9162 inclusion proof, from the hashes of the ranges on its path (a
+    range the table lacks leaves the proof short, and it fails)."""
+    try:
+        path = merkle.inclusion_ranges(seq - 1, size)
+    except merkle.MerkleError:
+        return []
+    return [subtrees[r] for r in path if r in subtrees]
 
 
 def _head(data: Any, where: str) -> SignedTreeHead:
@@ -665,28 +689,31 @@ def _check_entries(checks: _Checks, report: Report, read: _Read) -> None:
     checks.run("totals", lambda: _check_totals(report, read))
 
 
-def _included(entry: Entry, head: SignedTreeHead) -> bool:
+def _included(entry: Entry, head: SignedTreeHead, proof: list[bytes]) -> bool:
     leaf = merkle.leaf_hash(entry.text.encode("utf-8"))
     return (
         entry.fields is not None
         and entry.fields[0] == entry.seq
-        and merkle.verify_inclusion(
-            leaf, entry.seq - 1, head.head.size, entry.proof, head.head.root
-        )
+        and merkle.verify_inclusion(leaf, entry.seq - 1, head.head.size, proof, head.head.root)
     )
 
 
 def _check_inclusion(report: Report, read: _Read) -> tuple[bool, str]:
     read.entries = entries = _entries(report.evidence.get("entries"), "entries")
     restores = _entries(report.evidence.get("restores", []), "restores")
+    subtrees = _subtrees(report.evidence)
     if read.head is None:
         return False, "cannot be checked without a signed tree head"
     head = read.head
+
+    def included(entry: Entry) -> bool:
+        return _included(entry, head, _inclusion_proof(subtrees, entry.seq, head.head.size))
+
     seqs = [e.seq for e in entries]
     if seqs != sorted(set(seqs)):
         return False, "the entries are not listed once each, oldest first"
-    bad = [e.seq for e in entries if not _included(e, head)]
-    bad_restores = [e.seq for e in restores if not _included(e, head)]
+    bad = [e.seq for e in entries if not included(e)]
+    bad_restores = [e.seq for e in restores if not included(e)]
     read.restores = [e for e in restores if e.seq not in bad_restores and e.value(7) == "restore"]
     if bad:
         which = "entry" if len(bad) == 1 else "entries"
@@ -779,12 +806,17 @@ def _is_dict(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class _Named:
-    """An audit entry a FHIR row names: its sequence number, exact bytes, and the inclusion
-    proof the Bundle carries for it (None when it carries none)."""
+    """An audit entry a FHIR row names: its sequence number, its exact bytes (None when the
+    row names it by number, as one the evidence lists), and the inclusion proof the Bundle
+    carries for it (None when it carries none)."""
 
     seq: int
-    entry: bytes
+    entry: bytes | None
     proof: list[bytes] | None
+
+    def is_(self, listed: Entry) -> bool:
+        """Names that listed entry: by number alone, or with the same bytes."""
+        return self.entry is None or self.entry == listed.text.encode("utf-8")
 
 
 def _chain_entries(resource: dict[str, Any]) -> list[_Named | None]:
@@ -800,7 +832,9 @@ def _named(extension: dict[str, Any]) -> _Named | None:
     parts = {p.get("url"): p for p in _list(extension.get("extension")) if _is_dict(p)}
     try:
         seq = parts["sequence"]["valueInteger"]
-        entry = base64.b64decode(parts["entry"]["valueBase64Binary"], validate=True)
+        entry = None
+        if "entry" in parts:
+            entry = base64.b64decode(parts["entry"]["valueBase64Binary"], validate=True)
         proof = None
         if "inclusionProof" in parts:
             raw = base64.b64decode(parts["inclusionProof"]["valueBase64Binary"], validate=True)
@@ -812,12 +846,11 @@ def _named(extension: dict[str, Any]) -> _Named | None:
     return _Named(seq, entry, proof)
 
 
-def _chain_entry(resource: dict[str, Any]) -> tuple[int, bytes] | None:
-    """The audit entry a FHIR row says recorded it, the first it names (its sequence number
-    and exact bytes): the session opened, the refusal, the call."""
+def _chain_entry(resource: dict[str, Any]) -> _Named | None:
+    """The audit entry a FHIR row says recorded it, the first it names: the session opened,
+    the refusal, the call."""
     named = _chain_entries(resource)
-    first = named[0] if named else None
-    return (first.seq, first.entry) if first else None
+    return named[0] if named else None
 
 
 def _printed(text: str, heading: str) -> list[int]:
@@ -872,11 +905,11 @@ def _bundle_problems(report: Report, read: _Read, counted: Counter[str]) -> list
             )
         named = [_chain_entry(r) for r in resources]
         strangers = [
-            seq
-            for seq, entry in filter(None, named)
-            if seq not in by_seq
-            or by_seq[seq].text.encode("utf-8") != entry
-            or by_seq[seq].kind != kind
+            item.seq
+            for item in filter(None, named)
+            if item.seq not in by_seq
+            or not item.is_(by_seq[item.seq])
+            or by_seq[item.seq].kind != kind
         ]
         if strangers:
             problems.append(
@@ -910,7 +943,7 @@ def _session_problems(report: Report, read: _Read, sessions: list[dict[str, Any]
     for resource in sessions:
         first, *later = _chain_entries(resource) or [None]
         opened = by_seq.get(first.seq) if first else None
-        if first is None or opened is None or opened.text.encode("utf-8") != first.entry:
+        if first is None or opened is None or not first.is_(opened):
             continue  # named no entry, or one the log does not list: reported above
         session = opened.details.get("session_id")
         session_ids.add(session)
@@ -979,7 +1012,9 @@ def _later_entry(
         return None
     listed = by_seq.get(item.seq)
     if listed is not None:
-        return listed if listed.text.encode("utf-8") == item.entry else None
+        return listed if item.is_(listed) else None
+    if item.entry is None:
+        return None  # named by number, but the evidence does not list it
     try:
         text = item.entry.decode("utf-8")
         fields = json.loads(text)
@@ -987,9 +1022,9 @@ def _later_entry(
         return None
     if not isinstance(fields, list) or len(fields) != 12:
         return None
-    entry = Entry(item.seq, text, item.proof or [], fields)
+    entry = Entry(item.seq, text, fields)
     if item.proof is not None:
-        return entry if head is not None and _included(entry, head) else None
+        return entry if head is not None and _included(entry, head, item.proof) else None
     after = entry.at is not None and entry.at.astimezone(UK).date() > last_day
     return entry if signed and after and fields[0] == item.seq else None
 

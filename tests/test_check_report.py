@@ -128,12 +128,8 @@ def _kind(row: Row) -> str | None:
     return "contacts" if row[7] == "log_gp_contact" and row[9] == "allowed" else None
 
 
-def _entry(row: Row, proofs: merkle.Proofs) -> dict[str, Any]:
-    return {
-        "seq": row[0],
-        "entry": audit.canonical_bytes(row).decode("utf-8"),
-        "proof": [h.hex() for h in proofs.for_entry(row[0])],
-    }
+def _entry(row: Row) -> dict[str, Any]:
+    return {"seq": row[0], "entry": audit.canonical_bytes(row).decode("utf-8")}
 
 
 @dataclass
@@ -205,11 +201,12 @@ def evidence_for(
         "practice": {"ods_code": ODS, "name": "Riverside Surgery"},
         "period": {"first_day": first_day, "last_day": last_day},
         "tree_head": head.to_json(),
-        "entries": [_entry(r, proofs) for r in listed],
+        "entries": [_entry(r) for r in listed],
+        "subtrees": [[*r, h.hex()] for r, h in sorted(proofs.subtrees.items())],
         "numbers": {"first": min(numbers, default=None), "last": max(numbers, default=None)},
         "totals": {kind: counted[kind] for kind in ("sessions", "refusals", "contacts")},
         "previous": None,
-        "restores": [_entry(r, proofs) for r in restores],
+        "restores": [_entry(r) for r in restores],
     }
     if previous is not None and earlier is not None:
         evidence["previous"] = {

@@ -138,8 +138,16 @@ def chain_of(resource: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def fields_of(part: dict[str, Any]) -> list[Any]:
-    return json.loads(base64.b64decode(part["entry"]))
+def text_of(part: dict[str, Any], bundle: dict[str, Any]) -> str:
+    """The entry a chain part names: its bytes, or the evidence's listing of its number."""
+    if "entry" in part:
+        return base64.b64decode(part["entry"]).decode()
+    (listed,) = [e["entry"] for e in evidence_of(bundle)["entries"] if e["seq"] == part["sequence"]]
+    return listed
+
+
+def fields_of(part: dict[str, Any], bundle: dict[str, Any]) -> list[Any]:
+    return json.loads(text_of(part, bundle))
 
 
 def unsigned(bundle: dict[str, Any]) -> dict[str, Any]:
@@ -180,19 +188,21 @@ def test_every_session_names_its_opening_sections_viewed_and_close(
     assert len(by_why) == 3
 
     def actions(why: str) -> list[str]:
-        return [fields_of(part)[7] for part in chain_of(by_why[why])]
+        return [fields_of(part, november)[7] for part in chain_of(by_why[why])]
 
     assert actions("Alice: checking the warfarin dose") == SESSION_ACTIONS
     assert actions("Bob: left open after a fall") == ["open_access_session", "auto_close_session"]
     opened, viewed, closed = SESSION_ACTIONS
     assert actions("Bob: night check after a fall") == [opened, viewed, viewed, closed]
     chain = chain_of(by_why["Bob: night check after a fall"])
-    # the entries made on 1 December are not in November's evidence: they carry their proof
+    # the entries made on 1 December are not in November's evidence: they carry their bytes and
+    # their proof; those it lists are named by number only
     listed = {e["seq"] for e in evidence_of(november)["entries"]}
     for part in chain:
-        made = fields_of(part)[1]
+        made = fields_of(part, november)[1]
         assert (part["sequence"] in listed) == made.startswith("2026-11-30")
         assert ("inclusionProof" in part) == made.startswith("2026-12-01")
+        assert ("entry" in part) == made.startswith("2026-12-01")
     for resource in sessions_of(november):
         first, *_rest = chain_of(resource)
         assert "inclusionProof" not in first
@@ -255,17 +265,19 @@ def test_one_entry_s_bytes_edited_fails(
     capsys: pytest.CaptureFixture[str],
     which: int,
 ) -> None:
-    """An entry edited inside the export (here: who did it), whether the evidence lists it or
-    the Bundle carries its own inclusion proof."""
+    """An entry edited inside the export (here: who did it), whether the evidence lists it (the
+    row names it by number: the forger gives the row edited bytes of its own) or the Bundle
+    carries its bytes and its own inclusion proof."""
     for sign in (True, False):
         edited = copy.deepcopy(november if sign else unsigned(november))
         night = next(s for s in sessions_of(edited) if len(chain_of(s)) == 4)
         extension = [x for x in night["extension"] if x["url"] == CHAIN_EXTENSION][which]
-        part = next(p for p in extension["extension"] if p["url"] == "entry")
-        text = base64.b64decode(part["valueBase64Binary"]).decode()
+        text = text_of(chain_of({"extension": [extension]})[0], edited)
         changed = text.replace("Staff Member", "Staff Memper", 1)
         assert changed != text
-        part["valueBase64Binary"] = base64.b64encode(changed.encode()).decode()
+        parts = [p for p in extension["extension"] if p["url"] != "entry"]
+        encoded = base64.b64encode(changed.encode()).decode()
+        extension["extension"] = [*parts, {"url": "entry", "valueBase64Binary": encoded}]
         code, out = run_check(capsys, save(edited, tmp_path / "edited.json"))
         assert code == 1, out
         seq = json.loads(changed)[0]
@@ -279,6 +291,21 @@ def test_one_entry_s_bytes_edited_fails(
             assert f"access sessions naming audit entry {seq} do not match" in out
         else:
             assert f"name as audit entry {seq} are not in the signed log as given" in out
+
+
+def test_an_entry_the_evidence_does_not_list_cannot_be_named_by_number_alone(
+    november: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only entries the evidence lists may go without their bytes: one made the next morning,
+    its bytes taken out, is not accepted on its number."""
+    bundle = unsigned(november)
+    night = next(s for s in sessions_of(bundle) if len(chain_of(s)) == 4)
+    extension = [x for x in night["extension"] if x["url"] == CHAIN_EXTENSION][-1]
+    extension["extension"] = [p for p in extension["extension"] if p["url"] != "entry"]
+    seq = chain_of({"extension": [extension]})[0]["sequence"]
+    code, out = run_check(capsys, save(bundle, tmp_path / "unnamed.json"))
+    assert code == 1
+    assert f"name as audit entry {seq} are not in the signed log as given" in out
 
 
 def test_a_session_s_later_entries_must_all_be_named_and_agree(

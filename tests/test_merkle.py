@@ -188,14 +188,25 @@ def test_every_proof_of_a_small_tree_is_the_rfcs(n: int, level: int) -> None:
         proofs = merkle.prove(leaves, n, inclusion=range(n), consistency_from=range(1, n + 1))
     assert proofs.root == rfc_mth(leaves)
     for m in range(n):
-        assert proofs.inclusion[m] == rfc_path(m, leaves), m
-        assert merkle.verify_inclusion(leaves[m], m, n, proofs.inclusion[m], proofs.root)
+        assert proofs.inclusion(m) == rfc_path(m, leaves), m
+        assert merkle.verify_inclusion(leaves[m], m, n, proofs.inclusion(m), proofs.root)
     for first in range(1, n + 1):
         assert proofs.roots[first] == rfc_mth(leaves[:first])
         assert proofs.consistency[first] == rfc_subproof(first, leaves, True), first
         assert merkle.verify_consistency(
             first, n, proofs.roots[first], proofs.root, proofs.consistency[first]
         )
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 100, 4097])
+def test_the_shared_subtrees_are_exactly_those_on_the_paths(n: int) -> None:
+    """A report stores each subtree hash once: the table holds every range on the path of each
+    leaf asked for, and nothing more."""
+    for wanted in ([], [0], [n - 1], list(range(0, n, 3)), list(range(n))):
+        on_paths = {r for m in wanted for r in merkle.inclusion_ranges(m, n)}
+        assert merkle.inclusion_subtrees(wanted, n) == on_paths, wanted
+    with pytest.raises(merkle.MerkleError, match=f"leaf {n} is not in a tree of {n} leaves"):
+        merkle.inclusion_subtrees([0, n], n)
 
 
 @pytest.mark.parametrize("level", CHUNK_LEVELS)
@@ -206,9 +217,9 @@ def test_many_proofs_from_one_pass_are_the_single_proofs(level: int) -> None:
     with chunks_of(level):
         proofs = merkle.prove(iter(leaves), n, inclusion=wanted, consistency_from=[1, 4096, 8000])
     for index in wanted:
-        assert proofs.inclusion[index] == rfc_path(index, leaves)
+        assert proofs.inclusion(index) == rfc_path(index, leaves)
         assert merkle.verify_inclusion(
-            leaves[index], index, n, proofs.inclusion[index], proofs.root
+            leaves[index], index, n, proofs.inclusion(index), proofs.root
         )
     for first in (1, 4096, 8000):
         assert proofs.consistency[first] == merkle.consistency_proof(leaves, first)

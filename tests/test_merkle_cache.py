@@ -59,7 +59,7 @@ def _keep(conn: Connection, roots: dict[int, bytes]) -> None:
 def _same(cached: merkle.Proofs, pure: merkle.Proofs) -> None:
     assert cached.size == pure.size
     assert cached.root == pure.root
-    assert cached.inclusion == pure.inclusion
+    assert cached.subtrees == pure.subtrees
     assert cached.consistency == pure.consistency
     assert cached.roots == pure.roots
 
@@ -190,7 +190,7 @@ def test_an_entry_changed_after_its_chunk_was_kept_has_a_proof_that_fails(
         rebuilt = merkle.prove(leaves, n, [changed - 1])
         assert rebuilt.root != before.root
         assert merkle.verify_inclusion(
-            leaves[changed - 1], changed - 1, n, rebuilt.inclusion[changed - 1], rebuilt.root
+            leaves[changed - 1], changed - 1, n, rebuilt.inclusion(changed - 1), rebuilt.root
         )
         # an entry gone from a part that is read still stops the tree
         conn.execute("DROP TRIGGER audit_log_no_delete")

@@ -19,7 +19,9 @@ Each AuditEvent and Communication carries one audit-chain-entry extension for ev
 that recorded it, oldest first: for a session the entry that opened it, each sections-viewed
 entry and the close (by the nurse, or automatic); for a refusal or a call its one entry. Each
 holds the entry's sequence number, previous hash, hash and the exact bytes hashed (base64), so
-that SHA-256(previousHash || entry) == hash is checked from the export alone. The first is
+that SHA-256(previousHash || entry) == hash is checked from the export alone; where evidence
+travels with the Bundle (below), an entry it lists is named by its sequence number only, as its
+bytes are in the evidence (a month's Bundle is then a third of the size). The first is
 always the entry written with the record, so a reader of earlier exports, which carried only
 that one, still finds it first. The Bundle's identifier is the chain head SEQ:HASH, which
 `carehome-share verify --head` checks.
@@ -37,6 +39,7 @@ proof in the evidence's signed tree head, `inclusionProof` (the hashes, concaten
 import base64
 import json
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -55,6 +58,7 @@ from carehome_share.domain.model import (
     Resident,
     Role,
 )
+from carehome_share.services.evidence import Evidence
 from carehome_share.services.fhir_export import ExportedConsent, FhirExport, Logged
 from carehome_share.store.fhir_queries import ChainLink
 from carehome_share.store.report_queries import ContactLine, RefusalLine, SessionLine
@@ -78,7 +82,6 @@ _TREATMENT = {"system": f"{_TERMINOLOGY}/v3-ActReason", "code": "TREAT", "displa
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, BASE)
 # ASTM E1762-95: the signature of the source of the data (the home, of its own records)
 _SOURCE_SIGNATURE = ("urn:iso-astm:E1762-95:2013", "1.2.840.10065.1.12.1.14", "Source Signature")
-Proofs = dict[int, list[bytes]]  # inclusion proofs carried in the Bundle, by entry seq
 
 _STATUS = {
     ConsentKind.REFUSED: "rejected",
@@ -101,10 +104,41 @@ def full_url(kind: str, key: object) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{key}')}"
 
 
-def bundle(export: FhirExport) -> dict[str, Any]:
-    """The Bundle of the export's rows, without evidence or signature (as a GP access report
-    attaches it; the evidence travels beside it in the PDF)."""
-    return _bundle(export, {})
+@dataclass(frozen=True)
+class _Carried:
+    """What the evidence inside or beside the Bundle holds for the audit entries rows name: the
+    entries it lists (their bytes are there, so a row names them by sequence number only) and
+    an inclusion proof for each it does not list (made after the period)."""
+
+    listed: frozenset[int] = frozenset()
+    proofs: dict[int, list[bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def by(cls, evidence: Evidence | None) -> "_Carried":
+        if evidence is None:
+            return cls()
+        return cls(frozenset(e["seq"] for e in evidence.data["entries"]), evidence.proofs)
+
+    def chain(self, link: ChainLink) -> dict[str, Any]:
+        """One audit entry a row names: its sequence number; unless the evidence lists it, the
+        exact bytes hashed and its chain hashes, and its inclusion proof if the evidence has
+        one for it."""
+        parts: list[dict[str, Any]] = [{"url": "sequence", "valueInteger": link.seq}]
+        if link.seq not in self.listed:
+            parts += [
+                {"url": "previousHash", "valueString": link.prev_hash},
+                {"url": "hash", "valueString": link.hash},
+                {"url": "entry", "valueBase64Binary": _base64(link.entry)},
+            ]
+        if proof := self.proofs.get(link.seq):
+            parts.append({"url": "inclusionProof", "valueBase64Binary": _base64(b"".join(proof))})
+        return {"url": CHAIN_EXTENSION, "extension": parts}
+
+
+def bundle(export: FhirExport, beside: Evidence | None = None) -> dict[str, Any]:
+    """The Bundle of the export's rows, unsigned. A GP access report attaches it with the
+    evidence `beside` it, in the same signed PDF: the entries that lists are named by number."""
+    return _bundle(export, _Carried.by(beside))
 
 
 def document(export: FhirExport) -> dict[str, Any]:
@@ -112,7 +146,7 @@ def document(export: FhirExport) -> dict[str, Any]:
     so that `check-report` checks it; for every practice the plain Bundle."""
     if export.evidence is None or export.key is None:
         return bundle(export)
-    signed = _bundle(export, export.evidence.proofs)  # of the entries after the period
+    signed = _bundle(export, _Carried.by(export.evidence))
     signed["meta"]["extension"] = [
         {
             "url": EVIDENCE_EXTENSION,
@@ -149,7 +183,7 @@ def _signature(unsigned: dict[str, Any], export: FhirExport) -> dict[str, Any]:
     }
 
 
-def _bundle(export: FhirExport, proofs: Proofs) -> dict[str, Any]:
+def _bundle(export: FhirExport, carried: _Carried) -> dict[str, Any]:
     home = full_url("Organization", "home")
     entries = [(home, {"resourceType": "Organization", "name": export.home_name})]
     entries += [(full_url("Organization", p.ods_code), _practice(p)) for p in export.practices]
@@ -160,15 +194,15 @@ def _bundle(export: FhirExport, proofs: Proofs) -> dict[str, Any]:
     ]
     entries += [(full_url("Consent", c.decision.id), _consent(c, home)) for c in export.consents]
     entries += [
-        (full_url("AuditEvent", f"session/{s.line.id}"), _read(s, home, proofs))
+        (full_url("AuditEvent", f"session/{s.line.id}"), _read(s, home, carried))
         for s in export.sessions
     ]
     entries += [
-        (full_url("AuditEvent", f"refusal/{r.line.id}"), _refusal(r, home, proofs))
+        (full_url("AuditEvent", f"refusal/{r.line.id}"), _refusal(r, home, carried))
         for r in export.refusals
     ]
     entries += [
-        (full_url("Communication", c.line.id), _call(c, home, proofs)) for c in export.contacts
+        (full_url("Communication", c.line.id), _call(c, home, carried)) for c in export.contacts
     ]
     return {
         "resourceType": "Bundle",
@@ -184,10 +218,15 @@ def _bundle(export: FhirExport, proofs: Proofs) -> dict[str, Any]:
 
 
 def write_bundle(export: FhirExport, out: BinaryIO) -> int:
-    """Write the export (`document`) as UTF-8 JSON; return the number of resources in it."""
+    """Write the export (`document`); return the number of resources in it."""
     written = document(export)
-    out.write(json.dumps(written, ensure_ascii=False, indent=1).encode("utf-8"))
+    out.write(encode(written))
     return len(written["entry"])
+
+
+def encode(resource: dict[str, Any]) -> bytes:
+    """A resource as compact UTF-8 JSON (a month is megabytes: any JSON tool indents it)."""
+    return json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 # -- organisations and people ------------------------------------------------------------------
@@ -318,9 +357,9 @@ def _capacity(d: ConsentDecision) -> dict[str, Any]:
 # -- access audit ------------------------------------------------------------------------------
 
 
-def _read(logged: Logged[SessionLine], home: str, proofs: Proofs) -> dict[str, Any]:
+def _read(logged: Logged[SessionLine], home: str, carried: _Carried) -> dict[str, Any]:
     s = logged.line
-    event = _event(logged, home, proofs, s.opened_at, s.nurse_name, "nurse", s.nmc_pin, s.purpose)
+    event = _event(logged, home, carried, s.opened_at, s.nurse_name, "nurse", s.nmc_pin, s.purpose)
     event |= {
         "type": _coding(f"{_TERMINOLOGY}/audit-event-type", "rest", "RESTful Operation"),
         "subtype": [_coding("http://hl7.org/fhir/restful-interaction", "read", "read")],
@@ -347,9 +386,9 @@ def _read(logged: Logged[SessionLine], home: str, proofs: Proofs) -> dict[str, A
     return event
 
 
-def _refusal(logged: Logged[RefusalLine], home: str, proofs: Proofs) -> dict[str, Any]:
+def _refusal(logged: Logged[RefusalLine], home: str, carried: _Carried) -> dict[str, Any]:
     r = logged.line
-    event = _event(logged, home, proofs, r.at, r.staff_name, r.role.value, None, r.purpose)
+    event = _event(logged, home, carried, r.at, r.staff_name, r.role.value, None, r.purpose)
     event |= {
         "type": _coding("http://dicom.nema.org/resources/ontology/DCM", "110113", "Security Alert"),
         "subtype": [_coding("http://hl7.org/fhir/restful-interaction", "read", "read")],
@@ -365,7 +404,7 @@ def _refusal(logged: Logged[RefusalLine], home: str, proofs: Proofs) -> dict[str
 def _event(
     logged: Logged[Any],
     home: str,
-    proofs: Proofs,
+    carried: _Carried,
     at: datetime,
     name: str,
     role: str,
@@ -403,7 +442,7 @@ def _event(
         "source": source,
     }
     if logged.chain:
-        event["extension"] = [_chain(link, proofs.get(link.seq)) for link in logged.chain]
+        event["extension"] = [carried.chain(link) for link in logged.chain]
     return event
 
 
@@ -416,7 +455,7 @@ def _patient_entity(nhs_number: str, name: str, justification: str) -> dict[str,
     }
 
 
-def _call(logged: Logged[ContactLine], home: str, proofs: Proofs) -> dict[str, Any]:
+def _call(logged: Logged[ContactLine], home: str, carried: _Carried) -> dict[str, Any]:
     c = logged.line
     call: dict[str, Any] = {
         "resourceType": "Communication",
@@ -433,21 +472,8 @@ def _call(logged: Logged[ContactLine], home: str, proofs: Proofs) -> dict[str, A
     if c.refusal_id is not None:
         call["about"] = [{"reference": full_url("AuditEvent", f"refusal/{c.refusal_id}")}]
     if logged.chain:
-        call["extension"] = [_chain(link, proofs.get(link.seq)) for link in logged.chain]
+        call["extension"] = [carried.chain(link) for link in logged.chain]
     return call
-
-
-def _chain(link: ChainLink, proof: list[bytes] | None) -> dict[str, Any]:
-    """One audit entry; with its inclusion proof when the evidence does not list it."""
-    parts: list[dict[str, Any]] = [
-        {"url": "sequence", "valueInteger": link.seq},
-        {"url": "previousHash", "valueString": link.prev_hash},
-        {"url": "hash", "valueString": link.hash},
-        {"url": "entry", "valueBase64Binary": _base64(link.entry)},
-    ]
-    if proof:
-        parts.append({"url": "inclusionProof", "valueBase64Binary": _base64(b"".join(proof))})
-    return {"url": CHAIN_EXTENSION, "extension": parts}
 
 
 # -- small values ------------------------------------------------------------------------------

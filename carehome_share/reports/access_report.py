@@ -2,7 +2,6 @@
 call, exceptions highlighted, totals, a weekly chart, the audit chain head and a sign-off block
 for the practice's reviewer."""
 
-import io
 import json
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -17,7 +16,7 @@ from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
 from carehome_share.domain.evidence import BUNDLE_FILE, EVIDENCE_FILE
 from carehome_share.domain.identifiers import format_nhs_number
-from carehome_share.interop.fhir import write_bundle
+from carehome_share.interop import fhir
 from carehome_share.reports.fonts import BOLD, FONT
 from carehome_share.reports.page import (
     LANDSCAPE,
@@ -256,9 +255,8 @@ def _signed_head(report: AccessReport) -> Flowable:
 def _attachments(report: AccessReport) -> dict[str, bytes]:
     """What `carehome-share check-report` reads: the evidence, and the rows as a FHIR Bundle."""
     assert report.evidence is not None and report.fhir is not None
-    bundle = io.BytesIO()
-    write_bundle(report.fhir, bundle)
-    return {EVIDENCE_FILE: report.evidence.to_bytes(), BUNDLE_FILE: bundle.getvalue()}
+    bundle = fhir.bundle(report.fhir, beside=report.evidence)
+    return {EVIDENCE_FILE: report.evidence.to_bytes(), BUNDLE_FILE: fhir.encode(bundle)}
 
 
 def write_access_report(

@@ -35,15 +35,11 @@ class Evidence:
     tree: merkle.Proofs | None = None  # its new subtree roots are kept for the next report
 
     def to_bytes(self) -> bytes:
-        return json.dumps(self.data, ensure_ascii=False, indent=1).encode("utf-8")
+        return json.dumps(self.data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _entry(row: tuple[object, ...], proof: list[bytes]) -> dict[str, Any]:
-    return {
-        "seq": row[0],
-        "entry": audit.canonical_bytes(row).decode("utf-8"),
-        "proof": [h.hex() for h in proof],
-    }
+def _entry(row: tuple[object, ...]) -> dict[str, Any]:
+    return {"seq": row[0], "entry": audit.canonical_bytes(row).decode("utf-8")}
 
 
 def previous_report(conn: Connection, practice_id: int) -> dict[str, Any] | None:
@@ -102,11 +98,12 @@ def access_report_evidence(
         "practice": {"ods_code": practice.ods_code, "name": practice.name},
         "period": {"first_day": period[0], "last_day": period[1]},
         "tree_head": head.to_json(),
-        "entries": [_entry(r, proofs.for_entry(_seq(r))) for r in rows],
+        "entries": [_entry(r) for r in rows],
+        "subtrees": [[*r, h.hex()] for r, h in sorted(proofs.subtrees.items())],
         "numbers": {"first": min(numbers, default=None), "last": max(numbers, default=None)},
         "totals": totals,
         "previous": None,
-        "restores": [_entry(r, proofs.for_entry(_seq(r))) for r in restores],
+        "restores": [_entry(r) for r in restores],
     }
     if earlier is not None and previous is not None:
         data["previous"] = {

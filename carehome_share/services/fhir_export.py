@@ -128,7 +128,7 @@ def collect(
     first, last, start, end = reports.report_period(first_day, last_day)
     only = practice_id_for(conn, ods_code) if ods_code else None
     practices = tuple(p for p in repo.list_practices(conn) if only in (None, p.id))
-    links = fhir_queries.chain_links(conn, start, end)
+    links = fhir_queries.chain_links(conn, start, end, only)
     residents: dict[str, Resident] = {}
 
     def logged(kind: str, practice: Practice, lines: list[L]) -> list[Logged[L]]:

@@ -222,6 +222,8 @@ def gp_access_report(
         resident_totals = q.resident_totals(conn, practice.id, start, end)
         nurse_totals = q.staff_totals(conn, practice.id, start, end)
         printed = _printed(tx)
+        # the attached Bundle is of exactly the rows printed: one read serves both
+        fhir = fhir_export.collect(conn, tx.now, first, last, practice.ods_code)
         report = AccessReport(
             printed=printed,
             practice=practice,
@@ -241,9 +243,9 @@ def gp_access_report(
                 nurses=sum(1 for t in nurse_totals if t.sessions),
             ),
             weeks=weeks,
-            sessions=q.practice_sessions(conn, practice.id, start, end),
-            refusals=q.practice_refusals(conn, practice.id, start, end),
-            contacts=q.practice_contacts(conn, practice.id, start, end),
+            sessions=(s.line for s in fhir.sessions),
+            refusals=(r.line for r in fhir.refusals),
+            contacts=(c.line for c in fhir.contacts),
             resident_totals=resident_totals,
             nurse_totals=nurse_totals,
             evidence=access_report_evidence(
@@ -259,7 +261,7 @@ def gp_access_report(
                 },
                 tx.now,
             ),
-            fhir=fhir_export.collect(conn, tx.now, first, last, practice.ods_code),
+            fhir=fhir,
         )
         return report, render(report)
 

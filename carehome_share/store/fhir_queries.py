@@ -20,8 +20,8 @@ from carehome_share.store.vault import Connection
 
 # The stored columns in the order they are hashed (see audit.entry_row), then the links.
 _ENTRY = (
-    "seq, at, actor_username, actor_name, actor_role, actor_nmc_pin, workstation, action, "
-    "resident_id, outcome, reasons, details, prev_hash, hash"
+    "a.seq, a.at, a.actor_username, a.actor_name, a.actor_role, a.actor_nmc_pin, a.workstation, "
+    "a.action, a.resident_id, a.outcome, a.reasons, a.details, a.prev_hash, a.hash"
 )
 # audit action -> (key in its details naming the record, the kind of record)
 _LOGGED = {
@@ -64,19 +64,27 @@ def consent_ids(conn: Connection, first: date, last: date, practice_id: int | No
 
 
 def chain_links(
-    conn: Connection, start: datetime, end: datetime
+    conn: Connection, start: datetime, end: datetime, practice_id: int | None = None
 ) -> dict[tuple[str, int], tuple[ChainLink, ...]]:
     """The audit entries of sessions opened, refusals and GP calls in [start, end), keyed by
     ("session" | "refusal" | "contact", id), oldest first. The first is written in the same
     transaction, at the same moment, as the record it names; a session's sections viewed and
     its close follow, possibly after `end`. The log is read from `start` in order, and no
-    further than needed: once past `end`, until every session opened in the period is closed."""
-    params = {"start": format_time(start), "end": format_time(end)}
+    further than needed: once past `end`, until every session opened in the period is closed.
+    With `practice_id`, only the entries about that practice (those its running numbers count,
+    store/practice_log.py) are read."""
+    params = {"start": format_time(start), "end": format_time(end), "practice": practice_id}
     end_text = params["end"]
     links: dict[tuple[str, int], list[ChainLink]] = {}
     still_open: set[int] = set()  # sessions of the period whose close is not read yet
+    about = (
+        "JOIN practice_entry p ON p.seq = a.seq AND p.practice_id = :practice"
+        if practice_id is not None
+        else ""
+    )
     cursor = conn.execute(
-        f"SELECT {_ENTRY} FROM audit_log WHERE at >= :start AND action IN ({_ACTIONS}) ORDER BY seq",
+        f"SELECT {_ENTRY} FROM audit_log a {about} "
+        f"WHERE a.at >= :start AND a.action IN ({_ACTIONS}) ORDER BY a.seq",
         params,
     )
     while rows := cursor.fetchmany(500):

@@ -104,6 +104,31 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
     return path
 
 
+def inclusion_subtrees(indices: Iterable[int], size: int) -> set[Range]:
+    """Every range on the inclusion path of any leaf in `indices`, each once: the union of
+    `inclusion_ranges`, found top-down without walking each path (paths of nearby leaves share
+    all but their lowest ranges): each split with a wanted leaf on one side needs the other."""
+    wanted = sorted(set(indices))
+    if wanted and not (wanted[0] >= 0 and wanted[-1] < size):
+        bad = wanted[0] if wanted[0] < 0 else wanted[-1]
+        raise MerkleError(f"leaf {bad} is not in a tree of {size} leaves")
+    ranges: set[Range] = set()
+    stack = [(0, size, 0, len(wanted))] if wanted else []
+    while stack:  # (start, end, lo, hi): leaves wanted[lo:hi] lie in [start, end)
+        start, end, lo, hi = stack.pop()
+        if end - start < 2:
+            continue
+        middle = start + _split(end - start)
+        cut = bisect.bisect_left(wanted, middle, lo, hi)
+        if cut > lo:  # a leaf on the left: its path has the right half
+            ranges.add((middle, end))
+            stack.append((start, middle, lo, cut))
+        if cut < hi:
+            ranges.add((start, middle))
+            stack.append((middle, end, cut, hi))
+    return ranges
+
+
 def consistency_ranges(first: int, second: int) -> list[Range]:
     """PROOF(m, D[n]) of RFC 9162 2.1.4.1 as leaf ranges: empty when the sizes are equal."""
     if not 0 < first <= second:
@@ -150,16 +175,21 @@ class Proofs:
 
     size: int
     root: bytes
-    inclusion: dict[int, list[bytes]] = field(default_factory=dict)  # by leaf index
+    # MTH of every range on the inclusion path of a leaf asked for: the proofs share them
+    subtrees: dict[Range, bytes] = field(default_factory=dict)
     consistency: dict[int, list[bytes]] = field(default_factory=dict)  # by earlier size
     roots: dict[int, bytes] = field(default_factory=dict)  # each earlier size's root
     # the root of each whole chunk of 2**_CHUNK_LEVEL leaves this pass hashed and was not
     # given: what `remember_chunks` keeps, so the next pass need not read those leaves again
     chunks: dict[int, bytes] = field(default_factory=dict, compare=False)
 
+    def inclusion(self, index: int) -> list[bytes]:
+        """The inclusion proof of leaf `index`: one of those asked for."""
+        return [self.subtrees[r] for r in inclusion_ranges(index, self.size)]
+
     def for_entry(self, seq: int) -> list[bytes]:
         """The inclusion proof of audit entry `seq`."""
-        return self.inclusion[seq - 1]
+        return self.inclusion(seq - 1)
 
 
 @dataclass(frozen=True)
@@ -167,7 +197,7 @@ class _Plan:
     """What a set of proofs is made of: each proof as leaf ranges, each range as nodes."""
 
     size: int
-    paths: dict[int, list[Range]]
+    subtrees: set[Range]
     steps: dict[int, list[Range]]
     earlier: list[int]
     parts: dict[Range, list[Node]]
@@ -178,13 +208,12 @@ class _Plan:
         if size < 0:
             raise MerkleError(f"a tree cannot have {size} leaves")
         earlier = sorted(set(consistency_from))
-        paths = {i: inclusion_ranges(i, size) for i in sorted(set(inclusion))}
+        subtrees = inclusion_subtrees(inclusion, size)
         steps = {m: consistency_ranges(m, size) for m in earlier}
-        ranges = {r for path in [*paths.values(), *steps.values()] for r in path}
-        ranges.update((0, m) for m in earlier)
+        ranges = subtrees.union(*steps.values(), ((0, m) for m in earlier))
         parts = {r: _perfect_parts(*r) for r in ranges}
         wanted = frozenset(node for nodes in parts.values() for node in nodes)
-        return cls(size, paths, steps, earlier, parts, wanted)
+        return cls(size, subtrees, steps, earlier, parts, wanted)
 
     def chunks_to_read(self) -> set[int]:
         """The whole chunks holding a wanted node below a chunk's root (a leaf whose inclusion
@@ -201,7 +230,7 @@ class _Plan:
         return Proofs(
             size=self.size,
             root=found.root,
-            inclusion={i: [mth(r) for r in path] for i, path in self.paths.items()},
+            subtrees={r: mth(r) for r in self.subtrees},
             consistency={m: [mth(r) for r in path] for m, path in self.steps.items()},
             roots={m: mth((0, m)) for m in self.earlier},
             chunks=found.chunks,
@@ -338,7 +367,7 @@ def root_hash(leaves: Sequence[bytes]) -> bytes:
 
 def inclusion_proof(leaves: Sequence[bytes], index: int, size: int | None = None) -> list[bytes]:
     """The inclusion proof of leaf `index` in the tree of the first `size` leaves (all)."""
-    return prove(leaves, len(leaves) if size is None else size, inclusion=[index]).inclusion[index]
+    return prove(leaves, len(leaves) if size is None else size, inclusion=[index]).inclusion(index)
 
 
 def consistency_proof(
