@@ -656,6 +656,14 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
         ),
         _wrote,
     ),
+    ("report", "agreement"): (
+        lambda c, a: _document(
+            a,
+            lambda render: reports.agreement_record(c, a.agreement_id, render),
+            "agreement.write_agreement",
+        ),
+        _wrote,
+    ),
     ("report", "recovery"): (report_recovery, _wrote),
     ("backup", "backup"): (
         lambda c, a: backup.back_up(c, a.out),
@@ -982,6 +990,11 @@ def build_parser() -> argparse.ArgumentParser:
     a = document("consent-register", "each resident's consent decision in force (manager)")
     a.add_argument("--all", action="store_true", help="include former residents")
     period(document("staff", "nurses authorised to open a practice's records (manager)"))
+    a = document(
+        "agreement",
+        "a data sharing agreement, with the home's signing key for the practice (manager)",
+    )
+    a.add_argument("agreement_id", type=int, help="as `agreement list` shows it")
     document(
         "recovery",
         f"recovery sheet for the safe (manager); the code from --recovery-code, {ENV_RECOVERY_CODE} or a prompt",

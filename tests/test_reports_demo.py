@@ -203,6 +203,7 @@ def test_the_command_line_saves_each_document(
         "consent-form": ["--blank"],
         "consent-register": ["--all"],
         "staff": period,
+        "agreement": ["1"],
         "recovery": ["--recovery-code", home.code],
     }
     for verb, options in commands.items():

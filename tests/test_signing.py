@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pypdf import PdfReader
 
-from carehome_share.domain.errors import PermissionDenied
+from carehome_share.domain.errors import NotFound, PermissionDenied
+from carehome_share.reports.agreement import write_agreement
 from carehome_share.reports.staff_list import write_staff_list
-from carehome_share.services import reports, staff
+from carehome_share.services import reports, settings, staff
 from carehome_share.services.context import Context
 from carehome_share.store import audit, merkle, signing
 from carehome_share.store.signing import SignedTreeHead, SigningKey, TreeHead
@@ -32,6 +33,11 @@ from tests.test_upgrade import FIXTURES, RELEASES
 
 FINGERPRINT = re.compile(r"([0-9A-F]{4} ){15}[0-9A-F]{4}")
 AT = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+def pdf_text(pdf: bytes) -> str:
+    """Every page's text as one line of words."""
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
 
 
 def fingerprint_of(vault: Vault) -> str:
@@ -266,14 +272,42 @@ def test_the_staff_list_prints_the_fingerprint(home: Home) -> None:
     reports.staff_list(
         home.ctx, ODS, "2026-11-01", "2026-11-30", lambda document: write_staff_list(document, out)
     )
-    text = " ".join(
-        " ".join(
-            page.extract_text() for page in PdfReader(io.BytesIO(out.getvalue())).pages
-        ).split()
-    )
+    text = pdf_text(out.getvalue())
     fingerprint = fingerprint_of(home.ctx.vault)
     assert reports.home_fingerprint(home.ctx) == fingerprint
     assert f"The home's signing key Fingerprint (SHA-256 of the public key): {fingerprint}" in text
+
+
+def test_the_agreement_prints_the_fingerprint_for_both_parties_to_keep(home: Home) -> None:
+    out = io.BytesIO()
+    reports.agreement_record(home.ctx, 1, lambda record: write_agreement(record, out))
+    text = pdf_text(out.getvalue())
+    fingerprint = fingerprint_of(home.ctx.vault)
+    assert f"The home's signing key Fingerprint (SHA-256 of the public key): {fingerprint}" in text
+    assert "Data sharing agreement: Rose Court Care Home and Riverside Surgery" in text
+    assert "Riverside Surgery (ODS code Y01234)" in text
+    assert "Last day in force 31/12/2027" in text and "Review by 30/06/2027" in text
+    assert "Signed for the practice by Dr Priya Practice" in text
+    assert "Medication check" in text and "Medications" in text
+    assert "closes itself after 30 minutes" in text  # the settings in force, quoted
+    entry = audit.entries(home.ctx.conn, last=1)[0]
+    assert (entry.action, entry.details["document"]) == ("print_reports", "data_sharing_agreement")
+    assert entry.details["agreement_id"] == 1
+
+    settings.change_setting(home.ctx, "session_limit_minutes", "45")
+    out = io.BytesIO()
+    reports.agreement_record(home.ctx, 1, lambda record: write_agreement(record, out))
+    assert "closes itself after 45 minutes" in pdf_text(out.getvalue())
+
+
+def test_only_a_manager_prints_an_agreement_and_a_wrong_id_is_named(home: Home) -> None:
+    with pytest.raises(NotFound, match="agreement_id"):
+        reports.agreement_record(home.ctx, 99, print)
+    home.log_in(home.add_nurse())
+    with pytest.raises(PermissionDenied):
+        reports.agreement_record(home.ctx, 1, print)
+    entry = audit.entries(home.ctx.conn, last=1)[0]
+    assert (entry.action, entry.outcome) == ("print_reports", "denied")
 
 
 def test_any_logged_in_role_may_read_the_fingerprint(home: Home) -> None:

@@ -593,11 +593,12 @@ class ResetPasswordDialog(FormDialog):
 
 
 class PracticesPage(QWidget):
-    """The practices the home shares with, and each one's data sharing agreements."""
+    """The practices the home shares with, and each one's data sharing agreements, each printed
+    for both parties with the home's signing key for the practice to record."""
 
-    def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Context, background: Background, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.ctx = ctx
+        self.ctx, self.background = ctx, background
         self.practices = Table(PracticesModel(self), "GP practices", PracticesModel.NAME)
         self.agreements = Table(
             AgreementsModel(lambda: uk_date(ctx.now()), self),
@@ -626,8 +627,10 @@ class PracticesPage(QWidget):
                 EndAgreementDialog(ctx, self.agreements.chosen(), self), self._show_agreements
             ),
         )
+        print_agreement = button("Pr&int agreement…", self._print_agreement)
         enable_with(self.practices, add_agreement)
         enable_with(self.agreements, end_agreement)
+        enable_with(self.agreements, print_agreement)
         self.agreements_title = QLabel()
         top = QWidget()
         column = QVBoxLayout(top)
@@ -638,7 +641,7 @@ class PracticesPage(QWidget):
         column = QVBoxLayout(bottom)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.agreements_title)
-        column.addLayout(row_of(add_agreement, end_agreement))
+        column.addLayout(row_of(add_agreement, end_agreement, print_agreement))
         column.addWidget(self.agreements)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
@@ -666,6 +669,12 @@ class PracticesPage(QWidget):
         self.agreements_title.setText(f"<b>Data sharing agreements with {practice.name}</b>")
         rows = attempt(self, lambda: practices.list_agreements(self.ctx, practice.ods_code))
         self.agreements.source.set_rows(rows or [])
+
+    def _print_agreement(self) -> None:
+        practice, chosen = self.practices.chosen(), self.agreements.chosen()
+        if practice is not None and chosen is not None:
+            printable = printing.agreement(practice, chosen)
+            printing.build(self, self.background, printable, printing.preview)
 
 
 class PracticeDialog(FormDialog):
@@ -1024,7 +1033,7 @@ def manager_pages(
 ) -> list[tuple[str, QWidget]]:
     return [
         ("&Staff", StaffPage(ctx, parent)),
-        ("&GP practices", PracticesPage(ctx, parent)),
+        ("&GP practices", PracticesPage(ctx, background, parent)),
         ("A&udit", AuditPage(ctx, background, parent)),
         ("Needs &attention", AttentionPage(ctx, background, parent)),
         ("S&ettings", SettingsPage(ctx, background, parent)),

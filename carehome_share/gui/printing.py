@@ -41,7 +41,7 @@ from PySide6.QtPrintSupport import (
 )
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QProgressDialog, QWidget
 
-from carehome_share.domain.model import Practice, Resident
+from carehome_share.domain.model import Agreement, Practice, Resident
 from carehome_share.gui.forms import report_error
 from carehome_share.gui.models import uk_day
 from carehome_share.gui.tasks import Background
@@ -117,6 +117,20 @@ def staff_list(practice: Practice, first: date, last: date) -> Printable:
         "Authorised staff list",
         f"{practice.name}, {uk_day(first)} to {uk_day(last)}",
         f"authorised-staff-{_slug(practice.ods_code)}-{first}-to-{last}.pdf",
+        write,
+    )
+
+
+def agreement(practice: Practice, chosen: Agreement) -> Printable:
+    def write(ctx: Context, out: BinaryIO, _progress: Progress | None) -> object:
+        from carehome_share.reports.agreement import write_agreement
+
+        return reports.agreement_record(ctx, chosen.id, lambda r: write_agreement(r, out))
+
+    return Printable(
+        "Data sharing agreement",
+        f"{practice.name}, from {uk_day(chosen.starts_on)}",
+        f"data-sharing-agreement-{_slug(practice.ods_code)}-{chosen.starts_on}.pdf",
         write,
     )
 

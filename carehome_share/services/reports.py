@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.consent import ConsentState, consent_state
-from carehome_share.domain.errors import ValidationError
+from carehome_share.domain.errors import NotFound, ValidationError
 from carehome_share.domain.model import (
     Agreement,
     CloseKind,
@@ -470,6 +470,59 @@ def staff_list(
         last_day=str(staff.last_day),
     )
     return result
+
+
+# -- the data sharing agreement ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgreementRecord:
+    """One data sharing agreement as the home holds it, with what the practice keeps from it:
+    the fingerprint of the key the home's documents are signed with, and the settings the app
+    applies to every access under it."""
+
+    printed: Printed
+    practice: Practice
+    agreement: Agreement
+    head: ChainHead
+    fingerprint: str
+    settings: dict[str, int]  # the settings the document quotes, by name
+
+
+def agreement_record(ctx: Context, agreement_id: int, render: Callable[[AgreementRecord], T]) -> T:
+    """The record of one data sharing agreement, for both parties to keep and for the practice
+    to note the home's signing key from. Managers only; recorded as a disclosure."""
+
+    def work(tx: Tx) -> tuple[AgreementRecord, T]:
+        agreement = (
+            repo.get_agreement(tx.conn, agreement_id) if isinstance(agreement_id, int) else None
+        )
+        if agreement is None:
+            raise NotFound("agreement_id", f"an existing agreement (none has id {agreement_id})")
+        practice = repo.get_practice(tx.conn, agreement.practice_id)
+        assert practice is not None
+        record = AgreementRecord(
+            printed=_printed(tx),
+            practice=practice,
+            agreement=agreement,
+            head=chain_head(tx.conn),
+            fingerprint=signing.SigningKey.of(ctx.vault).fingerprint,
+            settings={name: setting(tx.conn, name) for name in _QUOTED_SETTINGS},
+        )
+        return record, render(record)
+
+    record, result = read(ctx, PRINT_REPORTS, work)
+    _record(
+        ctx,
+        "data_sharing_agreement",
+        record.head,
+        ods_code=record.practice.ods_code,
+        agreement_id=record.agreement.id,
+    )
+    return result
+
+
+_QUOTED_SETTINGS = ("session_limit_minutes", "idle_lock_minutes", "report_due_days")
 
 
 def home_fingerprint(ctx: Context) -> str:

@@ -32,7 +32,7 @@ from carehome_share.domain.model import Resident, Role
 from carehome_share.gui import printing
 from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.reports_page import ReportsPage
-from carehome_share.services import access, practices
+from carehome_share.services import access, practices, reports
 from carehome_share.store import audit
 from tests.factories import Home
 from tests.gui.conftest import flat, text_of
@@ -345,6 +345,28 @@ def test_manager_previews_a_residents_access_history(qtbot, home: Home, open_win
     dialog.close()
     (entry,) = print_reports_entries(home)
     assert (entry.details["document"], entry.resident_id) == ("resident_history", resident.id)
+
+
+def test_manager_previews_an_agreement_with_the_signing_key_for_the_practice(
+    qtbot, home: Home, open_window
+) -> None:
+    window = open_window()
+    index = next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == "&GP practices")
+    window.tabs.setCurrentIndex(index)
+    page = window.tabs.widget(index)
+    qtbot.waitUntil(lambda: page.agreements.source.rowCount() == 1)
+    page.agreements.selectRow(0)
+    press(qtbot, page, "Print agreement…")
+    dialog = shown_preview(qtbot, window)
+    text = text_of(dialog.document)
+    assert "Data sharing agreement: Rose Court Care Home and Riverside Surgery" in text
+    assert reports.home_fingerprint(home.ctx) in text
+    dialog.close()
+    (entry,) = print_reports_entries(home)
+    assert (entry.details["document"], entry.details["agreement_id"]) == (
+        "data_sharing_agreement",
+        1,
+    )
 
 
 def test_a_carer_has_no_consent_form_button(qtbot, home: Home, open_window) -> None:
