@@ -24,6 +24,7 @@ from carehome_share.services import (
     auth,
     backup,
     consent,
+    disclosures,
     exceptions,
     fhir_export,
     practices,
@@ -63,6 +64,9 @@ TABLES = (
     "gp_contact",
     "key_slot",
     "vault_identity",
+    "disclosure_request",
+    "disclosure_resident",
+    "disclosure_decision",
     "audit_log",
 )
 KEY_FILE = "key file"  # the key file beside the database, compared like a table
@@ -91,6 +95,7 @@ class World:
     spare_agreement_id: int
     session_for_sections: AccessSession  # opened by the nurse actor
     session_to_close: AccessSession
+    disclosure_id: int  # a request left undecided: checked and asked about again and again
 
     @property
     def conn(self):
@@ -184,6 +189,7 @@ def _build_world(path: Path) -> tuple[Vault, World]:
         spare_agreement_id=spare_agreement.id,
         session_for_sections=opened[0],
         session_to_close=opened[1],
+        disclosure_id=disclosures.log_request(home.ctx, **_DISCLOSURE(resident)).id,
     )
     # Deactivated after they logged in: their contexts keep the stale Login.
     for name in ("deactivated-manager", "deactivated-nurse"):
@@ -195,6 +201,19 @@ def _build_world(path: Path) -> tuple[Vault, World]:
 
 
 Call = Callable[[Context, World], object]
+
+
+def _DISCLOSURE(resident: Resident) -> dict[str, object]:
+    return {
+        "requester": "relative",
+        "organisation": "Private individual",
+        "person": "A niece",
+        "resident_ids": [resident.id],
+        "asked": "How she is settling in",
+        "why": "Lives abroad and cannot visit",
+        "basis": "consent",
+    }
+
 
 # Each action, called with arguments that are valid in the prepared home. Each call that is
 # allowed changes a record no other allowed call depends on, so the tests run in any order.
@@ -258,6 +277,17 @@ CALLS: dict[str, Call] = {
         c, "2026-11-01", "2026-11-21", ODS, render=lambda export: None
     ),
     "back_up": lambda c, w: backup.back_up(c, w.home.ctx.vault.path.with_name("backup.db")),
+    "log_disclosure_request": lambda c, w: disclosures.log_request(c, **_DISCLOSURE(w.resident)),
+    "update_disclosure_request": lambda c, w: disclosures.record_checks(
+        c, w.disclosure_id, identity_check="Called her back on the number we hold", in_writing=False
+    ),
+    "decide_disclosure": lambda c, w: disclosures.decide(
+        c, w.disclosure_id, "ask_more", reasons="Asked the resident whether she agrees"
+    ),
+    "view_disclosures": lambda c, w: disclosures.list_requests(c),
+    "print_disclosure_register": lambda c, w: reports.disclosure_register(
+        c, "2026-11-01", "2026-11-21", render=lambda document: None
+    ),
 }
 # Reads: allowed without an audit entry of their own (only their refusals are recorded).
 READS = {
@@ -271,6 +301,7 @@ READS = {
     "view_practices",
     "view_exceptions",
     "print_consent_form",
+    "view_disclosures",
 }
 
 

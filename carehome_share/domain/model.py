@@ -11,6 +11,7 @@ class Role(Enum):
     CARER = "carer"
     VOLUNTEER = "volunteer"
     ADMIN = "admin"
+    IG_LEAD = "ig_lead"  # information governance lead: decides one-off disclosure requests
 
     @property
     def label(self) -> str:
@@ -23,6 +24,7 @@ _ROLE_LABELS = {
     Role.CARER: "Carer",
     Role.VOLUNTEER: "Volunteer",
     Role.ADMIN: "Administrator",
+    Role.IG_LEAD: "Information governance lead",
 }
 
 

@@ -5,6 +5,8 @@ from carehome_share.domain.model import Role
 EVERYONE = frozenset(Role)
 MANAGER = frozenset({Role.MANAGER})
 NURSE = frozenset({Role.NURSE})
+# those trained in data protection who decide one-off requests for residents' information
+DECIDERS = frozenset({Role.MANAGER, Role.IG_LEAD})
 
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "add_staff": MANAGER,
@@ -45,4 +47,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "export_fhir": MANAGER,
     # An encrypted copy of the whole database; restoring one needs no login (see the CLI).
     "back_up": MANAGER,
+    # One-off requests for residents' information (domain/disclosure.py): anyone who receives
+    # one logs it; those trained in data protection check it, decide and keep the register.
+    "log_disclosure_request": EVERYONE,
+    "update_disclosure_request": DECIDERS,
+    "decide_disclosure": DECIDERS,
+    "view_disclosures": DECIDERS,
+    "print_disclosure_register": DECIDERS,
 }

@@ -25,6 +25,7 @@ from carehome_share.reports.rows import (
     contact_columns,
     contact_row,
     decided_by_text,
+    decision_text,
     refusal_columns,
     refusal_row,
     session_columns,
@@ -147,6 +148,27 @@ def _story(history: ResidentHistory) -> list[Flowable]:
             (contact_row(c, with_resident=False) for c in history.contacts),
             "No call to the GP practice is recorded.",
             size=7,
+        ),
+        *heading("Requests for their information from others (disclosures)"),
+        table(
+            [
+                Column("Received", 0.08),
+                Column("From", 0.2),
+                Column("Asked for, and why", 0.3),
+                Column("Decision", 0.42),
+            ],
+            (
+                Row(
+                    [
+                        uk_day(r.received_on),
+                        f"{r.requester.label}\n{r.organisation}\n{r.person}",
+                        f"{r.asked}\nWhy: {r.why}",
+                        "\n\n".join(decision_text(d) for d in r.decisions) or "Awaiting a decision",
+                    ]
+                )
+                for r in history.disclosures
+            ),
+            "No one outside the home has asked for this resident's information.",
         ),
         *heading("Other recorded events about this resident"),
         table(

@@ -1,12 +1,15 @@
 """Rows of sessions, refusals and calls, as the GP access report and a resident's access
-history print them (the history leaves out the resident column), and the exception colours."""
+history print them (the history leaves out the resident column), decisions on disclosure
+requests as the register and the history print them, and the exception colours."""
 
 from datetime import datetime
 
 from reportlab.lib import colors
 
+from carehome_share.domain.disclosure import DisclosureDecision
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import Agreement, CloseKind, DecidedBy
+from carehome_share.domain.validation import uk_date
 from carehome_share.reports.page import uk_day, uk_time
 from carehome_share.reports.table import Column, Row
 from carehome_share.store.report_queries import (
@@ -167,3 +170,18 @@ def contact_row(c: ContactLine, with_resident: bool = True) -> Row:
             f"No. {c.refusal_id}" if c.refusal_id else "-",
         ]
     )
+
+
+def decision_text(d: DisclosureDecision) -> str:
+    """A decision on a disclosure request: what, when, by whom, why, and what was shared."""
+    lines = [
+        f"{d.outcome.label.upper()} {uk_day(uk_date(d.decided_at))} by {d.decided_by}",
+        f"Basis: {d.basis.label}",
+        f"Reasons: {d.reasons}",
+    ]
+    if d.emergency:
+        lines.append(f"Before the checks, because: {d.emergency}")
+    if d.outcome.discloses:
+        sent = f" on {uk_day(d.sent_on)}" if d.sent_on else ""
+        lines += [f"Disclosed: {d.disclosed}", f"Sent: {d.sent_how}{sent}"]
+    return "\n".join(lines)

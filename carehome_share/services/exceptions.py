@@ -1,6 +1,7 @@
 """What needs the manager's attention: locked-out accounts, a database still moving to key
 slots, refusals, sessions auto-closed or long, consent reviews due, NMC checks due, agreements
-ending. Shown as a badge when the app starts."""
+ending, GP access reports due, disclosure requests waiting. Shown as a badge when the app
+starts."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -10,7 +11,7 @@ from carehome_share.domain.consent import consent_state
 from carehome_share.domain.model import Practice, Role
 from carehome_share.services.context import Context, Tx, read
 from carehome_share.services.settings import setting
-from carehome_share.store import practice_log, repo
+from carehome_share.store import disclosures, practice_log, repo
 
 LOOK_BACK_DAYS = 7
 WARN_DAYS = 30
@@ -19,7 +20,8 @@ WARN_DAYS = 30
 @dataclass(frozen=True)
 class Attention:
     kind: (
-        str  # lockout, key_slot, refusal, auto_closed, long_session, consent_review, nmc, agreement
+        str  # lockout, key_slot, refusal, auto_closed, long_session, consent_review, nmc,
+        # agreement, report_due, disclosure
     )
     when: datetime | date
     text: str
@@ -107,6 +109,7 @@ def needing_attention(ctx: Context) -> list[Attention]:
                 )
         practices = {p.id: p for p in repo.list_practices(tx.conn)}
         items += _reports_due(tx, practices, today)
+        items += _disclosures_waiting(tx, today)
         for agreement in repo.list_agreements(tx.conn):
             name = practices[agreement.practice_id].name
             if agreement.ends_on and today <= agreement.ends_on <= today + timedelta(
@@ -151,6 +154,39 @@ def _reports_due(tx: Tx, practices: dict[int, Practice], today: date) -> list[At
                     v.uk_date(oldest),
                     f"GP access report due for {practice.name}: what was recorded about its "
                     f"patients since {v.uk_date(oldest):%d/%m/%Y} has not been sent to it yet",
+                )
+            )
+    return items
+
+
+def _disclosures_waiting(tx: Tx, today: date) -> list[Attention]:
+    """Undecided disclosure requests: those whose deadline (the law's for a subject access
+    request, or the requester's) is near or past, and those waiting longer than the setting."""
+    waited = setting(tx.conn, "disclosure_attention_days")
+    items = []
+    for request in disclosures.requests(tx.conn):
+        if request.decision is not None:
+            continue
+        who = f"Disclosure request {request.id} from {request.organisation}"
+        resident = request.resident_ids[0] if len(request.resident_ids) == 1 else None
+        if request.due_on is not None and request.due_on <= today + timedelta(days=LOOK_BACK_DAYS):
+            late = (today - request.due_on).days
+            when = f"overdue by {late} day{'s' * (late != 1)}" if late > 0 else "due"
+            items.append(
+                Attention(
+                    "disclosure",
+                    request.due_on,
+                    f"{who}: reply {when} ({request.due_on:%d/%m/%Y}), not decided yet",
+                    resident,
+                )
+            )
+        elif request.received_on <= today - timedelta(days=waited):
+            items.append(
+                Attention(
+                    "disclosure",
+                    request.received_on,
+                    f"{who}, received {request.received_on:%d/%m/%Y}, is waiting for a decision",
+                    resident,
                 )
             )
     return items

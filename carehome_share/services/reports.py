@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.consent import ConsentState, consent_state
+from carehome_share.domain.disclosure import DisclosureRequest
 from carehome_share.domain.errors import NotFound, ValidationError
 from carehome_share.domain.model import (
     Agreement,
@@ -39,6 +40,7 @@ from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
 from carehome_share.services.settings import setting
 from carehome_share.store import audit, merkle, recovery, repo, signing
+from carehome_share.store import disclosures as disclosure_store
 from carehome_share.store import report_queries as q
 from carehome_share.store.report_queries import (
     ContactLine,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:  # fhir_export builds on this module's period and chain-head h
 
 T = TypeVar("T")
 PRINT_REPORTS = "print_reports"
+PRINT_DISCLOSURE_REGISTER = "print_disclosure_register"
 
 
 class ChainHead(NamedTuple):
@@ -89,12 +92,13 @@ def _record(
     document: str,
     head: ChainHead | None,
     resident_id: int | None = None,
+    action: str = PRINT_REPORTS,
     **about: object,
 ) -> None:
     details: dict[str, object] = {"document": document, **about}
     if head is not None:
         details.update(head_seq=head.seq, head_hash=head.hash)
-    perform(ctx, PRINT_REPORTS, lambda tx: tx.details.update(details), resident_id=resident_id)
+    perform(ctx, action, lambda tx: tx.details.update(details), resident_id=resident_id)
 
 
 def report_period(first_day: object, last_day: object) -> tuple[date, date, datetime, datetime]:
@@ -301,6 +305,7 @@ class ResidentHistory:
     refusals: Iterator[RefusalLine]
     contacts: Iterator[ContactLine]
     events: Iterator[EventLine]
+    disclosures: tuple[DisclosureRequest, ...] = ()  # one-off requests about them, oldest first
 
 
 def resident_history(ctx: Context, resident_id: int, render: Callable[[ResidentHistory], T]) -> T:
@@ -324,6 +329,7 @@ def resident_history(ctx: Context, resident_id: int, render: Callable[[ResidentH
             refusals=q.resident_refusals(conn, rid),
             contacts=q.resident_contacts(conn, rid),
             events=q.resident_events(conn, rid),
+            disclosures=tuple(disclosure_store.requests(conn, resident_id=rid)),
         )
         return history, render(history)
 
@@ -468,6 +474,58 @@ def staff_list(
         ods_code=staff.practice.ods_code,
         first_day=str(staff.first_day),
         last_day=str(staff.last_day),
+    )
+    return result
+
+
+# -- the disclosure register --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisclosureRegister:
+    printed: Printed
+    first_day: date
+    last_day: date
+    head: ChainHead
+    requests: tuple[DisclosureRequest, ...]  # received in the period, oldest first
+    residents: dict[int, Resident]  # those the requests are about, by id
+
+    @property
+    def undecided(self) -> int:
+        return sum(1 for r in self.requests if r.decision is None)
+
+
+def disclosure_register(
+    ctx: Context, first_day: object, last_day: object, render: Callable[[DisclosureRegister], T]
+) -> T:
+    """Every one-off request for residents' information received in a period, with each
+    decision, its reasons, what was disclosed and how: for the IG lead and the inspector. The
+    manager and the IG lead; recorded as a disclosure."""
+
+    def work(tx: Tx) -> tuple[DisclosureRegister, T]:
+        first, last, _start, _end = report_period(first_day, last_day)
+        found = tuple(disclosure_store.requests(tx.conn, received=(first, last)))
+        about = {rid for r in found for rid in r.resident_ids}
+        residents = {rid: repo.get_resident(tx.conn, rid) for rid in sorted(about)}
+        register = DisclosureRegister(
+            _printed(tx),
+            first,
+            last,
+            chain_head(tx.conn),
+            found,
+            {rid: r for rid, r in residents.items() if r is not None},
+        )
+        return register, render(register)
+
+    register, result = read(ctx, PRINT_DISCLOSURE_REGISTER, work)
+    _record(
+        ctx,
+        "disclosure_register",
+        register.head,
+        action=PRINT_DISCLOSURE_REGISTER,
+        first_day=str(register.first_day),
+        last_day=str(register.last_day),
+        requests=len(register.requests),
     )
     return result
 

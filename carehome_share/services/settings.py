@@ -25,6 +25,12 @@ SETTINGS: dict[str, tuple[int, int, int, str]] = {
         366,
         "days after a GP access report before the practice's next one is due",
     ),
+    "disclosure_attention_days": (
+        7,
+        1,
+        90,
+        "days an undecided disclosure request waits before Needs attention lists it",
+    ),
 }
 
 

@@ -59,6 +59,9 @@ RECORD_TABLES = (
     "gp_contact",
     "key_slot",
     "vault_identity",
+    "disclosure_request",
+    "disclosure_resident",
+    "disclosure_decision",
 )
 _RECORD_SET = frozenset(RECORD_TABLES)
 # What the binding adds to an entry's details (`audit.AuditEntry.binding` when read back)

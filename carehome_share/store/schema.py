@@ -209,6 +209,48 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (level, idx)
     );
     """,
+    # 5: one-off requests for residents' information from outside the data sharing agreement
+    # (domain/disclosure.py): the request as received, the residents it is about, and each
+    # decision on it (asking for more first, then disclosing, in part or in full, or refusing)
+    """
+    CREATE TABLE disclosure_request (
+        id INTEGER PRIMARY KEY,
+        received_on TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        organisation TEXT NOT NULL,
+        person TEXT NOT NULL,
+        reference TEXT NOT NULL DEFAULT '',
+        identity_check TEXT NOT NULL DEFAULT '',  -- how identity was verified; '' = not yet
+        in_writing INTEGER NOT NULL DEFAULT 0,
+        document_name TEXT NOT NULL DEFAULT '',
+        document BLOB,  -- the written request, kept inside the encrypted file
+        asked TEXT NOT NULL,
+        why TEXT NOT NULL,
+        basis TEXT NOT NULL,
+        due_on TEXT,
+        logged_by INTEGER NOT NULL REFERENCES staff(id),
+        logged_at TEXT NOT NULL
+    );
+    CREATE TABLE disclosure_resident (
+        request_id INTEGER NOT NULL REFERENCES disclosure_request(id),
+        resident_id INTEGER NOT NULL REFERENCES resident(id),
+        PRIMARY KEY (request_id, resident_id)
+    );
+    CREATE INDEX disclosure_about ON disclosure_resident(resident_id);
+    CREATE TABLE disclosure_decision (
+        id INTEGER PRIMARY KEY,
+        request_id INTEGER NOT NULL REFERENCES disclosure_request(id),
+        outcome TEXT NOT NULL,
+        basis TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        emergency TEXT NOT NULL DEFAULT '',
+        disclosed TEXT NOT NULL DEFAULT '',
+        sent_how TEXT NOT NULL DEFAULT '',
+        sent_on TEXT,
+        decided_by INTEGER NOT NULL REFERENCES staff(id),
+        decided_at TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
