@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from carehome_share import __version__, paths
+from carehome_share.domain.disclosure import LawfulBasis, Outcome, Requester
 from carehome_share.domain.errors import (
     AccessRefused,
     CarehomeError,
@@ -32,6 +33,7 @@ from carehome_share.services import (
     auth,
     backup,
     consent,
+    disclosures,
     fhir_export,
     practices,
     reports,
@@ -439,6 +441,66 @@ def _wrote(result: dict[str, Any]) -> str:
     return f"Wrote {result['written']} ({pages} page{'' if pages == 1 else 's'})"
 
 
+def disclosure_log(ctx: Context, a: argparse.Namespace) -> Any:
+    return disclosures.log_request(
+        ctx,
+        requester=a.requester,
+        organisation=a.organisation,
+        person=a.person,
+        resident_ids=[_resident_id(ctx, nhs) for nhs in a.nhs],
+        asked=a.asked,
+        why=a.why,
+        basis=a.basis,
+        received_on=a.received_on,
+        reference=a.reference or "",
+        identity_check=a.identity_check or "",
+        in_writing=a.in_writing,
+        due_on=a.due_on,
+    )
+
+
+def disclosure_attach(ctx: Context, a: argparse.Namespace) -> Any:
+    path = Path(a.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError("file", f"a file that can be read ({exc.strerror}: {path})") from None
+    return disclosures.attach_request_document(ctx, a.request_id, path.name, data)
+
+
+def disclosure_document(ctx: Context, a: argparse.Namespace) -> dict[str, Any]:
+    name, data = disclosures.request_document(ctx, a.request_id)
+    with atomic_output(a.out) as out:
+        out.write(data)
+    return {"written": str(Path(a.out).resolve()), "kept_as": name, "bytes": len(data)}
+
+
+def disclosure_line(r: Any) -> str:
+    decided = r.decision.outcome.label if r.decision else "AWAITING A DECISION"
+    due = f", due {r.due_on:%d/%m/%Y}" if r.due_on and not r.decision else ""
+    return (
+        f"{r.id:>4} {r.received_on:%d/%m/%Y} {r.requester.label}: {r.organisation} "
+        f"({r.basis.value}) - {decided}{due}"
+    )
+
+
+def describe_disclosure(r: Any) -> str:
+    lines = [
+        disclosure_line(r),
+        f"  From: {r.person}{f', ref. {r.reference}' if r.reference else ''}",
+        f"  Asked for: {r.asked}",
+        f"  Why: {r.why}",
+        f"  Identity: {r.identity_check or 'NOT verified'}; "
+        f"{'in writing' if r.in_writing else 'NOT in writing'}"
+        f"{f' (kept: {r.document_name})' if r.document_name else ''}",
+    ]
+    for d in r.decisions:
+        lines.append(f"  {d.outcome.label} {d.decided_at:%d/%m/%Y} by {d.decided_by}: {d.reasons}")
+        if d.outcome.discloses:
+            lines.append(f"    Disclosed: {d.disclosed}; sent {d.sent_how}")
+    return "\n".join(lines)
+
+
 def report_recovery(ctx: Context, a: argparse.Namespace) -> Any:
     code = a.recovery_code or _secret(ENV_RECOVERY_CODE, "Recovery code to print: ")
     return _document(
@@ -664,7 +726,49 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
         ),
         _wrote,
     ),
+    ("report", "disclosures"): (
+        lambda c, a: _document(
+            a,
+            lambda render: reports.disclosure_register(c, a.first_day, a.last_day, render),
+            "disclosure_register.write_disclosure_register",
+        ),
+        _wrote,
+    ),
     ("report", "recovery"): (report_recovery, _wrote),
+    ("disclosure", "log"): (disclosure_log, lambda r: f"Logged disclosure request {r.id}"),
+    ("disclosure", "check"): (
+        lambda c, a: disclosures.record_checks(
+            c, a.request_id, identity_check=a.identity_check, in_writing=a.in_writing
+        ),
+        describe_disclosure,
+    ),
+    ("disclosure", "attach"): (disclosure_attach, describe_disclosure),
+    ("disclosure", "decide"): (
+        lambda c, a: disclosures.decide(
+            c,
+            a.request_id,
+            a.outcome,
+            reasons=a.reasons,
+            basis=a.basis,
+            emergency=a.emergency or "",
+            disclosed=a.disclosed or "",
+            sent_how=a.sent_how or "",
+            sent_on=a.sent_on,
+        ),
+        describe_disclosure,
+    ),
+    ("disclosure", "list"): (
+        lambda c, a: disclosures.list_requests(c, a.first_day, a.last_day),
+        lambda rows: "\n".join(map(disclosure_line, rows)) or "No disclosure requests.",
+    ),
+    ("disclosure", "show"): (
+        lambda c, a: disclosures.get_request(c, a.request_id),
+        describe_disclosure,
+    ),
+    ("disclosure", "document"): (
+        disclosure_document,
+        lambda r: f"Wrote {r['written']} ({r['bytes']} bytes, kept as {r['kept_as']})",
+    ),
     ("backup", "backup"): (
         lambda c, a: backup.back_up(c, a.out),
         lambda r: (
@@ -718,6 +822,12 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
         default=default or False,
         help="print results as JSON for scripts",
     )
+
+
+def _days(a: argparse.ArgumentParser, required: bool = True) -> None:
+    """--from and --to: UK calendar days, both included."""
+    a.add_argument("--from", dest="first_day", required=required, help="first day, YYYY-MM-DD")
+    a.add_argument("--to", dest="last_day", required=required, help="last day, YYYY-MM-DD")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -955,6 +1065,55 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--outcome", required=True)
     a.add_argument("--refusal-id", type=int)
 
+    s = group(
+        "disclosure",
+        "one-off requests for residents' information from others (anyone logs one; the "
+        "manager or IG lead checks and decides)",
+    )
+    a = action(s, "log", "record a request as received")
+    a.add_argument("--requester", required=True, help=_values(Requester))
+    a.add_argument("--organisation", required=True)
+    a.add_argument("--person", required=True, help="who asked")
+    a.add_argument(
+        "--nhs", required=True, action="append", help="a resident it is about (repeat for more)"
+    )
+    a.add_argument("--asked", required=True, help="what is asked for")
+    a.add_argument("--why", required=True, help="why they say they need it")
+    a.add_argument(
+        "--basis", required=True, help=f"the lawful basis claimed: {_values(LawfulBasis)}"
+    )
+    a.add_argument("--received-on", help="YYYY-MM-DD (today without it)")
+    a.add_argument("--reference", help="their reference")
+    a.add_argument("--identity-check", help="how their identity was verified")
+    a.add_argument("--in-writing", action="store_true", help="the request came in writing")
+    a.add_argument(
+        "--due-on", help="their deadline, YYYY-MM-DD (a subject access request's is set)"
+    )
+    a = action(s, "check", "record how identity was verified and whether it is now in writing")
+    a.add_argument("request_id", type=int)
+    a.add_argument("--identity-check", required=True)
+    a.add_argument("--in-writing", action="store_true")
+    a = action(s, "attach", "keep the written request inside the database (at most 5 MB)")
+    a.add_argument("request_id", type=int)
+    a.add_argument("file")
+    a = action(s, "decide", "decide: disclose, disclose_part, refuse or ask_more, with reasons")
+    a.add_argument("request_id", type=int)
+    a.add_argument("--outcome", required=True, help=_values(Outcome))
+    a.add_argument("--reasons", required=True)
+    a.add_argument("--basis", help="the basis relied on, if not the one claimed")
+    a.add_argument("--emergency", help="why it could not wait for the checks (vital interests)")
+    a.add_argument("--disclosed", help="exactly what was disclosed")
+    a.add_argument("--sent-how", help="how it was sent")
+    a.add_argument("--sent-on", help="YYYY-MM-DD")
+    _days(
+        action(s, "list", "list requests received on these days, or all (manager, IG lead)"), False
+    )
+    a = action(s, "show", "one request with its decisions (manager, IG lead)")
+    a.add_argument("request_id", type=int)
+    a = action(s, "document", "save the written request kept with it (manager, IG lead)")
+    a.add_argument("request_id", type=int)
+    a.add_argument("--out", required=True)
+
     s = group("audit", "the audit trail (manager)")
     a = action(s, "list", "recent entries, or one resident's")
     a.add_argument("--nhs")
@@ -975,8 +1134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def period(a: argparse.ArgumentParser) -> None:
         a.add_argument("--ods-code", required=True, help="the GP practice")
-        a.add_argument("--from", dest="first_day", required=True, help="first day, YYYY-MM-DD")
-        a.add_argument("--to", dest="last_day", required=True, help="last day, YYYY-MM-DD")
+        _days(a)
 
     period(document("access", "GP access report for a practice and period (manager)"))
     a = document(
@@ -990,6 +1148,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = document("consent-register", "each resident's consent decision in force (manager)")
     a.add_argument("--all", action="store_true", help="include former residents")
     period(document("staff", "nurses authorised to open a practice's records (manager)"))
+    _days(document("disclosures", "the disclosure register for a period (manager, IG lead)"))
     a = document(
         "agreement",
         "a data sharing agreement, with the home's signing key for the practice (manager)",
@@ -1004,8 +1163,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = action(
         s, "fhir", "consent decisions, access sessions, refusals and GP calls as a FHIR R4 Bundle"
     )
-    a.add_argument("--from", dest="first_day", required=True, help="first day, YYYY-MM-DD")
-    a.add_argument("--to", dest="last_day", required=True, help="last day, YYYY-MM-DD")
+    _days(a)
     a.add_argument("--ods-code", "--practice", dest="ods_code", help="only this GP practice")
     a.add_argument("--out", required=True, help="the JSON file to write (FILE.json)")
     return parser

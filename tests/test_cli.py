@@ -1040,3 +1040,55 @@ def test_a_password_that_is_not_utf8_is_a_wrong_password(run: Cli, recovery_code
     unusable = run("password", "change", user="mary", new_password="correct horse battery \udca3")
     assert unusable.code == cli.EXIT_INPUT
     assert unusable.err.startswith("error: new_password: ")
+
+
+# -- disclosure requests ------------------------------------------------------------------------
+
+
+def test_a_carer_logs_a_request_and_the_manager_checks_decides_and_prints_the_register(
+    run: Cli, recovery_code: str, tmp_path: Path
+) -> None:
+    logged = run.ok(
+        "--json", "disclosure", "log", "--requester", "police", "--organisation",
+        "Anyshire Police", "--person", "DC Sam Patel", "--nhs", ALICE, "--asked",
+        "Dates of her stay", "--why", "A theft from her room", "--basis", "crime",
+        user="carl",
+    ).json_out()  # fmt: skip
+    request_id = str(logged["id"])
+    refused = run("disclosure", "decide", request_id, "--outcome", "refuse", "--reasons", "x",
+                  user="carl")  # fmt: skip
+    assert refused.code == cli.EXIT_REFUSED
+    assert "information governance lead" in refused.err
+
+    early = run(
+        "disclosure", "decide", request_id, "--outcome", "disclose", "--reasons", "Crime",
+        "--disclosed", "Stay dates", "--sent-how", "Secure email", user="mary",
+    )  # fmt: skip
+    assert early.code == cli.EXIT_INPUT
+    assert early.err.startswith("error: emergency: the requester's identity is not verified")
+
+    letter = tmp_path / "police-letter.pdf"
+    letter.write_bytes(b"%PDF-1.4 on force letterhead")
+    run.ok("disclosure", "attach", request_id, str(letter), user="mary")
+    run.ok("disclosure", "check", request_id, "--identity-check", "Warrant card seen", user="mary")
+    shown = run.ok(
+        "disclosure", "decide", request_id, "--outcome", "disclose", "--reasons",
+        "Crime exemption", "--disclosed", "Admission date", "--sent-how", "Secure email",
+        user="mary",
+    ).out  # fmt: skip
+    assert "Disclosed in full" in shown and "Disclosed: Admission date; sent Secure email" in shown
+    assert "in writing (kept: police-letter.pdf)" in shown
+
+    listed = run.ok("disclosure", "list", user="mary").out
+    assert "Police: Anyshire Police (crime) - Disclosed in full" in listed
+    copy = tmp_path / "copy.pdf"
+    run.ok("disclosure", "document", request_id, "--out", str(copy), user="mary")
+    assert copy.read_bytes() == letter.read_bytes()
+
+    register = tmp_path / "register.pdf"
+    wrote = run.ok(
+        "report", "disclosures", "--from", day(-1), "--to", day(0), "--out", str(register),
+        user="mary",
+    ).out  # fmt: skip
+    assert f"Wrote {register}" in wrote and register.read_bytes().startswith(b"%PDF")
+    assert "OK" in run.ok("verify", user="mary").out

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from carehome_share.domain.model import ResidentRecord, Role
 from carehome_share.gui import manager
+from carehome_share.gui.disclosures import DisclosuresPage
 from carehome_share.gui.forms import attempt
 from carehome_share.gui.models import SessionsModel
 from carehome_share.gui.residents import ResidentsPage
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         if login.role is Role.NURSE:
             self.my_sessions = MySessionsPage(ctx)
             self.tabs.addTab(self.my_sessions, "My sessions &today")
+        self.disclosures = DisclosuresPage(ctx, background)
         self.attention_index = -1
         if login.role is Role.MANAGER:
             manager.add_resident_actions(self.residents, ctx)
@@ -138,6 +140,7 @@ class MainWindow(QMainWindow):
                 if isinstance(page, manager.AttentionPage):
                     self.attention_index = index
                     page.counted.connect(self._show_attention_count)
+        self.tabs.addTab(self.disclosures, "&Disclosures")
         self.tabs.currentChanged.connect(self._tab_shown)
 
         self.idle_banner = QLabel()

@@ -927,6 +927,7 @@ SETTING_LABELS = {
     "nmc_check_due_days": "&NMC check due after:",
     "long_session_minutes": "Session &counts as long after:",
     "report_due_days": "GP access &report due after:",
+    "disclosure_attention_days": "Disclosure request &waiting after:",
 }
 
 

@@ -135,6 +135,22 @@ def agreement(practice: Practice, chosen: Agreement) -> Printable:
     )
 
 
+def disclosure_register(first: date, last: date) -> Printable:
+    def write(ctx: Context, out: BinaryIO, _progress: Progress | None) -> object:
+        from carehome_share.reports.disclosure_register import write_disclosure_register
+
+        return reports.disclosure_register(
+            ctx, first, last, lambda r: write_disclosure_register(r, out)
+        )
+
+    return Printable(
+        "Disclosure register",
+        f"{uk_day(first)} to {uk_day(last)}",
+        f"disclosure-register-{first}-to-{last}.pdf",
+        write,
+    )
+
+
 def consent_register(include_former: bool) -> Printable:
     def write(ctx: Context, out: BinaryIO, _progress: Progress | None) -> object:
         from carehome_share.reports.consent_register import write_consent_register
