@@ -34,9 +34,7 @@ def test_a_carer_logs_a_request_and_sees_no_one_elses(qtbot, home: Home, open_wi
     assert logged.logged_by.startswith("Staff Member")
 
 
-def test_the_manager_checks_decides_and_prints_the_register(
-    qtbot, home: Home, open_window
-) -> None:
+def test_the_manager_checks_decides_and_prints_the_register(qtbot, home: Home, open_window) -> None:
     resident = home.add_resident()
     disclosures.log_request(
         home.ctx,
