@@ -114,7 +114,9 @@ def test_carer_never_gets_the_session_action_and_the_service_refuses_anyway(
     carer = home.add_staff(["carer"])
     home.log_in(carer)
     window = open_window()
-    assert window.tabs.count() == 1
+    # residents, and where to log a request for someone's information: nothing more
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert tabs == ["&Residents", "&Disclosures"]
     _choose(qtbot, window, resident.full_name)
     panel = window.residents.panel
     assert not panel.open_button.isEnabled()
