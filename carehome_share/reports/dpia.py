@@ -249,7 +249,7 @@ def _measures(pack: DpiaPack) -> tuple[tuple[str, str, str], ...]:
             f"kept in {pack.keychain}"
         )
     else:
-        slot = f"{pack.keychain} (so each password alone seals its slot)"
+        slot = pack.keychain  # says that the password alone protects each slot
     return (
         (
             "Encryption of the database",
