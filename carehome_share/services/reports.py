@@ -4,8 +4,9 @@ Each document is read in one snapshot and handed to `render` (which lays out the
 snapshot is still open, so the long lists are streamed from the database instead of being held
 in memory, and every figure on a document comes from one consistent moment.
 
-Printing a GP access report, a resident's access history, a register, the staff list or the
-recovery sheet is a disclosure, so it is audited ("print_reports"). The chain head printed is
+Printing a GP access report, a resident's access history, a register, the staff list, an
+agreement, a DPIA pack (PDF or editable DOCX) or the recovery sheet is a disclosure, so it is
+audited ("print_reports"). The chain head printed is
 the one at the moment the data was read; the print entry is appended after `render` succeeds and
 carries that head in its details, so the log shows exactly which head each printed copy bears.
 A render that fails discloses nothing and is not recorded. A consent form only shows what a nurse
