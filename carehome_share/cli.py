@@ -423,9 +423,12 @@ def audit_line(e: Any) -> str:
 
 
 def _document(
-    a: argparse.Namespace, read: Callable[[Callable[[Any], int]], int], writer: str
+    a: argparse.Namespace,
+    read: Callable[[Callable[[Any], int | None]], int | None],
+    writer: str,
 ) -> dict[str, Any]:
-    """Read a document through its service and save it as PDF; the file appears only whole.
+    """Read a document through its service and save it (PDF, or a DOCX writer's); the file
+    appears only whole.
 
     `writer` is MODULE.FUNCTION in carehome_share.reports, imported only here: reportlab would
     add ~70 ms to every other command."""
@@ -437,7 +440,9 @@ def _document(
 
 
 def _wrote(result: dict[str, Any]) -> str:
-    pages = result["pages"]
+    pages = result["pages"]  # None: an editable document, laid out by the word processor
+    if pages is None:
+        return f"Wrote {result['written']}"
     return f"Wrote {result['written']} ({pages} page{'' if pages == 1 else 's'})"
 
 
@@ -499,6 +504,20 @@ def describe_disclosure(r: Any) -> str:
         if d.outcome.discloses:
             lines.append(f"    Disclosed: {d.disclosed}; sent {d.sent_how}")
     return "\n".join(lines)
+
+
+def report_dpia(ctx: Context, a: argparse.Namespace) -> Any:
+    """The DPIA pack as a signed PDF, or as a DOCX for the home to finish: --format, else the
+    file name's ending."""
+    form = a.format or Path(a.out).suffix.lower().lstrip(".")
+    if form not in ("pdf", "docx"):
+        raise ValidationError("out", "a file name ending .pdf or .docx, or --format pdf|docx")
+    editable = form == "docx"
+    return _document(
+        a,
+        lambda render: reports.dpia_pack(ctx, a.agreement_id, render, editable=editable),
+        "dpia.write_dpia_docx" if editable else "dpia.write_dpia",
+    )
 
 
 def report_recovery(ctx: Context, a: argparse.Namespace) -> Any:
@@ -734,6 +753,7 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
         ),
         _wrote,
     ),
+    ("report", "dpia"): (report_dpia, _wrote),
     ("report", "recovery"): (report_recovery, _wrote),
     ("disclosure", "log"): (disclosure_log, lambda r: f"Logged disclosure request {r.id}"),
     ("disclosure", "check"): (
@@ -1154,6 +1174,16 @@ def build_parser() -> argparse.ArgumentParser:
         "a data sharing agreement, with the home's signing key for the practice (manager)",
     )
     a.add_argument("agreement_id", type=int, help="as `agreement list` shows it")
+    a = action(
+        s,
+        "dpia",
+        "a data protection impact assessment for an agreement, pre-filled from the app (manager)",
+    )
+    a.add_argument("agreement_id", type=int, help="as `agreement list` shows it")
+    a.add_argument(
+        "--out", required=True, help="FILE.pdf (signed) or FILE.docx (to edit and finish)"
+    )
+    a.add_argument("--format", choices=("pdf", "docx"), help="instead of the file name's ending")
     document(
         "recovery",
         f"recovery sheet for the safe (manager); the code from --recovery-code, {ENV_RECOVERY_CODE} or a prompt",

@@ -1,6 +1,6 @@
 """`carehome-share --self-test`: show that an installed copy works end to end, on a throwaway
 database: SQLCipher encrypts, the access rules allow and refuse, the audit chain verifies,
-every document is written as a PDF, and the main window can be built. Prints one line per
+every document is written as a PDF (and the DPIA pack as DOCX), and the main window can be built. Prints one line per
 check; exits 0 only when all pass. It needs no keychain, no display and no network."""
 
 import io
@@ -13,7 +13,7 @@ from typing import Any
 from carehome_share import demo
 from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.model import Role
-from carehome_share.services import access, audit, auth, reports, residents
+from carehome_share.services import access, audit, auth, practices, reports, residents
 from carehome_share.services.context import Context
 from carehome_share.store import keychain
 from carehome_share.store.vault import Vault
@@ -37,6 +37,7 @@ def _documents(ctx: Context, folder: Path, recovery_code: str) -> None:
     from carehome_share.reports.access_report import write_access_report
     from carehome_share.reports.consent_form import write_consent_form
     from carehome_share.reports.consent_register import write_consent_register
+    from carehome_share.reports.dpia import write_dpia, write_dpia_docx
     from carehome_share.reports.history import write_resident_history
     from carehome_share.reports.recovery_sheet import write_recovery_sheet
     from carehome_share.reports.staff_list import write_staff_list
@@ -47,6 +48,7 @@ def _documents(ctx: Context, folder: Path, recovery_code: str) -> None:
     assert practice is not None
     today = ctx.now().date()
     year_ago = today - timedelta(days=365)
+    agreement_id = practices.list_agreements(ctx, practice.ods_code)[0].id
     documents = {
         "gp-access-report": (
             lambda r: reports.gp_access_report(ctx, practice.ods_code, year_ago, today, r),
@@ -62,6 +64,7 @@ def _documents(ctx: Context, folder: Path, recovery_code: str) -> None:
             write_staff_list,
         ),
         "consent-form": (lambda r: reports.consent_form(ctx, resident_id, r), write_consent_form),
+        "dpia-pack": (lambda r: reports.dpia_pack(ctx, agreement_id, r), write_dpia),
         "recovery-sheet": (
             lambda r: reports.recovery_sheet(ctx, recovery_code, r),
             write_recovery_sheet,
@@ -77,6 +80,10 @@ def _documents(ctx: Context, folder: Path, recovery_code: str) -> None:
             and (folder / f"{name}.pdf").stat().st_size == len(data)
         )
         _check(f"PDF {name}", ok, f"{pages} page(s), {len(data) // 1024} KiB")
+    editable = io.BytesIO()  # python-docx needs its own template, which a bundle must carry
+    reports.dpia_pack(ctx, agreement_id, lambda p: write_dpia_docx(p, editable), editable=True)
+    data = editable.getvalue()
+    _check("DOCX dpia-pack", data.startswith(b"PK"), f"{len(data) // 1024} KiB")
     from carehome_share.check import check_report  # what a GP practice runs on the report
 
     verdict = check_report(folder / "gp-access-report.pdf")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import docx
 import pytest
 from pypdf import PdfReader
 
@@ -204,6 +205,7 @@ def test_the_command_line_saves_each_document(
         "consent-register": ["--all"],
         "staff": period,
         "agreement": ["1"],
+        "dpia": ["1"],
         "recovery": ["--recovery-code", home.code],
     }
     for verb, options in commands.items():
@@ -218,3 +220,24 @@ def test_the_command_line_saves_each_document(
     assert cli.run([*args, "--out", str(refused)]) == cli.EXIT_REFUSED
     assert "print reports is for the registered manager" in capsys.readouterr().err
     assert not refused.exists()
+
+
+def test_the_command_line_saves_the_dpia_for_editing_by_its_name_or_format(
+    home: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    home.ctx.vault.enrol_this_computer()
+    monkeypatch.setenv(cli.ENV_PASSWORD, demo.DEMO_PASSWORD)
+    args = ["--db", str(home.path), "--user", "manager", "report", "dpia", "1"]
+    by_name, by_format = tmp_path / "dpia.docx", tmp_path / "dpia-draft"
+    for out, extra in ((by_name, []), (by_format, ["--format", "docx"])):
+        assert cli.run([*args, "--out", str(out), *extra]) == 0, capsys.readouterr().err
+        assert capsys.readouterr().out.strip() == f"Wrote {out}"
+        title = docx.Document(str(out)).paragraphs[0].text
+        assert title.startswith("Data protection impact assessment: sharing GP records with")
+    entry = [e for e in audit.entries(home.ctx.conn, last=5) if e.action == "print_reports"][-1]
+    assert (entry.details["document"], entry.details["editable"]) == ("dpia_pack", True)
+
+    unknown = tmp_path / "dpia.txt"
+    assert cli.run([*args, "--out", str(unknown)]) == cli.EXIT_INPUT
+    assert ".pdf or .docx" in capsys.readouterr().err
+    assert not unknown.exists()

@@ -24,8 +24,10 @@ def test_self_test_passes_and_names_each_check() -> None:
         "consent-register",
         "staff-list",
         "consent-form",
+        "dpia-pack",
         "recovery-sheet",
     ):
         assert any(f"PDF {document}" in line for line in checks)
+    assert any(line.startswith("ok   DOCX dpia-pack") for line in checks)
     assert any(line.startswith("ok   main window") for line in checks)
     assert not any(line.startswith("FAIL") for line in lines)

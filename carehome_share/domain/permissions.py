@@ -40,7 +40,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "view_audit": MANAGER,
     "view_exceptions": MANAGER,
     # Printed documents that disclose records (GP access report, access history, consent
-    # register, staff list) or unlock them (recovery sheet): audited when printed.
+    # register, staff list, agreement, DPIA pack) or unlock them (recovery sheet): audited when
+    # printed.
     "print_reports": MANAGER,
     "print_consent_form": frozenset({Role.MANAGER, Role.NURSE}),  # for a decision to be signed
     # The FHIR export of consent and access audit: a disclosure, audited like a printed report.

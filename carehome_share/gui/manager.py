@@ -628,9 +628,17 @@ class PracticesPage(QWidget):
             ),
         )
         print_agreement = button("Pr&int agreement…", self._print_agreement)
+        dpia = button("DPIA pac&k…", self._preview_dpia)
+        dpia.setToolTip(
+            "A data protection impact assessment for this agreement, pre-filled from the app"
+        )
+        save_dpia = button("Sa&ve DPIA for editing…", self._save_dpia)
+        save_dpia.setToolTip("The same pack as a Word document, for the home to finish")
         enable_with(self.practices, add_agreement)
-        enable_with(self.agreements, end_agreement)
-        enable_with(self.agreements, print_agreement)
+        for needs_agreement in (end_agreement, print_agreement, dpia, save_dpia):
+            enable_with(self.agreements, needs_agreement)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
         self.agreements_title = QLabel()
         top = QWidget()
         column = QVBoxLayout(top)
@@ -641,8 +649,9 @@ class PracticesPage(QWidget):
         column = QVBoxLayout(bottom)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.agreements_title)
-        column.addLayout(row_of(add_agreement, end_agreement, print_agreement))
+        column.addLayout(row_of(add_agreement, end_agreement, print_agreement, dpia, save_dpia))
         column.addWidget(self.agreements)
+        column.addWidget(self.status)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(bottom)
@@ -675,6 +684,23 @@ class PracticesPage(QWidget):
         if practice is not None and chosen is not None:
             printable = printing.agreement(practice, chosen)
             printing.build(self, self.background, printable, printing.preview)
+
+    def _preview_dpia(self) -> None:
+        practice, chosen = self.practices.chosen(), self.agreements.chosen()
+        if practice is not None and chosen is not None:
+            printing.build(self, self.background, printing.dpia(practice, chosen), printing.preview)
+
+    def _save_dpia(self) -> None:
+        practice, chosen = self.practices.chosen(), self.agreements.chosen()
+        if practice is not None and chosen is not None:
+            self.status.clear()
+            printing.save_editable_dpia(
+                self,
+                self.background,
+                practice,
+                chosen,
+                lambda path: self.status.setText(f"Saved {path}"),
+            )
 
 
 class PracticeDialog(FormDialog):

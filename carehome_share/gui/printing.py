@@ -151,6 +151,56 @@ def disclosure_register(first: date, last: date) -> Printable:
     )
 
 
+def dpia(practice: Practice, chosen: Agreement) -> Printable:
+    def write(ctx: Context, out: BinaryIO, _progress: Progress | None) -> object:
+        from carehome_share.reports.dpia import write_dpia
+
+        return reports.dpia_pack(ctx, chosen.id, lambda p: write_dpia(p, out))
+
+    return Printable(
+        "DPIA pack",
+        f"{practice.name}, agreement from {uk_day(chosen.starts_on)}",
+        _dpia_name(practice, chosen, "pdf"),
+        write,
+    )
+
+
+def _dpia_name(practice: Practice, chosen: Agreement, suffix: str) -> str:
+    return f"dpia-{_slug(practice.ods_code)}-{chosen.starts_on}.{suffix}"
+
+
+def save_editable_dpia(
+    parent: QWidget,
+    background: Background,
+    practice: Practice,
+    chosen: Agreement,
+    saved: Callable[[Path], None],
+) -> None:
+    """Ask where, then write the DPIA pack as DOCX on the background worker, whole or not at
+    all; `saved(path)` once it is there."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    chosen_path, _filter = QFileDialog.getSaveFileName(
+        parent,
+        f"Save the DPIA for editing: {practice.name}",
+        str(Path(folder, _dpia_name(practice, chosen, "docx"))),
+        "Word documents (*.docx)",
+    )
+    if not chosen_path:
+        return
+    target = Path(chosen_path)
+    if not target.suffix:
+        target = target.with_suffix(".docx")
+
+    def work(ctx: Context) -> Path:
+        from carehome_share.reports.dpia import write_dpia_docx
+
+        with atomic_output(target) as out:
+            reports.dpia_pack(ctx, chosen.id, lambda p: write_dpia_docx(p, out), editable=True)
+        return target
+
+    background.run(work, saved, lambda exc: report_error(parent, exc, "DPIA not saved"))
+
+
 def consent_register(include_former: bool) -> Printable:
     def write(ctx: Context, out: BinaryIO, _progress: Progress | None) -> object:
         from carehome_share.reports.consent_register import write_consent_register

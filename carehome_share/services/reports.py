@@ -4,8 +4,9 @@ Each document is read in one snapshot and handed to `render` (which lays out the
 snapshot is still open, so the long lists are streamed from the database instead of being held
 in memory, and every figure on a document comes from one consistent moment.
 
-Printing a GP access report, a resident's access history, a register, the staff list or the
-recovery sheet is a disclosure, so it is audited ("print_reports"). The chain head printed is
+Printing a GP access report, a resident's access history, a register, the staff list, an
+agreement, a DPIA pack (PDF or editable DOCX) or the recovery sheet is a disclosure, so it is
+audited ("print_reports"). The chain head printed is
 the one at the moment the data was read; the print entry is appended after `render` succeeds and
 carries that head in its details, so the log shows exactly which head each printed copy bears.
 A render that fails discloses nothing and is not recorded. A consent form only shows what a nurse
@@ -34,12 +35,13 @@ from carehome_share.domain.model import (
     Staff,
     Stay,
 )
+from carehome_share.domain.permissions import PERMISSIONS
 from carehome_share.domain.rules import MIN_JUSTIFICATION, decide
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
-from carehome_share.services.settings import setting
-from carehome_share.store import audit, merkle, recovery, repo, signing
+from carehome_share.services.settings import SETTINGS, setting
+from carehome_share.store import audit, keychain, merkle, recovery, repo, signing
 from carehome_share.store import disclosures as disclosure_store
 from carehome_share.store import report_queries as q
 from carehome_share.store.report_queries import (
@@ -547,18 +549,21 @@ class AgreementRecord:
     settings: dict[str, int]  # the settings the document quotes, by name
 
 
+def _agreement_of(conn: Connection, agreement_id: int) -> tuple[Agreement, Practice]:
+    agreement = repo.get_agreement(conn, agreement_id) if isinstance(agreement_id, int) else None
+    if agreement is None:
+        raise NotFound("agreement_id", f"an existing agreement (none has id {agreement_id})")
+    practice = repo.get_practice(conn, agreement.practice_id)
+    assert practice is not None
+    return agreement, practice
+
+
 def agreement_record(ctx: Context, agreement_id: int, render: Callable[[AgreementRecord], T]) -> T:
     """The record of one data sharing agreement, for both parties to keep and for the practice
     to note the home's signing key from. Managers only; recorded as a disclosure."""
 
     def work(tx: Tx) -> tuple[AgreementRecord, T]:
-        agreement = (
-            repo.get_agreement(tx.conn, agreement_id) if isinstance(agreement_id, int) else None
-        )
-        if agreement is None:
-            raise NotFound("agreement_id", f"an existing agreement (none has id {agreement_id})")
-        practice = repo.get_practice(tx.conn, agreement.practice_id)
-        assert practice is not None
+        agreement, practice = _agreement_of(tx.conn, agreement_id)
         record = AgreementRecord(
             printed=_printed(tx),
             practice=practice,
@@ -581,6 +586,106 @@ def agreement_record(ctx: Context, agreement_id: int, render: Callable[[Agreemen
 
 
 _QUOTED_SETTINGS = ("session_limit_minutes", "idle_lock_minutes", "report_due_days")
+
+
+# -- the DPIA and agreement pack ------------------------------------------------------------------
+
+# What a role may do with the shared data besides opening a record (which the access rules keep to
+# registered nurses), as domain/permissions.py grants it.
+_DATA_ACTIONS = {
+    "view_consent": "see residents' consent decisions",
+    "log_gp_contact": "log a call to the GP practice",
+    "view_audit": "read the audit trail",
+    "print_reports": "print access reports, access histories, registers and staff lists",
+    "export_fhir": "export the access audit as FHIR",
+}
+OPEN_RECORDS = "open a resident's GP record, when every access rule holds"
+
+
+@dataclass(frozen=True)
+class DpiaPack:
+    """What the home's own records and settings answer of a data protection impact assessment
+    for one agreement; the writer leaves blanks for what only people can answer."""
+
+    printed: Printed
+    practice: Practice
+    agreement: Agreement
+    head: ChainHead
+    fingerprint: str
+    settings: dict[str, int]  # every setting in force, by name
+    roles: tuple[tuple[Role, tuple[str, ...]], ...]  # what each role may do with the data
+    nurses: tuple[StaffLine, ...]  # current nurse accounts; `not_authorised` () = may open now
+    residents: int  # registered with the practice and resident now
+    last_year: q.PeriodCounts  # sessions, refusals and calls in the 365 days to now
+    key_slots: int  # staff whose password opens the database
+    keychain: str  # where the device secret is kept, or that there is no secure keychain
+    device_bound: bool  # a slot needs this PC's device secret as well as the password
+
+
+def _role_duties() -> tuple[tuple[Role, tuple[str, ...]], ...]:
+    return tuple(
+        (
+            role,
+            ((OPEN_RECORDS,) if role is Role.NURSE else ())
+            + tuple(text for action, text in _DATA_ACTIONS.items() if role in PERMISSIONS[action]),
+        )
+        for role in Role
+    )
+
+
+def dpia_pack(
+    ctx: Context,
+    agreement_id: int,
+    render: Callable[[DpiaPack], T],
+    *,
+    editable: bool = False,
+) -> T:
+    """A data protection impact assessment for one agreement, pre-filled from the app's own
+    configuration, for the home to finish and its DPO or IG lead to sign off. Managers only;
+    recorded as a disclosure (it names the authorised nurses), with whether it was the editable
+    copy."""
+
+    def work(tx: Tx) -> tuple[DpiaPack, T]:
+        conn = tx.conn
+        agreement, practice = _agreement_of(conn, agreement_id)
+        dates = q.staff_dates(conn)
+        nurses = tuple(
+            StaffLine(
+                member,
+                v.uk_date(dates[member.id].joined),
+                None,
+                _not_authorised(member, tx.now),
+            )
+            for member in repo.list_staff(conn)
+            if Role.NURSE in member.roles and member.active
+        )
+        pack = DpiaPack(
+            printed=_printed(tx),
+            practice=practice,
+            agreement=agreement,
+            head=chain_head(conn),
+            fingerprint=signing.SigningKey.of(ctx.vault).fingerprint,
+            settings={name: setting(conn, name) for name in SETTINGS},
+            roles=_role_duties(),
+            nurses=nurses,
+            residents=q.residents_now(conn, practice.id, tx.now),
+            last_year=q.period_counts(conn, practice.id, tx.now - timedelta(days=365), tx.now),
+            key_slots=len(ctx.vault.slots()),
+            keychain=keychain.describe(),
+            device_bound=ctx.vault.device_secret_here() is not None,
+        )
+        return pack, render(pack)
+
+    pack, result = read(ctx, PRINT_REPORTS, work)
+    _record(
+        ctx,
+        "dpia_pack",
+        pack.head,
+        ods_code=pack.practice.ods_code,
+        agreement_id=pack.agreement.id,
+        editable=editable,
+    )
+    return result
 
 
 def home_fingerprint(ctx: Context) -> str:

@@ -357,19 +357,31 @@ def resident_events(conn: Connection, resident_id: int) -> Iterator[EventLine]:
     return (EventLine(r[0], datetime.fromisoformat(r[1]), *r[2:]) for r in rows)
 
 
+_RESIDENT_NOW = (
+    "EXISTS (SELECT 1 FROM stay s WHERE s.resident_id = r.id AND s.admitted_at <= :now "
+    "AND (s.discharged_at IS NULL OR s.discharged_at > :now))"
+)
+
+
+def residents_now(conn: Connection, practice_id: int, now: datetime) -> int:
+    """How many people registered with the practice are resident now."""
+    return int(
+        conn.execute(
+            f"SELECT count(*) FROM resident r WHERE r.practice_id = :practice AND {_RESIDENT_NOW}",
+            {"practice": practice_id, "now": format_time(now)},
+        ).fetchone()[0]
+    )
+
+
 def register_residents(
     conn: Connection, now: datetime, include_former: bool
 ) -> Iterator[RegisterLine]:
     """Residents by name with their practice and whether they are resident now."""
-    current = (
-        "EXISTS (SELECT 1 FROM stay s WHERE s.resident_id = r.id AND s.admitted_at <= :now "
-        "AND (s.discharged_at IS NULL OR s.discharged_at > :now))"
-    )
-    where = "" if include_former else f"WHERE {current}"
+    where = "" if include_former else f"WHERE {_RESIDENT_NOW}"
     rows = _rows(
         conn,
         f"SELECT r.id, r.given_name || ' ' || r.family_name, r.nhs_number, r.room, p.name, "
-        f"{current} FROM resident r JOIN practice p ON p.id = r.practice_id {where} "
+        f"{_RESIDENT_NOW} FROM resident r JOIN practice p ON p.id = r.practice_id {where} "
         "ORDER BY lower(r.family_name), lower(r.given_name), r.id",
         {"now": format_time(now)},
     )

@@ -13,6 +13,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
+import docx
 import pytest
 from PIL import Image, ImageChops
 from pypdf import PdfReader
@@ -367,6 +368,40 @@ def test_manager_previews_an_agreement_with_the_signing_key_for_the_practice(
         "data_sharing_agreement",
         1,
     )
+
+
+def test_manager_previews_the_dpia_pack_and_saves_it_for_editing(
+    qtbot, home: Home, open_window, tmp_path: Path, monkeypatch
+) -> None:
+    window = open_window()
+    index = next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == "&GP practices")
+    window.tabs.setCurrentIndex(index)
+    page = window.tabs.widget(index)
+    qtbot.waitUntil(lambda: page.agreements.source.rowCount() == 1)
+    page.agreements.selectRow(0)
+    press(qtbot, page, "DPIA pack…")
+    dialog = shown_preview(qtbot, window)
+    text = text_of(dialog.document)
+    assert "Data protection impact assessment: sharing GP records with Riverside Surgery" in text
+    assert reports.home_fingerprint(home.ctx) in text
+    dialog.close()
+
+    offered = []
+
+    def choose(_parent, _title, start, _filter):
+        offered.append(start)
+        return str(tmp_path / "riverside-dpia"), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", choose)
+    press(qtbot, page, "Save DPIA for editing…")
+    target = tmp_path / "riverside-dpia.docx"
+    qtbot.waitUntil(lambda: page.status.text() == f"Saved {target}")
+    assert offered[0].endswith("dpia-y01234-2026-01-01.docx")
+    assert docx.Document(str(target)).paragraphs[0].text.startswith("Data protection impact")
+    if os.name == "posix":
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    printed = [(e.details["document"], e.details["editable"]) for e in print_reports_entries(home)]
+    assert printed == [("dpia_pack", False), ("dpia_pack", True)]
 
 
 def test_a_carer_has_no_consent_form_button(qtbot, home: Home, open_window) -> None:
