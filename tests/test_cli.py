@@ -12,9 +12,12 @@ import contextlib
 import io
 import itertools
 import json
+import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +43,7 @@ WRONG = "Wrong username or password"
 # Beside the database: write-ahead log, key file, journal of logins tried while it was closed.
 BESIDE = ("", "-wal", "-shm", ".keys", ".logins")
 ALICE, BOB, CORA, DAN, NOBODY_HERE = itertools.islice(nhs_numbers_in_test_range(), 5)
+REPO = Path(__file__).resolve().parents[1]
 CODE = re.compile(r"\b(?:[0-9A-Z]{5}-){12}[0-9A-Z]{5}\b")
 HEAD = re.compile(r"chain head (\d+):([0-9a-f]{64})")
 OPEN_SESSION = (
@@ -1040,3 +1044,33 @@ def test_a_password_that_is_not_utf8_is_a_wrong_password(run: Cli, recovery_code
     unusable = run("password", "change", user="mary", new_password="correct horse battery \udca3")
     assert unusable.code == cli.EXIT_INPUT
     assert unusable.err.startswith("error: new_password: ")
+
+
+# -- the caller's shell -------------------------------------------------------------------------
+
+
+def test_the_tests_do_not_depend_on_the_callers_environment():
+    """A shell that exports the app's variables and another keyring backend: tests that drive the
+    command line in-process and through a backup, restore and verify still pass."""
+    hostile = {
+        **os.environ,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        "CAREHOME_SHARE_DB": "/nonexistent/carehome.db",
+        "CAREHOME_SHARE_USER": "mary",
+        "CAREHOME_SHARE_PASSWORD": "not anyone's password",
+        "CAREHOME_SHARE_PASSPHRASE": "an old passphrase",
+        "CAREHOME_SHARE_RECOVERY_CODE": "00000-00000",
+    }
+    selected = [
+        "tests/test_faults_storage.py::test_command_line_backup_damage_and_restore",
+        "tests/test_cli.py::test_a_missing_user_is_named",
+    ]
+    inner = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selected],
+        cwd=REPO,
+        env=hostile,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert inner.returncode == 0, inner.stdout[-3000:]
