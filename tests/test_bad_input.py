@@ -3,8 +3,10 @@
 import pytest
 
 from carehome_share.domain.errors import ValidationError
-from carehome_share.services import auth, consent, practices, residents, staff
+from carehome_share.services import access, auth, consent, practices, residents, staff
 from tests.factories import MANAGER_PASSWORD, ODS, Home
+
+ZWSP, RLO = "\u200b", "\u202e"  # zero-width space, right-to-left override
 
 TABLES = (
     "staff",
@@ -108,6 +110,40 @@ CASES = [
         ),
         "given_name",
         "control characters",
+    ),
+    (
+        "justification of 12 zero-width spaces",
+        lambda h: access.open_access_session(h.ctx, h.resident.id, "medication_check", ZWSP * 12),
+        "justification",
+        "zero-width spaces or right-to-left marks (found U+200B)",
+    ),
+    (
+        "justification of 12 right-to-left overrides",
+        lambda h: access.open_access_session(h.ctx, h.resident.id, "medication_check", RLO * 12),
+        "justification",
+        "found U+202E",
+    ),
+    (
+        "name turned round by a right-to-left override",
+        lambda h: residents.add_resident(
+            h.ctx, "999 000 0018", "Ann", f"{RLO}elpmaxE", "1940-01-01", ODS
+        ),
+        "family_name",
+        "found U+202E",
+    ),
+    (
+        "practice name with a zero-width space",
+        lambda h: practices.add_practice(h.ctx, f"River{ZWSP}side Surgery", "Y05678"),
+        "name",
+        "invisible formatting characters",
+    ),
+    (
+        "consent reason with a byte-order mark",
+        lambda h: consent.record_consent(
+            h.ctx, h.resident.id, "refused", "resident", reason="\ufeffPrefers a call"
+        ),
+        "reason",
+        "found U+FEFF",
     ),
     (
         "huge name",

@@ -643,6 +643,15 @@ BAD_INPUT = [
         "decided_on", "YYYY-MM-DD", id="consent-date-uk-format",
     ),
     pytest.param(
+        ["session", "open", "--nhs", ALICE, "--purpose", "medication_check", "--justification",
+         "\u200b" * 12],
+        "justification", "zero-width spaces", id="justification-of-zero-width-spaces",
+    ),
+    pytest.param(
+        ["resident", "update", "--nhs", ALICE, "--family-name", "\u202eelbA"],
+        "family_name", "right-to-left", id="name-with-right-to-left-override",
+    ),
+    pytest.param(
         ["resident", "show", "--nhs", NOBODY_HERE], "nhs_number", "resident here",
         id="show-unknown-resident",
     ),
