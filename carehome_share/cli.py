@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from carehome_share import __version__, paths
+from carehome_share.domain import validation as v
 from carehome_share.domain.errors import (
     AccessRefused,
     CarehomeError,
@@ -685,6 +686,18 @@ def run_action(args: argparse.Namespace) -> int:
 # -- the parser -----------------------------------------------------------------------------
 
 
+def record_number(text: str) -> int:
+    """A record's number as typed (a session, agreement or refusal): checked here, so a number
+    too big for the database is refused as input rather than failing inside a query."""
+    try:
+        number = v.row_id(int(text))
+    except ValueError:
+        number = None
+    if number is None:
+        raise argparse.ArgumentTypeError(f"a number from 1 to {v.MAX_ROW_ID} (got {text!r})")
+    return number
+
+
 def _values(enum: type[Enum]) -> str:
     return ", ".join(str(m.value) for m in enum)
 
@@ -870,7 +883,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = action(s, "list", "list agreements")
     a.add_argument("--ods-code")
     a = action(s, "end", "end an agreement on a date")
-    a.add_argument("agreement_id", type=int)
+    a.add_argument("agreement_id", type=record_number)
     a.add_argument("--ends-on", required=True)
 
     s = group("resident", "residents and their stays")
@@ -932,10 +945,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--purpose", required=True, help=f"one of: {_values(Purpose)}")
     a.add_argument("--justification", required=True)
     a = action(s, "sections", "record the parts of the record viewed")
-    a.add_argument("session_id", type=int)
+    a.add_argument("session_id", type=record_number)
     a.add_argument("--sections", required=True, help=f"comma-separated: {_values(Section)}")
     a = action(s, "close", "close your session")
-    a.add_argument("session_id", type=int)
+    a.add_argument("session_id", type=record_number)
     action(s, "close-stale", "auto-close sessions left open past the limit")
     action(s, "mine", "your sessions today")
 
@@ -945,7 +958,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--spoke-to", required=True)
     a.add_argument("--reason", required=True)
     a.add_argument("--outcome", required=True)
-    a.add_argument("--refusal-id", type=int)
+    a.add_argument("--refusal-id", type=record_number)
 
     s = group("audit", "the audit trail (manager)")
     a = action(s, "list", "recent entries, or one resident's")

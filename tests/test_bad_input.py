@@ -146,6 +146,32 @@ CASES = [
         "found U+FEFF",
     ),
     (
+        "agreement number beyond SQLite's 64 bits",
+        lambda h: practices.end_agreement(h.ctx, 2**64, "2026-12-31"),
+        "agreement_id",
+        "an existing agreement",
+    ),
+    (
+        "resident number beyond SQLite's 64 bits",
+        lambda h: residents.admit(h.ctx, 2**64, at="2026-11-20"),
+        "resident_id",
+        "an existing resident",
+    ),
+    (
+        "staff number beyond SQLite's 64 bits",
+        lambda h: staff.update_staff(h.ctx, -(2**63) - 1, full_name="Tess Renamed"),
+        "staff_id",
+        "an existing staff member",
+    ),
+    (
+        "refusal number beyond SQLite's 64 bits",
+        lambda h: access.log_gp_contact(
+            h.ctx, h.resident.id, "Dr Priya Practice", "A dose query", "Call back", 2**63
+        ),
+        "refusal_id",
+        "a recorded refusal",
+    ),
+    (
         "huge name",
         lambda h: residents.add_resident(
             h.ctx, "999 000 0018", "A" * 10_000, "Example", "1940-01-01", ODS

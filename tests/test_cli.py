@@ -44,6 +44,7 @@ WRONG = "Wrong username or password"
 BESIDE = ("", "-wal", "-shm", ".keys", ".logins")
 ALICE, BOB, CORA, DAN, NOBODY_HERE = itertools.islice(nhs_numbers_in_test_range(), 5)
 REPO = Path(__file__).resolve().parents[1]
+LARGEST = 2**63 - 1  # SQLite's largest whole number
 CODE = re.compile(r"\b(?:[0-9A-Z]{5}-){12}[0-9A-Z]{5}\b")
 HEAD = re.compile(r"chain head (\d+):([0-9a-f]{64})")
 OPEN_SESSION = (
@@ -652,6 +653,19 @@ BAD_INPUT = [
         "family_name", "right-to-left", id="name-with-right-to-left-override",
     ),
     pytest.param(
+        ["agreement", "end", str(LARGEST), "--ends-on", day(30)], "agreement_id",
+        f"none has id {LARGEST}", id="agreement-not-found",
+    ),
+    pytest.param(
+        ["gp-contact", "log", "--nhs", ALICE, "--spoke-to", "Dr Priya Practice", "--reason",
+         "A dose query", "--outcome", "Call back", "--refusal-id", str(LARGEST)],
+        "refusal_id", "a recorded refusal", id="refusal-not-found",
+    ),
+    pytest.param(
+        ["verify", "--head", f"{LARGEST + 1}:{'a' * 64}"], "head", f"SEQ from 1 to {LARGEST}",
+        id="head-beyond-64-bits",
+    ),
+    pytest.param(
         ["resident", "show", "--nhs", NOBODY_HERE], "nhs_number", "resident here",
         id="show-unknown-resident",
     ),
@@ -684,6 +698,34 @@ def test_bad_input_exits_2_naming_the_field(
     changes = [e["action"] for e in after[len(before) :]]
     assert set(changes) <= {"log_in", "log_out"}, "a refused input must change nothing"
     assert "(current)" in run.ok("resident", "show", "--nhs", ALICE, user="mary").out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["session", "close", "99999999999999999999"],
+        ["session", "sections", str(LARGEST + 1), "--sections", "summary"],
+        ["agreement", "end", "99999999999999999999", "--ends-on", "2026-12-31"],
+        ["gp-contact", "log", "--nhs", ALICE, "--spoke-to", "Dr Priya Practice", "--reason",
+         "A dose query", "--outcome", "Call back", "--refusal-id", "99999999999999999999"],
+        ["session", "close", "0"],
+        ["session", "close", "-1"],
+        ["session", "close", "twelve"],
+    ],
+    ids=["session", "sections", "agreement", "refusal", "zero", "negative", "words"],
+)  # fmt: skip
+def test_a_record_number_the_database_cannot_hold_is_refused_as_typed(
+    run: Cli, capsys, argv: list[str]
+):
+    """Checked as the command line is read: exit 2 naming the argument and the range, before
+    any file is opened or created."""
+    with pytest.raises(SystemExit) as usage:
+        cli.run(["--db", str(run.db), "--user", "nina", *argv])
+    assert usage.value.code == cli.EXIT_INPUT
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert re.search(r"argument (session_id|agreement_id|--refusal-id): a number from 1 to ", said)
+    assert str(LARGEST) in said
+    assert files_beside(run.db) == {}
 
 
 # -- verify and the chain head ------------------------------------------------------------------

@@ -96,6 +96,17 @@ def as_instant(field: str, value: object) -> datetime:
     raise ValidationError(field, "a date as YYYY-MM-DD or a date and time as YYYY-MM-DDTHH:MM")
 
 
+# SQLite keeps whole numbers in 64 bits: a larger one names no record and cannot be looked up.
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(value: object) -> int | None:
+    """`value` when it can be a record's number (1 to MAX_ROW_ID), else None: no such record."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID:
+        return value
+    return None
+
+
 def choice(field: str, value: object, enum: type[E]) -> E:
     """One of an enumeration's values, given as the member or its value."""
     if isinstance(value, enum):

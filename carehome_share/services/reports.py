@@ -325,8 +325,7 @@ def resident_history(ctx: Context, resident_id: int, render: Callable[[ResidentH
         )
         return history, render(history)
 
-    named = resident_id if isinstance(resident_id, int) else None
-    history, result = read(ctx, PRINT_REPORTS, work, resident_id=named)
+    history, result = read(ctx, PRINT_REPORTS, work, resident_id=v.row_id(resident_id))
     _record(ctx, "resident_history", history.head, resident_id=history.resident.id)
     return result
 
@@ -513,8 +512,7 @@ def consent_form(ctx: Context, resident_id: int | None, render: Callable[[Consen
         )
         return render(form)
 
-    named = resident_id if isinstance(resident_id, int) else None
-    return read(ctx, "print_consent_form", work, resident_id=named)
+    return read(ctx, "print_consent_form", work, resident_id=v.row_id(resident_id))
 
 
 # -- recovery sheet -----------------------------------------------------------------------------

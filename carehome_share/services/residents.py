@@ -86,11 +86,7 @@ def update_resident(
         tx.details["changed"] = sorted(changes)
         return updated
 
-    return perform(ctx, "update_resident", work, resident_id=_int_or_none(resident_id))
-
-
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return perform(ctx, "update_resident", work, resident_id=v.row_id(resident_id))
 
 
 def admit(
@@ -115,7 +111,7 @@ def admit(
         tx.details.update(stay_id=stay.id, kind=stay_kind.value, admitted_at=str(admitted_at))
         return stay
 
-    return perform(ctx, "admit_resident", work, resident_id=_int_or_none(resident_id))
+    return perform(ctx, "admit_resident", work, resident_id=v.row_id(resident_id))
 
 
 def discharge(ctx: Context, resident_id: int, at: object = None) -> Stay:
@@ -134,7 +130,7 @@ def discharge(ctx: Context, resident_id: int, at: object = None) -> Stay:
         tx.details.update(stay_id=stay.id, discharged_at=str(discharged_at))
         return replace(stay, discharged_at=discharged_at)
 
-    return perform(ctx, "discharge_resident", work, resident_id=_int_or_none(resident_id))
+    return perform(ctx, "discharge_resident", work, resident_id=v.row_id(resident_id))
 
 
 def find_residents(ctx: Context, query: str = "", limit: int = 200) -> list[ResidentListing]:
@@ -160,7 +156,7 @@ def resident_details(ctx: Context, resident_id: int) -> ResidentDetails:
         current = next((s for s in record.stays if s.covers(tx.now)), None)
         return ResidentDetails(record, current)
 
-    return read(ctx, "view_consent", work, resident_id=_int_or_none(resident_id))
+    return read(ctx, "view_consent", work, resident_id=v.row_id(resident_id))
 
 
 def resident_id_for(ctx: Context, nhs_number: str) -> int:
