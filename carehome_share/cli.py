@@ -46,6 +46,7 @@ from carehome_share.store import keychain, keyslots
 from carehome_share.store.files import atomic_output
 from carehome_share.store.vault import (
     DatabaseError,
+    FileUnusable,
     NeedsUnlock,
     Vault,
     VaultError,
@@ -1047,7 +1048,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_LOCKED
     except (VaultError, ValidationError, CarehomeError) as exc:
         _report(args, exc, f"error: {exc}")
-        locked = isinstance(exc, VaultError) and not isinstance(exc, WrongPassword)
+        # A lock, a full disk or a folder given as --db is the user's to fix, like bad input.
+        locked = isinstance(exc, VaultError) and not isinstance(exc, WrongPassword | FileUnusable)
         return EXIT_LOCKED if locked else EXIT_INPUT
 
 
