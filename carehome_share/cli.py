@@ -161,7 +161,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     auth.check_password_strength(
         "password", password, args.manager, args.manager_name, args.home
     )  # before anything is created
-    vault, code = Vault.create(args.db)
+    vault, code = Vault.create(args.db, purpose="demo" if args.training else "home")
     try:
         auth.set_up_home(Context(vault), args.home, args.manager, args.manager_name, password)
     except BaseException:
@@ -751,6 +751,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", required=True, help="the care home's name")
     p.add_argument("--manager", required=True, help="the first manager's username")
     p.add_argument("--manager-name", required=True, help="the first manager's full name")
+    p.add_argument(
+        "--training",
+        action="store_true",
+        help="a database to practise on with made-up residents: it takes NHS numbers from the "
+        "999 range reserved for testing, which a home's database refuses",
+    )
     p.set_defaults(func=cmd_init)
 
     p = commands.add_parser(

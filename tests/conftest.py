@@ -103,7 +103,9 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def vault(db_path: Path) -> Iterator[Vault]:
-    opened, _code = Vault.create(db_path)
+    """A demo database: only a demo (or training) database takes the NHS numbers reserved for
+    testing (999...), which are the only ones tests use."""
+    opened, _code = Vault.create(db_path, purpose="demo")
     yield opened
     opened.close()
 

@@ -121,7 +121,8 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Cli:
 
 
 def init(run: Cli, *extra: str, home: str = "Rose Court Care Home") -> str:
-    """Create the database and the first manager; return the recovery code printed."""
+    """Create the database and the first manager; return the recovery code printed. A training
+    database: the only one besides `demo`'s that takes the 999 NHS numbers tests use."""
     ran = run.ok(
         "init",
         "--home",
@@ -130,6 +131,7 @@ def init(run: Cli, *extra: str, home: str = "Rose Court Care Home") -> str:
         "mary",
         "--manager-name",
         "Mary Manager",
+        "--training",
         *extra,
         password=MANAGER_PASSWORD,
     )
@@ -423,6 +425,24 @@ def test_init_refuses_an_easily_guessed_password_naming_it(run: Cli, memory_keyr
         assert files_beside(run.db) == {}  # refused before anything was created
         assert memory_keyring.entries == {}
     init(run)  # the same command with a good password
+
+
+def test_a_home_database_refuses_the_nhs_numbers_kept_for_testing(run: Cli):
+    """`init` without --training makes a home's database: a 999 number is refused (exit 2),
+    saying where such numbers are accepted; nothing is added."""
+    run.ok(
+        "init", "--home", "Rose Court Care Home", "--manager", "mary", "--manager-name",
+        "Mary Manager", password=MANAGER_PASSWORD,
+    )  # fmt: skip
+    run.ok("practice", "add", "--name", "Riverside Surgery", "--ods-code", "Y01234", user="mary")
+    ran = run(
+        "resident", "add", "--nhs", ALICE, "--given-name", "Alice", "--family-name", "Able",
+        "--date-of-birth", "1940-02-03", "--ods-code", "Y01234", user="mary",
+    )  # fmt: skip
+    assert ran.code == cli.EXIT_INPUT
+    assert ran.err.startswith("error: nhs_number: an NHS number that a UK scheme issues")
+    assert "999 numbers are for testing, accepted in a demo or training database only" in ran.err
+    assert run.ok("resident", "list", user="mary").out == "No residents match.\n"
 
 
 # -- the whole working day ----------------------------------------------------------------------

@@ -98,7 +98,7 @@ def test_kill_9_of_a_writer_loses_no_committed_session_and_leaves_none_partial(
     keyring.set_keyring(fail.Keyring())  # no keychain: the slots are sealed by passwords alone
     assert not keychain.available()
     path = tmp_path / "crash.db"
-    vault, code = Vault.create(path)
+    vault, code = Vault.create(path, purpose="demo")
     home = Home.set_up(Context(vault, clock=clock, workstation="set-up"), clock)
     nurse = home.add_nurse()
     ids = ",".join(str(home.add_resident().id) for _ in range(3))

@@ -71,7 +71,7 @@ def opened(tmp_path: Path, clock: Clock) -> Iterator[Opened]:
     """A home with residents, a nurse's sessions and their audit entries; its slots are bound to
     this PC's device secret (in the tests' in-memory keychain)."""
     path = tmp_path / "home.db"
-    vault, code = Vault.create(path)
+    vault, code = Vault.create(path, purpose="demo")
     home = Home.set_up(Context(vault, clock=clock, workstation="office"), clock)
     nurse = home.add_nurse()
     residents = [home.add_resident() for _ in range(3)]
@@ -144,7 +144,7 @@ def test_backup_is_encrypted_checked_and_opens_with_the_same_key(tmp_path: Path,
         keyring.set_keyring(fail.Keyring())
     assert keychain.available() == (mode == "keychain")
     path = tmp_path / "home.db"
-    vault, code = Vault.create(path)
+    vault, code = Vault.create(path, purpose="demo")
     clock = Clock()
     home = Home.set_up(Context(vault, clock=clock, workstation="office"), clock)
     home.add_resident()

@@ -121,7 +121,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def _build_world(path: Path) -> tuple[Vault, World]:
-    vault, _code = Vault.create(path)
+    vault, _code = Vault.create(path, purpose="demo")
 
     def context(workstation: str) -> Context:
         return Context(vault, clock=lambda: NOW, workstation=workstation)

@@ -5,7 +5,7 @@ from datetime import date
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.errors import ValidationError
-from carehome_share.domain.identifiers import parse_nhs_number
+from carehome_share.domain.identifiers import check_chi_date_of_birth, parse_nhs_number
 from carehome_share.domain.model import Resident, ResidentRecord, Stay, StayKind
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.services.practices import practice_id_for
@@ -35,13 +35,14 @@ def add_resident(
     def work(tx: Tx) -> Resident:
         resident = Resident(
             id=0,
-            nhs_number=parse_nhs_number(nhs_number),
+            nhs_number=parse_nhs_number(nhs_number, test_range=ctx.vault.purpose == "demo"),
             given_name=v.single_line("given_name", given_name, max_len=80),
             family_name=v.single_line("family_name", family_name, max_len=80),
             date_of_birth=_date_of_birth(date_of_birth, v.uk_date(tx.now)),
             practice_id=practice_id_for(tx.conn, ods_code),
             room=v.single_line("room", room, max_len=20, required=False),
         )
+        check_chi_date_of_birth(resident.nhs_number, resident.date_of_birth)
         if repo.find_resident_by_nhs(tx.conn, resident.nhs_number):
             raise ValidationError("nhs_number", "an NHS number not already registered here")
         resident = replace(resident, id=repo.insert_resident(tx.conn, resident, tx.now))
@@ -76,7 +77,9 @@ def update_resident(
         if family_name is not _UNSET:
             changes["family_name"] = v.single_line("family_name", family_name, max_len=80)
         if date_of_birth is not _UNSET:
-            changes["date_of_birth"] = _date_of_birth(date_of_birth, v.uk_date(tx.now))
+            born = _date_of_birth(date_of_birth, v.uk_date(tx.now))
+            check_chi_date_of_birth(resident.nhs_number, born, "date_of_birth")
+            changes["date_of_birth"] = born
         if ods_code is not _UNSET:
             changes["practice_id"] = practice_id_for(tx.conn, ods_code)
         if room is not _UNSET:
@@ -160,8 +163,10 @@ def resident_details(ctx: Context, resident_id: int) -> ResidentDetails:
 
 
 def resident_id_for(ctx: Context, nhs_number: str) -> int:
-    """The resident with this NHS number (for the command line and scripts)."""
-    digits = parse_nhs_number(nhs_number)
+    """The resident with this NHS number (for the command line and scripts). A number from the
+    test range is looked up anywhere: a home's database has none to find, unless one was
+    registered before the test range was kept to demo databases."""
+    digits = parse_nhs_number(nhs_number, test_range=True)
     resident = repo.find_resident_by_nhs(ctx.conn, digits)
     if resident is None:
         raise ValidationError("nhs_number", f"the NHS number of a resident here (no {nhs_number})")
