@@ -565,6 +565,23 @@ def test_a_carer_cannot_open_a_gp_record(run: Cli, recovery_code: str):
     assert "(current)" in run.ok("resident", "show", "--nhs", ALICE, user="mary").out
 
 
+def test_a_carer_lists_current_residents_only(run: Cli, recovery_code: str):
+    """Bob has left and Cora is not yet admitted: the carer's list shows Alice alone, by name
+    or by number, and neither of their NHS numbers; the nurse's shows all three."""
+    add_resident(run, BOB, "Bob Brown", admitted=day(-30), discharged=day(-10))
+    add_resident(run, CORA, "Cora Cole", consent=False)
+    for search in ((), ("999",), (BOB,)):
+        listed = run.ok("resident", "list", *search, user="carl").out
+        assert format_nhs_number(BOB) not in listed and format_nhs_number(CORA) not in listed
+        assert ("Alice Able" in listed) == (search != (BOB,))
+    nurse = run.ok("resident", "list", user="nina").out
+    assert [line.split("  ")[0] for line in nurse.splitlines()] == [
+        format_nhs_number(ALICE),
+        format_nhs_number(BOB),
+        format_nhs_number(CORA),
+    ]
+
+
 # -- logging in ---------------------------------------------------------------------------------
 
 

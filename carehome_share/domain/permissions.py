@@ -46,3 +46,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # An encrypted copy of the whole database; restoring one needs no login (see the CLI).
     "back_up": MANAGER,
 }
+
+# Who finds former residents too (name, room, NHS number) when looking residents up: those who
+# may read a resident's consent history anyway. Carers, volunteers and administrators see the
+# people living here now, and nothing of those who have left.
+FINDS_FORMER_RESIDENTS = PERMISSIONS["view_consent"]

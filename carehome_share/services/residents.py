@@ -7,6 +7,7 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.errors import ValidationError
 from carehome_share.domain.identifiers import check_chi_date_of_birth, parse_nhs_number
 from carehome_share.domain.model import Resident, ResidentRecord, Stay, StayKind
+from carehome_share.domain.permissions import FINDS_FORMER_RESIDENTS
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.services.practices import practice_id_for
 from carehome_share.store import repo
@@ -137,10 +138,15 @@ def discharge(ctx: Context, resident_id: int, at: object = None) -> Stay:
 
 
 def find_residents(ctx: Context, query: str = "", limit: int = 200) -> list[ResidentListing]:
-    """Search by name, room or NHS number; current residents first. Non-clinical details only."""
+    """Search by name, room or NHS number; current residents first, and only they for a role
+    that may not find former ones. Non-clinical details only."""
     needle = v.single_line("query", query, max_len=80, required=False)
     return read(
-        ctx, "find_residents", lambda tx: repo.search_residents(tx.conn, needle, tx.now, limit)
+        ctx,
+        "find_residents",
+        lambda tx: repo.search_residents(
+            tx.conn, needle, tx.now, limit, current_only=tx.role not in FINDS_FORMER_RESIDENTS
+        ),
     )
 
 
