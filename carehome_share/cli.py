@@ -699,6 +699,20 @@ def record_number(text: str) -> int:
     return number
 
 
+def output_file(text: str) -> str:
+    """--out: a file in a folder that exists. A folder or a device is refused as typed: the
+    finished file replaces what is there, and a device (/dev/null, say) would be replaced too."""
+    target = Path(text).resolve()
+    if not target.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"a file in a folder that exists (no folder {target.parent})"
+        )
+    if target.exists() and not target.is_file():
+        what = "a folder" if target.is_dir() else "a device or a pipe"
+        raise argparse.ArgumentTypeError(f"a file to write ({target} is {what})")
+    return text
+
+
 def _values(enum: type[Enum]) -> str:
     return ", ".join(str(m.value) for m in enum)
 
@@ -779,7 +793,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "backup", parents=[after], help="write a checked, encrypted copy of the database (manager)"
     )
-    p.add_argument("--out", required=True, help="the backup file to write")
+    p.add_argument("--out", required=True, type=output_file, help="the backup file to write")
     p.set_defaults(func=run_action, verb="backup")
 
     p = commands.add_parser(
@@ -868,7 +882,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a new database key: passwords stay, the old recovery code stops opening this file; "
         "nothing else may have the database open",
     )
-    a.add_argument("--out", help="also write the new recovery sheet (PDF) here")
+    a.add_argument("--out", type=output_file, help="also write the new recovery sheet (PDF) here")
 
     s = group("practice", "GP practices (manager)")
     a = action(s, "add", "add a GP practice")
@@ -982,7 +996,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def document(verb: str, help_text: str) -> argparse.ArgumentParser:
         a = action(s, verb, help_text)
-        a.add_argument("--out", required=True, help="the PDF file to write (FILE.pdf)")
+        a.add_argument(
+            "--out", required=True, type=output_file, help="the PDF file to write (FILE.pdf)"
+        )
         return a
 
     def period(a: argparse.ArgumentParser) -> None:
@@ -1014,7 +1030,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--from", dest="first_day", required=True, help="first day, YYYY-MM-DD")
     a.add_argument("--to", dest="last_day", required=True, help="last day, YYYY-MM-DD")
     a.add_argument("--ods-code", "--practice", dest="ods_code", help="only this GP practice")
-    a.add_argument("--out", required=True, help="the JSON file to write (FILE.json)")
+    a.add_argument(
+        "--out", required=True, type=output_file, help="the JSON file to write (FILE.json)"
+    )
     return parser
 
 

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -763,6 +764,35 @@ def test_a_record_number_the_database_cannot_hold_is_refused_as_typed(
     assert re.search(r"argument (session_id|agreement_id|--refusal-id): a number from 1 to ", said)
     assert str(LARGEST) in said
     assert files_beside(run.db) == {}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report", "consent-form", "--blank"], ["export", "fhir", "--from", "2026-11-01", "--to",
+     "2026-11-30"], ["backup"]],
+    ids=["report", "export", "backup"],
+)  # fmt: skip
+def test_an_out_file_that_cannot_be_written_is_refused_as_typed(
+    run: Cli, capsys, tmp_path: Path, command: list[str]
+):
+    """--out naming a missing folder, a folder, or a pipe (a device such as /dev/null would be
+    the same: the finished file would replace it): exit 2 naming --out, before anything is
+    opened; the pipe is still a pipe."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    outs = {
+        tmp_path
+        / "missing"
+        / "out.pdf": f"a file in a folder that exists (no folder {tmp_path / 'missing'})",
+        tmp_path: f"a file to write ({tmp_path} is a folder)",
+        pipe: f"a file to write ({pipe} is a device or a pipe)",
+    }
+    for out, said in outs.items():
+        with pytest.raises(SystemExit) as usage:
+            cli.run(["--db", str(run.db), "--user", "mary", *command, "--out", str(out)])
+        assert usage.value.code == cli.EXIT_INPUT
+        assert capsys.readouterr().err.splitlines()[-1].endswith(f"argument --out: {said}")
+    assert stat.S_ISFIFO(pipe.stat().st_mode) and files_beside(run.db) == {}
 
 
 # -- verify and the chain head ------------------------------------------------------------------
