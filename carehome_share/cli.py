@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from carehome_share import __version__, paths
+from carehome_share.domain import validation as v
 from carehome_share.domain.disclosure import LawfulBasis, Outcome, Requester
 from carehome_share.domain.errors import (
     AccessRefused,
@@ -47,6 +48,7 @@ from carehome_share.store import keychain, keyslots
 from carehome_share.store.files import atomic_output
 from carehome_share.store.vault import (
     DatabaseError,
+    FileUnusable,
     NeedsUnlock,
     Vault,
     VaultError,
@@ -161,7 +163,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     auth.check_password_strength(
         "password", password, args.manager, args.manager_name, args.home
     )  # before anything is created
-    vault, code = Vault.create(args.db)
+    vault, code = Vault.create(args.db, purpose="demo" if args.training else "home")
     try:
         auth.set_up_home(Context(vault), args.home, args.manager, args.manager_name, password)
     except BaseException:
@@ -817,6 +819,32 @@ def run_action(args: argparse.Namespace) -> int:
 # -- the parser -----------------------------------------------------------------------------
 
 
+def record_number(text: str) -> int:
+    """A record's number as typed (a session, agreement or refusal): checked here, so a number
+    too big for the database is refused as input rather than failing inside a query."""
+    try:
+        number = v.row_id(int(text))
+    except ValueError:
+        number = None
+    if number is None:
+        raise argparse.ArgumentTypeError(f"a number from 1 to {v.MAX_ROW_ID} (got {text!r})")
+    return number
+
+
+def output_file(text: str) -> str:
+    """--out: a file in a folder that exists. A folder or a device is refused as typed: the
+    finished file replaces what is there, and a device (/dev/null, say) would be replaced too."""
+    target = Path(text).resolve()
+    if not target.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"a file in a folder that exists (no folder {target.parent})"
+        )
+    if target.exists() and not target.is_file():
+        what = "a folder" if target.is_dir() else "a device or a pipe"
+        raise argparse.ArgumentTypeError(f"a file to write ({target} is {what})")
+    return text
+
+
 def _values(enum: type[Enum]) -> str:
     return ", ".join(str(m.value) for m in enum)
 
@@ -875,6 +903,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", required=True, help="the care home's name")
     p.add_argument("--manager", required=True, help="the first manager's username")
     p.add_argument("--manager-name", required=True, help="the first manager's full name")
+    p.add_argument(
+        "--training",
+        action="store_true",
+        help="a database to practise on with made-up residents: it takes NHS numbers from the "
+        "999 range reserved for testing, which a home's database refuses",
+    )
     p.set_defaults(func=cmd_init)
 
     p = commands.add_parser(
@@ -897,7 +931,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "backup", parents=[after], help="write a checked, encrypted copy of the database (manager)"
     )
-    p.add_argument("--out", required=True, help="the backup file to write")
+    p.add_argument("--out", required=True, type=output_file, help="the backup file to write")
     p.set_defaults(func=run_action, verb="backup")
 
     p = commands.add_parser(
@@ -986,7 +1020,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a new database key: passwords stay, the old recovery code stops opening this file; "
         "nothing else may have the database open",
     )
-    a.add_argument("--out", help="also write the new recovery sheet (PDF) here")
+    a.add_argument("--out", type=output_file, help="also write the new recovery sheet (PDF) here")
 
     s = group("practice", "GP practices (manager)")
     a = action(s, "add", "add a GP practice")
@@ -1008,7 +1042,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = action(s, "list", "list agreements")
     a.add_argument("--ods-code")
     a = action(s, "end", "end an agreement on a date")
-    a.add_argument("agreement_id", type=int)
+    a.add_argument("agreement_id", type=record_number)
     a.add_argument("--ends-on", required=True)
 
     s = group("resident", "residents and their stays")
@@ -1070,10 +1104,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--purpose", required=True, help=f"one of: {_values(Purpose)}")
     a.add_argument("--justification", required=True)
     a = action(s, "sections", "record the parts of the record viewed")
-    a.add_argument("session_id", type=int)
+    a.add_argument("session_id", type=record_number)
     a.add_argument("--sections", required=True, help=f"comma-separated: {_values(Section)}")
     a = action(s, "close", "close your session")
-    a.add_argument("session_id", type=int)
+    a.add_argument("session_id", type=record_number)
     action(s, "close-stale", "auto-close sessions left open past the limit")
     action(s, "mine", "your sessions today")
 
@@ -1083,7 +1117,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--spoke-to", required=True)
     a.add_argument("--reason", required=True)
     a.add_argument("--outcome", required=True)
-    a.add_argument("--refusal-id", type=int)
+    a.add_argument("--refusal-id", type=record_number)
 
     s = group(
         "disclosure",
@@ -1110,14 +1144,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--due-on", help="their deadline, YYYY-MM-DD (a subject access request's is set)"
     )
     a = action(s, "check", "record how identity was verified and whether it is now in writing")
-    a.add_argument("request_id", type=int)
+    a.add_argument("request_id", type=record_number)
     a.add_argument("--identity-check", required=True)
     a.add_argument("--in-writing", action="store_true")
     a = action(s, "attach", "keep the written request inside the database (at most 5 MB)")
-    a.add_argument("request_id", type=int)
+    a.add_argument("request_id", type=record_number)
     a.add_argument("file")
     a = action(s, "decide", "decide: disclose, disclose_part, refuse or ask_more, with reasons")
-    a.add_argument("request_id", type=int)
+    a.add_argument("request_id", type=record_number)
     a.add_argument("--outcome", required=True, help=_values(Outcome))
     a.add_argument("--reasons", required=True)
     a.add_argument("--basis", help="the basis relied on, if not the one claimed")
@@ -1129,9 +1163,9 @@ def build_parser() -> argparse.ArgumentParser:
         action(s, "list", "list requests received on these days, or all (manager, IG lead)"), False
     )
     a = action(s, "show", "one request with its decisions (manager, IG lead)")
-    a.add_argument("request_id", type=int)
+    a.add_argument("request_id", type=record_number)
     a = action(s, "document", "save the written request kept with it (manager, IG lead)")
-    a.add_argument("request_id", type=int)
+    a.add_argument("request_id", type=record_number)
     a.add_argument("--out", required=True)
 
     s = group("audit", "the audit trail (manager)")
@@ -1149,7 +1183,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def document(verb: str, help_text: str) -> argparse.ArgumentParser:
         a = action(s, verb, help_text)
-        a.add_argument("--out", required=True, help="the PDF file to write (FILE.pdf)")
+        a.add_argument(
+            "--out", required=True, type=output_file, help="the PDF file to write (FILE.pdf)"
+        )
         return a
 
     def period(a: argparse.ArgumentParser) -> None:
@@ -1173,13 +1209,13 @@ def build_parser() -> argparse.ArgumentParser:
         "agreement",
         "a data sharing agreement, with the home's signing key for the practice (manager)",
     )
-    a.add_argument("agreement_id", type=int, help="as `agreement list` shows it")
+    a.add_argument("agreement_id", type=record_number, help="as `agreement list` shows it")
     a = action(
         s,
         "dpia",
         "a data protection impact assessment for an agreement, pre-filled from the app (manager)",
     )
-    a.add_argument("agreement_id", type=int, help="as `agreement list` shows it")
+    a.add_argument("agreement_id", type=record_number, help="as `agreement list` shows it")
     a.add_argument(
         "--out", required=True, help="FILE.pdf (signed) or FILE.docx (to edit and finish)"
     )
@@ -1195,7 +1231,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _days(a)
     a.add_argument("--ods-code", "--practice", dest="ods_code", help="only this GP practice")
-    a.add_argument("--out", required=True, help="the JSON file to write (FILE.json)")
+    a.add_argument(
+        "--out", required=True, type=output_file, help="the JSON file to write (FILE.json)"
+    )
     return parser
 
 
@@ -1235,7 +1273,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_LOCKED
     except (VaultError, ValidationError, CarehomeError) as exc:
         _report(args, exc, f"error: {exc}")
-        locked = isinstance(exc, VaultError) and not isinstance(exc, WrongPassword)
+        # A lock, a full disk or a folder given as --db is the user's to fix, like bad input.
+        locked = isinstance(exc, VaultError) and not isinstance(exc, WrongPassword | FileUnusable)
         return EXIT_LOCKED if locked else EXIT_INPUT
 
 

@@ -15,6 +15,14 @@ from carehome_share.store.vault import Vault
 from tests.factories import Home
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The tests must not depend on the shell they run from: a password, user, recovery code or old
+# passphrase exported there would reach every command, in-process or in a child process. Child
+# processes get no keychain, whatever backend the shell chose or the desktop offers (the tests
+# in this process use the in-memory one below). CI's switch for test_secret_service.py stays.
+for _name in [n for n in os.environ if n.startswith("CAREHOME_SHARE_")]:
+    if _name != "CAREHOME_SHARE_REQUIRE_SECRET_SERVICE":
+        del os.environ[_name]
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -95,7 +103,9 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def vault(db_path: Path) -> Iterator[Vault]:
-    opened, _code = Vault.create(db_path)
+    """A demo database: only a demo (or training) database takes the NHS numbers reserved for
+    testing (999...), which are the only ones tests use."""
+    opened, _code = Vault.create(db_path, purpose="demo")
     yield opened
     opened.close()
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from carehome_share.domain.errors import AccessRefused
-from carehome_share.domain.identifiers import nhs_numbers_in_test_range
+from carehome_share.domain.identifiers import nhs_check_digit, nhs_numbers_in_test_range
 from carehome_share.domain.model import Resident, Role, Staff
 from carehome_share.services import access, auth, consent, practices, residents, staff
 from carehome_share.services.context import Context, Login
@@ -120,6 +120,18 @@ class Home:
     @property
     def now(self) -> datetime:
         return self.ctx.now()
+
+
+def nhs_number_starting(prefix: str) -> str:
+    """The first valid NHS number that starts with `prefix`: for tests about the ranges UK
+    schemes issue and Scotland's CHI dates, which the 999 test range cannot show."""
+    width = 9 - len(prefix)
+    for n in range(10**width):
+        first_nine = f"{prefix}{n:0{width}d}"
+        check = nhs_check_digit(first_nine)
+        if check is not None:
+            return f"{first_nine}{check}"
+    raise ValueError(f"no valid NHS number starts {prefix}")
 
 
 def _any_role(ctx: Context, username: str) -> Role:

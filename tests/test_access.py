@@ -136,7 +136,22 @@ def test_missing_justification_alone(ward) -> None:
     home, resident, nurse = ward
     home.log_in(nurse)
     assert _refused(home, resident, why=" ").reasons == [
-        "a justification of at least 10 characters"
+        "a justification of at least 10 characters, not counting spaces"
+    ]
+
+
+@pytest.mark.parametrize(
+    "why",
+    ["a b c d e f g h i", "meds   \t  \n  check", "\u0301" * 12],
+    ids=["spaced", "tabs", "accents"],
+)
+def test_only_visible_characters_count_towards_a_justification(ward, why: str) -> None:
+    """Spaces and accents with no letter under them add up to more than ten characters, but
+    fewer than ten show on paper."""
+    home, resident, nurse = ward
+    home.log_in(nurse)
+    assert _refused(home, resident, why=why).reasons == [
+        "a justification of at least 10 characters, not counting spaces"
     ]
 
 
@@ -157,7 +172,7 @@ def test_every_failure_is_named_together(home: Home) -> None:
         "no NMC PIN is recorded",
         "not currently resident (outside any admission)",
         "the agreement does not cover the purpose 'Hospital admission or discharge'",
-        "a justification of at least 10 characters",
+        "a justification of at least 10 characters, not counting spaces",
         "no consent decision is recorded",
     ]
 

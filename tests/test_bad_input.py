@@ -1,10 +1,17 @@
 """Bad input gets a message naming the field and what is expected; nothing is half-written."""
 
+from pathlib import Path
+
 import pytest
 
 from carehome_share.domain.errors import ValidationError
-from carehome_share.services import auth, consent, practices, residents, staff
-from tests.factories import MANAGER_PASSWORD, ODS, Home
+from carehome_share.services import access, auth, consent, practices, residents, staff
+from carehome_share.services.context import Context
+from carehome_share.store.vault import Vault
+from tests.conftest import Clock
+from tests.factories import MANAGER_PASSWORD, ODS, Home, nhs_number_starting
+
+ZWSP, RLO = "\u200b", "\u202e"  # zero-width space, right-to-left override
 
 TABLES = (
     "staff",
@@ -42,6 +49,30 @@ CASES = [
         lambda h: residents.add_resident(h.ctx, "99900001", "Ann", "Example", "1940-01-01", ODS),
         "nhs_number",
         "10 digits",
+    ),
+    (
+        "NHS number from a range no UK scheme issues",
+        lambda h: residents.add_resident(
+            h.ctx, nhs_number_starting("5"), "Ann", "Example", "1940-01-01", ODS
+        ),
+        "nhs_number",
+        "Reserved and not issued",
+    ),
+    (
+        "CHI number that is not a date",
+        lambda h: residents.add_resident(
+            h.ctx, nhs_number_starting("310238"), "Ann", "Example", "1938-02-28", ODS
+        ),
+        "nhs_number",
+        "310238 is not a date",
+    ),
+    (
+        "CHI number with another date of birth",
+        lambda h: residents.add_resident(
+            h.ctx, nhs_number_starting("170538"), "Ann", "Example", "1938-05-18", ODS
+        ),
+        "nhs_number",
+        "the number starts 170538 (DDMMYY), the date of birth 18/05/1938 gives 180538",
     ),
     (
         "malformed ODS code",
@@ -108,6 +139,66 @@ CASES = [
         ),
         "given_name",
         "control characters",
+    ),
+    (
+        "justification of 12 zero-width spaces",
+        lambda h: access.open_access_session(h.ctx, h.resident.id, "medication_check", ZWSP * 12),
+        "justification",
+        "zero-width spaces or right-to-left marks (found U+200B)",
+    ),
+    (
+        "justification of 12 right-to-left overrides",
+        lambda h: access.open_access_session(h.ctx, h.resident.id, "medication_check", RLO * 12),
+        "justification",
+        "found U+202E",
+    ),
+    (
+        "name turned round by a right-to-left override",
+        lambda h: residents.add_resident(
+            h.ctx, "999 000 0018", "Ann", f"{RLO}elpmaxE", "1940-01-01", ODS
+        ),
+        "family_name",
+        "found U+202E",
+    ),
+    (
+        "practice name with a zero-width space",
+        lambda h: practices.add_practice(h.ctx, f"River{ZWSP}side Surgery", "Y05678"),
+        "name",
+        "invisible formatting characters",
+    ),
+    (
+        "consent reason with a byte-order mark",
+        lambda h: consent.record_consent(
+            h.ctx, h.resident.id, "refused", "resident", reason="\ufeffPrefers a call"
+        ),
+        "reason",
+        "found U+FEFF",
+    ),
+    (
+        "agreement number beyond SQLite's 64 bits",
+        lambda h: practices.end_agreement(h.ctx, 2**64, "2026-12-31"),
+        "agreement_id",
+        "an existing agreement",
+    ),
+    (
+        "resident number beyond SQLite's 64 bits",
+        lambda h: residents.admit(h.ctx, 2**64, at="2026-11-20"),
+        "resident_id",
+        "an existing resident",
+    ),
+    (
+        "staff number beyond SQLite's 64 bits",
+        lambda h: staff.update_staff(h.ctx, -(2**63) - 1, full_name="Tess Renamed"),
+        "staff_id",
+        "an existing staff member",
+    ),
+    (
+        "refusal number beyond SQLite's 64 bits",
+        lambda h: access.log_gp_contact(
+            h.ctx, h.resident.id, "Dr Priya Practice", "A dose query", "Call back", 2**63
+        ),
+        "refusal_id",
+        "a recorded refusal",
     ),
     (
         "huge name",
@@ -278,3 +369,39 @@ def test_names_in_any_script_are_kept_exactly(home: Home) -> None:
     listing = residents.find_residents(home.ctx, "Nguyễn")
     assert [r.resident.family_name for r in listing] == ["Ó Briain-Nguyễn 李"]
     assert resident.nhs_number == "9990000018"
+
+
+def test_a_home_database_takes_real_numbers_and_refuses_the_test_range(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Expected: a home's database (not a demo or training one) refuses 999 numbers, saying
+    where they belong, and takes numbers from England's and Scotland's ranges; a CHI number's
+    date of birth cannot be corrected away from the number. Nothing is written by a refusal."""
+    vault, _code = Vault.create(tmp_path / "home.db")
+    home = Home.set_up(Context(vault, clock=clock), clock)
+    try:
+        before = _counts(home)
+        with pytest.raises(ValidationError) as caught:
+            residents.add_resident(home.ctx, "999 000 0018", "Ann", "Example", "1940-01-01", ODS)
+        assert caught.value.field == "nhs_number"
+        assert "999 numbers are for testing, accepted in a demo or training database" in str(
+            caught.value
+        )
+        assert _counts(home) == before
+        england = nhs_number_starting("4")
+        assert (
+            residents.add_resident(
+                home.ctx, england, "Ann", "Example", "1940-01-01", ODS
+            ).nhs_number
+            == england
+        )
+        chi = residents.add_resident(
+            home.ctx, nhs_number_starting("170538"), "Bea", "Example", "1938-05-17", ODS
+        )
+        before = _counts(home)
+        with pytest.raises(ValidationError) as caught:
+            residents.update_resident(home.ctx, chi.id, date_of_birth="1938-05-18")
+        assert caught.value.field == "date_of_birth" and "starts 170538" in str(caught.value)
+        assert _counts(home) == before
+    finally:
+        vault.close()

@@ -12,9 +12,13 @@ import contextlib
 import io
 import itertools
 import json
+import os
 import re
 import shutil
 import sqlite3
+import stat
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +44,8 @@ WRONG = "Wrong username or password"
 # Beside the database: write-ahead log, key file, journal of logins tried while it was closed.
 BESIDE = ("", "-wal", "-shm", ".keys", ".logins")
 ALICE, BOB, CORA, DAN, NOBODY_HERE = itertools.islice(nhs_numbers_in_test_range(), 5)
+REPO = Path(__file__).resolve().parents[1]
+LARGEST = 2**63 - 1  # SQLite's largest whole number
 CODE = re.compile(r"\b(?:[0-9A-Z]{5}-){12}[0-9A-Z]{5}\b")
 HEAD = re.compile(r"chain head (\d+):([0-9a-f]{64})")
 OPEN_SESSION = (
@@ -116,7 +122,8 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Cli:
 
 
 def init(run: Cli, *extra: str, home: str = "Rose Court Care Home") -> str:
-    """Create the database and the first manager; return the recovery code printed."""
+    """Create the database and the first manager; return the recovery code printed. A training
+    database: the only one besides `demo`'s that takes the 999 NHS numbers tests use."""
     ran = run.ok(
         "init",
         "--home",
@@ -125,6 +132,7 @@ def init(run: Cli, *extra: str, home: str = "Rose Court Care Home") -> str:
         "mary",
         "--manager-name",
         "Mary Manager",
+        "--training",
         *extra,
         password=MANAGER_PASSWORD,
     )
@@ -420,6 +428,24 @@ def test_init_refuses_an_easily_guessed_password_naming_it(run: Cli, memory_keyr
     init(run)  # the same command with a good password
 
 
+def test_a_home_database_refuses_the_nhs_numbers_kept_for_testing(run: Cli):
+    """`init` without --training makes a home's database: a 999 number is refused (exit 2),
+    saying where such numbers are accepted; nothing is added."""
+    run.ok(
+        "init", "--home", "Rose Court Care Home", "--manager", "mary", "--manager-name",
+        "Mary Manager", password=MANAGER_PASSWORD,
+    )  # fmt: skip
+    run.ok("practice", "add", "--name", "Riverside Surgery", "--ods-code", "Y01234", user="mary")
+    ran = run(
+        "resident", "add", "--nhs", ALICE, "--given-name", "Alice", "--family-name", "Able",
+        "--date-of-birth", "1940-02-03", "--ods-code", "Y01234", user="mary",
+    )  # fmt: skip
+    assert ran.code == cli.EXIT_INPUT
+    assert ran.err.startswith("error: nhs_number: an NHS number that a UK scheme issues")
+    assert "999 numbers are for testing, accepted in a demo or training database only" in ran.err
+    assert run.ok("resident", "list", user="mary").out == "No residents match.\n"
+
+
 # -- the whole working day ----------------------------------------------------------------------
 
 
@@ -540,6 +566,23 @@ def test_a_carer_cannot_open_a_gp_record(run: Cli, recovery_code: str):
     assert "(current)" in run.ok("resident", "show", "--nhs", ALICE, user="mary").out
 
 
+def test_a_carer_lists_current_residents_only(run: Cli, recovery_code: str):
+    """Bob has left and Cora is not yet admitted: the carer's list shows Alice alone, by name
+    or by number, and neither of their NHS numbers; the nurse's shows all three."""
+    add_resident(run, BOB, "Bob Brown", admitted=day(-30), discharged=day(-10))
+    add_resident(run, CORA, "Cora Cole", consent=False)
+    for search in ((), ("999",), (BOB,)):
+        listed = run.ok("resident", "list", *search, user="carl").out
+        assert format_nhs_number(BOB) not in listed and format_nhs_number(CORA) not in listed
+        assert ("Alice Able" in listed) == (search != (BOB,))
+    nurse = run.ok("resident", "list", user="nina").out
+    assert [line.split("  ")[0] for line in nurse.splitlines()] == [
+        format_nhs_number(ALICE),
+        format_nhs_number(BOB),
+        format_nhs_number(CORA),
+    ]
+
+
 # -- logging in ---------------------------------------------------------------------------------
 
 
@@ -639,6 +682,28 @@ BAD_INPUT = [
         "decided_on", "YYYY-MM-DD", id="consent-date-uk-format",
     ),
     pytest.param(
+        ["session", "open", "--nhs", ALICE, "--purpose", "medication_check", "--justification",
+         "\u200b" * 12],
+        "justification", "zero-width spaces", id="justification-of-zero-width-spaces",
+    ),
+    pytest.param(
+        ["resident", "update", "--nhs", ALICE, "--family-name", "\u202eelbA"],
+        "family_name", "right-to-left", id="name-with-right-to-left-override",
+    ),
+    pytest.param(
+        ["agreement", "end", str(LARGEST), "--ends-on", day(30)], "agreement_id",
+        f"none has id {LARGEST}", id="agreement-not-found",
+    ),
+    pytest.param(
+        ["gp-contact", "log", "--nhs", ALICE, "--spoke-to", "Dr Priya Practice", "--reason",
+         "A dose query", "--outcome", "Call back", "--refusal-id", str(LARGEST)],
+        "refusal_id", "a recorded refusal", id="refusal-not-found",
+    ),
+    pytest.param(
+        ["verify", "--head", f"{LARGEST + 1}:{'a' * 64}"], "head", f"SEQ from 1 to {LARGEST}",
+        id="head-beyond-64-bits",
+    ),
+    pytest.param(
         ["resident", "show", "--nhs", NOBODY_HERE], "nhs_number", "resident here",
         id="show-unknown-resident",
     ),
@@ -671,6 +736,63 @@ def test_bad_input_exits_2_naming_the_field(
     changes = [e["action"] for e in after[len(before) :]]
     assert set(changes) <= {"log_in", "log_out"}, "a refused input must change nothing"
     assert "(current)" in run.ok("resident", "show", "--nhs", ALICE, user="mary").out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["session", "close", "99999999999999999999"],
+        ["session", "sections", str(LARGEST + 1), "--sections", "summary"],
+        ["agreement", "end", "99999999999999999999", "--ends-on", "2026-12-31"],
+        ["gp-contact", "log", "--nhs", ALICE, "--spoke-to", "Dr Priya Practice", "--reason",
+         "A dose query", "--outcome", "Call back", "--refusal-id", "99999999999999999999"],
+        ["session", "close", "0"],
+        ["session", "close", "-1"],
+        ["session", "close", "twelve"],
+    ],
+    ids=["session", "sections", "agreement", "refusal", "zero", "negative", "words"],
+)  # fmt: skip
+def test_a_record_number_the_database_cannot_hold_is_refused_as_typed(
+    run: Cli, capsys, argv: list[str]
+):
+    """Checked as the command line is read: exit 2 naming the argument and the range, before
+    any file is opened or created."""
+    with pytest.raises(SystemExit) as usage:
+        cli.run(["--db", str(run.db), "--user", "nina", *argv])
+    assert usage.value.code == cli.EXIT_INPUT
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert re.search(r"argument (session_id|agreement_id|--refusal-id): a number from 1 to ", said)
+    assert str(LARGEST) in said
+    assert files_beside(run.db) == {}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report", "consent-form", "--blank"], ["export", "fhir", "--from", "2026-11-01", "--to",
+     "2026-11-30"], ["backup"]],
+    ids=["report", "export", "backup"],
+)  # fmt: skip
+def test_an_out_file_that_cannot_be_written_is_refused_as_typed(
+    run: Cli, capsys, tmp_path: Path, command: list[str]
+):
+    """--out naming a missing folder, a folder, or a pipe (a device such as /dev/null would be
+    the same: the finished file would replace it): exit 2 naming --out, before anything is
+    opened; the pipe is still a pipe."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    outs = {
+        tmp_path
+        / "missing"
+        / "out.pdf": f"a file in a folder that exists (no folder {tmp_path / 'missing'})",
+        tmp_path: f"a file to write ({tmp_path} is a folder)",
+        pipe: f"a file to write ({pipe} is a device or a pipe)",
+    }
+    for out, said in outs.items():
+        with pytest.raises(SystemExit) as usage:
+            cli.run(["--db", str(run.db), "--user", "mary", *command, "--out", str(out)])
+        assert usage.value.code == cli.EXIT_INPUT
+        assert capsys.readouterr().err.splitlines()[-1].endswith(f"argument --out: {said}")
+    assert stat.S_ISFIFO(pipe.stat().st_mode) and files_beside(run.db) == {}
 
 
 # -- verify and the chain head ------------------------------------------------------------------
@@ -1092,3 +1214,33 @@ def test_a_carer_logs_a_request_and_the_manager_checks_decides_and_prints_the_re
     ).out  # fmt: skip
     assert f"Wrote {register}" in wrote and register.read_bytes().startswith(b"%PDF")
     assert "OK" in run.ok("verify", user="mary").out
+
+
+# -- the caller's shell -------------------------------------------------------------------------
+
+
+def test_the_tests_do_not_depend_on_the_callers_environment():
+    """A shell that exports the app's variables and another keyring backend: tests that drive the
+    command line in-process and through a backup, restore and verify still pass."""
+    hostile = {
+        **os.environ,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        "CAREHOME_SHARE_DB": "/nonexistent/carehome.db",
+        "CAREHOME_SHARE_USER": "mary",
+        "CAREHOME_SHARE_PASSWORD": "not anyone's password",
+        "CAREHOME_SHARE_PASSPHRASE": "an old passphrase",
+        "CAREHOME_SHARE_RECOVERY_CODE": "00000-00000",
+    }
+    selected = [
+        "tests/test_faults_storage.py::test_command_line_backup_damage_and_restore",
+        "tests/test_cli.py::test_a_missing_user_is_named",
+    ]
+    inner = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selected],
+        cwd=REPO,
+        env=hostile,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert inner.returncode == 0, inner.stdout[-3000:]

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import keyring
@@ -97,7 +98,7 @@ def test_kill_9_of_a_writer_loses_no_committed_session_and_leaves_none_partial(
     keyring.set_keyring(fail.Keyring())  # no keychain: the slots are sealed by passwords alone
     assert not keychain.available()
     path = tmp_path / "crash.db"
-    vault, code = Vault.create(path)
+    vault, code = Vault.create(path, purpose="demo")
     home = Home.set_up(Context(vault, clock=clock, workstation="set-up"), clock)
     nurse = home.add_nurse()
     ids = ",".join(str(home.add_resident().id) for _ in range(3))
@@ -299,6 +300,56 @@ def test_disk_full_during_a_pdf_save_keeps_the_old_file_and_leaves_no_temp(
     if fail_at == "write":
         assert len(partial) == 1  # the half-written temp file existed, and is gone now
         assert audit.head(home.ctx.conn) == head  # a failed render discloses nothing
+
+
+# A document writer that is killed (kill -9) half-way through its file.
+HALF_WRITTEN = textwrap.dedent(
+    """
+    import sys, time
+    from carehome_share.store.files import atomic_output
+
+    with atomic_output(sys.argv[1]) as out:
+        out.write(b"%PDF-1.7 CONFIDENTIAL: contains personal data")
+        out.flush()
+        print("writing", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def test_a_part_left_by_a_killed_writer_goes_at_the_next_write_to_its_folder(
+    tmp_path: Path,
+) -> None:
+    """Expected: kill -9 while a report is written leaves its hidden part (a confidential
+    document, in part); the next document written to that folder removes it once it has not
+    changed for an hour, and leaves alone a fresher part (another writer busy with it) and a
+    hidden file that is not one of ours."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    child = subprocess.Popen(
+        [sys.executable, "-c", HALF_WRITTEN, str(folder / "november.pdf")],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert child.stdout is not None and child.stdout.readline() == b"writing\n"
+    child.kill()
+    child.wait()
+    child.stdout.close()
+    (left,) = folder.glob(".november.pdf.*.part")
+    busy = folder / ".december.pdf.k2x9_q0a.part"
+    busy.write_bytes(b"%PDF-1.7 being written")
+    not_ours = folder / ".notes.part"
+    not_ours.write_bytes(b"someone's notes")
+    an_hour_ago = time.time() - output.STALE_PART_SECONDS - 1
+    for old in (left, not_ours):
+        os.utime(old, (an_hour_ago, an_hour_ago))
+    with atomic_output(folder / "consent-form.pdf") as out:
+        out.write(b"%PDF-1.7")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        busy.name,
+        not_ours.name,
+        "consent-form.pdf",
+    ]
 
 
 # -- temp files ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import errno
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -30,6 +31,7 @@ from pathlib import Path
 import keyring
 import pytest
 from keyring.backends import fail
+from sqlcipher3 import dbapi2 as sqlcipher
 
 from carehome_share import cli
 from carehome_share.domain.errors import PermissionDenied
@@ -37,6 +39,7 @@ from carehome_share.services import auth
 from carehome_share.services import backup as backup_service
 from carehome_share.services.context import Context
 from carehome_share.store import audit, backup, keychain, keyslots
+from carehome_share.store import vault as vault_module
 from carehome_share.store.vault import (
     DamagedDatabase,
     NeedsUnlock,
@@ -68,7 +71,7 @@ def opened(tmp_path: Path, clock: Clock) -> Iterator[Opened]:
     """A home with residents, a nurse's sessions and their audit entries; its slots are bound to
     this PC's device secret (in the tests' in-memory keychain)."""
     path = tmp_path / "home.db"
-    vault, code = Vault.create(path)
+    vault, code = Vault.create(path, purpose="demo")
     home = Home.set_up(Context(vault, clock=clock, workstation="office"), clock)
     nurse = home.add_nurse()
     residents = [home.add_resident() for _ in range(3)]
@@ -141,7 +144,7 @@ def test_backup_is_encrypted_checked_and_opens_with_the_same_key(tmp_path: Path,
         keyring.set_keyring(fail.Keyring())
     assert keychain.available() == (mode == "keychain")
     path = tmp_path / "home.db"
-    vault, code = Vault.create(path)
+    vault, code = Vault.create(path, purpose="demo")
     clock = Clock()
     home = Home.set_up(Context(vault, clock=clock, workstation="office"), clock)
     home.add_resident()
@@ -599,6 +602,169 @@ def test_disk_full_during_a_backup_keeps_the_database_and_the_older_backup(
     assert _sha(keyslots.key_file_path(target)) == keys_before
     assert sorted(p.name for p in folder.iterdir()) == ["nightly.db", "nightly.db.keys"]
     assert audit.head(opened.vault.conn) == head and audit.verify(opened.vault).ok
+
+
+# -- in the way of the file: not a database, another program's lock, a read-only or full disk --
+
+
+def test_a_folder_a_device_or_an_empty_file_is_not_taken_for_a_database(
+    opened: Opened, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expected: `--db` naming a folder, the null device or an empty file is refused by every way
+    in (the recovery code, a password, `init`) with exit 2, saying what the path is; nothing is
+    written: the empty file stays empty, and no key file or log appears beside either."""
+    _close(opened)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    empty = tmp_path / "empty" / "home.db"
+    empty.parent.mkdir()
+    empty.touch()
+    said = {folder: "is a folder", empty: "exists but is empty (0 bytes)"}
+    if os.name == "posix":
+        said[Path(os.devnull)] = "is not a file (a device or a pipe)"
+    monkeypatch.setenv(cli.ENV_PASSWORD, MANAGER_PASSWORD)
+    ways_in = [
+        ("verify", "--recovery-code", opened.code),
+        ("--user", "manager", "staff", "list"),
+        ("init", "--home", "Other Home", "--manager", "mo", "--manager-name", "Mo Other"),
+    ]
+    for path, what in said.items():
+        for argv in ways_in:
+            code, _out, err = _cli("--db", str(path), *argv)
+            assert code == cli.EXIT_INPUT, err
+            assert f"{path} {what}: it is not a carehome-share database" in err
+    assert list(folder.iterdir()) == [] and list(empty.parent.iterdir()) == [empty]
+    assert empty.stat().st_size == 0
+
+
+@pytest.mark.parametrize("hold", ["a write", "the whole file"])
+def test_a_lock_held_by_another_program_is_named_not_taken_for_a_wrong_key(
+    opened: Opened, monkeypatch: pytest.MonkeyPatch, hold: str
+) -> None:
+    """Expected: while another connection is in the middle of a write, or holds the whole file
+    (exclusive locking mode), a command waits, then says the database is locked by another
+    program (probably carehome-share open elsewhere), exit 2; never "Key mismatch" or
+    "damaged"; nothing was written."""
+    head = audit.head(opened.vault.conn)
+    _close(opened)
+    holder = Vault.open_with_recovery_code(opened.path, opened.code)
+    if hold == "the whole file":
+        holder.conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.conn.execute("BEGIN IMMEDIATE")
+    holder.conn.execute("UPDATE settings SET value = value")
+    monkeypatch.setenv(cli.ENV_PASSWORD, MANAGER_PASSWORD)
+    try:
+        code, _out, err = _cli("--db", str(opened.path), "--user", "manager", "staff", "list")
+    finally:
+        holder.conn.execute("ROLLBACK")
+        holder.close()
+    assert code == cli.EXIT_INPUT, err
+    assert "locked by another program: probably carehome-share open" in err
+    assert "Key mismatch" not in err and "damaged" not in err
+    vault = _as_manager(opened.path)
+    assert audit.head(vault.conn) == head
+    vault.close()
+
+
+@contextlib.contextmanager
+def _small_disk(folder: Path, size_kib: int) -> Iterator[Path]:
+    """A RAM disk of `size_kib` mounted on `folder`: a real full or read-only disk for SQLite
+    to meet. Only root may mount one; elsewhere the test is skipped."""
+    folder.mkdir()
+    mounted = (
+        shutil.which("mount")
+        and hasattr(os, "geteuid")
+        and os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(folder)],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    if not mounted:
+        pytest.skip("mounting a small disk needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def _move_to(opened: Opened, folder: Path) -> Path:
+    """The closed database and its key file, copied into `folder`."""
+    _close(opened)
+    for suffix in ("", ".keys"):
+        shutil.copyfile(f"{opened.path}{suffix}", folder / f"{opened.path.name}{suffix}")
+    return folder / opened.path.name
+
+
+def test_a_read_only_disk_is_named(
+    opened: Opened, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expected: the database on a disk mounted read-only: opening it, and creating a new one
+    there, say the disk is read-only, exit 2, instead of "Key mismatch"."""
+    monkeypatch.setenv(cli.ENV_PASSWORD, MANAGER_PASSWORD)
+    with _small_disk(tmp_path / "disk", 4096) as disk:
+        db = _move_to(opened, disk)
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        for argv in [
+            ("--db", str(db), "--user", "manager", "staff", "list"),
+            ("--db", str(db), "verify", "--recovery-code", opened.code),
+            ("--db", str(disk / "new.db"), "init", "--home", "New Home", "--manager", "mo",
+             "--manager-name", "Mo New"),
+        ]:  # fmt: skip
+            code, _out, err = _cli(*argv)
+            assert code == cli.EXIT_INPUT, err
+            assert f"The database cannot be written: the disk holding {disk} is read-only" in err
+            assert "Key mismatch" not in err
+
+
+def test_a_full_disk_with_no_room_for_the_working_files_is_named(
+    opened: Opened, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expected: the database on a disk with no room left for its shared-memory file (-shm):
+    opening it says the disk is full and names the folder, exit 2, instead of "Key mismatch";
+    the file is unchanged."""
+    monkeypatch.setenv(cli.ENV_PASSWORD, MANAGER_PASSWORD)
+    with _small_disk(tmp_path / "disk", 1024) as disk:
+        db = _move_to(opened, disk)
+        with contextlib.suppress(OSError), (disk / "filler").open("wb") as filler:
+            while True:
+                filler.write(b"\0" * PAGE)
+                filler.flush()
+        before = _sha(db)
+        for argv in [
+            ("--user", "manager", "staff", "list"),
+            ("verify", "--recovery-code", opened.code),
+        ]:
+            code, _out, err = _cli("--db", str(db), *argv)
+            assert code == cli.EXIT_INPUT, err
+            assert f"The disk is full: there is no room in {disk} for the database" in err
+            assert "Key mismatch" not in err
+        assert _sha(db) == before
+
+
+@pytest.mark.parametrize("read_only", ["folder", "file", "file-shm"])
+def test_what_is_read_only_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_only: str
+) -> None:
+    """Expected: SQLite's own "attempt to write a readonly database" is put down to the folder,
+    the file or a working file beside it (made by another user, say), whichever is read-only.
+    Root writes through file permissions, so here the permissions are what `os.access` says."""
+    db = tmp_path / "home.db"
+    with contextlib.closing(sqlcipher.connect(db)) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE t(x)")
+        reader = sqlcipher.connect(f"file:{db}?mode=ro", uri=True)
+        with contextlib.closing(reader), pytest.raises(sqlcipher.OperationalError) as refused:
+            reader.execute("INSERT INTO t VALUES (1)")
+        names = {"folder": tmp_path, "file": db, "file-shm": Path(f"{db}-shm")}
+        locked = str(names[read_only])
+        monkeypatch.setattr(os, "access", lambda path, mode: str(path) != locked)
+        found = vault_module.obstacle(refused.value, db)
+    assert isinstance(found, vault_module.ReadOnly)
+    assert f"the {'folder' if read_only == 'folder' else 'file'} {locked} is read-only" in str(
+        found
+    )
 
 
 # -- restoring: who may, and from which home ----------------------------------------------------

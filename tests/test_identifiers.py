@@ -1,16 +1,28 @@
-"""NHS numbers (Modulus 11), ODS codes and NMC PINs: what is accepted, what is refused, and why.
+"""NHS numbers (Modulus 11, the ranges UK schemes issue, Scotland's CHI dates), ODS codes and
+NMC PINs: what is accepted, what is refused, and why.
 
-Only NHS numbers from the 999 range (reserved for testing) are used.
+NHS numbers come from the 999 range (reserved for testing), or are generated with a valid check
+digit in the range a test is about.
 """
 
+import functools
 import itertools
+from datetime import date
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from nhs_number import (
+    REGION_ENGLAND_WALES_IOM,
+    REGION_NORTHERN_IRELAND,
+    REGION_SCOTLAND,
+    NhsNumber,
+    is_valid,
+)
 
 from carehome_share.domain.errors import ValidationError
 from carehome_share.domain.identifiers import (
+    check_chi_date_of_birth,
     format_nhs_number,
     nhs_check_digit,
     nhs_numbers_in_test_range,
@@ -18,9 +30,12 @@ from carehome_share.domain.identifiers import (
     parse_nmc_pin,
     parse_ods_code,
 )
+from tests.factories import nhs_number_starting
 
 _FULL_WIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + d) for d in range(10)))
 VALID = list(itertools.islice(nhs_numbers_in_test_range(), 20))
+# The 999 range reserved for testing, as a demo or training database takes it.
+parse = functools.partial(parse_nhs_number, test_range=True)
 
 
 def _first_nine_without_check_digit() -> str:
@@ -37,7 +52,7 @@ def _first_nine_without_check_digit() -> str:
 
 def test_the_documented_example_is_valid() -> None:
     """999 000 0018 is the number the error message shows; it must parse itself."""
-    assert parse_nhs_number("9990000018") == "9990000018"
+    assert parse("9990000018") == "9990000018"
     assert nhs_check_digit("999000001") == 8
 
 
@@ -46,7 +61,7 @@ def test_test_range_numbers_are_valid_and_in_the_999_range() -> None:
     for number in VALID:
         assert number.startswith("999")
         assert len(number) == 10
-        assert parse_nhs_number(number) == number
+        assert parse(number) == number
 
 
 def test_check_digit_of_eleven_is_written_as_zero() -> None:
@@ -57,7 +72,7 @@ def test_check_digit_of_eleven_is_written_as_zero() -> None:
         if sum(int(d) * w for d, w in zip(f"999{n:06d}", range(10, 1, -1), strict=True)) % 11 == 0
     )
     assert nhs_check_digit(stem) == 0
-    assert parse_nhs_number(stem + "0") == stem + "0"
+    assert parse(stem + "0") == stem + "0"
 
 
 @pytest.mark.parametrize("number", VALID[:5])
@@ -66,7 +81,7 @@ def test_a_wrong_check_digit_is_refused(number: str) -> None:
         if digit == number[-1]:
             continue
         with pytest.raises(ValidationError) as caught:
-            parse_nhs_number(number[:9] + digit)
+            parse(number[:9] + digit)
         assert caught.value.field == "nhs_number"
         assert "check digit" in str(caught.value)
 
@@ -76,7 +91,7 @@ def test_remainder_ten_numbers_can_never_be_valid() -> None:
     first_nine = _first_nine_without_check_digit()
     for digit in "0123456789":
         with pytest.raises(ValidationError) as caught:
-            parse_nhs_number(first_nine + digit)
+            parse(first_nine + digit)
         assert caught.value.field == "nhs_number"
 
 
@@ -85,7 +100,7 @@ def test_remainder_ten_numbers_can_never_be_valid() -> None:
     ["999 000 0018", "999-000-0018", " 999 000 0018 ", "999 - 000 - 0018", "9990000018"],
 )
 def test_spaces_and_dashes_are_accepted(typed: str) -> None:
-    assert parse_nhs_number(typed) == "9990000018"
+    assert parse(typed) == "9990000018"
 
 
 @pytest.mark.parametrize(
@@ -106,20 +121,20 @@ def test_spaces_and_dashes_are_accepted(typed: str) -> None:
 )
 def test_wrong_shapes_are_refused(typed: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        parse_nhs_number(typed)
+        parse(typed)
     assert caught.value.field == "nhs_number"
 
 
 @pytest.mark.parametrize("value", [9990000018, None, b"9990000018", 999.0, ["9990000018"]])
 def test_non_strings_are_refused(value: object) -> None:
     with pytest.raises(ValidationError) as caught:
-        parse_nhs_number(value)
+        parse(value)
     assert caught.value.field == "nhs_number"
 
 
 def test_the_error_names_the_field_it_was_given() -> None:
     with pytest.raises(ValidationError) as caught:
-        parse_nhs_number("123", field="resident_nhs_number")
+        parse("123", field="resident_nhs_number")
     assert caught.value.field == "resident_nhs_number"
     assert str(caught.value).startswith("resident_nhs_number: ")
 
@@ -129,7 +144,7 @@ def test_format_is_three_three_four() -> None:
     for number in VALID:
         shown = format_nhs_number(number)
         assert [len(part) for part in shown.split(" ")] == [3, 3, 4]
-        assert parse_nhs_number(shown) == number  # what is shown can be typed back
+        assert parse(shown) == number  # what is shown can be typed back
 
 
 _six_digits = st.text(alphabet="0123456789", min_size=6, max_size=6)
@@ -144,9 +159,9 @@ def test_any_stem_with_a_check_digit_parses(six: str) -> None:
         # No valid number exists: every completion must be refused instead.
         for digit in "0123456789":
             with pytest.raises(ValidationError):
-                parse_nhs_number(first_nine + digit)
+                parse(first_nine + digit)
     else:
-        assert parse_nhs_number(f"{first_nine}{check}") == f"{first_nine}{check}"
+        assert parse(f"{first_nine}{check}") == f"{first_nine}{check}"
 
 
 @given(_six_digits, st.integers(0, 9), st.integers(1, 9))
@@ -161,8 +176,90 @@ def test_any_single_digit_change_is_rejected(six: str, position: int, shift: int
     changed = "".join(digits)
     assert changed != number
     with pytest.raises(ValidationError) as caught:
-        parse_nhs_number(changed)
+        parse(changed)
     assert caught.value.field == "nhs_number"
+
+
+# -- the ranges UK schemes issue, and Scotland's CHI dates --------------------------------------
+
+ISSUED = {
+    "England, Wales and the Isle of Man": nhs_number_starting("4"),
+    "England, Wales and the Isle of Man, second range": nhs_number_starting("6"),
+    "Northern Ireland": nhs_number_starting("32"),
+    "Scotland (CHI), born 17/05/1938": nhs_number_starting("170538"),
+    "Scotland (CHI), born 29/02/2000": nhs_number_starting("290200"),
+}
+NOT_ISSUED = {
+    "unallocated, below CHI": (nhs_number_starting("005"), "Unallocated"),
+    "unallocated, after CHI": (nhs_number_starting("3113"), "Unallocated"),
+    "reserved": (nhs_number_starting("5"), "Reserved and not issued"),
+    "Republic of Ireland": (nhs_number_starting("80"), "Republic of Ireland"),
+    "unallocated, after Ireland": (nhs_number_starting("86"), "Unallocated"),
+    "synthetic, not 999": (nhs_number_starting("90"), "Synthetic"),
+}
+
+
+@pytest.mark.parametrize("number", ISSUED.values(), ids=ISSUED.keys())
+def test_numbers_from_the_ranges_uk_schemes_issue_are_accepted(number: str) -> None:
+    assert parse_nhs_number(number) == number
+
+
+@pytest.mark.parametrize(("number", "range_"), NOT_ISSUED.values(), ids=NOT_ISSUED.keys())
+def test_numbers_no_uk_scheme_issues_are_refused_naming_the_range(number: str, range_: str) -> None:
+    for allowed in (False, True):  # the test range is 999 only
+        with pytest.raises(ValidationError) as caught:
+            parse_nhs_number(number, test_range=allowed)
+        assert caught.value.field == "nhs_number"
+        assert "an NHS number that a UK scheme issues" in str(caught.value)
+        assert range_ in str(caught.value) and format_nhs_number(number) in str(caught.value)
+
+
+def test_the_999_test_range_is_accepted_only_where_allowed() -> None:
+    """A home's database refuses the numbers reserved for testing; demo and training ones
+    (`test_range`) take them."""
+    with pytest.raises(ValidationError, match="999 numbers are for testing, accepted in a demo"):
+        parse_nhs_number("999 000 0018")
+    assert parse_nhs_number("999 000 0018", test_range=True) == "9990000018"
+
+
+@pytest.mark.parametrize("day", ["310299", "300200", "290201", "311138", "171338"])
+def test_a_chi_number_must_start_with_a_real_date(day: str) -> None:
+    """The numbers the app took before: a valid check digit in the CHI range, but the first six
+    digits (DDMMYY) are no date: 31 February, 30 February, 29 February 2001, 31 November, month 13."""
+    number = nhs_number_starting(day)
+    with pytest.raises(ValidationError) as caught:
+        parse_nhs_number(number)
+    assert caught.value.field == "nhs_number"
+    assert f"{day} is not a date" in str(caught.value)
+
+
+def test_a_chi_number_must_agree_with_the_date_of_birth() -> None:
+    number = ISSUED["Scotland (CHI), born 17/05/1938"]
+    check_chi_date_of_birth(number, date(1938, 5, 17))
+    with pytest.raises(ValidationError) as caught:
+        check_chi_date_of_birth(number, date(1938, 5, 18), "date_of_birth")
+    assert caught.value.field == "date_of_birth"
+    assert "the number starts 170538 (DDMMYY), the date of birth 18/05/1938 gives 180538" in str(
+        caught.value
+    )
+    check_chi_date_of_birth(ISSUED["Northern Ireland"], date(1938, 5, 18))  # no date in it
+
+
+@given(st.text(alphabet="0123456789", min_size=10, max_size=10))
+@settings(max_examples=2000, deadline=None)
+def test_what_is_accepted_is_what_the_nhs_number_package_calls_valid_in_a_uk_range(
+    digits: str,
+) -> None:
+    """The `nhs-number` package follows the NHS Data Dictionary and Scotland's CHI rules; a
+    number is accepted exactly when it is valid there and in a range a UK scheme issues."""
+    region = NhsNumber(digits).region
+    issued = region in (REGION_ENGLAND_WALES_IOM, REGION_SCOTLAND, REGION_NORTHERN_IRELAND)
+    try:
+        parse_nhs_number(digits)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted == (is_valid(digits) and issued)
 
 
 # -- ODS codes ----------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def _build_world(path: Path) -> tuple[Vault, World]:
-    vault, _code = Vault.create(path)
+    vault, _code = Vault.create(path, purpose="demo")
 
     def context(workstation: str) -> Context:
         return Context(vault, clock=lambda: NOW, workstation=workstation)
@@ -551,3 +551,25 @@ def test_a_role_taken_away_after_login_stops_working_at_once(world: World) -> No
     assert refused.value.reasons == [f"{moved.full_name} no longer holds the nurse role"]
     assert last_entry(world).reasons == refused.value.reasons
     assert_only_audited(before, snapshot(world))
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+def test_former_residents_are_found_only_by_roles_that_may_read_their_records(
+    home: Home, role: Role
+) -> None:
+    """Expected: a manager or a nurse finds current, former and not yet admitted residents; a
+    carer, volunteer or administrator finds the current ones only, by name or by NHS number,
+    so no former resident's NHS number is shown to them."""
+    here = home.add_resident()
+    former = home.add_resident(admitted="2026-10-01")
+    residents.discharge(home.ctx, former.id, at="2026-11-10")
+    expected = home.add_resident(admitted=None, consent_by=None)
+    home.log_in(home.add_staff([role.value]), role)
+    found = {listing.resident.nhs_number for listing in residents.find_residents(home.ctx, "")}
+    by_number = residents.find_residents(home.ctx, former.nhs_number)
+    if role in (Role.MANAGER, Role.NURSE):
+        assert found == {here.nhs_number, former.nhs_number, expected.nhs_number}
+        assert [listing.resident.id for listing in by_number] == [former.id]
+    else:
+        assert found == {here.nhs_number}
+        assert by_number == []

@@ -65,7 +65,7 @@ class Facts:
 @pytest.fixture
 def facts(tmp_path: Path, clock: Clock) -> Facts:
     path = tmp_path / "home.db"
-    vault, code = Vault.create(path)
+    vault, code = Vault.create(path, purpose="demo")
     ctx = Context(vault, clock=clock, workstation="nurses-station-1")
     home = Home.set_up(ctx, clock)
     nurse = home.add_nurse()

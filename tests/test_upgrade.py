@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from carehome_share import cli
 from carehome_share.services import audit, auth, exceptions, residents, staff
 from carehome_share.services.context import Context
 from carehome_share.store.schema import SCHEMA_VERSION
-from carehome_share.store.vault import Vault, WrongKey
+from carehome_share.store.vault import Vault, WrongKey, WrongPassphrase
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD_DEMO_PASSWORD = "demo-password"  # the demo accounts' password in release 0.1
@@ -69,9 +70,28 @@ def test_a_0_1_database_moves_to_key_slots_and_the_old_key_retires(tmp_path: Pat
     auth.log_out(ctx)
     ctx.vault.close()
 
-    with pytest.raises(WrongKey):
+    with pytest.raises(WrongPassphrase):
         Vault.open_with_old_passphrase(copy, passphrase)
     with pytest.raises(WrongKey):
         Vault.open_with_recovery_code(copy, code)
     Vault.open_with_recovery_code(copy, new_code).close()
     Vault.open_as(copy, "nurse.amira", OLD_DEMO_PASSWORD).close()
+
+
+def test_a_mistyped_old_passphrase_is_a_wrong_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Expected: an old passphrase typed wrong says "Wrong password" (exit 2 from the command
+    line), not "Key mismatch ... or its first page is damaged"; the file is unchanged."""
+    passphrase, _code, _count = RELEASES["release-0.1.0.db"]
+    copy = tmp_path / "release.db"
+    shutil.copy2(FIXTURES / "release-0.1.0.db", copy)
+    before = copy.read_bytes()
+    with pytest.raises(WrongPassphrase, match=r"^Wrong password: the old passphrase typed"):
+        Vault.open_with_old_passphrase(copy, passphrase.upper())
+    monkeypatch.setenv(cli.ENV_PASSPHRASE, passphrase.upper())
+    monkeypatch.setenv(cli.ENV_PASSWORD, OLD_DEMO_PASSWORD)
+    assert cli.run(["--db", str(copy), "--user", "manager", "staff", "list"]) == cli.EXIT_INPUT
+    said = capsys.readouterr().err
+    assert said.startswith("error: Wrong password") and "Key mismatch" not in said
+    assert copy.read_bytes() == before

@@ -3,32 +3,44 @@
 import itertools
 import re
 from collections.abc import Iterator
+from datetime import date
+
+from nhs_number import (
+    REGION_ENGLAND_WALES_IOM,
+    REGION_NORTHERN_IRELAND,
+    REGION_SCOTLAND,
+    NhsNumber,
+    calculate_checksum,
+    is_valid,
+)
 
 from carehome_share.domain.errors import ValidationError
 
-_NHS_WEIGHTS = range(10, 1, -1)
+# The schemes that number people registered with a GP in the UK, as the NHS Data Dictionary and
+# Scotland's CHI give them (the `nhs-number` package keeps the ranges): Ireland's IHI, the
+# reserved, unallocated and synthetic ranges issue no one a number.
+_ISSUED = (REGION_ENGLAND_WALES_IOM, REGION_SCOTLAND, REGION_NORTHERN_IRELAND)
+TEST_RANGE = "999"  # reserved for testing: accepted in demo and training databases only
 
 
 def nhs_check_digit(first_nine: str) -> int | None:
     """Modulus 11 check digit for nine digits; None when no valid number has them (remainder 10)."""
-    total = sum(int(d) * w for d, w in zip(first_nine, _NHS_WEIGHTS, strict=True))
-    check = 11 - total % 11
-    if check == 11:
-        return 0
+    check = calculate_checksum(first_nine)
     return None if check == 10 else check
 
 
 def nhs_numbers_in_test_range(start: int = 1) -> Iterator[str]:
     """Valid NHS numbers from the range reserved for testing (999...), for demos and tests."""
     for n in itertools.count(start):
-        first_nine = f"999{n:06d}"
+        first_nine = f"{TEST_RANGE}{n:06d}"
         check = nhs_check_digit(first_nine)
         if check is not None:
             yield f"{first_nine}{check}"
 
 
-def parse_nhs_number(value: object, field: str = "nhs_number") -> str:
-    """Return the ten digits of an NHS number typed with or without spaces or dashes."""
+def parse_nhs_number(value: object, field: str = "nhs_number", *, test_range: bool = False) -> str:
+    """The ten digits of an NHS number typed with or without spaces or dashes, from a range a UK
+    scheme issues (`test_range`: or from the 999 range reserved for testing)."""
     expected = "an NHS number of 10 digits with a valid Modulus 11 check digit, e.g. 999 000 0018"
     if not isinstance(value, str):
         raise ValidationError(field, expected)
@@ -37,7 +49,40 @@ def parse_nhs_number(value: object, field: str = "nhs_number") -> str:
         raise ValidationError(field, expected)
     if nhs_check_digit(digits[:9]) != int(digits[9]):
         raise ValidationError(field, expected + " (the check digit does not match)")
+    if digits.startswith(TEST_RANGE) and test_range:
+        return digits
+    region = NhsNumber(digits).region
+    if region not in _ISSUED:
+        kind = region.label if region else "outside every range"
+        raise ValidationError(
+            field,
+            "an NHS number that a UK scheme issues (England, Wales and the Isle of Man; "
+            f"Scotland's CHI; Northern Ireland's H&C): {format_nhs_number(digits)} is in the "
+            f"range '{kind}'"
+            + (
+                f"; {TEST_RANGE} numbers are for testing, accepted in a demo or training "
+                "database only"
+                if digits.startswith(TEST_RANGE)
+                else ""
+            ),
+        )
+    if not is_valid(digits):
+        raise ValidationError(
+            field,
+            "a CHI number (Scotland) that starts with a date of birth as DDMMYY: "
+            f"{digits[:6]} is not a date",
+        )
     return digits
+
+
+def check_chi_date_of_birth(nhs_number: str, born: date, field: str = "nhs_number") -> None:
+    """A CHI number (Scotland) starts with its holder's date of birth as DDMMYY."""
+    if REGION_SCOTLAND.contains_number(nhs_number) and nhs_number[:6] != f"{born:%d%m%y}":
+        raise ValidationError(
+            field,
+            f"a CHI number and a date of birth that agree: the number starts {nhs_number[:6]} "
+            f"(DDMMYY), the date of birth {born:%d/%m/%Y} gives {born:%d%m%y}",
+        )
 
 
 def format_nhs_number(digits: str) -> str:

@@ -56,3 +56,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "view_disclosures": DECIDERS,
     "print_disclosure_register": DECIDERS,
 }
+
+# Who finds former residents too (name, room, NHS number) when looking residents up: those who
+# may read a resident's consent history anyway. Carers, volunteers and administrators see the
+# people living here now, and nothing of those who have left.
+FINDS_FORMER_RESIDENTS = PERMISSIONS["view_consent"]

@@ -11,7 +11,7 @@ from carehome_share.domain.model import (
     Role,
     Staff,
 )
-from carehome_share.domain.validation import uk_date
+from carehome_share.domain.validation import uk_date, visible_length
 
 MIN_JUSTIFICATION = 10
 
@@ -63,9 +63,12 @@ def decide(
         )
     elif agreement.review_on is not None and agreement.review_on <= today:
         alerts.append("the data sharing agreement is due for review")
-    if len(justification.strip()) < MIN_JUSTIFICATION:
+    if visible_length(justification) < MIN_JUSTIFICATION:
         reasons.append(
-            Reason("justification", f"a justification of at least {MIN_JUSTIFICATION} characters")
+            Reason(
+                "justification",
+                f"a justification of at least {MIN_JUSTIFICATION} characters, not counting spaces",
+            )
         )
 
     # 4. a consent decision in force

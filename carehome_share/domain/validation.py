@@ -11,25 +11,43 @@ from zoneinfo import ZoneInfo
 from carehome_share.domain.errors import ValidationError
 
 UK = ZoneInfo("Europe/London")
-# Control characters and lone surrogates corrupt printed reports and audit hashes.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Control and format characters (Unicode Cc, Cf), line separators and lone surrogates: they
+# corrupt printed reports and audit hashes, and invisible or reordering ones (zero-width spaces,
+# right-to-left overrides) make a name or a justification read differently from what is stored.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_WHITESPACE = frozenset("\n\t")  # kept where a field allows them (`single_line` does not)
 E = TypeVar("E", bound=Enum)
 
 
 def text(field: str, value: object, *, max_len: int = 200, required: bool = True) -> str:
-    """Trimmed, NFC-normalised text with no control characters (new lines allowed)."""
+    """Trimmed, NFC-normalised text with no control or format characters (new lines allowed)."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise ValidationError(field, "text")
     cleaned = unicodedata.normalize("NFC", value.replace("\r\n", "\n")).strip()
-    if _CONTROL.search(cleaned):
-        raise ValidationError(field, "text without control characters")
+    hidden = next((ch for ch in cleaned if _is_hidden(ch)), None)
+    if hidden is not None:
+        raise ValidationError(
+            field,
+            "text without control characters or invisible formatting characters such as "
+            f"zero-width spaces or right-to-left marks (found U+{ord(hidden):04X})",
+        )
     if required and not cleaned:
         raise ValidationError(field, "must not be empty")
     if len(cleaned) > max_len:
         raise ValidationError(field, f"at most {max_len} characters (got {len(cleaned)})")
     return cleaned
+
+
+def _is_hidden(ch: str) -> bool:
+    return unicodedata.category(ch) in _HIDDEN and ch not in _WHITESPACE
+
+
+def visible_length(value: str) -> int:
+    """How many characters of `value` show on paper: letters, digits, punctuation and symbols,
+    not spaces, invisible characters or accents on another letter."""
+    return sum(1 for ch in value if unicodedata.category(ch)[0] in "LNPS")
 
 
 def single_line(field: str, value: object, *, max_len: int = 200, required: bool = True) -> str:
@@ -76,6 +94,17 @@ def as_instant(field: str, value: object) -> datetime:
     if isinstance(value, date):
         return day_start(value)
     raise ValidationError(field, "a date as YYYY-MM-DD or a date and time as YYYY-MM-DDTHH:MM")
+
+
+# SQLite keeps whole numbers in 64 bits: a larger one names no record and cannot be looked up.
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(value: object) -> int | None:
+    """`value` when it can be a record's number (1 to MAX_ROW_ID), else None: no such record."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID:
+        return value
+    return None
 
 
 def choice(field: str, value: object, enum: type[E]) -> E:

@@ -81,7 +81,9 @@ class OpenSessionDialog(QDialog):
         self.error = error_label()
         purpose_label = QLabel("&Purpose:")
         purpose_label.setBuddy(self.purpose)
-        why_label = QLabel(f"&Justification (at least {MIN_JUSTIFICATION} characters):")
+        why_label = QLabel(
+            f"&Justification (at least {MIN_JUSTIFICATION} characters, not counting spaces):"
+        )
         why_label.setBuddy(self.justification)
         self.open_button = button("&Open record", self._open)
         self.open_button.setDefault(True)

@@ -32,7 +32,7 @@ def open_access_session(
         staff = repo.get_staff(conn, ctx.login.staff.id) if ctx.login else None
         problem = "nobody is logged in" if staff is None else temporary_password(conn, staff)
         if problem or staff is None or ctx.login is None:
-            known = isinstance(resident_id, int) and repo.get_resident(conn, resident_id)
+            known = v.row_id(resident_id) and repo.get_resident(conn, resident_id)
             audit.append(
                 conn,
                 at=now,
@@ -118,7 +118,8 @@ def open_access_session(
 
 
 def _own_open_session(tx: Tx, session_id: object) -> AccessSession:
-    session = repo.get_session(tx.conn, session_id) if isinstance(session_id, int) else None
+    sid = v.row_id(session_id)
+    session = None if sid is None else repo.get_session(tx.conn, sid)
     if session is None or session.staff_id != tx.staff.id:
         raise NotFound("session_id", "one of your own access sessions")
     if session.closed_at is not None:
@@ -210,7 +211,7 @@ def log_gp_contact(
         resident = repo.get_resident(tx.conn, rid)
         assert resident is not None
         if refusal_id is not None and not (
-            isinstance(refusal_id, int) and repo.refusal_exists(tx.conn, refusal_id)
+            v.row_id(refusal_id) and repo.refusal_exists(tx.conn, refusal_id)
         ):
             raise NotFound("refusal_id", "the number of a recorded refusal, or none")
         contact_id = repo.insert_gp_contact(

@@ -3,6 +3,7 @@
 import re
 
 from carehome_share.domain.errors import ValidationError
+from carehome_share.domain.validation import MAX_ROW_ID, row_id
 from carehome_share.services.context import Context, Tx, read
 from carehome_share.store import audit
 from carehome_share.store.audit import AuditEntry, VerifyResult
@@ -12,9 +13,13 @@ def parse_head(value: str) -> tuple[int, str]:
     """A chain head as printed on a report: SEQ:HASH (spaces in the hash are ignored)."""
     match = re.fullmatch(r"\s*(\d+)\s*:\s*([0-9a-fA-F ]{64,80})\s*", value or "")
     digest = match.group(2).replace(" ", "") if match else ""
-    if not match or len(digest) != 64:
-        raise ValidationError("head", "SEQ:HASH as printed on a report, e.g. 1234:9f86d08...")
-    return int(match.group(1)), digest.lower()
+    seq = row_id(int(match.group(1))) if match else None
+    if seq is None or len(digest) != 64:
+        raise ValidationError(
+            "head",
+            f"SEQ:HASH as printed on a report, e.g. 1234:9f86d08..., SEQ from 1 to {MAX_ROW_ID}",
+        )
+    return seq, digest.lower()
 
 
 def verify(ctx: Context, head: str | None = None) -> VerifyResult:

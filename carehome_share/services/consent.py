@@ -103,7 +103,7 @@ def record_consent(
         ctx,
         "record_consent",
         work,
-        resident_id=resident_id if isinstance(resident_id, int) else None,
+        resident_id=v.row_id(resident_id),
     )
 
 

@@ -10,6 +10,7 @@ from typing import TypeVar
 from carehome_share.domain.errors import NotFound, PermissionDenied, ValidationError
 from carehome_share.domain.model import Role, Staff
 from carehome_share.domain.permissions import PERMISSIONS
+from carehome_share.domain.validation import row_id
 from carehome_share.store import audit, repo
 from carehome_share.store.audit import Actor
 from carehome_share.store.vault import Connection, Vault
@@ -182,6 +183,6 @@ def require_resident(conn: Connection, resident_id: object) -> int:
     """A resident id that exists, or a ValidationError naming the field."""
     if not isinstance(resident_id, int) or isinstance(resident_id, bool):
         raise ValidationError("resident_id", "a resident's number")
-    if repo.get_resident(conn, resident_id) is None:
+    if row_id(resident_id) is None or repo.get_resident(conn, resident_id) is None:
         raise NotFound("resident_id", f"an existing resident (there is no resident {resident_id})")
     return resident_id

@@ -229,11 +229,8 @@ def _resident_ids(conn: Connection, value: object) -> tuple[int, ...]:
 
 
 def _get(conn: Connection, request_id: object) -> DisclosureRequest:
-    found = (
-        store.requests(conn, request_id=request_id)
-        if isinstance(request_id, int) and not isinstance(request_id, bool)
-        else []
-    )
+    number = v.row_id(request_id)
+    found = store.requests(conn, request_id=number) if number is not None else []
     if not found:
         raise NotFound("request_id", f"an existing disclosure request (none has id {request_id})")
     return found[0]

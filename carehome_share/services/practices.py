@@ -94,9 +94,8 @@ def end_agreement(ctx: Context, agreement_id: int, ends_on: object) -> Agreement
     """An agreement ends (terminated or not renewed): access stops after this day."""
 
     def work(tx: Tx) -> Agreement:
-        agreement = (
-            repo.get_agreement(tx.conn, agreement_id) if isinstance(agreement_id, int) else None
-        )
+        found = v.row_id(agreement_id)
+        agreement = None if found is None else repo.get_agreement(tx.conn, found)
         if agreement is None:
             raise NotFound("agreement_id", f"an existing agreement (none has id {agreement_id})")
         last_day = v.as_date("ends_on", ends_on)

@@ -335,8 +335,7 @@ def resident_history(ctx: Context, resident_id: int, render: Callable[[ResidentH
         )
         return history, render(history)
 
-    named = resident_id if isinstance(resident_id, int) else None
-    history, result = read(ctx, PRINT_REPORTS, work, resident_id=named)
+    history, result = read(ctx, PRINT_REPORTS, work, resident_id=v.row_id(resident_id))
     _record(ctx, "resident_history", history.head, resident_id=history.resident.id)
     return result
 
@@ -550,7 +549,8 @@ class AgreementRecord:
 
 
 def _agreement_of(conn: Connection, agreement_id: int) -> tuple[Agreement, Practice]:
-    agreement = repo.get_agreement(conn, agreement_id) if isinstance(agreement_id, int) else None
+    number = v.row_id(agreement_id)
+    agreement = repo.get_agreement(conn, number) if number is not None else None
     if agreement is None:
         raise NotFound("agreement_id", f"an existing agreement (none has id {agreement_id})")
     practice = repo.get_practice(conn, agreement.practice_id)
@@ -731,8 +731,7 @@ def consent_form(ctx: Context, resident_id: int | None, render: Callable[[Consen
         )
         return render(form)
 
-    named = resident_id if isinstance(resident_id, int) else None
-    return read(ctx, "print_consent_form", work, resident_id=named)
+    return read(ctx, "print_consent_form", work, resident_id=v.row_id(resident_id))
 
 
 # -- recovery sheet -----------------------------------------------------------------------------

@@ -5,8 +5,9 @@ from datetime import date
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.errors import ValidationError
-from carehome_share.domain.identifiers import parse_nhs_number
+from carehome_share.domain.identifiers import check_chi_date_of_birth, parse_nhs_number
 from carehome_share.domain.model import Resident, ResidentRecord, Stay, StayKind
+from carehome_share.domain.permissions import FINDS_FORMER_RESIDENTS
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.services.practices import practice_id_for
 from carehome_share.store import repo
@@ -35,13 +36,14 @@ def add_resident(
     def work(tx: Tx) -> Resident:
         resident = Resident(
             id=0,
-            nhs_number=parse_nhs_number(nhs_number),
+            nhs_number=parse_nhs_number(nhs_number, test_range=ctx.vault.purpose == "demo"),
             given_name=v.single_line("given_name", given_name, max_len=80),
             family_name=v.single_line("family_name", family_name, max_len=80),
             date_of_birth=_date_of_birth(date_of_birth, v.uk_date(tx.now)),
             practice_id=practice_id_for(tx.conn, ods_code),
             room=v.single_line("room", room, max_len=20, required=False),
         )
+        check_chi_date_of_birth(resident.nhs_number, resident.date_of_birth)
         if repo.find_resident_by_nhs(tx.conn, resident.nhs_number):
             raise ValidationError("nhs_number", "an NHS number not already registered here")
         resident = replace(resident, id=repo.insert_resident(tx.conn, resident, tx.now))
@@ -76,7 +78,9 @@ def update_resident(
         if family_name is not _UNSET:
             changes["family_name"] = v.single_line("family_name", family_name, max_len=80)
         if date_of_birth is not _UNSET:
-            changes["date_of_birth"] = _date_of_birth(date_of_birth, v.uk_date(tx.now))
+            born = _date_of_birth(date_of_birth, v.uk_date(tx.now))
+            check_chi_date_of_birth(resident.nhs_number, born, "date_of_birth")
+            changes["date_of_birth"] = born
         if ods_code is not _UNSET:
             changes["practice_id"] = practice_id_for(tx.conn, ods_code)
         if room is not _UNSET:
@@ -86,11 +90,7 @@ def update_resident(
         tx.details["changed"] = sorted(changes)
         return updated
 
-    return perform(ctx, "update_resident", work, resident_id=_int_or_none(resident_id))
-
-
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return perform(ctx, "update_resident", work, resident_id=v.row_id(resident_id))
 
 
 def admit(
@@ -115,7 +115,7 @@ def admit(
         tx.details.update(stay_id=stay.id, kind=stay_kind.value, admitted_at=str(admitted_at))
         return stay
 
-    return perform(ctx, "admit_resident", work, resident_id=_int_or_none(resident_id))
+    return perform(ctx, "admit_resident", work, resident_id=v.row_id(resident_id))
 
 
 def discharge(ctx: Context, resident_id: int, at: object = None) -> Stay:
@@ -134,14 +134,19 @@ def discharge(ctx: Context, resident_id: int, at: object = None) -> Stay:
         tx.details.update(stay_id=stay.id, discharged_at=str(discharged_at))
         return replace(stay, discharged_at=discharged_at)
 
-    return perform(ctx, "discharge_resident", work, resident_id=_int_or_none(resident_id))
+    return perform(ctx, "discharge_resident", work, resident_id=v.row_id(resident_id))
 
 
 def find_residents(ctx: Context, query: str = "", limit: int = 200) -> list[ResidentListing]:
-    """Search by name, room or NHS number; current residents first. Non-clinical details only."""
+    """Search by name, room or NHS number; current residents first, and only they for a role
+    that may not find former ones. Non-clinical details only."""
     needle = v.single_line("query", query, max_len=80, required=False)
     return read(
-        ctx, "find_residents", lambda tx: repo.search_residents(tx.conn, needle, tx.now, limit)
+        ctx,
+        "find_residents",
+        lambda tx: repo.search_residents(
+            tx.conn, needle, tx.now, limit, current_only=tx.role not in FINDS_FORMER_RESIDENTS
+        ),
     )
 
 
@@ -160,12 +165,14 @@ def resident_details(ctx: Context, resident_id: int) -> ResidentDetails:
         current = next((s for s in record.stays if s.covers(tx.now)), None)
         return ResidentDetails(record, current)
 
-    return read(ctx, "view_consent", work, resident_id=_int_or_none(resident_id))
+    return read(ctx, "view_consent", work, resident_id=v.row_id(resident_id))
 
 
 def resident_id_for(ctx: Context, nhs_number: str) -> int:
-    """The resident with this NHS number (for the command line and scripts)."""
-    digits = parse_nhs_number(nhs_number)
+    """The resident with this NHS number (for the command line and scripts). A number from the
+    test range is looked up anywhere: a home's database has none to find, unless one was
+    registered before the test range was kept to demo databases."""
+    digits = parse_nhs_number(nhs_number, test_range=True)
     resident = repo.find_resident_by_nhs(ctx.conn, digits)
     if resident is None:
         raise ValidationError("nhs_number", f"the NHS number of a resident here (no {nhs_number})")

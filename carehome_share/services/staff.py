@@ -99,7 +99,8 @@ def _summary(staff: Staff) -> dict[str, object]:
 
 
 def _existing(tx: Tx, staff_id: object) -> Staff:
-    staff = repo.get_staff(tx.conn, staff_id) if isinstance(staff_id, int) else None
+    found = v.row_id(staff_id)
+    staff = None if found is None else repo.get_staff(tx.conn, found)
     if staff is None:
         raise NotFound("staff_id", f"an existing staff member (there is none with id {staff_id})")
     return staff

@@ -18,7 +18,6 @@ is copied aside, and the checked copy is renamed over it.
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from carehome_share.store import audit, keyslots, recovery
+from carehome_share.store.files import part_beside
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import (
     Connection,
@@ -68,7 +68,7 @@ class Restored(Checked):
 def _temporary_beside(target: Path) -> Iterator[Path]:
     """A fresh name in the target's folder (so the final rename is atomic); removed, with its
     WAL files, unless the block renamed it into place."""
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    fd, name = part_beside(target)
     os.close(fd)
     os.unlink(name)  # SQLCipher starts the database itself
     temp = Path(name)

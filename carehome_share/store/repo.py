@@ -347,22 +347,28 @@ class ResidentListing:
 
 
 def search_residents(
-    conn: Connection, query: str, now: datetime, limit: int = 200
+    conn: Connection, query: str, now: datetime, limit: int = 200, current_only: bool = False
 ) -> list[ResidentListing]:
     """Residents whose name, room or NHS number matches; current residents first."""
     pattern = f"%{query.strip()}%"
     digits = "".join(ch for ch in query if ch.isdigit())
     moment = format_time(now)
+    current = (
+        "EXISTS (SELECT 1 FROM stay s WHERE s.resident_id = r.id AND s.admitted_at <= ? "
+        "        AND (s.discharged_at IS NULL OR s.discharged_at > ?))"
+    )
     rows = conn.execute(
         f"SELECT {', '.join('r.' + c for c in _RESIDENT_COLUMNS.split(', '))}, "
-        "EXISTS (SELECT 1 FROM stay s WHERE s.resident_id = r.id AND s.admitted_at <= ? "
-        "        AND (s.discharged_at IS NULL OR s.discharged_at > ?)) AS current "
+        f"{current} AS current "
         "FROM resident r "
-        "WHERE r.given_name LIKE ? OR r.family_name LIKE ? OR r.room LIKE ? "
-        "   OR (r.given_name || ' ' || r.family_name) LIKE ? OR (? <> '' AND r.nhs_number LIKE ?) "
-        "ORDER BY current DESC, r.family_name COLLATE NOCASE, r.given_name COLLATE NOCASE "
+        "WHERE (r.given_name LIKE ? OR r.family_name LIKE ? OR r.room LIKE ? "
+        "   OR (r.given_name || ' ' || r.family_name) LIKE ? OR (? <> '' AND r.nhs_number LIKE ?)) "
+        + (f"AND {current} " if current_only else "")
+        + "ORDER BY current DESC, r.family_name COLLATE NOCASE, r.given_name COLLATE NOCASE "
         "LIMIT ?",
-        (moment, moment, pattern, pattern, pattern, pattern, digits, f"{digits}%", limit),
+        (moment, moment, pattern, pattern, pattern, pattern, digits, f"{digits}%")
+        + ((moment, moment) if current_only else ())
+        + (limit,),
     ).fetchall()
     return [ResidentListing(_resident(r[:7]), bool(r[7])) for r in rows]
 

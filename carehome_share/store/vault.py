@@ -81,6 +81,19 @@ class WrongPassword(VaultError):
         super().__init__("Wrong username or password.")
 
 
+class WrongPassphrase(WrongPassword):
+    """The old passphrase typed for a 0.1 file does not open it: every page fails its check,
+    which is what a wrong key looks like (a damaged file fails on some pages only)."""
+
+    def __init__(self) -> None:
+        VaultError.__init__(
+            self,
+            "Wrong password: the old passphrase typed does not open this database (or no longer "
+            "does, once its staff have their own passwords). Nothing has been changed. Type it "
+            "again, or use the recovery code from the recovery sheet.",
+        )
+
+
 class WrongKey(VaultError):
     def __init__(self, source: str) -> None:
         super().__init__(
@@ -106,11 +119,54 @@ class DamagedDatabase(WrongKey):
         self.problems = problems
 
 
-class DiskFull(VaultError):
+class FileUnusable(VaultError):
+    """Something other than the key or the records stops the file being used: what the path
+    names, the disk or folder it is on, or another program. The message names the cause."""
+
+
+class NotADatabaseFile(FileUnusable):
+    def __init__(
+        self, path: Path, what: str, advice: str = "choose the database file itself"
+    ) -> None:
+        super().__init__(
+            f"{path} {what}: it is not a carehome-share database, and nothing was written to it. "
+            f"{advice[0].upper()}{advice[1:]}."
+        )
+
+
+class DiskFull(FileUnusable):
+    def __init__(
+        self, what: str = "this change was not saved, and nothing saved before was lost"
+    ) -> None:
+        super().__init__(
+            f"The disk is full: {what}. Free some space (or ask IT to), then try again."
+        )
+
+
+class InUse(FileUnusable):
     def __init__(self) -> None:
         super().__init__(
-            "The disk is full: this change was not saved, and nothing saved before was lost. "
-            "Free some space (or ask IT to), then try again."
+            "The database is locked by another program: probably carehome-share open on another "
+            "computer or in another window, in the middle of a change or holding the file for "
+            "itself. Nothing has been changed. Close it there, or wait a moment, then try again."
+        )
+
+
+class ReadOnly(FileUnusable):
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"The database cannot be written: {where}. carehome-share records every opening in "
+            "the file and keeps working files (-wal, -shm) beside it, so it needs to write there "
+            "even to read. Nothing has been changed. Give yourself write access (or ask IT to), "
+            "or move the database and its .keys file to a folder you can write to."
+        )
+
+
+class CannotUse(FileUnusable):
+    def __init__(self, path: Path, error: DatabaseError) -> None:
+        super().__init__(
+            f"The database file {path} could not be read or written ({error}). Nothing has been "
+            "changed. Check the disk it is on (or ask IT to), then try again."
         )
 
 
@@ -152,21 +208,23 @@ class Vault:
         """
         path = Path(path).resolve()
         if path.exists():
+            _check_is_database_file(path)  # a folder or an empty file: say so first
             raise VaultError(f"{path} already exists; open it instead of creating a new one.")
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = secrets.token_bytes(32)
-        conn = _connect(path, _raw_key_pragma(key))
-        try:
-            _configure(conn)
-            if os.name == "posix":
-                path.chmod(0o600)  # encrypted anyway; still nobody else's business
-            _migrate(conn, path, purpose)
-            vault = cls(conn, path, key, "created")
-            vault.enrol_this_computer()
-        except BaseException:
-            conn.close()
-            _remove_database_files(path)
-            raise
+        with _obstacles_named(path, opening=True):
+            conn = _connect(path, _raw_key_pragma(key))
+            try:
+                _configure(conn)
+                if os.name == "posix":
+                    path.chmod(0o600)  # encrypted anyway; still nobody else's business
+                _migrate(conn, path, purpose)
+                vault = cls(conn, path, key, "created")
+                vault.enrol_this_computer()
+            except BaseException:
+                conn.close()
+                _remove_database_files(path)
+                raise
         return vault, recovery.encode(key)
 
     @classmethod
@@ -235,7 +293,8 @@ class Vault:
     def _opened(cls, path: Path, key: bytes, opened_by: str, source: str = "key") -> "Vault":
         conn = _unlock(path, _raw_key_pragma(key), source)
         try:
-            _migrate(conn, path)
+            with _obstacles_named(path, opening=True):
+                _migrate(conn, path)
         except BaseException:
             conn.close()
             raise
@@ -243,7 +302,7 @@ class Vault:
         if opened_by == "old key":
             if not vault.in_transition():
                 vault.close()  # the move to key slots has ended: the old key is retired
-                raise WrongKey("old key")
+                raise WrongPassphrase() if source == "passphrase" else WrongPassword()
             vault.enrol_this_computer()  # the device secret and key file the new slots need
         return vault
 
@@ -393,22 +452,20 @@ class Vault:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One all-or-nothing change: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error."""
-        with self._lock:
+        with self._lock, _obstacles_named(self.path):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
-            except BaseException as exc:
+            except BaseException:
                 if self.conn.in_transaction:  # SQLite may have rolled back already (disk full)
                     self.conn.execute("ROLLBACK")
-                if isinstance(exc, sqlcipher.OperationalError) and "full" in str(exc):
-                    raise DiskFull() from exc
                 raise
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
         """A consistent read that does not hold up writers: BEGIN (deferred), then COMMIT."""
-        with self._lock:
+        with self._lock, _obstacles_named(self.path):
             self.conn.execute("BEGIN")
             try:
                 yield self.conn
@@ -452,12 +509,60 @@ def _unlock(path: Path, key_pragma: str, source: str) -> Connection:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         _configure(conn)
     except DatabaseError as exc:
-        damage = _damage(conn, path)
+        found = obstacle(exc, path, opening=True)
+        damage = [] if found else _damage(conn, path)
         conn.close()
+        if found:
+            raise found from exc
         if damage:
             raise DamagedDatabase(damage) from exc
+        if source == "passphrase":  # typed by a person: every page failing means a typo
+            raise WrongPassphrase() from exc
         raise WrongKey(source) from exc
     return conn
+
+
+# SQLite's primary result codes for what stands in the way of a file rather than what is in it
+# (a wrong key or a damaged page is SQLITE_NOTADB or SQLITE_CORRUPT).
+_PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _FULL, _CANTOPEN = 3, 5, 6, 8, 10, 13, 14
+
+
+def obstacle(exc: DatabaseError, path: Path, opening: bool = False) -> FileUnusable | None:
+    """What stops SQLite using the file at `path` when neither the key nor the pages are at
+    fault: another program's lock, a full disk, something read-only. None for other errors."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in (_BUSY, _LOCKED):
+        return InUse()
+    if code not in (_PERM, _READONLY, _IOERR, _FULL, _CANTOPEN):
+        return None
+    folder = path.parent
+    if code == _FULL or shutil.disk_usage(folder).free == 0:
+        if opening:
+            return DiskFull(
+                f"there is no room in {folder} for the database and its working files (-wal, "
+                "-shm). Nothing has been changed"
+            )
+        return DiskFull()
+    if hasattr(os, "statvfs") and os.statvfs(folder).f_flag & os.ST_RDONLY:
+        return ReadOnly(f"the disk holding {folder} is read-only")
+    if not os.access(folder, os.W_OK):
+        return ReadOnly(f"the folder {folder} is read-only")
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists() and not os.access(name, os.W_OK):
+            return ReadOnly(f"the file {name} is read-only (perhaps made by another user)")
+    return CannotUse(path, exc)
+
+
+@contextmanager
+def _obstacles_named(path: Path, opening: bool = False) -> Iterator[None]:
+    """An error from a lock, a full disk or something read-only, raised as what it is."""
+    try:
+        yield
+    except DatabaseError as exc:
+        found = obstacle(exc, path, opening)
+        if found is None:
+            raise
+        raise found from exc
 
 
 def _page_size(conn: Connection) -> int:
@@ -501,7 +606,24 @@ def _existing(path: Path | str) -> Path:
     path = Path(path).resolve()
     if not path.exists():
         raise VaultError(f"There is no database at {path}.")
+    _check_is_database_file(path)
     return path
+
+
+def _check_is_database_file(path: Path) -> None:
+    """Refuse what cannot be a database before SQLite sees it: SQLite would take an empty file
+    for a new database and write a schema into it."""
+    if path.is_dir():
+        raise NotADatabaseFile(path, "is a folder", "give the database file inside it")
+    if not path.is_file():
+        raise NotADatabaseFile(path, "is not a file (a device or a pipe)")
+    if path.stat().st_size == 0:
+        raise NotADatabaseFile(
+            path,
+            "exists but is empty (0 bytes)",
+            "choose the database file itself; if creating a new database was cut short, delete "
+            "this empty file and create it again",
+        )
 
 
 def unseal_key_file(key_file: KeyFile, username: str, password: str) -> bytes:

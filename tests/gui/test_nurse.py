@@ -91,7 +91,7 @@ def test_refused_nurse_sees_every_reason_and_logs_a_call(qtbot, home: Home, open
     qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
     assert dialog.pages.currentIndex() == 1
     assert dialog.reasons.text() == (
-        "• Not currently resident (outside any admission)\n• A justification of at least 10 characters"
+        "• Not currently resident (outside any admission)\n• A justification of at least 10 characters, not counting spaces"
     )
     qtbot.mouseClick(dialog.call_button, Qt.MouseButton.LeftButton)
     call = dialog.call_dialog
