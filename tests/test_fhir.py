@@ -36,6 +36,7 @@ from carehome_share.store import audit
 from carehome_share.store.audit import format_time
 from carehome_share.store.vault import Vault
 from tests.factories import ODS, Home
+from tests.fhir_r4 import r4_errors
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 FIRST, LAST = "2025-06-01", "2026-10-31"
@@ -58,7 +59,10 @@ def urls(bundle: dict[str, Any], kind: str) -> set[str]:
 
 
 def assert_valid_r4(bundle: dict[str, Any]) -> None:
-    """Every resource parses, the Bundle parses, every urn:uuid reference resolves."""
+    """The Bundle meets the official R4 JSON schema, every invariant and every required code
+    binding (tests/fhir_r4.py); every resource parses with the R4B models; every urn:uuid
+    reference resolves."""
+    assert r4_errors(bundle) == []
     get_fhir_model_class("Bundle").model_validate(bundle)
     for entry in bundle["entry"]:
         resource = entry["resource"]
