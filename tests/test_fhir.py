@@ -275,13 +275,18 @@ def test_an_ods_code_keeps_one_practice(home: Demo) -> None:
         START,
         END,
     )
+    # the practice's residents' decisions of the period, and those its sessions relied on
     consents = home.ids(
         "SELECT c.id FROM consent_decision c JOIN resident r ON r.id = c.resident_id "
-        "WHERE r.practice_id = ? AND c.decided_on BETWEEN ? AND ?",
+        "WHERE r.practice_id = ? AND c.decided_on BETWEEN ? AND ? "
+        "UNION SELECT consent_id FROM access_session "
+        "WHERE practice_id = ? AND opened_at >= ? AND opened_at < ? "
+        "UNION SELECT consent_id FROM access_refusal WHERE practice_id = ? AND at >= ? AND at < ?",
         practice_id,
         FIRST,
         LAST,
-    )
+        *(practice_id, START, END) * 2,
+    ) - {None}
     assert {e["action"] for e in resources(one, "AuditEvent")} >= {"R"}
     assert len([e for e in resources(one, "AuditEvent") if e["action"] == "R"]) == len(sessions)
     assert urls(one, "Consent") == {full_url("Consent", i) for i in consents}
