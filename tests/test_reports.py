@@ -453,6 +453,11 @@ def test_a_refusal_no_call_followed_is_flagged(home: Home, clock: Clock) -> None
     assert "INCOMPLETE PERIOD: printed on 22/11/2026" in text  # the period runs to 30/11
 
 
+def test_an_empty_period_counts_whole_sessions_on_its_chart(home: Home) -> None:
+    text = flat(access_report(home.ctx, "2026-01-01", "2026-01-31"))
+    assert "Access sessions (0)" in text and "0.00" not in text  # no steps of 0.002
+
+
 def test_long_sessions_show_minutes_and_seconds(story: Story) -> None:
     text = flat(access_report(story.home.ctx))
     assert re.search(r"\b5:00\b", text)  # Alice's five-minute session
