@@ -218,6 +218,7 @@ def _story(form: ConsentForm) -> list[Flowable]:
             ),
             _Choice("Health and welfare attorney (LPA)"),
             blanks(["LPA registered on", "LPA seen on"], _WIDTH),
+            spacer(2 * mm),
             _Choice("Court-appointed deputy"),
             blanks(["Court order reference", "Order seen on"], _WIDTH),
             blanks(["Name", "Relationship", "Document seen by", "Role"], _WIDTH),
