@@ -151,7 +151,8 @@ class AccessReport:
     restores: tuple[str, ...] = ()  # the database put back from a backup since the period began
     evidence: Evidence | None = None  # what the reader checks (domain/evidence.py), attached
     fhir: "FhirExport | None" = None  # exactly the rows printed, attached as a FHIR Bundle
-    # each resident named, with their stays overlapping the period: "only while resident"
+    # each resident whose record was opened, refused or asked about, with their stays
+    # overlapping the period: the reader checks "only while resident"
     residencies: tuple[tuple[Resident, tuple[Stay, ...]], ...] = ()
     refusal_pins: dict[int, str] = field(default_factory=dict)  # NMC PIN as the log has it
     followed_up: frozenset[int] = frozenset()  # refusals a call to the practice followed
@@ -270,7 +271,9 @@ def gp_access_report(
                 nurses=sum(1 for t in nurse_totals if t.sessions),
             ),
             weeks=weeks,
-            residencies=_residencies(conn, fhir.residents.values(), start, end),
+            residencies=_residencies(
+                conn, (fhir.residents[t.identifier] for t in resident_totals), start, end
+            ),
             refusal_pins={r.line.id: r.link.actor_nmc_pin for r in fhir.refusals if r.link},
             followed_up=frozenset(
                 c.line.refusal_id for c in fhir.contacts if c.line.refusal_id is not None
