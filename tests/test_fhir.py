@@ -24,9 +24,11 @@ from carehome_share.domain.validation import day_start
 from carehome_share.interop.fhir import (
     CHAIN_EXTENSION,
     CHAIN_HEAD_SYSTEM,
+    ENDED_EXTENSION,
     NHS_NUMBER,
     NMC_PIN,
     ODS_CODE,
+    REASON_EXTENSION,
     full_url,
     write_bundle,
 )
@@ -36,6 +38,7 @@ from carehome_share.store import audit
 from carehome_share.store.audit import format_time
 from carehome_share.store.vault import Vault
 from tests.factories import ODS, Home
+from tests.fhir_r4 import r4_errors
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 FIRST, LAST = "2025-06-01", "2026-10-31"
@@ -58,7 +61,10 @@ def urls(bundle: dict[str, Any], kind: str) -> set[str]:
 
 
 def assert_valid_r4(bundle: dict[str, Any]) -> None:
-    """Every resource parses, the Bundle parses, every urn:uuid reference resolves."""
+    """The Bundle meets the official R4 JSON schema, every invariant and every required code
+    binding (tests/fhir_r4.py); every resource parses with the R4B models; every urn:uuid
+    reference resolves."""
+    assert r4_errors(bundle) == []
     get_fhir_model_class("Bundle").model_validate(bundle)
     for entry in bundle["entry"]:
         resource = entry["resource"]
@@ -100,7 +106,14 @@ def test_every_resource_of_a_demo_export_parses_as_fhir_r4(bundle: dict[str, Any
     assert bundle["type"] == "collection"
     assert_valid_r4(bundle)
     kinds = Counter(e["resource"]["resourceType"] for e in bundle["entry"])
-    assert set(kinds) == {"Organization", "Patient", "Consent", "AuditEvent", "Communication"}
+    assert set(kinds) == {
+        "Organization",
+        "Patient",
+        "Contract",
+        "Consent",
+        "AuditEvent",
+        "Communication",
+    }
 
 
 def test_the_export_holds_the_period_and_nothing_outside_it(
@@ -119,7 +132,17 @@ def test_the_export_holds_the_period_and_nothing_outside_it(
     assert home.ids("SELECT id FROM access_session") - sessions
     assert home.ids("SELECT id FROM consent_decision") - consents
 
-    assert urls(bundle, "Consent") == {full_url("Consent", i) for i in consents}
+    # and the decisions the period's sessions and refusals relied on, made before it
+    relied_on = home.ids(
+        "SELECT consent_id FROM access_session WHERE opened_at >= ? AND opened_at < ? "
+        "UNION SELECT consent_id FROM access_refusal WHERE at >= ? AND at < ?",
+        START,
+        END,
+        START,
+        END,
+    ) - {None}
+    assert relied_on - consents
+    assert urls(bundle, "Consent") == {full_url("Consent", i) for i in consents | relied_on}
     assert urls(bundle, "AuditEvent") == {
         *(full_url("AuditEvent", f"session/{i}") for i in sessions),
         *(full_url("AuditEvent", f"refusal/{i}") for i in refusals),
@@ -131,17 +154,20 @@ def test_the_export_holds_the_period_and_nothing_outside_it(
 
 def test_required_fields_are_present(bundle: dict[str, Any]) -> None:
     for c in resources(bundle, "Consent"):
-        assert c["status"] in {"active", "inactive", "rejected"}
+        assert c["status"] in {"active", "inactive"}
         assert c["scope"]["coding"][0]["code"] == "patient-privacy"
         assert c["patient"]["identifier"]["system"] == NHS_NUMBER
-        assert c["performer"] and c["organization"] and c["dateTime"]
-        expected = {"active": {"permit"}, "rejected": {"deny"}, "inactive": {"permit", "deny"}}
-        assert c["provision"]["type"] in expected[c["status"]]
+        assert c["performer"] and c["organization"] and c["dateTime"] and c["policyRule"]
+        assert c["provision"]["type"] in {"permit", "deny"}
+        assert "code" not in c["provision"]  # reasons are words, in their own extension
         practice = c["provision"]["actor"][0]["reference"]["identifier"]
         assert practice["system"] == ODS_CODE
     for e in resources(bundle, "AuditEvent"):
-        agent = e["agent"][0]
+        agent, client, server = e["agent"]
         assert agent["requestor"] is True and agent["name"] and agent["purposeOfUse"]
+        assert client["type"]["coding"][0]["code"] == "110153" and client["who"]["display"]
+        assert server["type"]["coding"][0]["code"] == "110152"
+        assert server["who"]["identifier"]["system"] == ODS_CODE
         assert e["source"]["site"] and e["entity"][0]["what"]["identifier"]["system"] == NHS_NUMBER
         if e["action"] == "R":
             assert (e["type"]["code"], e["subtype"][0]["code"], e["outcome"]) == (
@@ -150,8 +176,15 @@ def test_required_fields_are_present(bundle: dict[str, Any]) -> None:
                 "0",
             )
             assert agent["who"]["identifier"]["system"] == NMC_PIN
+            assert e["meta"]["profile"] == [
+                "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"
+            ]
         else:
-            assert (e["type"]["code"], e["outcome"]) == ("110113", "8")
+            assert (e["type"]["code"], e["subtype"][0]["code"], e["outcome"]) == (
+                "110113",
+                "110132",
+                "8",
+            )
             assert e["outcomeDesc"].startswith("Refused: ")
     for p in resources(bundle, "Patient"):
         value = p["identifier"][0]["value"]
@@ -242,13 +275,18 @@ def test_an_ods_code_keeps_one_practice(home: Demo) -> None:
         START,
         END,
     )
+    # the practice's residents' decisions of the period, and those its sessions relied on
     consents = home.ids(
         "SELECT c.id FROM consent_decision c JOIN resident r ON r.id = c.resident_id "
-        "WHERE r.practice_id = ? AND c.decided_on BETWEEN ? AND ?",
+        "WHERE r.practice_id = ? AND c.decided_on BETWEEN ? AND ? "
+        "UNION SELECT consent_id FROM access_session "
+        "WHERE practice_id = ? AND opened_at >= ? AND opened_at < ? "
+        "UNION SELECT consent_id FROM access_refusal WHERE practice_id = ? AND at >= ? AND at < ?",
         practice_id,
         FIRST,
         LAST,
-    )
+        *(practice_id, START, END) * 2,
+    ) - {None}
     assert {e["action"] for e in resources(one, "AuditEvent")} >= {"R"}
     assert len([e for e in resources(one, "AuditEvent") if e["action"] == "R"]) == len(sessions)
     assert urls(one, "Consent") == {full_url("Consent", i) for i in consents}
@@ -360,14 +398,24 @@ def test_consent_decisions_map_to_status_performer_and_provision(home_small: Hom
 
     (interests,) = by_patient[best.nhs_number]
     assert interests["contained"][0]["resourceType"] == "Practitioner"
-    assert "best-interests" in interests["policyRule"]["text"]
     capacity = {x["url"]: x for x in interests["extension"][0]["extension"]}
     assert capacity["decidedBy"]["valueCode"] == "best_interests"
+    assert "best-interests" in capacity["authority"]["valueString"]
     assert capacity["peopleConsulted"]["valueString"] == "Daughter; GP; named nurse"
 
     granted, withdrawal = by_patient[withdrawn.nhs_number]
-    assert granted["status"] == "inactive"  # replaced by the withdrawal
-    assert (withdrawal["status"], withdrawal["provision"]["type"]) == ("inactive", "deny")
+    assert granted["status"] == "inactive"  # replaced by the withdrawal, which it records
+    (ended,) = [x["extension"] for x in granted["extension"] if x["url"] == ENDED_EXTENSION]
+    assert ended == [
+        {"url": "by", "valueCode": "withdrawn"},
+        {"url": "on", "valueDate": "2026-11-10"},
+    ]
+    # a standing withdrawal is in force: a system enforcing active consents sees it
+    assert (withdrawal["status"], withdrawal["provision"]["type"]) == ("active", "deny")
+    assert {"url": REASON_EXTENSION, "valueString": "Changed mind"} in withdrawal["extension"]
+    assert all(
+        c["policy"][0]["uri"] in urls(bundle, "Contract") for c in resources(bundle, "Consent")
+    )
 
 
 def test_a_session_and_a_refusal_map_to_balp_audit_events(home_small: Home) -> None:
@@ -390,7 +438,12 @@ def test_a_session_and_a_refusal_map_to_balp_audit_events(home_small: Home) -> N
     assert read["agent"][0]["name"] == nurse.full_name
     assert read["agent"][0]["role"][0]["coding"][0]["code"] == "nurse"
     assert read["source"]["site"] == "nurses-station-1"
-    assert [e.get("name") for e in read["entity"][1:]] == ["Summary", "Medications"]
+    sections = [e for e in read["entity"] if e["role"]["code"] == "4"]
+    assert [e["name"] for e in sections] == ["Summary", "Medications"]
+    # the Consent in force and the agreement relied on, both in the Bundle
+    relied = {e["what"]["reference"] for e in read["entity"] if e["role"]["code"] == "13"}
+    assert relied <= urls(bundle, "Consent") | urls(bundle, "Contract")
+    assert {u.split(":")[0] for u in relied} == {"urn"} and len(relied) == 2
     assert read["entity"][0]["what"]["identifier"]["value"] == resident.nhs_number
     assert "end" in read["period"]
 

@@ -328,9 +328,10 @@ def test_a_session_s_later_entries_must_all_be_named_and_agree(
     # a section the nurse did not look at, added to what the export says was viewed
     widened = copy.deepcopy(bundle)
     session = alice(widened)
-    session["entity"].append({**session["entity"][-1], "name": "Problems"})
+    section = [e for e in session["entity"] if e["role"]["code"] == "4"][-1]
+    session["entity"].append({**section, "name": "Problems"})
     session["entity"][-1]["what"] = {
-        "identifier": {**session["entity"][-2]["what"]["identifier"], "value": "problems"}
+        "identifier": {**section["what"]["identifier"], "value": "problems"}
     }
     code, out = run_check(capsys, save(widened, tmp_path / "widened.json"))
     assert code == 1

@@ -18,11 +18,12 @@ from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import ConsentKind
 from carehome_share.reports.access_report import write_access_report
 from carehome_share.reports.consent_form import write_consent_form
+from carehome_share.reports.consent_register import write_consent_register
 from carehome_share.reports.fonts import FONT
 from carehome_share.reports.history import write_resident_history
 from carehome_share.reports.staff_list import write_staff_list
 from carehome_share.reports.table import _wrapped
-from carehome_share.services import access, auth, consent, residents, staff
+from carehome_share.services import access, auth, consent, practices, residents, staff
 from carehome_share.services import audit as audit_service
 from carehome_share.services import backup as backup_service
 from carehome_share.services import reports as report_service
@@ -230,13 +231,15 @@ def test_consent_form_pre_filled_and_blank(story: Story) -> None:
     assert "Riverside Surgery (Y01234)" in filled
     assert "Medications" in filled and "Test results" not in filled  # the agreement's sections
     assert "Care plan review" in filled and "End of life care" not in filled
-    assert "Test results" in blank and story.bob.full_name not in blank
+    # a blank form offers only what agreements in force allow: none here includes test results
+    assert "Test results" not in blank and story.bob.full_name not in blank
+    assert "Medications" in blank
     for text in (filled, blank):
         for part in (
             "A. The resident's own decision",
             "B. Capacity assessment",
             "C. Decision by a representative",
-            "Authority reference",
+            "Court order reference",
             "D. Best-interests decision",
             "People consulted",
             "E. Witness and record",
@@ -388,3 +391,216 @@ def test_the_next_access_report_says_a_backup_was_restored(
     assert "DATABASE RESTORED FROM A BACKUP" in text
     assert "friday.db" in text and "Mary Manager restored the database" in text
     restored.vault.close()
+
+
+# -- what a reviewer relies on (issue 15) -------------------------------------------------------
+
+
+def font_sizes(pdf: bytes) -> list[tuple[float, str]]:
+    """The size, as printed, of every run of text on every page, with the text."""
+    runs: list[tuple[float, str]] = []
+
+    def seen(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if text.strip():
+            runs.append((round(size * abs(tm[3]) * abs(cm[3]), 2), text.strip()))
+
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        page.extract_text(visitor_text=seen)
+    return runs
+
+
+def test_a_session_opened_with_the_consent_review_overdue_says_so(home: Home) -> None:
+    overdue = home.add_resident(consent_by=None)
+    consent.record_consent(
+        home.ctx, overdue.id, "granted", "resident", decided_on="2026-01-10", review_on="2026-11-01"
+    )
+    nurse = home.add_nurse()
+    home.log_in(nurse)
+    access.open_access_session(home.ctx, overdue.id, "medication_check", "Checking the dose")
+    home.as_manager()
+
+    text = flat(access_report(home.ctx))
+
+    assert re.search(r"Granted 10/01/2026\s+The resident\s+REVIEW OVERDUE \(due 01/11/2026\)", text)
+    assert "(!)" in text  # the row is marked in words, not only shaded
+    assert "Review due 30/06/2027" in text  # the agreement's own review date
+
+
+def test_the_access_report_prints_residency_workstation_and_unanswered_refusals(
+    story: Story,
+) -> None:
+    text = flat(access_report(story.home.ctx))
+
+    assert "Residents and their stays in the period" in text
+    assert re.search(
+        rf"{story.alice.full_name} {format_nhs_number(story.alice.nhs_number)} 01/11/2026 00:00 "
+        r"still here",
+        text,
+    )
+    assert "at nurses-station-1" in text  # the workstation of each session and refusal
+    assert f"NMC {story.nurse.nmc_pin}" in text  # a refusal names the nurse's PIN
+    assert "Call to the practice" in text and re.search(r"\bYes\b", text)
+    assert "nurse's own record" in text and "audit trail in its clinical system" in text
+    assert '"print reports" entry' in text
+    assert "INCOMPLETE PERIOD" not in text  # printed on 02/12, after the period
+
+
+def test_a_refusal_no_call_followed_is_flagged(home: Home, clock: Clock) -> None:
+    played = play_november(home, clock)
+    home.as_manager()
+    text = flat(access_report(home.ctx))
+    assert f"(!) {played.refusal_id}" in text and "NONE LOGGED" in text
+    assert "INCOMPLETE PERIOD: printed on 22/11/2026" in text  # the period runs to 30/11
+
+
+def test_an_empty_period_counts_whole_sessions_on_its_chart(home: Home) -> None:
+    text = flat(access_report(home.ctx, "2026-01-01", "2026-01-31"))
+    assert "Access sessions (0)" in text and "0.00" not in text  # no steps of 0.002
+
+
+def test_long_sessions_show_minutes_and_seconds(story: Story) -> None:
+    text = flat(access_report(story.home.ctx))
+    assert re.search(r"\b5:00\b", text)  # Alice's five-minute session
+    assert "Min:sec" in text
+
+
+def test_the_resident_history_answers_a_subject_access_request(story: Story) -> None:
+    ctx = story.home.ctx
+    access_report(ctx)  # a report that carries Alice's records to the practice
+
+    text = flat(
+        build(
+            lambda render: report_service.resident_history(ctx, story.alice.id, render),
+            write_resident_history,
+        )
+    )
+
+    for words in (
+        "controller of this record of access",
+        "Who receives it",
+        "How long it is kept",
+        "withdraw consent at any time",
+        "Information Commissioner's Office",
+        "covers access to the GP record only",
+        "AUTO-CLOSED means",
+    ):
+        assert words in text, words
+    assert re.search(
+        r"Sent to the GP practice .* GP access report \(PDF\) 21/11/2026 to 30/11/2026", text
+    )
+    assert " allowed " not in f" {text} "
+
+
+def test_the_consent_form_gives_the_two_stage_test_and_the_rights(story: Story) -> None:
+    ctx = story.home.ctx
+    text = flat(
+        build(lambda r: report_service.consent_form(ctx, story.bob.id, r), write_consent_form)
+    )
+
+    for words in (
+        "impairment of, or a disturbance in the functioning of, the mind or brain",
+        "understand the information",
+        "retain that information",
+        "use or weigh that information",
+        "communicate the decision",
+        "HAS capacity",
+        "LACKS capacity",
+        "Steps taken to help the resident decide",
+        "Assessed by",
+        "LPA registered on",
+        "LPA seen on",
+        "Court order reference",
+        "Access ends when the resident leaves the home",
+        "controller",
+        "privacy notice",
+        "ico.org.uk",
+    ):
+        assert words in text, words
+
+
+def test_an_ended_agreement_is_never_shown_as_current(home: Home, clock: Clock) -> None:
+    practices.add_practice(home.ctx, "Old Mill Surgery", "Y09999")
+    practices.add_agreement(
+        home.ctx,
+        "Y09999",
+        starts_on="2024-01-01",
+        ends_on="2026-02-28",
+        purposes=["medication_check"],
+        sections=["test_results"],
+        home_signatory="Mary Manager",
+        practice_signatory="Dr Old",
+    )
+    resident = residents.add_resident(
+        home.ctx, next(home.numbers), "Olive", "Mill", "1930-01-01", "Y09999"
+    )
+    residents.admit(home.ctx, resident.id, at="2026-11-01")
+    consent.record_consent(home.ctx, resident.id, "granted", "resident", decided_on="2026-11-01")
+
+    form = flat(
+        build(lambda r: report_service.consent_form(home.ctx, resident.id, r), write_consent_form)
+    )
+    blank = flat(
+        build(lambda r: report_service.consent_form(home.ctx, None, r), write_consent_form)
+    )
+    register = flat(
+        build(lambda r: report_service.consent_register(home.ctx, r), write_consent_register)
+    )
+
+    assert "runs until 28/02/2026" not in form and "No data sharing agreement" in form
+    assert "Test results" not in form and "Test results" not in blank
+    assert re.search(
+        r"\(!\) Olive Mill .* Yes, but may NOT open .* Agreement ended 28/02/2026", register
+    )
+
+
+def test_the_staff_list_prints_training_and_confidentiality_and_flags_old_training(
+    home: Home,
+) -> None:
+    fresh = home.add_nurse(ig_training_on="2026-06-01", confidentiality_signed_on="2026-06-02")
+    stale = home.add_staff(["nurse", "manager"], ig_training_on="2025-06-01")
+
+    text = flat(
+        build(
+            lambda r: report_service.staff_list(home.ctx, ODS, "2026-11-01", "2026-11-30", r),
+            write_staff_list,
+        )
+    )
+
+    assert re.search(
+        rf"{fresh.full_name} Registered nurse {fresh.nmc_pin} .* 01/06/2026 02/06/2026", text
+    )
+    assert f"(!) {stale.full_name}" in text and "OVER A YEAR AGO" in text
+    assert "also registered manager" in text
+
+
+@pytest.mark.parametrize("document", ["access", "history", "form", "register", "staff"])
+def test_every_document_has_no_text_under_8_pt_and_its_language_and_title(
+    story: Story, document: str
+) -> None:
+    ctx = story.home.ctx
+    read, write = {
+        "access": (
+            lambda r: report_service.gp_access_report(ctx, ODS, "2026-11-21", "2026-11-30", r),
+            write_access_report,
+        ),
+        "history": (
+            lambda r: report_service.resident_history(ctx, story.alice.id, r),
+            write_resident_history,
+        ),
+        "form": (lambda r: report_service.consent_form(ctx, None, r), write_consent_form),
+        "register": (lambda r: report_service.consent_register(ctx, r), write_consent_register),
+        "staff": (
+            lambda r: report_service.staff_list(ctx, ODS, "2026-11-01", "2026-11-30", r),
+            write_staff_list,
+        ),
+    }[document]
+    out = io.BytesIO()
+    read(lambda d: write(d, out))
+
+    sizes = font_sizes(out.getvalue())
+    assert sizes and min(size for size, _ in sizes) >= 8, sorted(sizes)[:5]
+    body = [size for size, _ in sizes]
+    assert sorted(body)[len(body) // 2] >= 9  # most of the text is body text, 9 pt or more
+    pdf = PdfReader(io.BytesIO(out.getvalue()))
+    assert pdf.trailer["/Root"]["/Lang"] == "en-GB"
+    assert pdf.metadata.title and pdf.trailer["/Root"]["/ViewerPreferences"]["/DisplayDocTitle"]

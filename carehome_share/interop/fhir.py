@@ -1,19 +1,34 @@
 """The FHIR export as HL7 FHIR R4 JSON: a Bundle of type "collection".
 
-- Organization: the home, and each GP practice (by ODS code).
+- Organization: the home, and each GP practice (by ODS code). The home carries no identifier:
+  its ODS or CQC location code is not stored yet.
 - Patient: each resident named, by NHS number.
-- Consent: each consent decision. Status: a consent in force is "active"; one expired or
-  replaced by a later decision is "inactive"; a refusal or objection is "rejected"; a
-  withdrawal is "inactive". provision.type is "permit" for a consent, "deny" otherwise. The
-  GP practice is the custodian actor, the home the recipient, the agreement's purposes the
-  purposes. Who decided is the performer: the resident (Patient), an attorney or deputy
+- Contract: each data sharing agreement the Consents and AuditEvents rely on (those in force
+  in the period, and any a session relied on), identified by the home's agreement number.
+- Consent: each consent decision made in the period, and each one a session or refusal relied
+  on, so "the consent in force then" can be rebuilt from the file. Status: the decision that
+  stands (the latest, and for a consent not expired) is "active", whether it permits or not; a
+  refusal, objection or withdrawal is provision.type "deny", a consent "permit". A decision
+  ended by a later one, or a consent expired, is "inactive", with what ended it in the
+  consent-ended extension. `policy` names the agreement's Contract and `policyRule` the rule
+  (ppc-1). Who decided is the performer: the resident (Patient), an attorney or deputy
   (contained RelatedPerson with the LPA or court order reference as identifier), or the
-  best-interests decision maker (contained Practitioner); the capacity assessment and the
-  people consulted travel in the capacity-decision extension.
-- AuditEvent, after IHE Basic Audit Log Patterns: a session is a read (type rest, subtype
-  read, action R, outcome 0); a refusal follows the consent-authorisation pattern (type DCM
-  110113 Security Alert, action E, outcome 8, outcomeDesc the reasons).
-- Communication: each phone call to the GP practice, `about` the refusal it followed.
+  best-interests decision maker (contained Practitioner). R4 has no element for the capacity
+  assessment and the representative's authority (capacity-decision extension), the review date
+  (consent-review-date), the witness (consent-witness) or the reason given for a refusal,
+  objection or withdrawal (consent-reason): extensions, defined under BASE.
+- AuditEvent, after IHE Basic Audit Log Patterns (BALP): a session is a patient read (type rest,
+  subtype read, action R, outcome 0), claiming meta.profile IHE.BasicAudit.PatientRead; a
+  refusal is a security alert (DICOM 110113, subtype 110132 use of restricted function, action
+  E, outcome 8, outcomeDesc the reasons). Agents: the nurse (the user, with NMC PIN), the
+  workstation (DICOM 110153 source) and the practice's record system (DICOM 110152
+  destination). Entities: the patient, the sections viewed, the Consent in force and the
+  agreement's Contract.
+- Communication: each phone call to the GP practice, `about` the refusal it followed; sent by
+  the nurse (NMC PIN), received by the person spoken to at the practice.
+
+No resource carries a narrative (`text`): the Bundle is the machine-read twin of the printed
+report, which is its human-readable form, and a month's narrative would double its size.
 
 Each AuditEvent and Communication carries one audit-chain-entry extension for every audit entry
 that recorded it, oldest first: for a session the entry that opened it, each sections-viewed
@@ -49,6 +64,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from carehome_share.check import BUNDLE_SIGNATURE_FORMAT, EVIDENCE_EXTENSION, bundle_signed_bytes
 from carehome_share.domain.evidence import EVIDENCE_FILE
 from carehome_share.domain.model import (
+    Agreement,
     CloseKind,
     ConsentDecision,
     ConsentKind,
@@ -61,12 +77,23 @@ from carehome_share.domain.model import (
 from carehome_share.services.evidence import Evidence
 from carehome_share.services.fhir_export import ExportedConsent, FhirExport, Logged
 from carehome_share.store.fhir_queries import ChainLink
-from carehome_share.store.report_queries import ContactLine, RefusalLine, SessionLine
+from carehome_share.store.report_queries import (
+    ConsentBasis,
+    ContactLine,
+    RefusalLine,
+    SessionLine,
+)
 
 # Our own definitions. The domain is reserved (RFC 2606) until the project has a published one.
 BASE = "https://carehome-share.example.org/fhir"
 CHAIN_EXTENSION = f"{BASE}/StructureDefinition/audit-chain-entry"
 CAPACITY_EXTENSION = f"{BASE}/StructureDefinition/capacity-decision"
+REVIEW_EXTENSION = f"{BASE}/StructureDefinition/consent-review-date"
+WITNESS_EXTENSION = f"{BASE}/StructureDefinition/consent-witness"
+REASON_EXTENSION = f"{BASE}/StructureDefinition/consent-reason"
+ENDED_EXTENSION = f"{BASE}/StructureDefinition/consent-ended"
+AGREEMENT_SYSTEM = f"{BASE}/Id/data-sharing-agreement"
+POLICY_SYSTEM = f"{BASE}/CodeSystem/consent-policy"
 CHAIN_HEAD_SYSTEM = f"{BASE}/Id/audit-chain-head"
 PURPOSE_SYSTEM = f"{BASE}/CodeSystem/purpose"
 SECTION_SYSTEM = f"{BASE}/CodeSystem/gp-record-section"
@@ -79,15 +106,17 @@ _TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
 _ROLE_CODE = f"{_TERMINOLOGY}/v3-RoleCode"
 _PARTICIPATION = f"{_TERMINOLOGY}/v3-ParticipationType"
 _TREATMENT = {"system": f"{_TERMINOLOGY}/v3-ActReason", "code": "TREAT", "display": "treatment"}
+_DCM = "http://dicom.nema.org/resources/ontology/DCM"
+_BALP = "https://profiles.ihe.net/ITI/BALP/StructureDefinition"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, BASE)
 # ASTM E1762-95: the signature of the source of the data (the home, of its own records)
 _SOURCE_SIGNATURE = ("urn:iso-astm:E1762-95:2013", "1.2.840.10065.1.12.1.14", "Source Signature")
 
-_STATUS = {
-    ConsentKind.REFUSED: "rejected",
-    ConsentKind.OBJECTION: "rejected",
-    ConsentKind.WITHDRAWN: "inactive",
-}
+_POLICY_RULE = (
+    POLICY_SYSTEM,
+    "gp-record-access-agreement",
+    "Access to the GP record by the home's nurses under the data sharing agreement",
+)
 _REPRESENTATIVE = {
     DecidedBy.LPA_ATTORNEY: ("HPOWATT", "healthcare power of attorney"),
     DecidedBy.DEPUTY: ("GUARD", "guardian"),
@@ -192,6 +221,13 @@ def _bundle(export: FhirExport, carried: _Carried) -> dict[str, Any]:
         (full_url("Patient", nhs), _patient(r, practices.get(r.practice_id)))
         for nhs, r in export.residents.items()
     ]
+    agreements = {a.id: a for a in export.agreements} | {
+        c.agreement.id: c.agreement for c in export.consents if c.agreement
+    }
+    entries += [
+        (full_url("Contract", a.id), _contract(a, home, export.home_name, practices[a.practice_id]))
+        for a in agreements.values()
+    ]
     entries += [(full_url("Consent", c.decision.id), _consent(c, home)) for c in export.consents]
     entries += [
         (full_url("AuditEvent", f"session/{s.line.id}"), _read(s, home, carried))
@@ -271,7 +307,28 @@ def _patient_ref(nhs_number: str, name: str) -> dict[str, Any]:
     }
 
 
-# -- consent -----------------------------------------------------------------------------------
+# -- agreements and consent ---------------------------------------------------------------------
+
+
+def _contract(a: Agreement, home: str, home_name: str, practice: Practice) -> dict[str, Any]:
+    applies = {"start": a.starts_on.isoformat()}
+    if a.ends_on:
+        applies["end"] = a.ends_on.isoformat()
+    return {
+        "resourceType": "Contract",
+        "identifier": [{"system": AGREEMENT_SYSTEM, "value": str(a.id)}],
+        "status": "executed",
+        "applies": applies,
+        "title": f"Data sharing agreement between {home_name} and {practice.name}",
+        "authority": [{"reference": home, "display": home_name}, _practice_ref(practice)],
+    }
+
+
+def _agreement_ref(agreement_id: int) -> dict[str, Any]:
+    return {
+        "reference": full_url("Contract", agreement_id),
+        "identifier": {"system": AGREEMENT_SYSTEM, "value": str(agreement_id)},
+    }
 
 
 def _consent(exported: ExportedConsent, home: str) -> dict[str, Any]:
@@ -299,25 +356,55 @@ def _consent(exported: ExportedConsent, home: str) -> dict[str, Any]:
         provision["purpose"] = [_purpose(p) for p in exported.purposes]
     consent: dict[str, Any] = {
         "resourceType": "Consent",
-        "status": ("active" if exported.in_force else "inactive") if granted else _STATUS[d.kind],
+        "status": "active" if exported.in_force else "inactive",
         "scope": _concept(f"{_TERMINOLOGY}/consentscope", "patient-privacy", "Privacy Consent"),
         "category": [_concept("http://loinc.org", "59284-0", "Patient Consent")],
         "patient": _patient_ref(resident.nhs_number, resident.full_name),
         "dateTime": d.decided_on.isoformat(),
         "organization": [{"reference": home}],
+        "policyRule": _concept(*_POLICY_RULE),
         "provision": provision,
     }
+    if exported.agreement:
+        consent["policy"] = [{"uri": full_url("Contract", exported.agreement.id)}]
     if d.decided_by is DecidedBy.RESIDENT:
         consent["performer"] = [consent["patient"]]
     else:
         consent["contained"] = [_decision_maker(d, consent["patient"])]
         consent["performer"] = [{"reference": "#decision-maker", "display": d.representative_name}]
-        consent["policyRule"] = {"text": _AUTHORITY[d.decided_by]}
+    extensions = []
     if d.lacks_capacity or d.decided_by is not DecidedBy.RESIDENT:
-        consent["extension"] = [_capacity(d)]
-    if d.reason:
-        provision["code"] = [{"text": d.reason}]  # why it was refused, objected to, withdrawn
+        extensions.append(_capacity(d))
+    if d.review_on:
+        extensions.append({"url": REVIEW_EXTENSION, "valueDate": d.review_on.isoformat()})
+    if d.witness:
+        extensions.append({"url": WITNESS_EXTENSION, "valueString": d.witness})
+    if d.reason:  # why it was refused, objected to or withdrawn, in the words recorded
+        extensions.append({"url": REASON_EXTENSION, "valueString": d.reason})
+    if ended := _ended(exported):
+        extensions.append(ended)
+    if extensions:
+        consent["extension"] = extensions
     return consent
+
+
+def _ended(exported: ExportedConsent) -> dict[str, Any] | None:
+    """What ended a decision no longer in force: a later decision (its kind and day), or the
+    consent's expiry."""
+    d, later = exported.decision, exported.replaced_by
+    if later is not None:
+        parts = [
+            {"url": "by", "valueCode": later.kind.value},
+            {"url": "on", "valueDate": later.decided_on.isoformat()},
+        ]
+    elif not exported.in_force and d.expires_on:
+        parts = [
+            {"url": "by", "valueCode": "expired"},
+            {"url": "on", "valueDate": d.expires_on.isoformat()},
+        ]
+    else:
+        return None
+    return {"url": ENDED_EXTENSION, "extension": parts}
 
 
 def _decision_maker(d: ConsentDecision, patient: dict[str, Any]) -> dict[str, Any]:
@@ -345,6 +432,10 @@ def _capacity(d: ConsentDecision) -> dict[str, Any]:
         {"url": "decidedBy", "valueCode": d.decided_by.value},
         {"url": "lacksCapacity", "valueBoolean": d.lacks_capacity},
     ]
+    if d.decided_by in _AUTHORITY:
+        parts.append({"url": "authority", "valueString": _AUTHORITY[d.decided_by]})
+    if d.authority_reference:
+        parts.append({"url": "authorityReference", "valueString": d.authority_reference})
     if d.capacity_assessed_on:
         parts.append({"url": "assessedOn", "valueDate": d.capacity_assessed_on.isoformat()})
     if d.capacity_assessment:
@@ -361,6 +452,7 @@ def _read(logged: Logged[SessionLine], home: str, carried: _Carried) -> dict[str
     s = logged.line
     event = _event(logged, home, carried, s.opened_at, s.nurse_name, "nurse", s.nmc_pin, s.purpose)
     event |= {
+        "meta": {"profile": [f"{_BALP}/IHE.BasicAudit.PatientRead"]},
         "type": _coding(f"{_TERMINOLOGY}/audit-event-type", "rest", "RESTful Operation"),
         "subtype": [_coding("http://hl7.org/fhir/restful-interaction", "read", "read")],
         "action": "R",
@@ -382,21 +474,43 @@ def _read(logged: Logged[SessionLine], home: str, carried: _Carried) -> dict[str
             }
             for section in s.sections
         ),
+        *_basis(s.consent, s.agreement_id),
     ]
     return event
+
+
+def _basis(consent: ConsentBasis | None, agreement_id: int | None) -> list[dict[str, Any]]:
+    """The Consent in force when access was decided, and the agreement relied on."""
+    entities = []
+    if consent is not None:
+        entities.append(_security_entity({"reference": full_url("Consent", consent.id)}))
+    if agreement_id is not None:
+        entities.append(_security_entity(_agreement_ref(agreement_id)))
+    return entities
+
+
+def _security_entity(what: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "what": what,
+        "type": _coding(f"{_TERMINOLOGY}/audit-entity-type", "2", "System Object"),
+        "role": _coding(f"{_TERMINOLOGY}/object-role", "13", "Security Resource"),
+    }
 
 
 def _refusal(logged: Logged[RefusalLine], home: str, carried: _Carried) -> dict[str, Any]:
     r = logged.line
     event = _event(logged, home, carried, r.at, r.staff_name, r.role.value, None, r.purpose)
     event |= {
-        "type": _coding("http://dicom.nema.org/resources/ontology/DCM", "110113", "Security Alert"),
-        "subtype": [_coding("http://hl7.org/fhir/restful-interaction", "read", "read")],
+        "type": _coding(_DCM, "110113", "Security Alert"),
+        "subtype": [_coding(_DCM, "110132", "Use of Restricted Function")],
         "action": "E",
         "period": {"start": _instant(r.at), "end": _instant(r.at)},
         "outcome": "8",
         "outcomeDesc": "Refused: " + "; ".join(r.reasons),
-        "entity": [_patient_entity(r.nhs_number, r.resident_name, r.justification)],
+        "entity": [
+            _patient_entity(r.nhs_number, r.resident_name, r.justification),
+            *_basis(r.consent, None),
+        ],
     }
     return event
 
@@ -417,14 +531,14 @@ def _event(
         "observer": {"reference": home},
         "type": [_coding(f"{_TERMINOLOGY}/security-source-type", "1", "User Device")],
     }
+    workstation = logged.line.workstation
     if link:  # the person and place as the audit entry recorded them at the time
         name, role, pin = link.actor_name, link.actor_role, link.actor_nmc_pin or nmc_pin
-        source["site"] = link.workstation
+        workstation = link.workstation
     else:
         pin = nmc_pin
-    who: dict[str, Any] = {"display": name}
-    if pin:
-        who["identifier"] = {"system": NMC_PIN, "value": pin}
+    source["site"] = workstation
+    who = _nurse(name, pin)
     event: dict[str, Any] = {
         "resourceType": "AuditEvent",
         "recorded": _instant(at),
@@ -437,13 +551,30 @@ def _event(
                 "name": name,
                 "requestor": True,
                 "purposeOfUse": [{"coding": [_purpose(purpose)]}],
-            }
+            },
+            {  # BALP: the client, the home's workstation
+                "type": _concept(_DCM, "110153", "Source Role ID"),
+                "who": {"display": workstation},
+                "requestor": False,
+            },
+            {  # BALP: the server, the practice's record system
+                "type": _concept(_DCM, "110152", "Destination Role ID"),
+                "who": _practice_ref(logged.practice),
+                "requestor": False,
+            },
         ],
         "source": source,
     }
     if logged.chain:
         event["extension"] = [carried.chain(link) for link in logged.chain]
     return event
+
+
+def _nurse(name: str, nmc_pin: str | None) -> dict[str, Any]:
+    who: dict[str, Any] = {"display": name}
+    if nmc_pin:
+        who["identifier"] = {"system": NMC_PIN, "value": nmc_pin}
+    return who
 
 
 def _patient_entity(nhs_number: str, name: str, justification: str) -> dict[str, Any]:
@@ -463,10 +594,9 @@ def _call(logged: Logged[ContactLine], home: str, carried: _Carried) -> dict[str
         "medium": [_concept(f"{_TERMINOLOGY}/v3-ParticipationMode", "PHONE", "telephone")],
         "subject": _patient_ref(c.nhs_number, c.resident_name),
         "sent": _instant(c.at),
-        "sender": {"display": c.staff_name},
-        "recipient": [
-            _practice_ref(logged.practice) | {"display": f"{c.spoke_to}, {logged.practice.name}"}
-        ],
+        "sender": _nurse(c.staff_name, logged.link.actor_nmc_pin if logged.link else ""),
+        # the person spoken to; the practice is the Communication's recipient organisation
+        "recipient": [{"display": c.spoke_to}, _practice_ref(logged.practice)],
         "payload": [{"contentString": c.reason}, {"contentString": f"Outcome: {c.outcome}"}],
     }
     if c.refusal_id is not None:

@@ -33,9 +33,11 @@ from carehome_share.reports.page import (
     qr_box,
     spacer,
     uk_day,
+    uk_time,
 )
 from carehome_share.reports.rows import (
     AUTO_CLOSED,
+    FLAG,
     LONG,
     REFUSED,
     agreement_text,
@@ -64,10 +66,14 @@ def _week_chart(weeks: tuple[tuple[date, int], ...], width: float) -> Drawing:
         monday.strftime("%d/%m") if i % every == 0 else "" for i, (monday, _) in enumerate(weeks)
     ]
     for axis in (chart.categoryAxis.labels, chart.valueAxis.labels):
-        axis.fontName, axis.fontSize = FONT, 6.5
+        axis.fontName, axis.fontSize = FONT, 8
     chart.categoryAxis.labels.dy = -2
     chart.valueAxis.valueMin = 0
     chart.valueAxis.forceZero = True
+    # whole sessions: with none at all the axis would otherwise count in steps of 0.002
+    highest = max((count for _, count in weeks), default=0)
+    chart.valueAxis.valueMax = max(4, highest)
+    chart.valueAxis.valueStep = max(1, ceil(max(4, highest) / 5))
     chart.bars[0].fillColor = colors.HexColor("#4A6FA5")
     chart.bars[0].strokeColor = None
     drawing.add(chart)
@@ -141,7 +147,7 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
         hAlign="LEFT",
     )
     overview.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    agreements = [agreement_text(a) for a in report.agreements] or [
+    agreements = [agreement_text(a, report.today) for a in report.agreements] or [
         "No data sharing agreement was in force in this period."
     ]
     long_minutes = report.long_minutes
@@ -149,7 +155,7 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
         para(f"GP record access report: {practice.name} ({practice.ods_code})", TITLE),
         facts(
             [
-                ("Period", f"{uk_day(report.first_day)} to {uk_day(report.last_day)} (UK time)"),
+                ("Period", _period(report)),
                 ("Prepared by", f"{report.printed.by} at {report.printed.home_name}"),
                 *[("Data sharing agreement", text) for text in agreements],
             ],
@@ -166,31 +172,52 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
                 "Each session below is one nurse opening this practice's record of one resident: "
                 "why, what they looked at, and the consent decision in force at that moment "
                 "(a later change of consent does not alter it).",
-                "Highlighted: sessions auto-closed because they were left open (orange), "
-                f"sessions longer than {long_minutes} minutes (yellow), refused attempts (red).",
+                f"Rows marked {FLAG} need a second look (also shaded, for colour prints): "
+                "AUTO-CLOSED, left open and closed by the app (orange); LONG, open more than "
+                f"{long_minutes} minutes, the home's setting (yellow); REVIEW OVERDUE, the "
+                "consent's review date had passed, as the nurse was warned on screen; refused "
+                "attempts (red), with NONE LOGGED where no call to the practice followed.",
+                '"Sections viewed" is the nurse\'s own record of what she looked at. The other '
+                "half is the practice's own audit trail in its clinical system (EMIS Web, "
+                "SystmOne or Vision: the record-access audit): compare the two.",
                 "Times are UK local time; NHS numbers are shown 3-3-4.",
+                "Printing this report is itself recorded in the home's audit log: a "
+                '"print reports" entry, made just after the log head shown above '
+                f"(entry {report.head.seq}), names this practice and period; your next "
+                "report lists it.",
             ]
+        ),
+        *heading("Residents and their stays in the period"),
+        table(
+            [
+                Column("Resident", 0.25),
+                Column("NHS number", 0.15),
+                Column("Admitted", 0.2),
+                Column("Discharged", 0.2),
+            ],
+            _residency_rows(report),
+            "No resident is named in this period.",
         ),
         *heading(f"Access sessions ({s.sessions:,})"),
         table(
             session_columns(),
             (session_row(x, long_minutes) for x in progress.counted(report.sessions)),
             "No GP record of this practice was opened in this period.",
-            size=7,
         ),
         *heading(f"Refused attempts ({s.refusals:,})"),
         table(
             refusal_columns(),
-            (refusal_row(x) for x in progress.counted(report.refusals)),
+            (
+                refusal_row(x, x.id in report.followed_up, report.refusal_pins.get(x.id, ""))
+                for x in progress.counted(report.refusals)
+            ),
             "No attempt was refused in this period.",
-            size=7,
         ),
         *heading(f"Calls to the practice instead ({s.contacts:,})"),
         table(
             contact_columns(),
             (contact_row(x) for x in progress.counted(report.contacts)),
             "No call to the practice was logged in this period.",
-            size=7,
         ),
         *heading("Totals per resident"),
         table(
@@ -216,6 +243,28 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
         spacer(),
         blanks(["Concerns", "", "", ""], width * 0.8, per_row=1),
     ]
+
+
+def _period(report: AccessReport) -> str:
+    text = f"{uk_day(report.first_day)} to {uk_day(report.last_day)} (UK time)"
+    if report.last_day >= report.today:
+        text += (
+            f". INCOMPLETE PERIOD: printed on {uk_day(report.today)}, before the period ended; "
+            "later access is not in this report."
+        )
+    return text
+
+
+def _residency_rows(report: AccessReport) -> Iterator[Row]:
+    """Each resident with their stays in the period: access is lawful only while resident."""
+    for resident, stays in report.residencies:
+        name, nhs = resident.full_name, format_nhs_number(resident.nhs_number)
+        if not stays:
+            yield Row([name, nhs, "NOT RESIDENT in this period", "-"], REFUSED)
+        for stay in stays:
+            yield Row(
+                [name, nhs, uk_time(stay.admitted_at), uk_time(stay.discharged_at, "still here")]
+            )
 
 
 def _signed_head(report: AccessReport) -> Flowable:

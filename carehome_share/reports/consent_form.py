@@ -13,7 +13,6 @@ from carehome_share.reports.page import (
     BODY,
     HEADING,
     PORTRAIT,
-    SMALL,
     SUBHEADING,
     TITLE,
     Letterhead,
@@ -60,10 +59,20 @@ def _lines(count: int, label: str = "") -> Flowable:
     return blanks([label] + [""] * (count - 1), _WIDTH, per_row=1)
 
 
-def _about(form: ConsentForm) -> list[Flowable]:
+def _agreement(form: ConsentForm) -> list[Flowable]:
+    """The agreement in force with the resident's practice, or plainly that there is none."""
     home = form.printed.home_name
     practice = form.practice.name if form.practice else "the resident's GP practice"
     agreement = form.agreement
+    if form.resident is not None and agreement is None:
+        return [
+            para(
+                f"No data sharing agreement between {home} and {practice} is in force today, so "
+                "nobody at the home may view the GP record. A decision recorded now takes "
+                "effect only once the home and the practice sign a new agreement; until then "
+                "the nurses phone the practice, as before."
+            )
+        ]
     ends = (
         f" The agreement with the practice runs until {uk_day(agreement.ends_on)}."
         if agreement and agreement.ends_on
@@ -74,10 +83,17 @@ def _about(form: ConsentForm) -> list[Flowable]:
             f"{home} and {practice} have signed a data sharing agreement. It lets the home's "
             "registered nurses look at parts of the resident's GP record on the computer, so they "
             "can give safe care without waiting for the surgery to answer the phone. We need a "
-            "decision before anyone looks."
-        ),
+            f"decision before anyone looks.{ends}"
+        )
+    ]
+
+
+def _about(form: ConsentForm) -> list[Flowable]:
+    home = form.printed.home_name
+    return [
+        *_agreement(form),
         Paragraph("What may be viewed", SUBHEADING),
-        *bullets([s.label for s in form.sections]),
+        *(bullets([s.label for s in form.sections]) or [para("Nothing, today.")]),
         Paragraph("By whom", SUBHEADING),
         para(
             f"Only registered nurses working at {home} whose registration with the Nursing and "
@@ -95,15 +111,27 @@ def _about(form: ConsentForm) -> list[Flowable]:
         para(
             "Until it is withdrawn, or until the expiry date written in part E if there is one. "
             "It is reviewed by the date in part E, and whenever the resident's circumstances "
-            f"change.{ends}"
+            "change. Access ends when the resident leaves the home: nobody may view the GP "
+            "record while they are not living here, and it starts again only if they return."
         ),
         Paragraph("The right to say no, or to change your mind", SUBHEADING),
         para(
             "Saying no is the resident's right and does not change the care they receive. Consent "
-            "may be refused now, or withdrawn at any time by telling any member of staff; it takes "
-            "effect at once. An objection from the resident is respected even when someone else "
-            "decides for them. Whenever the GP record may not be viewed, the nurse phones the GP "
-            "practice instead, as before."
+            "may be refused now, or withdrawn at any time: tell the nurse in charge or the "
+            "registered manager, in person, by phone or in writing. It takes effect as soon as "
+            "it is recorded, and nobody may then view the GP record. An objection from the "
+            "resident is respected even when someone else decides for them. Whenever the GP "
+            "record may not be viewed, the nurse phones the GP practice instead, as before."
+        ),
+        Paragraph("Who is responsible, and how to complain", SUBHEADING),
+        para(
+            f"{home} is the controller of the record of each look at the GP record; the GP "
+            "practice remains the controller of the GP record itself. The home's privacy "
+            "notice, which says how it uses personal information and for how long it keeps it, "
+            "is on the notice board in reception and available from the registered manager. "
+            "Anyone unhappy with how the information is used may complain to the home's "
+            "manager, and to the Information Commissioner's Office (ICO): "
+            "ico.org.uk/make-a-complaint, telephone 0303 123 1113."
         ),
     ]
 
@@ -133,8 +161,7 @@ def _story(form: ConsentForm) -> list[Flowable]:
         para(f"Consent to share GP records with {home}", TITLE),
         para(
             "Please read this with the resident, and with their attorney or deputy if they have "
-            "one. Ask the registered manager about anything that is not clear.",
-            SMALL,
+            "one. Ask the registered manager about anything that is not clear."
         ),
         _resident(form),
         spacer(),
@@ -148,30 +175,53 @@ def _story(form: ConsentForm) -> list[Flowable]:
         *_section(
             "B. Capacity assessment (Mental Capacity Act 2005)",
             para(
-                "Only if the resident may be unable to make this decision, even with help: can "
-                "they understand, retain and weigh the information above, and communicate a "
-                "decision? Parts C or D may be used only when this assessment finds they cannot.",
-                SMALL,
+                "Only if there is reason to doubt that the resident can make this decision. "
+                "Assume they can unless this assessment shows otherwise, and help them first: "
+                "parts C or D may be used only when it finds they cannot, for this decision, now."
             ),
-            blanks(["Assessed on", "Assessed by", "Role", "Signature"], _WIDTH),
-            spacer(2 * mm),
-            _Choice("The resident lacks capacity to make this decision at this time, because:"),
-            _lines(3),
+            para(
+                "Stage 1. Is there an impairment of, or a disturbance in the functioning of, "
+                "the mind or brain (for example dementia, delirium, a stroke)?"
+            ),
+            _Choice("Yes, namely:"),
+            _lines(1),
+            _Choice("No: the resident has capacity (go to part A)."),
+            para(
+                "Stage 2. Because of it, is the resident unable, even with help, to do any one "
+                "of these? Tick each that applies."
+            ),
+            _Choice("understand the information about this decision"),
+            _Choice("retain that information long enough to decide"),
+            _Choice("use or weigh that information as part of deciding"),
+            _Choice("communicate the decision (by any means)"),
+            para(
+                "Steps taken to help the resident decide (for example a better time of day, "
+                "hearing or sight aids, an interpreter, simpler words, pictures):"
+            ),
+            _lines(2),
+            Paragraph("Outcome", SUBHEADING),
+            _Choice("The resident HAS capacity to make this decision: they decide (part A)."),
+            _Choice(
+                "The resident LACKS capacity to make this decision at this time (stage 1 and at "
+                "least one box in stage 2), because:"
+            ),
+            _lines(2),
+            blanks(["Assessed by", "Role", "Assessed on", "Signature"], _WIDTH),
         ),
         *_section(
             "C. Decision by a representative",
             para(
                 "Only a health and welfare attorney under a Lasting Power of Attorney registered "
                 "with the Office of the Public Guardian, or a deputy appointed by the Court of "
-                "Protection with authority over health decisions. The home sees the document.",
-                SMALL,
+                "Protection with authority over health decisions. The home sees the original "
+                "document, or a certified copy, before relying on it."
             ),
             _Choice("Health and welfare attorney (LPA)"),
+            blanks(["LPA registered on", "LPA seen on"], _WIDTH),
+            spacer(2 * mm),
             _Choice("Court-appointed deputy"),
-            blanks(
-                ["Name", "Relationship", "Authority reference", "Document seen by"],
-                _WIDTH,
-            ),
+            blanks(["Court order reference", "Order seen on"], _WIDTH),
+            blanks(["Name", "Relationship", "Document seen by", "Role"], _WIDTH),
             spacer(2 * mm),
             _Choice(f"As the resident's representative, I agree to {agree}."),
             _Choice("As the resident's representative, I do not agree."),
@@ -181,8 +231,7 @@ def _story(form: ConsentForm) -> list[Flowable]:
             "D. Best-interests decision (no attorney or deputy)",
             para(
                 "Made by the decision maker after consulting the people who know the resident, "
-                "taking account of the resident's past and present wishes and feelings.",
-                SMALL,
+                "taking account of the resident's past and present wishes and feelings."
             ),
             blanks(["Decision maker", "Role"], _WIDTH),
             _lines(3, "People consulted (name, relationship)"),

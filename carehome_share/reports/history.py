@@ -72,6 +72,42 @@ def _consent_rows(history: ResidentHistory) -> list[Row]:
     return rows
 
 
+_OUTCOMES = {"allowed": "Done", "denied": "Refused"}
+_DOCUMENTS = {
+    "gp_access_report": "GP access report (PDF)",
+    "fhir_bundle": "Data export (FHIR), for the practice",
+}
+
+
+def _article_15(history: ResidentHistory) -> list[Flowable]:
+    """What a response to a subject access request must also say (UK GDPR Article 15(1))."""
+    home = history.printed.home_name
+    practice = history.practice.name if history.practice else "the resident's GP practice"
+    return [
+        *heading("Your right of access: what the home does with this information"),
+        *bullets(
+            [
+                f"Who holds it: {home} is the controller of this record of access.",
+                "Why: so that nurses can check the GP record for your care (medication checks, "
+                "clinical assessments, hospital admission and discharge, care-plan reviews), "
+                "only with your consent or a lawful decision made for you, and so that every "
+                "look can be checked afterwards.",
+                f"Who receives it: {practice}, in the access reports and data exports it is "
+                "sent to review the home's access; nobody else, unless the law requires it.",
+                "How long it is kept: the access log cannot be edited or deleted, and is kept "
+                "while the home keeps your care record, as the home's retention schedule says "
+                "(commonly 8 years after care ends).",
+                "Your rights: to a copy (this document), to have wrong information corrected, "
+                "to object, and to withdraw consent at any time (tell the manager; access "
+                "stops from then). Access also stops when you leave the home.",
+                "Where it came from: the home's own staff, recorded as they worked.",
+                "To complain: first to the home's manager; you may also complain to the "
+                "Information Commissioner's Office, ico.org.uk/make-a-complaint, 0303 123 1113.",
+            ]
+        ),
+    ]
+
+
 def _story(history: ResidentHistory) -> list[Flowable]:
     r = history.resident
     practice = history.practice
@@ -94,11 +130,18 @@ def _story(history: ResidentHistory) -> list[Flowable]:
                 "subject access request: each time a nurse opened it, why, what they viewed and "
                 "the consent in force at that moment; each refused attempt and each call made to "
                 "the GP practice instead.",
-                "Times are UK local time. Highlighted: sessions auto-closed because they were left "
-                f"open (orange), sessions longer than {history.long_minutes} minutes (yellow), "
-                "refused attempts (red).",
+                "This covers access to the GP record only. The rest of the care record (care "
+                "plans, daily notes, medicines given at the home) is not in it: ask the home for "
+                "it separately if you want it.",
+                "Times are UK local time. Rows marked (!) and shaded need a second look: "
+                "AUTO-CLOSED means the nurse left the record open and the app closed it after "
+                f"the time limit; LONG means it was open for more than {history.long_minutes} "
+                "minutes; a refused attempt is one where the app did not open the record, with "
+                'what was missing. "Sections viewed" are what the nurse recorded looking at.',
             ]
         ),
+        *_article_15(history),
+        spacer(),
         chain_head(history.head.seq, history.head.hash),
         *heading("Stays at the home"),
         table(
@@ -133,21 +176,50 @@ def _story(history: ResidentHistory) -> list[Flowable]:
             session_columns(with_resident=False),
             (session_row(s, history.long_minutes, with_resident=False) for s in history.sessions),
             "The GP record was never opened.",
-            size=7,
         ),
         *heading("Refused attempts"),
         table(
             refusal_columns(with_resident=False),
-            (refusal_row(f, with_resident=False) for f in history.refusals),
+            (
+                refusal_row(f, f.id in history.followed_up, with_resident=False)
+                for f in history.refusals
+            ),
             "No attempt was refused.",
-            size=7,
         ),
         *heading("Calls to the GP practice instead"),
         table(
             contact_columns(with_resident=False),
             (contact_row(c, with_resident=False) for c in history.contacts),
             "No call to the GP practice is recorded.",
-            size=7,
+        ),
+        *heading("Sent to the GP practice"),
+        para(
+            "The GP access reports printed and the data exports made for the resident's GP "
+            "practice that cover a day on which their record was opened, an attempt was "
+            "refused, the practice was called about them or a consent decision was made: each "
+            "carries those records to the practice."
+        ),
+        table(
+            [
+                Column("Entry", 0.07),
+                Column("When", 0.12),
+                Column("What", 0.3),
+                Column("Period covered", 0.2),
+                Column("Made by", 0.25),
+            ],
+            (
+                Row(
+                    [
+                        str(d.seq),
+                        uk_time(d.at),
+                        _DOCUMENTS[d.document],
+                        f"{uk_day(d.first_day)} to {uk_day(d.last_day)}",
+                        d.actor_name,
+                    ]
+                )
+                for d in history.disclosures
+            ),
+            "Nothing about this resident has been sent to the GP practice.",
         ),
         *heading("Requests for their information from others (disclosures)"),
         table(
@@ -166,7 +238,7 @@ def _story(history: ResidentHistory) -> list[Flowable]:
                         "\n\n".join(decision_text(d) for d in r.decisions) or "Awaiting a decision",
                     ]
                 )
-                for r in history.disclosures
+                for r in history.requests
             ),
             "No one outside the home has asked for this resident's information.",
         ),
@@ -186,7 +258,7 @@ def _story(history: ResidentHistory) -> list[Flowable]:
                         uk_time(e.at),
                         f"{e.actor_name} ({e.actor_role})",
                         e.action.replace("_", " ").capitalize(),
-                        e.outcome,
+                        _OUTCOMES.get(e.outcome, e.outcome),
                     ]
                 )
                 for e in history.events

@@ -44,6 +44,8 @@ CONFIDENTIAL = "CONFIDENTIAL: contains personal data"
 ALERT = colors.HexColor("#B00020")
 SHADE = colors.HexColor("#EEEEEE")
 _PAGE_COUNT = "pageCount"
+_FOOTER = 8  # pt
+LANGUAGE = "en-GB"  # read aloud by screen readers as British English
 
 
 # -- formats -----------------------------------------------------------------------------------
@@ -71,7 +73,8 @@ def escaped(text: str) -> str:
 # -- styles ------------------------------------------------------------------------------------
 
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, spaceAfter=4)
-SMALL = ParagraphStyle("small", BODY, fontSize=7.5, leading=9.5, spaceAfter=2)
+# notes and labels: the smallest text on any page, still readable printed (nothing under 8 pt)
+SMALL = ParagraphStyle("small", BODY, fontSize=8.5, leading=11, spaceAfter=2)
 TITLE = ParagraphStyle("title", BODY, fontName=BOLD, fontSize=16, leading=20, spaceAfter=6)
 HEADING = ParagraphStyle(
     "heading", BODY, fontName=BOLD, fontSize=11.5, leading=15, spaceBefore=10, spaceAfter=4
@@ -121,10 +124,10 @@ def facts(
 
 def blanks(labels: Sequence[str], width: float, per_row: int = 2) -> Table:
     """Labelled lines to write on: names, signatures, dates."""
-    cells = [x for label in labels for x in (Paragraph(escaped(label), SMALL), "")]
+    cells = [x for label in labels for x in (Paragraph(escaped(label), BODY), "")]
     cells += [""] * (-len(cells) % (2 * per_row))
     rows = [cells[i : i + 2 * per_row] for i in range(0, len(cells), 2 * per_row)]
-    label = 38 * mm
+    label = 42 * mm
     line = width / per_row - label
     table = Table(rows, colWidths=[label, line] * per_row, rowHeights=10 * mm, hAlign="LEFT")
     table.setStyle(
@@ -170,7 +173,8 @@ def chain_head(seq: int, digest: str) -> Flowable:
     text = [
         Paragraph("Audit chain head when this document was produced", SUBHEADING),
         Paragraph(f"Entry <b>{seq}</b>, hash:", BODY),
-        Paragraph(grouped(digest), CODE),
+        # eight groups a line, so the hash never breaks inside a group
+        Paragraph(f"{grouped(digest[:32])}<br/>{grouped(digest[32:])}", CODE),
         Paragraph(
             "To check that the home's records were not edited, deleted or rolled back since, the "
             "home runs <b>carehome-share verify --head</b> followed by the entry number, a colon "
@@ -237,7 +241,7 @@ class _Canvas(Canvas):
     def save(self) -> None:
         # The form every footer drew: the number of pages, known only now.
         self.beginForm(_PAGE_COUNT)
-        self.setFont(FONT, 7.5)
+        self.setFont(FONT, _FOOTER)
         self.drawString(0, 0, str(self.getPageNumber() - 1))
         self.endForm()
         super().save()
@@ -271,13 +275,13 @@ def _decorate(canvas: Canvas, doc: BaseDocTemplate, head: Letterhead) -> None:
 
     bottom = MARGIN - 8 * mm
     canvas.line(MARGIN, bottom + 10, width - MARGIN, bottom + 10)
-    canvas.setFont(FONT, 7.5)
+    canvas.setFont(FONT, _FOOTER)
     canvas.drawString(MARGIN, bottom, f"Generated {uk_time(head.generated_at)} (UK time)")
     canvas.drawCentredString(width / 2, bottom, head.marking)
     label = f"Page {doc.page} of "
     x = width - MARGIN - 22 * mm
     canvas.drawString(x, bottom, label)
-    canvas.translate(x + canvas.stringWidth(label, FONT, 7.5), bottom)
+    canvas.translate(x + canvas.stringWidth(label, FONT, _FOOTER), bottom)
     canvas.doForm(_PAGE_COUNT)
     canvas.restoreState()
 
@@ -299,6 +303,8 @@ def build(
         author=head.home_name,
         subject=head.marking,
         creator="carehome-share",
+        lang=LANGUAGE,
+        displayDocTitle=1,  # a viewer's window shows the title, not the file name
     )
     frame = Frame(
         doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body", showBoundary=0

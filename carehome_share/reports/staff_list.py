@@ -2,14 +2,16 @@
 with NMC PINs and register check dates, and who joined or left in the period."""
 
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import BinaryIO
 
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable
 
+from carehome_share.domain.model import Role
 from carehome_share.domain.validation import uk_date
 from carehome_share.reports.page import (
-    PORTRAIT,
+    LANDSCAPE,
     TITLE,
     Letterhead,
     blanks,
@@ -23,28 +25,45 @@ from carehome_share.reports.page import (
     spacer,
     uk_day,
 )
-from carehome_share.reports.rows import REFUSED, agreement_text
+from carehome_share.reports.rows import FLAG, LONG, REFUSED, agreement_text
 from carehome_share.reports.signature import signer_of
 from carehome_share.reports.table import Column, Row, table
 from carehome_share.services.reports import StaffLine, StaffList
 
-_WIDTH = PORTRAIT[0] - 30 * mm
+_WIDTH = LANDSCAPE[0] - 30 * mm
+# The Data Security and Protection Toolkit expects information-governance training every year
+_TRAINING_YEAR = timedelta(days=365)
 
 
-def _member_row(m: StaffLine) -> Row:
+def _training(on: date | None, today: date) -> tuple[str, bool]:
+    """The IG training date, and whether it is missing or over a year old."""
+    if on is None:
+        return "NONE RECORDED", True
+    if today - on > _TRAINING_YEAR:
+        return f"{uk_day(on)}\nOVER A YEAR AGO", True
+    return uk_day(on), False
+
+
+def _member_row(m: StaffLine, today: date) -> Row:
     s = m.staff
     may = "Yes" if not m.not_authorised else "NO: " + "; ".join(m.not_authorised)
+    training, stale = _training(s.ig_training_on, today)
+    flagged = bool(m.not_authorised) or stale
+    others = sorted(r.label for r in s.roles if r is not Role.NURSE)
     return Row(
         [
-            s.full_name,
+            f"{FLAG} {s.full_name}" if flagged else s.full_name,
+            "Registered nurse" + "".join(f"\nalso {r.lower()}" for r in others),
             s.nmc_pin or "-",
             uk_day(s.nmc_checked_on),
             uk_day(s.nmc_expires_on),
+            training,
+            uk_day(s.confidentiality_signed_on, "NONE RECORDED"),
             uk_day(m.joined),
             uk_day(m.left),
             may,
         ],
-        REFUSED if m.not_authorised else None,
+        REFUSED if m.not_authorised else LONG if stale else None,
     )
 
 
@@ -60,7 +79,6 @@ def _dated(members: Sequence[StaffLine], left: bool, when_empty: str) -> Flowabl
             for m in members
         ),
         when_empty,
-        size=8,
     )
 
 
@@ -73,7 +91,8 @@ def write_staff_list(staff: StaffList, out: BinaryIO) -> int:
         staff.printed.at,
         signer=signer_of(staff.printed),
     )
-    agreements = [agreement_text(a) for a in staff.agreements] or [
+    today = uk_date(staff.printed.at)
+    agreements = [agreement_text(a, today) for a in staff.agreements] or [
         "No data sharing agreement was in force in this period."
     ]
     story = [
@@ -90,22 +109,30 @@ def write_staff_list(staff: StaffList, out: BinaryIO) -> int:
             [
                 "Only registered nurses, each with a personal login, may open a resident's GP "
                 "record, and only while their NMC registration has been checked and is current.",
-                f"'May open now' is as of {uk_day(uk_date(staff.printed.at))}, checked by the same "
+                f"'May open now' is as of {uk_day(today)}, checked by the same "
                 "rules the app applies at each access.",
+                "Information-governance training is expected every year (Data Security and "
+                "Protection Toolkit); training over a year old, or none recorded, is marked. "
+                "A nurse who also holds another role (e.g. manager) logs in under one role at a "
+                "time and may open a GP record only when working as a nurse.",
+                f"Rows marked {FLAG} need attention (also shaded, for colour prints).",
             ]
         ),
         *heading("Nurses with an account during the period"),
         table(
             [
-                Column("Name", 0.17),
-                Column("NMC PIN", 0.1),
-                Column("NMC checked", 0.115),
-                Column("NMC expires", 0.115),
-                Column("Joined", 0.115),
-                Column("Left", 0.115),
-                Column("May open now", 0.27),
+                Column("Name", 0.13),
+                Column("Roles", 0.11),
+                Column("NMC PIN", 0.07),
+                Column("NMC checked", 0.08),
+                Column("NMC expires", 0.08),
+                Column("IG training", 0.1),
+                Column("Confidentiality agreement", 0.12),
+                Column("Joined", 0.08),
+                Column("Left", 0.06),
+                Column("May open now", 0.17),
             ],
-            (_member_row(m) for m in staff.members),
+            (_member_row(m, today) for m in staff.members),
             "No nurse held an account in this period.",
         ),
         *heading("Joined in the period"),
@@ -119,4 +146,4 @@ def write_staff_list(staff: StaffList, out: BinaryIO) -> int:
         *heading("Checked by the GP practice"),
         blanks(["Name", "Role", "Signature", "Date"], _WIDTH),
     ]
-    return build(out, head, story, PORTRAIT)
+    return build(out, head, story, LANDSCAPE)

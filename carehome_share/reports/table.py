@@ -148,7 +148,7 @@ class StreamedTable(Flowable):
 
 
 def table(
-    columns: Sequence[Column], rows: Iterable[Row], when_empty: str, size: float = 7.5
+    columns: Sequence[Column], rows: Iterable[Row], when_empty: str, size: float = 9
 ) -> Flowable:
     """Rows under column titles, continued with the titles on every page; `when_empty` instead
     when there are no rows."""

@@ -16,8 +16,14 @@ from datetime import date, datetime
 from typing import Generic, NamedTuple, TypeVar
 
 from carehome_share.domain import validation as v
-from carehome_share.domain.consent import consent_state
-from carehome_share.domain.model import ConsentDecision, Practice, Purpose, Resident
+from carehome_share.domain.model import (
+    Agreement,
+    ConsentDecision,
+    ConsentKind,
+    Practice,
+    Purpose,
+    Resident,
+)
 from carehome_share.services import reports
 from carehome_share.services.context import Context, Tx, perform, read
 from carehome_share.services.evidence import Evidence, access_report_evidence
@@ -40,8 +46,15 @@ class ExportedConsent:
     decision: ConsentDecision
     resident: Resident
     practice: Practice
-    in_force: bool  # in force when exported: the latest decision, a consent, not expired
-    purposes: tuple[Purpose, ...]  # of the agreement in force on the decision day
+    # in force when exported: the latest decision (a refusal, objection or withdrawal stands
+    # as much as a consent does), and, a consent, not expired
+    in_force: bool
+    agreement: Agreement | None  # in force on the decision day
+    replaced_by: ConsentDecision | None  # the later decision that ended it, if one did
+
+    @property
+    def purposes(self) -> tuple[Purpose, ...]:
+        return self.agreement.purposes if self.agreement else ()
 
 
 class Logged(NamedTuple, Generic[L]):
@@ -69,6 +82,8 @@ class FhirExport:
     head: reports.ChainHead
     practices: tuple[Practice, ...]
     residents: dict[str, Resident]  # by NHS number: everyone named below
+    agreements: tuple[Agreement, ...]  # of the practices, in force at some time in the period
+    # made in the period, and those the sessions and refusals relied on
     consents: tuple[ExportedConsent, ...]
     sessions: tuple[Logged[SessionLine], ...]
     refusals: tuple[Logged[RefusalLine], ...]
@@ -144,6 +159,9 @@ def collect(
         sessions += logged("session", p, list(q.practice_sessions(conn, p.id, start, end)))
         refusals += logged("refusal", p, list(q.practice_refusals(conn, p.id, start, end)))
         contacts += logged("contact", p, list(q.practice_contacts(conn, p.id, start, end)))
+    relied_on = {x.line.consent.id for x in (*sessions, *refusals) if x.line.consent is not None}
+    agreements = {p.id: repo.list_agreements(conn, p.id) for p in practices}
+    relied_agreements = {s.line.agreement_id for s in sessions}
     return FhirExport(
         home_name=repo.home_name(conn) or "",
         at=now,
@@ -152,7 +170,16 @@ def collect(
         head=reports.chain_head(conn),
         practices=practices,
         residents=residents,
-        consents=_consents(conn, first, last, only, practices, residents, v.uk_date(now)),
+        agreements=tuple(
+            a
+            for p in practices
+            for a in agreements[p.id]
+            if a.id in relied_agreements
+            or (a.starts_on <= last and (a.ends_on is None or a.ends_on >= first))
+        ),
+        consents=_consents(
+            conn, first, last, only, practices, residents, agreements, relied_on, v.uk_date(now)
+        ),
         sessions=tuple(sessions),
         refusals=tuple(refusals),
         contacts=tuple(contacts),
@@ -189,24 +216,35 @@ def _consents(
     practice_id: int | None,
     practices: tuple[Practice, ...],
     residents: dict[str, Resident],
+    agreements: dict[int, list[Agreement]],
+    relied_on: set[int],
     today: date,
 ) -> tuple[ExportedConsent, ...]:
     by_id = {p.id: p for p in practices}
-    agreements = {p.id: repo.list_agreements(conn, p.id) for p in practices}
+    made = fhir_queries.consent_ids(conn, first, last, practice_id)
     exported = []
-    for consent_id in fhir_queries.consent_ids(conn, first, last, practice_id):
+    for consent_id in [*made, *sorted(relied_on.difference(made))]:
         decision = repo.get_consent(conn, consent_id)
         assert decision is not None
         resident = repo.get_resident(conn, decision.resident_id)
         assert resident is not None
         residents.setdefault(resident.nhs_number, resident)
-        state = consent_state(repo.consents(conn, resident.id), today)
-        in_force = state.in_force and state.latest is not None and state.latest.id == consent_id
+        # the latest decision stands (domain/consent.py): any later one ended this one
+        later = [d for d in repo.consents(conn, resident.id) if d.id > consent_id]
+        expired = decision.kind is ConsentKind.GRANTED and (
+            decision.expires_on is not None and today >= decision.expires_on
+        )
         covering = [
             a for a in agreements[resident.practice_id] if a.in_force_on(decision.decided_on)
         ]
-        purposes = covering[-1].purposes if covering else ()
         exported.append(
-            ExportedConsent(decision, resident, by_id[resident.practice_id], in_force, purposes)
+            ExportedConsent(
+                decision,
+                resident,
+                by_id[resident.practice_id],
+                in_force=not later and not expired,
+                agreement=covering[-1] if covering else None,
+                replaced_by=later[0] if later else None,
+            )
         )
     return tuple(exported)

@@ -14,7 +14,7 @@ may already view, so it is an ordinary read.
 """
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
@@ -46,6 +46,7 @@ from carehome_share.store import disclosures as disclosure_store
 from carehome_share.store import report_queries as q
 from carehome_share.store.report_queries import (
     ContactLine,
+    Disclosure,
     EventLine,
     RefusalLine,
     RegisterLine,
@@ -156,6 +157,15 @@ class AccessReport:
     restores: tuple[str, ...] = ()  # the database put back from a backup since the period began
     evidence: Evidence | None = None  # what the reader checks (domain/evidence.py), attached
     fhir: "FhirExport | None" = None  # exactly the rows printed, attached as a FHIR Bundle
+    # each resident whose record was opened, refused or asked about, with their stays
+    # overlapping the period: the reader checks "only while resident"
+    residencies: tuple[tuple[Resident, tuple[Stay, ...]], ...] = ()
+    refusal_pins: dict[int, str] = field(default_factory=dict)  # NMC PIN as the log has it
+    followed_up: frozenset[int] = frozenset()  # refusals a call to the practice followed
+
+    @property
+    def today(self) -> date:
+        return v.uk_date(self.printed.at)
 
 
 def _uk(stamp: str) -> str:
@@ -179,6 +189,24 @@ def _restore_notes(conn: Connection, since: datetime) -> tuple[str, ...]:
             "backup was made is not in this database or in this report."
         )
     return tuple(notes)
+
+
+def _residencies(
+    conn: Connection, residents: Iterable[Resident], start: datetime, end: datetime
+) -> tuple[tuple[Resident, tuple[Stay, ...]], ...]:
+    """Each resident with the stays that overlap [start, end), by name."""
+    found = [
+        (
+            r,
+            tuple(
+                s
+                for s in repo.stays(conn, r.id)
+                if s.admitted_at < end and (s.discharged_at is None or s.discharged_at > start)
+            ),
+        )
+        for r in residents
+    ]
+    return tuple(sorted(found, key=lambda x: (x[0].family_name.casefold(), x[0].id)))
 
 
 def _week_counts(
@@ -249,6 +277,13 @@ def gp_access_report(
                 nurses=sum(1 for t in nurse_totals if t.sessions),
             ),
             weeks=weeks,
+            residencies=_residencies(
+                conn, (fhir.residents[t.identifier] for t in resident_totals), start, end
+            ),
+            refusal_pins={r.line.id: r.link.actor_nmc_pin for r in fhir.refusals if r.link},
+            followed_up=frozenset(
+                c.line.refusal_id for c in fhir.contacts if c.line.refusal_id is not None
+            ),
             sessions=(s.line for s in fhir.sessions),
             refusals=(r.line for r in fhir.refusals),
             contacts=(c.line for c in fhir.contacts),
@@ -305,9 +340,31 @@ class ResidentHistory:
     long_minutes: int
     sessions: Iterator[SessionLine]
     refusals: Iterator[RefusalLine]
-    contacts: Iterator[ContactLine]
+    contacts: tuple[ContactLine, ...]  # few: read whole, to flag refusals no call followed
     events: Iterator[EventLine]
-    disclosures: tuple[DisclosureRequest, ...] = ()  # one-off requests about them, oldest first
+    requests: tuple[DisclosureRequest, ...] = ()  # others' requests for their information
+    # the GP access reports and exports sent to the practice that covered a day on which the
+    # resident's record was opened, refused or asked about, or a consent decision was made
+    disclosures: tuple[Disclosure, ...] = ()
+
+    @property
+    def followed_up(self) -> frozenset[int]:
+        return frozenset(c.refusal_id for c in self.contacts if c.refusal_id is not None)
+
+
+def _disclosures(conn: Connection, record: ResidentRecord) -> tuple[Disclosure, ...]:
+    if record.practice is None:
+        return ()
+    rid = record.resident.id
+    days = {v.uk_date(s.opened_at) for s in q.resident_sessions(conn, rid)}
+    days |= {v.uk_date(f.at) for f in q.resident_refusals(conn, rid)}
+    days |= {v.uk_date(c.at) for c in q.resident_contacts(conn, rid)}
+    days |= {c.decided_on for c in record.consents}
+    return tuple(
+        d
+        for d in q.practice_disclosures(conn, record.practice.id)
+        if any(d.first_day <= day <= d.last_day for day in days)
+    )
 
 
 def resident_history(ctx: Context, resident_id: int, render: Callable[[ResidentHistory], T]) -> T:
@@ -320,6 +377,7 @@ def resident_history(ctx: Context, resident_id: int, render: Callable[[ResidentH
         assert record is not None
         rid = record.resident.id
         history = ResidentHistory(
+            disclosures=_disclosures(conn, record),
             printed=_printed(tx),
             resident=record.resident,
             practice=record.practice,
@@ -329,9 +387,9 @@ def resident_history(ctx: Context, resident_id: int, render: Callable[[ResidentH
             long_minutes=setting(conn, "long_session_minutes"),
             sessions=q.resident_sessions(conn, rid),
             refusals=q.resident_refusals(conn, rid),
-            contacts=q.resident_contacts(conn, rid),
+            contacts=tuple(q.resident_contacts(conn, rid)),
             events=q.resident_events(conn, rid),
-            disclosures=tuple(disclosure_store.requests(conn, resident_id=rid)),
+            requests=tuple(disclosure_store.requests(conn, resident_id=rid)),
         )
         return history, render(history)
 
@@ -346,6 +404,9 @@ def resident_history(ctx: Context, resident_id: int, render: Callable[[ResidentH
 class RegisterEntry(NamedTuple):
     resident: RegisterLine
     state: ConsentState
+    # the practice's agreement in force today; else the last one, which has ended (or None)
+    agreement: Agreement | None
+    agreement_in_force: bool
 
 
 @dataclass(frozen=True)
@@ -364,10 +425,26 @@ def consent_register(
     gave it, and when it is due for review. Managers only; recorded as a disclosure."""
 
     def work(tx: Tx) -> tuple[ConsentRegister, T]:
-        today = v.uk_date(tx.now)
+        conn, today = tx.conn, v.uk_date(tx.now)
+        agreements: dict[int, tuple[Agreement | None, bool]] = {}  # by practice, few
+
+        def agreement_of(resident_id: int) -> tuple[Agreement | None, bool]:
+            resident = repo.get_resident(conn, resident_id)
+            assert resident is not None
+            if resident.practice_id not in agreements:
+                known = repo.list_agreements(conn, resident.practice_id)
+                in_force = [a for a in known if a.in_force_on(today)]
+                latest = (in_force or [a for a in known if a.starts_on <= today] or [None])[-1]
+                agreements[resident.practice_id] = (latest, bool(in_force))
+            return agreements[resident.practice_id]
+
         entries = (
-            RegisterEntry(line, consent_state(repo.consents(tx.conn, line.resident_id), today))
-            for line in q.register_residents(tx.conn, tx.now, include_former)
+            RegisterEntry(
+                line,
+                consent_state(repo.consents(conn, line.resident_id), today),
+                *agreement_of(line.resident_id),
+            )
+            for line in q.register_residents(conn, tx.now, include_former)
         )
         register = ConsentRegister(
             _printed(tx), today, include_former, chain_head(tx.conn), entries
@@ -703,7 +780,9 @@ class ConsentForm:
     printed: Printed
     resident: Resident | None  # None: a blank form
     practice: Practice | None
-    agreement: Agreement | None  # the one in force today, else the latest
+    agreement: Agreement | None  # the resident's practice's agreement in force today, if any
+    # what the agreements in force today allow: the resident's practice's, or for a blank
+    # form any practice's; an ended agreement is never offered as current
     purposes: tuple[Purpose, ...]
     sections: tuple[Section, ...]
 
@@ -713,21 +792,28 @@ def consent_form(ctx: Context, resident_id: int | None, render: Callable[[Consen
     be viewed and why. Managers and nurses."""
 
     def work(tx: Tx) -> T:
+        today = v.uk_date(tx.now)
         resident = practice = agreement = None
         if resident_id is not None:
             record = repo.resident_record(tx.conn, require_resident(tx.conn, resident_id))
             assert record is not None
             resident, practice = record.resident, record.practice
-            today = v.uk_date(tx.now)
             in_force = [a for a in record.agreements if a.in_force_on(today)]
-            agreement = (in_force or list(record.agreements) or [None])[-1]
+            agreement = in_force[-1] if in_force else None
+        else:
+            in_force = [
+                a
+                for p in repo.list_practices(tx.conn)
+                for a in repo.list_agreements(tx.conn, p.id)
+                if a.in_force_on(today)
+            ]
         form = ConsentForm(
             printed=_printed(tx),
             resident=resident,
             practice=practice,
             agreement=agreement,
-            purposes=agreement.purposes if agreement else tuple(Purpose),
-            sections=agreement.sections if agreement else tuple(Section),
+            purposes=tuple(p for p in Purpose if any(p in a.purposes for a in in_force)),
+            sections=tuple(x for x in Section if any(x in a.sections for a in in_force)),
         )
         return render(form)
 

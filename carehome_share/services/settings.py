@@ -18,7 +18,8 @@ SETTINGS: dict[str, tuple[int, int, int, str]] = {
     "lockout_window_minutes": (5, 1, 60, "minutes over which wrong passwords are counted"),
     "lockout_minutes": (15, 1, 1440, "minutes an account stays locked"),
     "nmc_check_due_days": (365, 30, 730, "days after an NMC check before it is due again"),
-    "long_session_minutes": (15, 5, 240, "minutes after which a session is listed as long"),
+    # 20: a medication check or assessment takes 10 to 15 minutes; a third of sessions passed 15
+    "long_session_minutes": (20, 5, 240, "minutes after which a session is listed as long"),
     "report_due_days": (
         31,
         7,

@@ -27,6 +27,8 @@ class ConsentBasis(NamedTuple):
     decided_by: DecidedBy
     decided_on: date
     representative_name: str
+    id: int
+    review_on: date | None  # a review date only raises an alert: the documents print it
 
 
 class SessionLine(NamedTuple):
@@ -42,6 +44,8 @@ class SessionLine(NamedTuple):
     justification: str
     sections: tuple[Section, ...]
     consent: ConsentBasis | None
+    agreement_id: int | None  # the agreement the access relied on
+    workstation: str
 
     @property
     def minutes(self) -> float | None:
@@ -61,6 +65,7 @@ class RefusalLine(NamedTuple):
     justification: str
     reasons: list[str]
     consent: ConsentBasis | None
+    workstation: str
 
 
 class ContactLine(NamedTuple):
@@ -111,6 +116,17 @@ class RegisterLine(NamedTuple):
     current: bool
 
 
+class Disclosure(NamedTuple):
+    """A GP access report printed, or a FHIR Bundle exported, for one practice."""
+
+    seq: int  # the audit entry that recorded it
+    at: datetime
+    actor_name: str
+    document: str  # "gp_access_report" or "fhir_bundle"
+    first_day: date
+    last_day: date
+
+
 class StaffDates(NamedTuple):
     joined: datetime
     left: datetime | None
@@ -130,10 +146,19 @@ def _instant(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _consent(kind: str | None, by: str, on: str, representative: str) -> ConsentBasis | None:
+def _consent(
+    kind: str | None, by: str, on: str, representative: str, consent_id: int, review: str | None
+) -> ConsentBasis | None:
     if kind is None:
         return None
-    return ConsentBasis(ConsentKind(kind), DecidedBy(by), date.fromisoformat(on), representative)
+    return ConsentBasis(
+        ConsentKind(kind),
+        DecidedBy(by),
+        date.fromisoformat(on),
+        representative,
+        consent_id,
+        date.fromisoformat(review) if review else None,
+    )
 
 
 # -- access sessions, refusals and calls -------------------------------------------------------
@@ -141,7 +166,8 @@ def _consent(kind: str | None, by: str, on: str, representative: str) -> Consent
 _SESSIONS = (
     "SELECT a.id, a.opened_at, a.closed_at, a.close_kind, r.given_name || ' ' || r.family_name, "
     "r.nhs_number, s.full_name, a.nmc_pin, a.purpose, a.justification, c.kind, c.decided_by, "
-    "c.decided_on, c.representative_name, v.section "
+    "c.decided_on, c.representative_name, v.section, c.id, c.review_on, a.agreement_id, "
+    "a.workstation "
     "FROM access_session a JOIN resident r ON r.id = a.resident_id "
     "JOIN staff s ON s.id = a.staff_id "
     "LEFT JOIN consent_decision c ON c.id = a.consent_id "
@@ -169,7 +195,9 @@ def _session_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[SessionLine]:
             Purpose(first[8]),
             first[9],
             sections_in_order(viewed),
-            _consent(first[10], first[11], first[12], first[13]),
+            _consent(first[10], first[11], first[12], first[13], first[15], first[16]),
+            first[17],
+            first[18],
         )
 
 
@@ -205,7 +233,7 @@ def session_spans(
 _REFUSALS = (
     "SELECT f.id, f.at, r.given_name || ' ' || r.family_name, r.nhs_number, "
     "coalesce(s.full_name, '-'), f.role, f.purpose, f.justification, f.reasons, c.kind, "
-    "c.decided_by, c.decided_on, c.representative_name "
+    "c.decided_by, c.decided_on, c.representative_name, c.id, c.review_on, f.workstation "
     "FROM access_refusal f JOIN resident r ON r.id = f.resident_id "
     "LEFT JOIN staff s ON s.id = f.staff_id "
     "LEFT JOIN consent_decision c ON c.id = f.consent_id "
@@ -224,7 +252,8 @@ def _refusal_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[RefusalLine]:
             Purpose(r[6]),
             r[7],
             json.loads(r[8]),
-            _consent(r[9], r[10], r[11], r[12]),
+            _consent(r[9], r[10], r[11], r[12], r[13], r[14]),
+            r[15],
         )
 
 
@@ -392,3 +421,30 @@ def staff_dates(conn: Connection) -> dict[int, StaffDates]:
     """When each account was made and when its holder left (deactivated)."""
     rows = conn.execute("SELECT id, created_at, left_at FROM staff").fetchall()
     return {r[0]: StaffDates(datetime.fromisoformat(r[1]), _instant(r[2])) for r in rows}
+
+
+def practice_disclosures(conn: Connection, practice_id: int) -> list[Disclosure]:
+    """Every GP access report and one-practice FHIR export made for a practice, oldest first
+    (read through the practice's own entries, not the whole log)."""
+    rows = conn.execute(
+        "SELECT a.seq, a.at, a.actor_name, a.details FROM practice_entry pe "
+        "JOIN audit_log a ON a.seq = pe.seq "
+        "WHERE pe.practice_id = ? AND a.action IN ('print_reports', 'export_fhir') "
+        "ORDER BY pe.n",
+        (practice_id,),
+    )
+    found = []
+    for seq, at, actor, details in rows:
+        d = json.loads(details)
+        if d.get("document") in ("gp_access_report", "fhir_bundle"):
+            found.append(
+                Disclosure(
+                    seq,
+                    datetime.fromisoformat(at),
+                    actor,
+                    d["document"],
+                    date.fromisoformat(d["first_day"]),
+                    date.fromisoformat(d["last_day"]),
+                )
+            )
+    return found
