@@ -685,6 +685,12 @@ def run_action(args: argparse.Namespace) -> int:
 # -- the parser -----------------------------------------------------------------------------
 
 
+AT_HELP = (
+    "YYYY-MM-DD or YYYY-MM-DDTHH:MM, UK time (default now); on the night the clocks go back, "
+    "a time they pass twice takes its offset: +01:00 for the first, +00:00 for the second"
+)
+
+
 def _values(enum: type[Enum]) -> str:
     return ", ".join(str(m.value) for m in enum)
 
@@ -891,11 +897,11 @@ def build_parser() -> argparse.ArgumentParser:
         a.add_argument(flag)
     a = action(s, "admit", "admit or readmit (manager)")
     a.add_argument("--nhs", required=True)
-    a.add_argument("--at", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM, UK time (default now)")
+    a.add_argument("--at", help=AT_HELP)
     a.add_argument("--kind", default="long_term", help=f"one of: {_values(StayKind)}")
     a = action(s, "discharge", "discharge (manager)")
     a.add_argument("--nhs", required=True)
-    a.add_argument("--at", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM, UK time (default now)")
+    a.add_argument("--at", help=AT_HELP)
 
     s = group("consent", "consent decisions")
     a = action(s, "record", "record a grant, refusal, objection or withdrawal (manager)")

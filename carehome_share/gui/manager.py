@@ -43,6 +43,7 @@ from carehome_share.domain.model import (
 from carehome_share.domain.validation import uk_date
 from carehome_share.gui import printing, rotate_key
 from carehome_share.gui.forms import (
+    ClockTimeEdit,
     Form,
     FormDialog,
     attempt,
@@ -71,8 +72,6 @@ from carehome_share.gui.widgets import (
     CheckList,
     Table,
     button,
-    datetime_edit,
-    datetime_value,
     enable_with,
     open_dialog,
     row_of,
@@ -209,20 +208,23 @@ class ResidentDialog(FormDialog):
         return residents.update_resident(self.ctx, self.resident.id, **changes)
 
 
+_UK_TIME = "UK time, as the clock on the wall shows it"
+
+
 class AdmitDialog(FormDialog):
     """Admission, or readmission after a discharge; a respite stay is a period of its own."""
 
     def __init__(self, ctx: Context, resident: Resident, parent: QWidget) -> None:
         super().__init__(f"Admit: {resident.full_name}", "Ad&mit", parent)
         self.ctx, self.resident = ctx, resident
-        self.at = self.form.add("admitted_at", "Admitted &at:", datetime_edit(ctx.now()))
+        self.form.add("admitted_at", "Admitted &at:", ClockTimeEdit(ctx.now()), _UK_TIME)
         kind = self.form.add("kind", "&Stay:", QComboBox())
         kind.addItem("Long-term", StayKind.LONG_TERM)
         kind.addItem("Respite", StayKind.RESPITE)
 
     def submit(self) -> Any:
         return residents.admit(
-            self.ctx, self.resident.id, datetime_value(self.at), self.form.value("kind")
+            self.ctx, self.resident.id, self.form.value("admitted_at"), self.form.value("kind")
         )
 
 
@@ -232,10 +234,10 @@ class DischargeDialog(FormDialog):
     def __init__(self, ctx: Context, resident: Resident, parent: QWidget) -> None:
         super().__init__(f"Discharge: {resident.full_name}", "Disc&harge", parent)
         self.ctx, self.resident = ctx, resident
-        self.at = self.form.add("discharged_at", "Discharged &at:", datetime_edit(ctx.now()))
+        self.form.add("discharged_at", "Discharged &at:", ClockTimeEdit(ctx.now()), _UK_TIME)
 
     def submit(self) -> Any:
-        return residents.discharge(self.ctx, self.resident.id, datetime_value(self.at))
+        return residents.discharge(self.ctx, self.resident.id, self.form.value("discharged_at"))
 
 
 CONSENT_KINDS = {

@@ -423,6 +423,12 @@ class Vault:
 # -- helpers ---------------------------------------------------------------------------------
 
 
+def format_time(at: datetime) -> str:
+    """An instant as stored: UTC to the second, YYYY-MM-DDTHH:MM:SSZ, which sorts as time does
+    (isoformat pads every year to four digits, as strftime does not everywhere)."""
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _raw_key_pragma(key: bytes) -> str:
     return f"PRAGMA key = \"x'{key.hex()}'\""
 
@@ -534,7 +540,7 @@ def _journal_failure(path: Path, key_file: KeyFile, username: str, action: str =
         path,
         key_file.home_public_key,
         {
-            "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "at": format_time(datetime.now(UTC)),
             "username": username[:40] or "-",
             "workstation": socket.gethostname(),
             "action": action,

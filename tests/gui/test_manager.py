@@ -2,7 +2,7 @@
 consent recorded through the guided dialog and then withdrawn, staff, GP practices and
 agreements, the audit viewer, the needs-attention list and the settings."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -233,6 +233,29 @@ def test_edit_discharge_and_readmit_for_respite(qtbot, home: Home, window: MainW
     stays = residents.resident_details(home.ctx, resident.id).record.stays
     assert [s.kind for s in stays] == [StayKind.LONG_TERM, StayKind.RESPITE]
     assert "(respite)" in panel.facts.text()
+
+
+def test_admission_time_the_clocks_skip_or_repeat_is_asked_again(
+    qtbot, home: Home, window: MainWindow
+) -> None:
+    resident = home.add_resident(admitted=None)
+    admit = manager.AdmitDialog(home.ctx, resident, window)
+    qtbot.addWidget(admit)
+    picker = admit.form.fields["admitted_at"]
+    picker.set_wall_time(datetime(2026, 3, 29, 1, 30))
+    assert picker.which.isHidden()
+    ok(qtbot, admit)
+    assert "01:30 on 29/03/2026 does not" in admit.form.errors["admitted_at"].text()
+
+    picker.set_wall_time(datetime(2026, 10, 25, 1, 30))  # the night the clocks go back
+    assert not picker.which.isHidden()
+    ok(qtbot, admit)
+    assert "happens twice" in admit.form.errors["admitted_at"].text()
+    assert residents.resident_details(home.ctx, resident.id).record.stays == ()
+    picker.which.setCurrentIndex(2)  # the second 01:30, in GMT
+    ok(qtbot, admit)
+    stays = residents.resident_details(home.ctx, resident.id).record.stays
+    assert stays[0].admitted_at == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
 
 
 def test_staff_added_with_a_pin_error_beside_the_field_then_deactivated(

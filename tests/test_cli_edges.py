@@ -1,0 +1,43 @@
+"""The access rules at their edges through the command line, on a copy of Rose Court (see
+tests/test_cli.py): dates out of range, clock changes."""
+
+from pathlib import Path
+
+import pytest
+
+from carehome_share import cli
+from tests import test_cli
+from tests.test_cli import BOB, Cli, add_resident, day
+
+# Rose Court's fixtures, shared with tests/test_cli.py
+run, recovery_code = test_cli.run, test_cli.recovery_code
+rose_court_template = test_cli.rose_court_template
+
+
+@pytest.mark.parametrize(
+    ("command", "dates", "field"),
+    [
+        (["report", "access", "--ods-code", "Y01234"], [day(-7), "9999-12-31"], "last_day"),
+        (["report", "staff", "--ods-code", "Y01234"], ["0026-11-01", day(0)], "first_day"),
+        (["export", "fhir"], [day(-7), "9999-12-31"], "last_day"),
+    ],
+)
+def test_a_period_out_of_range_exits_2_naming_the_field_and_writes_nothing(
+    run: Cli, recovery_code: str, tmp_path: Path, command, dates, field
+) -> None:
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    out = folder / "out.pdf"
+    ran = run(*command, "--from", dates[0], "--to", dates[1], "--out", str(out), user="mary")
+    assert ran.code == cli.EXIT_INPUT, ran.err
+    assert ran.err.startswith(f"error: {field}: a date from 1900 to 2100")
+    assert list(folder.iterdir()) == []
+
+
+def test_a_repeated_time_with_its_offset_is_taken_as_that_one(run: Cli, recovery_code: str):
+    add_resident(run, BOB, "Bob Baker", consent=False)
+    admitted = run.ok(
+        "--json", "resident", "admit", "--nhs", BOB, "--at", "2026-10-25T01:30+00:00",
+        user="mary",
+    )  # fmt: skip
+    assert admitted.json_out()["admitted_at"] == "2026-10-25T01:30:00+00:00"
