@@ -300,7 +300,7 @@ def _staff_id(ctx: Context, username: str, action: str) -> int:
 def _staff_line(s: Any) -> str:
     roles = ",".join(r.value for r in Role if r in s.roles)
     nmc = (
-        f" NMC {s.nmc_pin} checked {s.nmc_checked_on or '-'} expires {s.nmc_expires_on or '-'}"
+        f" NMC {s.nmc_pin} checked {s.nmc_checked_on or '-'} valid until {s.nmc_expires_on or '-'}"
         if s.nmc_pin
         else ""
     )
@@ -539,7 +539,7 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
     ),
     ("agreement", "end"): (
         lambda c, a: practices.end_agreement(c, a.agreement_id, a.ends_on),
-        lambda g: f"Agreement {g.id} ends on {g.ends_on:%d/%m/%Y}",
+        lambda g: f"Agreement {g.id} is in force until {g.ends_on:%d/%m/%Y}, its last day",
     ),
     ("resident", "add"): (
         lambda c, a: residents.add_resident(
@@ -685,6 +685,7 @@ def run_action(args: argparse.Namespace) -> int:
 # -- the parser -----------------------------------------------------------------------------
 
 
+LAST_DAY_HELP = "last day in force, YYYY-MM-DD: it holds through the end of that day, UK time"
 AT_HELP = (
     "YYYY-MM-DD or YYYY-MM-DDTHH:MM, UK time (default now); on the night the clocks go back, "
     "a time they pass twice takes its offset: +01:00 for the first, +00:00 for the second"
@@ -816,11 +817,11 @@ def build_parser() -> argparse.ArgumentParser:
     for flag in (
         "--nmc-pin",
         "--nmc-checked-on",
-        "--nmc-expires-on",
         "--confidentiality-signed-on",
         "--ig-training-on",
     ):
         a.add_argument(flag)
+    a.add_argument("--nmc-expires-on", help=f"the registration's {LAST_DAY_HELP}")
     action(s, "list", "list staff")
     a = action(s, "update", "change a staff member's details")
     a.add_argument("username")
@@ -835,7 +836,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = action(s, "nmc-check", "record an NMC register check")
     a.add_argument("username")
     a.add_argument("--checked-on", required=True)
-    a.add_argument("--expires-on", required=True)
+    a.add_argument("--expires-on", required=True, help=f"the registration's {LAST_DAY_HELP}")
     a = action(s, "deactivate", "a leaver: the account can no longer log in")
     a.add_argument("username")
     a = action(s, "reset-password", "set a temporary password")
@@ -867,7 +868,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = action(s, "add", "record a signed data sharing agreement")
     a.add_argument("--ods-code", required=True)
     a.add_argument("--starts-on", required=True)
-    a.add_argument("--ends-on")
+    a.add_argument("--ends-on", help=f"the agreement's {LAST_DAY_HELP} (default: open-ended)")
     a.add_argument("--review-on")
     a.add_argument("--purposes", required=True, help=f"comma-separated: {_values(Purpose)}")
     a.add_argument("--sections", required=True, help=f"comma-separated: {_values(Section)}")
@@ -877,7 +878,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--ods-code")
     a = action(s, "end", "end an agreement on a date")
     a.add_argument("agreement_id", type=int)
-    a.add_argument("--ends-on", required=True)
+    a.add_argument("--ends-on", required=True, help=f"the agreement's {LAST_DAY_HELP}")
 
     s = group("resident", "residents and their stays")
     a = action(s, "add", "register a resident (manager)")
@@ -919,9 +920,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--witness",
         "--reason",
         "--review-on",
-        "--expires-on",
     ):
         a.add_argument(flag)
+    a.add_argument("--expires-on", help=f"a consent's {LAST_DAY_HELP} (default: none)")
     a.add_argument(
         "--lacks-capacity",
         action="store_true",

@@ -234,8 +234,10 @@ def test_consent_expiry_ends_it_and_review_only_alerts(home: Home, clock: Clock)
     clock.set("2026-11-26T10:00")
     home.open_session(resident)
     assert _last_entry(home).details["alerts"] == ["the consent decision is due for review"]
-    clock.set("2026-12-01T10:00")
-    assert _refused(home, resident).reasons == ["consent expired on 01/12/2026"]
+    clock.set("2026-12-01T23:59")
+    home.open_session(resident)  # its last day, to the end of it
+    clock.set("2026-12-02T00:00")
+    assert _refused(home, resident).reasons == ["consent expired: its last day was 01/12/2026"]
 
 
 def test_deactivated_nurse_is_refused_even_if_still_logged_in(ward) -> None:

@@ -1,5 +1,5 @@
 """The access rules at their edges through the command line, on a copy of Rose Court (see
-tests/test_cli.py): dates out of range, clock changes."""
+tests/test_cli.py): dates out of range, clock changes, end dates."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pytest
 
 from carehome_share import cli
 from tests import test_cli
-from tests.test_cli import BOB, Cli, add_resident, day
+from tests.test_cli import ALICE, BOB, OPEN_SESSION, Cli, add_resident, day
 
 # Rose Court's fixtures, shared with tests/test_cli.py
 run, recovery_code = test_cli.run, test_cli.recovery_code
@@ -41,3 +41,17 @@ def test_a_repeated_time_with_its_offset_is_taken_as_that_one(run: Cli, recovery
         user="mary",
     )  # fmt: skip
     assert admitted.json_out()["admitted_at"] == "2026-10-25T01:30:00+00:00"
+
+
+def test_a_consent_is_in_force_through_its_last_day(run: Cli, recovery_code: str):
+    """ "Valid until today" holds today, as an agreement's and an NMC registration's last day."""
+    recorded = run.ok(
+        "consent", "record", "--nhs", ALICE, "--kind", "granted", "--decided-by", "resident",
+        "--decided-on", day(-2), "--expires-on", day(0), user="mary",
+    )  # fmt: skip
+    assert "Recorded: granted" in recorded.out
+    assert run.ok("consent", "show", "--nhs", ALICE, user="nina").out.startswith("Consent IN FORCE")
+    run.ok("session", "open", "--nhs", ALICE, *OPEN_SESSION, user="nina")
+    with pytest.raises(SystemExit):
+        cli.run(["consent", "record", "--help"])
+    assert "last day in force" in " ".join(run.capsys.readouterr().out.split())

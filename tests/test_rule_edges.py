@@ -1,14 +1,21 @@
 """The access rules at their edges, through the services with the clock set: dates and times
-out of range or that UK clocks skip or repeat."""
+out of range or that UK clocks skip or repeat; end dates."""
 
 from datetime import UTC, datetime
 
 import pytest
 
-from carehome_share.domain.errors import ValidationError
-from carehome_share.services import residents
+from carehome_share.domain.errors import AccessRefused, ValidationError
+from carehome_share.services import consent, practices, residents
 from carehome_share.store import audit
+from tests.conftest import Clock
 from tests.factories import Home
+
+
+def _access_refused(home: Home, resident) -> list[str]:
+    with pytest.raises(AccessRefused) as refused:
+        home.open_session(resident)
+    return refused.value.reasons
 
 
 def _refused(call, field: str) -> str:
@@ -60,3 +67,28 @@ def test_instants_are_stored_with_four_digit_years(home: Home) -> None:
     assert (
         residents.resident_details(home.ctx, resident.id).record.stays[0].admitted_at.year == 1900
     )
+
+
+# -- every end date is the last day it holds ---------------------------------------------------
+
+
+def test_every_end_date_holds_through_its_last_day_then_all_end_together(
+    home: Home, clock: Clock
+) -> None:
+    """An agreement's last day, an NMC registration's and a consent's mean the same: in force
+    to the end of that UK day (in summer, 23:00 UTC)."""
+    agreement = practices.list_agreements(home.ctx)[0]
+    practices.end_agreement(home.ctx, agreement.id, "2027-07-31")
+    resident = home.add_resident(consent_by=None)
+    consent.record_consent(home.ctx, resident.id, "granted", "resident", expires_on="2027-07-31")
+    nurse = home.add_nurse(nmc_expires_on="2027-07-31")
+    home.log_in(nurse)
+    clock.set("2027-07-31T22:59:59")
+    home.open_session(resident)
+    clock.set("2027-07-31T23:00:00")
+    refused = _access_refused(home, resident)
+    assert refused == [
+        "the NMC registration is not current",
+        "no data sharing agreement with the GP practice is in force",
+        "consent expired: its last day was 31/07/2027",
+    ]

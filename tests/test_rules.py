@@ -342,17 +342,18 @@ def test_a_negative_decision_alone_is_refused(kind: ConsentKind, code: str) -> N
     assert_refused(decision, code)
 
 
-def test_consent_expires_on_its_expiry_date() -> None:
-    """expires_on is the first day the consent is no longer in force."""
+def test_consent_is_in_force_through_its_last_day() -> None:
+    """expires_on is the last day the consent is in force, as every end date is."""
     rec = record(consents=(consent(expires_on=TODAY),))
-    assert_refused(check(rec=rec), "consent_expired")
-    assert_refused(check(rec=rec, now=utc("2026-11-21T00:00")), "consent_expired")
-    assert_allowed(check(rec=rec, now=utc("2026-11-20T23:59:59")))
-    assert_allowed(check(rec=record(consents=(consent(expires_on=TODAY + timedelta(days=1)),))))
+    assert_allowed(check(rec=rec))
+    assert_allowed(check(rec=rec, now=utc("2026-11-21T23:59:59")))
+    assert_refused(check(rec=rec, now=utc("2026-11-22T00:00")), "consent_expired")
+    yesterday = TODAY - timedelta(days=1)
+    assert_refused(check(rec=record(consents=(consent(expires_on=yesterday),))), "consent_expired")
 
 
 def test_consent_expiry_follows_uk_midnight_in_summer() -> None:
-    rec = record(consents=(consent(expires_on=date(2026, 8, 1)),))
+    rec = record(consents=(consent(expires_on=date(2026, 7, 31)),))
     assert_allowed(check(rec=rec, now=utc("2026-07-31T22:59:59")))
     assert_refused(check(rec=rec, now=utc("2026-07-31T23:00")), "consent_expired")
 
@@ -584,8 +585,14 @@ def test_best_interests_needs_the_people_consulted() -> None:
 
 
 @pytest.mark.parametrize("decided_by", list(DecidedBy))
-@pytest.mark.parametrize("field", ["review_on", "expires_on"])
-def test_review_and_expiry_must_come_after_the_decision(decided_by: DecidedBy, field: str) -> None:
+def test_review_must_come_after_the_decision(decided_by: DecidedBy) -> None:
     for day in (DECIDED, DECIDED - timedelta(days=1)):
-        assert rejected_field(**(valid(decided_by) | {field: day})) == field
-    check_consent_decision(**(valid(decided_by) | {field: DECIDED + timedelta(days=1)}))
+        assert rejected_field(**(valid(decided_by) | {"review_on": day})) == "review_on"
+    check_consent_decision(**(valid(decided_by) | {"review_on": DECIDED + timedelta(days=1)}))
+
+
+@pytest.mark.parametrize("decided_by", list(DecidedBy))
+def test_the_last_day_may_be_the_day_of_the_decision_not_before(decided_by: DecidedBy) -> None:
+    before = DECIDED - timedelta(days=1)
+    assert rejected_field(**(valid(decided_by) | {"expires_on": before})) == "expires_on"
+    check_consent_decision(**(valid(decided_by) | {"expires_on": DECIDED}))

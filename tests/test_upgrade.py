@@ -3,14 +3,16 @@ to the current schema, and its records and audit chain are intact. Add the next 
 beside it when its schema changes (tests/fixtures/release-X.Y.Z.db, made with demo data)."""
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from carehome_share.services import audit, auth, exceptions, residents, staff
+from carehome_share.services import audit, auth, consent, exceptions, residents, staff
 from carehome_share.services.context import Context
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import Vault, WrongKey
+from tests.factories import MANAGER_PASSWORD, Home
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD_DEMO_PASSWORD = "demo-password"  # the demo accounts' password in release 0.1
@@ -75,3 +77,30 @@ def test_a_0_1_database_moves_to_key_slots_and_the_old_key_retires(tmp_path: Pat
         Vault.open_with_recovery_code(copy, code)
     Vault.open_with_recovery_code(copy, new_code).close()
     Vault.open_as(copy, "nurse.amira", OLD_DEMO_PASSWORD).close()
+
+
+def back_to_schema_4(vault: Vault) -> None:
+    """The file as version 4 left it (as every backup made before schema 5 is)."""
+    vault.conn.execute("PRAGMA user_version = 4")
+
+
+def upgraded(home: Home) -> Context:
+    """The home's file, closed, opened again by its manager: brought up to date."""
+    back_to_schema_4(home.ctx.vault)
+    home.ctx.vault.close()
+    ctx = Context(Vault.open_as(home.ctx.vault.path, "manager", MANAGER_PASSWORD), home.clock)
+    auth.log_in(ctx, "manager", MANAGER_PASSWORD)
+    return ctx
+
+
+def test_schema_5_keeps_each_consent_to_the_day_before_its_old_expiry_date(home: Home) -> None:
+    """An expiry date was the first day a consent was no longer in force; it is now the last
+    day it is, so a stored 01/12 (out of force from 01/12) becomes 30/11."""
+    resident = home.add_resident(consent_by=None)
+    consent.record_consent(home.ctx, resident.id, "granted", "resident", expires_on="2026-12-01")
+    ctx = upgraded(home)
+    try:
+        assert consent.consent_history(ctx, resident.id)[0].expires_on == date(2026, 11, 30)
+        assert audit.verify(ctx).ok
+    finally:
+        ctx.vault.close()

@@ -18,7 +18,8 @@ class ConsentState:
 def consent_state(history: tuple[ConsentDecision, ...], today: date) -> ConsentState:
     """The latest decision stands: a refusal, objection or withdrawal wins until a new consent.
 
-    History is oldest first. An expiry date ends a consent; a review date only raises an alert.
+    History is oldest first. A consent is in force through the end of its last day (UK time),
+    if it has one; a review date only raises an alert.
     Discharge does not touch consent, so it carries over to a readmission.
     """
     if not history:
@@ -26,9 +27,11 @@ def consent_state(history: tuple[ConsentDecision, ...], today: date) -> ConsentS
     latest = history[-1]
     if latest.kind is not ConsentKind.GRANTED:
         return ConsentState(False, latest, _negative_reason(latest))
-    if latest.expires_on is not None and today >= latest.expires_on:
+    if latest.expires_on is not None and today > latest.expires_on:
         when = latest.expires_on.strftime("%d/%m/%Y")
-        return ConsentState(False, latest, Reason("consent_expired", f"consent expired on {when}"))
+        return ConsentState(
+            False, latest, Reason("consent_expired", f"consent expired: its last day was {when}")
+        )
     review_due = latest.review_on is not None and today >= latest.review_on
     return ConsentState(True, latest, None, review_due)
 
@@ -110,5 +113,5 @@ def check_consent_decision(
     if kind is ConsentKind.GRANTED:
         if review_on is not None and review_on <= decided_on:
             raise ValidationError("review_on", "a date after the decision date")
-        if expires_on is not None and expires_on <= decided_on:
-            raise ValidationError("expires_on", "a date after the decision date")
+        if expires_on is not None and expires_on < decided_on:
+            raise ValidationError("expires_on", "a last day in force on or after the decision date")

@@ -113,7 +113,7 @@ class Staff:
     active: bool = True
     nmc_pin: str | None = None
     nmc_checked_on: date | None = None
-    nmc_expires_on: date | None = None
+    nmc_expires_on: date | None = None  # the last day the registration is valid, included
     confidentiality_signed_on: date | None = None
     ig_training_on: date | None = None
 
@@ -133,7 +133,7 @@ class Agreement:
     id: int
     practice_id: int
     starts_on: date
-    ends_on: date | None  # last day in force; None = open-ended
+    ends_on: date | None  # the last day in force, included (UK time); None = open-ended
     review_on: date | None
     purposes: tuple[Purpose, ...]
     sections: tuple[Section, ...]
@@ -196,7 +196,7 @@ class ConsentDecision:
     witness: str = ""
     reason: str = ""
     review_on: date | None = None
-    expires_on: date | None = None  # no longer in force from this day
+    expires_on: date | None = None  # the last day in force, included (UK time); None = no end
 
 
 @dataclass(frozen=True)

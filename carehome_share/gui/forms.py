@@ -58,6 +58,8 @@ def password_field() -> QLineEdit:
 
 
 FIRST_DAY, LAST_DAY = QDate(FIRST_YEAR, 1, 1), QDate(LAST_YEAR, 12, 31)  # as the services take
+# Every end date is the last day something holds, to midnight at its end.
+LAST_DAY_HINT = "The last day it holds: through the end of that day (UK time)"
 
 
 def date_edit(initial: date | None = None, blank: str | None = None) -> QDateEdit:

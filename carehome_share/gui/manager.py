@@ -43,6 +43,7 @@ from carehome_share.domain.model import (
 from carehome_share.domain.validation import uk_date
 from carehome_share.gui import printing, rotate_key
 from carehome_share.gui.forms import (
+    LAST_DAY_HINT,
     ClockTimeEdit,
     Form,
     FormDialog,
@@ -307,7 +308,7 @@ class ConsentDialog(FormDialog):
         form.add("witness", "W&itness:", QLineEdit(), "Optional: who saw the decision made")
         form.add("reason", "&Reason:", text_box(64), "Required unless consent is given")
         form.add("review_on", "Re&view on:", date_edit(blank="no review date"))
-        form.add("expires_on", "E&xpires on:", date_edit(blank="no expiry"))
+        form.add("expires_on", "&Valid until:", date_edit(blank="no end date"), LAST_DAY_HINT)
         self.relevant: set[str] = set()
         self.decided_by.currentIndexChanged.connect(self._guide)
         self.kind.currentIndexChanged.connect(self._guide)
@@ -502,7 +503,12 @@ class StaffDialog(FormDialog):
         form.add("nmc_pin", "NMC &PIN:", pin, "Needed for the nurse role, e.g. 12A3456E")
         if member is None:
             form.add("nmc_checked_on", "NMC register &checked:", date_edit(blank="not set"))
-            form.add("nmc_expires_on", "NMC registration e&xpires:", date_edit(blank="not set"))
+            form.add(
+                "nmc_expires_on",
+                "NMC registration &valid until:",
+                date_edit(blank="not set"),
+                LAST_DAY_HINT,
+            )
         form.add("confidentiality_signed_on", "Con&fidentiality signed:", signed)
         form.add("ig_training_on", "&IG training done:", trained)
         if member is None:
@@ -559,8 +565,9 @@ class NmcCheckDialog(FormDialog):
         self.form.add("nmc_checked_on", "Register &checked on:", date_edit(today))
         self.form.add(
             "nmc_expires_on",
-            "Registration &expires on:",
+            "Registration &valid until:",
             date_edit(member.nmc_expires_on or today),
+            LAST_DAY_HINT,
         )
 
     def submit(self) -> Staff:
@@ -693,7 +700,7 @@ class AgreementDialog(FormDialog):
         home = QLineEdit(ctx.login.staff.full_name if ctx.login else "")
         form = self.form
         form.add("starts_on", "&Starts on:", date_edit(uk_date(ctx.now())))
-        form.add("ends_on", "&Ends on:", date_edit(blank="open-ended"))
+        form.add("ends_on", "&Last day:", date_edit(blank="open-ended"), LAST_DAY_HINT)
         form.add("review_on", "&Review on:", date_edit(blank="no review date"))
         form.add("purposes", "&Purposes:", self.purposes)
         form.add("sections", "Se&ctions:", self.sections, "Parts of the GP record nurses may view")
@@ -723,6 +730,7 @@ class EndAgreementDialog(FormDialog):
             "ends_on",
             "&Last day in force:",
             date_edit(uk_date(ctx.now())),
+            LAST_DAY_HINT,
         )
 
     def submit(self) -> Agreement:

@@ -233,7 +233,9 @@ class StaffModel(RowsModel):
                 "NMC checked", lambda s: uk_day(s.nmc_checked_on), lambda s: str(s.nmc_checked_on)
             ),
             Column(
-                "NMC expires", lambda s: uk_day(s.nmc_expires_on), lambda s: str(s.nmc_expires_on)
+                "NMC valid until",
+                lambda s: uk_day(s.nmc_expires_on),
+                lambda s: str(s.nmc_expires_on),
             ),
             Column("Active", lambda s: "Yes" if s.active else "No (left)"),
             Column("Login", self._login),
@@ -264,7 +266,9 @@ class AgreementsModel(RowsModel):
         return [
             Column("Status", self._status),
             Column("Starts", lambda a: uk_day(a.starts_on), lambda a: str(a.starts_on)),
-            Column("Ends", lambda a: uk_day(a.ends_on) or "open-ended", lambda a: str(a.ends_on)),
+            Column(
+                "Last day", lambda a: uk_day(a.ends_on) or "open-ended", lambda a: str(a.ends_on)
+            ),
             Column("Review", lambda a: uk_day(a.review_on), lambda a: str(a.review_on)),
             Column("Purposes", lambda a: ", ".join(p.label for p in a.purposes)),
             Column("Sections", lambda a: ", ".join(s.label for s in a.sections)),

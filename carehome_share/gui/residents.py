@@ -154,7 +154,7 @@ def consent_text(record, today) -> str:
         who += f" ({latest.representative_name})"
     text = f"<b>Consent in force</b>: given by {who} on {uk_day(latest.decided_on)}"
     if latest.expires_on:
-        text += f"; ends {uk_day(latest.expires_on)}"
+        text += f"; valid until {uk_day(latest.expires_on)} (its last day)"
     if state.review_due:
         text += f". <b>Review was due {uk_day(latest.review_on)}</b>"
     return text + "."

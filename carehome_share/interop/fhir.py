@@ -37,7 +37,7 @@ proof in the evidence's signed tree head, `inclusionProof` (the hashes, concaten
 import base64
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -240,8 +240,7 @@ def _consent(exported: ExportedConsent, home: str) -> dict[str, Any]:
     granted = d.kind is ConsentKind.GRANTED
     period = {"start": d.decided_on.isoformat()}
     if granted and d.expires_on:
-        # expires_on is the first day no longer in force; a FHIR period end is included
-        period["end"] = (d.expires_on - timedelta(days=1)).isoformat()
+        period["end"] = d.expires_on.isoformat()  # both the last day in force, included
     provision: dict[str, Any] = {
         "type": "permit" if granted else "deny",
         "period": period,

@@ -65,7 +65,7 @@ def _about(form: ConsentForm) -> list[Flowable]:
     practice = form.practice.name if form.practice else "the resident's GP practice"
     agreement = form.agreement
     ends = (
-        f" The agreement with the practice runs until {uk_day(agreement.ends_on)}."
+        f" The agreement with the practice runs to the end of {uk_day(agreement.ends_on)}."
         if agreement and agreement.ends_on
         else ""
     )
@@ -93,7 +93,8 @@ def _about(form: ConsentForm) -> list[Flowable]:
         ),
         Paragraph("For how long", SUBHEADING),
         para(
-            "Until it is withdrawn, or until the expiry date written in part E if there is one. "
+            "Until it is withdrawn, or to the end of the last day written in part E (valid "
+            "until) if there is one. "
             "It is reviewed by the date in part E, and whenever the resident's circumstances "
             f"change.{ends}"
         ),
@@ -199,7 +200,7 @@ def _story(form: ConsentForm) -> list[Flowable]:
                     "Witness name",
                     "Witness signature",
                     "Review by",
-                    "Expires on (if any)",
+                    "Valid until, last day (if any)",
                     "Recorded in the app by",
                     "Recorded on",
                 ],

@@ -32,7 +32,7 @@ _COLUMNS = [
     Column("Latest decision", 0.09),
     Column("Made by", 0.17),
     Column("Review by", 0.07),
-    Column("Expires", 0.07),
+    Column("Valid until", 0.07),
     Column("Needs attention", 0.10),
 ]
 
@@ -87,8 +87,8 @@ def write_consent_register(register: ConsentRegister, out: BinaryIO) -> int:
         *bullets(
             [
                 "The latest decision stands: a refusal, objection or withdrawal holds until a new "
-                "consent is recorded. An expired consent is not in force; a review date only "
-                "asks for a review.",
+                "consent is recorded. A consent is in force through the end of its last day "
+                "(valid until), if it has one; a review date only asks for a review.",
                 "Highlighted: no consent in force (red, GP records may not be opened), review due "
                 "(yellow).",
             ]

@@ -54,7 +54,7 @@ def _consent_rows(history: ResidentHistory) -> list[Row]:
             c.reason and f"Reason: {c.reason}",
             c.witness and f"Witness: {c.witness}",
             c.review_on and f"Review by {uk_day(c.review_on)}",
-            c.expires_on and f"Expires {uk_day(c.expires_on)}",
+            c.expires_on and f"Valid until {uk_day(c.expires_on)} (its last day)",
         ]
         rows.append(
             Row(

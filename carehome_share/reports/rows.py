@@ -36,7 +36,7 @@ def consent_text(basis: ConsentBasis | None) -> str:
 
 
 def agreement_text(a: Agreement) -> str:
-    ends = f"to {uk_day(a.ends_on)}" if a.ends_on else "(no end date)"
+    ends = f"to {uk_day(a.ends_on)} (its last day)" if a.ends_on else "(no end date)"
     return (
         f"In force from {uk_day(a.starts_on)} {ends}; signed by {a.home_signatory} for the home and "
         f"{a.practice_signatory} for the practice. Purposes: "

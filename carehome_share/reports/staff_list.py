@@ -100,7 +100,7 @@ def write_staff_list(staff: StaffList, out: BinaryIO) -> int:
                 Column("Name", 0.17),
                 Column("NMC PIN", 0.1),
                 Column("NMC checked", 0.115),
-                Column("NMC expires", 0.115),
+                Column("NMC valid until", 0.115),
                 Column("Joined", 0.115),
                 Column("Left", 0.115),
                 Column("May open now", 0.27),

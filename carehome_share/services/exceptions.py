@@ -89,7 +89,7 @@ def needing_attention(ctx: Context) -> list[Attention]:
                     Attention(
                         "nmc",
                         when,
-                        f"NMC registration of {member.full_name} expires {_day(member.nmc_expires_on)}",
+                        f"NMC registration of {member.full_name} is valid until {_day(member.nmc_expires_on)} (its last day)",
                         staff_id=member.id,
                     )
                 )
@@ -116,7 +116,7 @@ def needing_attention(ctx: Context) -> list[Attention]:
                     Attention(
                         "agreement",
                         agreement.ends_on,
-                        f"Data sharing agreement with {name} ends {agreement.ends_on:%d/%m/%Y}",
+                        f"Data sharing agreement with {name} is in force until {agreement.ends_on:%d/%m/%Y} (its last day)",
                     )
                 )
             elif (

@@ -26,7 +26,7 @@ from sqlcipher3 import dbapi2 as sqlcipher
 from carehome_share.domain.errors import CarehomeError
 from carehome_share.store import binding, keychain, keyslots, recovery, signing
 from carehome_share.store.keyslots import KeyFile, Slot
-from carehome_share.store.schema import MIGRATIONS, SCHEMA_VERSION
+from carehome_share.store.schema import CONSENT_NO_UPDATE, MIGRATIONS, SCHEMA_VERSION
 
 Connection = sqlcipher.Connection
 DatabaseError = sqlcipher.DatabaseError
@@ -573,11 +573,23 @@ def _give_identity(conn: Connection, found: int, purpose: str) -> None:
     )
 
 
+def _consent_end_dates(conn: Connection, found: int, purpose: str) -> None:
+    """Schema 5: a consent's expiry date was the first day it was no longer in force; it
+    becomes the last day it is, as every end date now is."""
+    conn.execute("DROP TRIGGER consent_no_update")
+    conn.execute(
+        "UPDATE consent_decision SET expires_on = date(expires_on, '-1 day') "
+        "WHERE expires_on IS NOT NULL"
+    )
+    conn.execute(CONSENT_NO_UPDATE)
+
+
 # Data fix-ups that SQL cannot do, by the schema version that needs them (calibre's
 # upgrade_version_N): each runs after all the SQL, in the same transaction, oldest first.
 _FIXUPS: dict[int, Callable[[Connection, int, str], None]] = {
     3: _give_identity,
     4: signing.give_signing_key,
+    5: _consent_end_dates,
 }
 
 
