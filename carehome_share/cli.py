@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from carehome_share import __version__, paths
+from carehome_share.domain.consent import ConsentState, in_order_made, late_note, overtaken_note
 from carehome_share.domain.errors import (
     AccessRefused,
     CarehomeError,
@@ -380,12 +381,18 @@ def describe_resident(details: Any) -> str:
         else f"  {s.kind.value:<9} admitted {s.admitted_at:%d/%m/%Y %H:%M}  (current)"
         for s in record.stays
     ]
-    lines.append("Consent history (latest stands):")
+    lines.append("Consent history, in the order decided (the last decided stands):")
     lines += [
-        f"  {c.decided_on:%d/%m/%Y} {c.kind.value:<9} by {c.decided_by.label}{' ' + c.representative_name if c.representative_name else ''}{' - ' + c.reason if c.reason else ''}"
-        for c in record.consents
+        f"  {c.decided_on:%d/%m/%Y} {c.kind.value:<9} by {c.decided_by.label}{' ' + c.representative_name if c.representative_name else ''}{' - ' + c.reason if c.reason else ''}{f' ({late_note(c)})' if c.entered_late else ''}"
+        for c in in_order_made(record.consents)
     ]
     return "\n".join(lines)
+
+
+def describe_consent(state: ConsentState) -> str:
+    text = "Consent IN FORCE" if state.in_force else f"NO consent in force: {state.problem.text}"
+    notes = ["review due" if state.review_due else "", overtaken_note(state)]
+    return text + "".join(f" ({note})" for note in notes if note)
 
 
 def consent_record(ctx: Context, a: argparse.Namespace) -> Any:
@@ -563,14 +570,14 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
     ),
     ("consent", "record"): (
         consent_record,
-        lambda d: f"Recorded: {d.kind.value} by {d.decided_by.label} on {d.decided_on:%d/%m/%Y}",
+        lambda d: (
+            f"Recorded: {d.kind.value} by {d.decided_by.label} on {d.decided_on:%d/%m/%Y}"
+            + (f" ({late_note(d)})" if d.entered_late else "")
+        ),
     ),
     ("consent", "show"): (
         lambda c, a: consent.consent_in_force(c, _resident_id(c, a.nhs)),
-        lambda s: (
-            ("Consent IN FORCE" if s.in_force else f"NO consent in force: {s.problem.text}")
-            + (" (review due)" if s.review_due else "")
-        ),
+        describe_consent,
     ),
     ("session", "open"): (
         lambda c, a: access.open_access_session(

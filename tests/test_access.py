@@ -175,6 +175,7 @@ def test_withdrawal_refuses_from_the_moment_it_is_recorded(ward, clock: Clock) -
         "consent was withdrawn by the resident on 21/11/2026"
     ]
     home.as_manager()
+    clock.advance(minutes=5)  # a new consent, made after the withdrawal
     consent.record_consent(home.ctx, resident.id, "granted", "resident", witness="Sam Witness")
     home.log_in(nurse)
     home.open_session(resident)

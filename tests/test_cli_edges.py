@@ -1,17 +1,25 @@
 """The access rules at their edges through the command line, on a copy of Rose Court (see
-tests/test_cli.py): dates out of range, clock changes, end dates."""
+tests/test_cli.py): dates out of range, clock changes, end dates, decisions entered late."""
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from carehome_share import cli
 from tests import test_cli
-from tests.test_cli import ALICE, BOB, OPEN_SESSION, Cli, add_resident, day
+from tests.test_cli import ALICE, BOB, OPEN_SESSION, Cli, add_resident, day, refusal
+from tests.test_reports import flat, pages_of
 
 # Rose Court's fixtures, shared with tests/test_cli.py
 run, recovery_code = test_cli.run, test_cli.recovery_code
 rose_court_template = test_cli.rose_court_template
+CONSENT_HISTORY = "Consent history, in the order decided (the last decided stands):"
+
+
+def uk(iso_day: str) -> str:
+    """A YYYY-MM-DD day as the app writes it, dd/mm/yyyy."""
+    return date.fromisoformat(iso_day).strftime("%d/%m/%Y")
 
 
 @pytest.mark.parametrize(
@@ -55,3 +63,33 @@ def test_a_consent_is_in_force_through_its_last_day(run: Cli, recovery_code: str
     with pytest.raises(SystemExit):
         cli.run(["consent", "record", "--help"])
     assert "last day in force" in " ".join(run.capsys.readouterr().out.split())
+
+
+def test_a_grant_entered_late_does_not_reverse_a_later_withdrawal(
+    run: Cli, recovery_code: str, tmp_path: Path
+):
+    add_resident(run, BOB, "Bob Baker", admitted=day(-30), consent=False)
+    for kind, decided_on, reason in [
+        ("granted", day(-20), []),
+        ("withdrawn", day(-2), ["--reason", "Told the nurse she has changed her mind"]),
+        ("granted", day(-19), []),  # an old paper form, typed in after the withdrawal
+    ]:
+        recorded = run.ok(
+            "consent", "record", "--nhs", BOB, "--kind", kind, "--decided-by", "resident",
+            "--decided-on", decided_on, *reason, user="mary",
+        )  # fmt: skip
+        assert "(entered late: decided" in recorded.out
+
+    reasons, _refusal = refusal(run("session", "open", "--nhs", BOB, *OPEN_SESSION, user="nina"))
+    assert reasons == [f"consent was withdrawn by the resident on {uk(day(-2))}"]
+    shown = run.ok("consent", "show", "--nhs", BOB, user="mary").out
+    assert shown.startswith("NO consent in force: consent was withdrawn")
+    assert f"the consent entered late: decided {uk(day(-19))}" in shown
+    assert "does not stand" in shown
+    history = run.ok("resident", "show", "--nhs", BOB, user="mary").out.splitlines()
+    decided = [line.split()[0] for line in history[history.index(CONSENT_HISTORY) + 1 :]]
+    assert decided == [uk(day(-20)), uk(day(-19)), uk(day(-2))]
+
+    register = tmp_path / "register.pdf"
+    run.ok("report", "consent-register", "--out", str(register), user="mary")
+    assert f"entered late: decided {uk(day(-19))}" in flat(pages_of(register.read_bytes()))

@@ -92,3 +92,48 @@ def test_every_end_date_holds_through_its_last_day_then_all_end_together(
         "no data sharing agreement with the GP practice is in force",
         "consent expired: its last day was 31/07/2027",
     ]
+
+
+# -- the decision made last stands, however late it was entered --------------------------------
+
+
+def test_a_paper_grant_entered_late_does_not_reverse_a_later_withdrawal(
+    home: Home, clock: Clock
+) -> None:
+    """Granted 02/11, withdrawn 19/11, then the paper form of a grant made on 03/11 typed in on
+    25/11: the withdrawal was made last, so it stands, and the late entry says it is one."""
+    resident = home.add_resident(consent_by=None)
+    nurse = home.add_nurse()
+    clock.set("2026-11-02T10:00")
+    consent.record_consent(home.ctx, resident.id, "granted", "resident")
+    clock.set("2026-11-19T09:00")
+    consent.record_consent(home.ctx, resident.id, "withdrawn", "resident", reason="Changed mind")
+    clock.set("2026-11-25T14:00")
+    paper = consent.record_consent(
+        home.ctx, resident.id, "granted", "resident", decided_on="2026-11-03"
+    )
+    entry = audit.entries(home.ctx.conn, last=1)[0]
+    assert entry.details["entered_late"] is True
+    assert paper.entered_late and paper.decided_at is None
+
+    state = consent.consent_in_force(home.ctx, resident.id)
+    assert state.latest.kind.value == "withdrawn" and state.overtaken == paper
+    assert entry.details["standing_consent_id"] == state.latest.id
+    home.log_in(nurse)
+    assert _access_refused(home, resident) == [
+        "consent was withdrawn by the resident on 19/11/2026"
+    ]
+
+
+def test_two_decisions_at_one_moment_the_more_protective_stands(home: Home, clock: Clock) -> None:
+    resident = home.add_resident(consent_by=None)
+    nurse = home.add_nurse()
+    consent.record_consent(home.ctx, resident.id, "objection", "resident", reason="Said no")
+    consent.record_consent(home.ctx, resident.id, "granted", "resident")  # the same second
+    home.log_in(nurse)
+    assert "an objection was recorded" in _access_refused(home, resident)[0]
+    home.as_manager()
+    clock.advance(minutes=1)
+    consent.record_consent(home.ctx, resident.id, "granted", "resident")
+    home.log_in(nurse)
+    home.open_session(resident)

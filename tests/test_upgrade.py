@@ -81,6 +81,7 @@ def test_a_0_1_database_moves_to_key_slots_and_the_old_key_retires(tmp_path: Pat
 
 def back_to_schema_4(vault: Vault) -> None:
     """The file as version 4 left it (as every backup made before schema 5 is)."""
+    vault.conn.execute("ALTER TABLE consent_decision DROP COLUMN decided_at")
     vault.conn.execute("PRAGMA user_version = 4")
 
 
@@ -93,14 +94,23 @@ def upgraded(home: Home) -> Context:
     return ctx
 
 
-def test_schema_5_keeps_each_consent_to_the_day_before_its_old_expiry_date(home: Home) -> None:
+def test_schema_5_dates_consent_decisions_as_they_were_meant(home: Home) -> None:
     """An expiry date was the first day a consent was no longer in force; it is now the last
-    day it is, so a stored 01/12 (out of force from 01/12) becomes 30/11."""
+    day it is, so a stored 01/12 (out of force from 01/12) becomes 30/11. A decision entered on
+    the day it was made was made then; one entered later keeps only its day."""
     resident = home.add_resident(consent_by=None)
-    consent.record_consent(home.ctx, resident.id, "granted", "resident", expires_on="2026-12-01")
+    late = consent.record_consent(
+        home.ctx, resident.id, "granted", "resident", decided_on="2026-11-20"
+    )
+    today = consent.record_consent(
+        home.ctx, resident.id, "granted", "resident", expires_on="2026-12-01"
+    )
     ctx = upgraded(home)
     try:
-        assert consent.consent_history(ctx, resident.id)[0].expires_on == date(2026, 11, 30)
+        history = {c.id: c for c in consent.consent_history(ctx, resident.id)}
+        assert history[today.id].expires_on == date(2026, 11, 30)
+        assert history[today.id].decided_at == today.recorded_at
+        assert history[late.id].decided_at is None and history[late.id].entered_late
         assert audit.verify(ctx).ok
     finally:
         ctx.vault.close()

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
+from carehome_share.domain.validation import uk_date
+
 
 class Role(Enum):
     MANAGER = "manager"
@@ -177,7 +179,9 @@ class Resident:
 
 @dataclass(frozen=True)
 class ConsentDecision:
-    """One entry in a resident's consent history. The history is append-only."""
+    """One entry in a resident's consent history. The history is append-only, and entries may
+    come late (a paper form typed in days after): the order that counts is the order the
+    decisions were made in (domain/consent.py)."""
 
     id: int
     resident_id: int
@@ -197,6 +201,12 @@ class ConsentDecision:
     reason: str = ""
     review_on: date | None = None
     expires_on: date | None = None  # the last day in force, included (UK time); None = no end
+    decided_at: datetime | None = None  # when, if entered as it was made; else only its day
+
+    @property
+    def entered_late(self) -> bool:
+        """Typed in on a later day than it was made (a paper form, say)."""
+        return uk_date(self.recorded_at) > self.decided_on
 
 
 @dataclass(frozen=True)

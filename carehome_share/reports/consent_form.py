@@ -103,7 +103,9 @@ def _about(form: ConsentForm) -> list[Flowable]:
             "Saying no is the resident's right and does not change the care they receive. Consent "
             "may be refused now, or withdrawn at any time by telling any member of staff; it takes "
             "effect at once. An objection from the resident is respected even when someone else "
-            "decides for them. Whenever the GP record may not be viewed, the nurse phones the GP "
+            "decides for them. What counts is when a decision was made: this form, if it reaches "
+            "the computer late, counts from the date it was signed, and a decision made after "
+            "it still stands. Whenever the GP record may not be viewed, the nurse phones the GP "
             "practice instead, as before."
         ),
     ]

@@ -4,8 +4,9 @@ and when it is due for review; the residents without consent in force stand out.
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from carehome_share.domain.consent import late_note, overtaken_note
 from carehome_share.domain.identifiers import format_nhs_number
-from carehome_share.domain.model import ConsentKind
+from carehome_share.domain.model import ConsentDecision, ConsentKind
 from carehome_share.reports.page import (
     LANDSCAPE,
     TITLE,
@@ -43,6 +44,7 @@ def _row(entry: RegisterEntry, include_former: bool) -> Row:
     attention = state.problem.text if state.problem else ""
     if state.review_due:
         attention = "review due"
+    attention = "\n".join(note for note in (attention, overtaken_note(state)) if note)
     made_by = decided_by_text(latest.decided_by, latest.representative_name) if latest else "-"
     granted = latest is not None and latest.kind is ConsentKind.GRANTED
     here = "" if line.current or not include_former else "\n(not resident now)"
@@ -53,7 +55,7 @@ def _row(entry: RegisterEntry, include_former: bool) -> Row:
             line.room or "-",
             line.practice_name,
             "Yes" if state.in_force else "NO",
-            f"{latest.kind.value.capitalize()} {uk_day(latest.decided_on)}" if latest else "None",
+            _decision(latest) if latest else "None",
             made_by,
             uk_day(latest.review_on) if granted and latest else "-",
             uk_day(latest.expires_on) if granted and latest else "-",
@@ -61,6 +63,11 @@ def _row(entry: RegisterEntry, include_former: bool) -> Row:
         ],
         REFUSED if not state.in_force else LONG if state.review_due else None,
     )
+
+
+def _decision(latest: ConsentDecision) -> str:
+    made = f"{latest.kind.value.capitalize()} {uk_day(latest.decided_on)}"
+    return f"{made}\n({late_note(latest)})" if latest.entered_late else made
 
 
 def _rows(register: ConsentRegister) -> Iterator[Row]:
@@ -86,8 +93,8 @@ def write_consent_register(register: ConsentRegister, out: BinaryIO) -> int:
         ),
         *bullets(
             [
-                "The latest decision stands: a refusal, objection or withdrawal holds until a new "
-                "consent is recorded. A consent is in force through the end of its last day "
+                "The decision made last stands, however late it was entered: a refusal, "
+                "objection or withdrawal holds until a new consent is made. A consent is in force through the end of its last day "
                 "(valid until), if it has one; a review date only asks for a review.",
                 "Highlighted: no consent in force (red, GP records may not be opened), review due "
                 "(yellow).",

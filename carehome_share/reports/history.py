@@ -6,6 +6,7 @@ from typing import BinaryIO
 
 from reportlab.platypus import Flowable
 
+from carehome_share.domain.consent import in_order_made, late_note
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.reports.page import (
     LANDSCAPE,
@@ -37,7 +38,7 @@ from carehome_share.services.reports import ResidentHistory
 
 def _consent_rows(history: ResidentHistory) -> list[Row]:
     rows = []
-    for c in history.consents:
+    for c in in_order_made(history.consents):
         by = decided_by_text(c.decided_by, c.representative_name)
         for extra in (
             c.representative_relationship,
@@ -64,7 +65,8 @@ def _consent_rows(history: ResidentHistory) -> list[Row]:
                     by,
                     capacity,
                     "\n".join(n for n in notes if n) or "-",
-                    f"{c.recorded_by}\n{uk_time(c.recorded_at)}",
+                    f"{c.recorded_by}\n{uk_time(c.recorded_at)}"
+                    + (f"\n{late_note(c).upper()}" if c.entered_late else ""),
                 ]
             )
         )
@@ -114,7 +116,7 @@ def _story(history: ResidentHistory) -> list[Flowable]:
             ),
             "No stay is recorded.",
         ),
-        *heading("Consent decisions (the latest stands)"),
+        *heading("Consent decisions, in the order decided (the last decided stands)"),
         table(
             [
                 Column("Decided on", 0.08),

@@ -40,7 +40,7 @@ class ExportedConsent:
     decision: ConsentDecision
     resident: Resident
     practice: Practice
-    in_force: bool  # in force when exported: the latest decision, a consent, not expired
+    in_force: bool  # in force when exported: the decision made last, a consent, not expired
     purposes: tuple[Purpose, ...]  # of the agreement in force on the decision day
 
 

@@ -396,7 +396,7 @@ _CONSENT_COLUMNS = (
     "id, resident_id, kind, decided_by, decided_on, recorded_at, recorded_by, "
     "representative_name, representative_relationship, authority_reference, lacks_capacity, "
     "capacity_assessed_on, capacity_assessment, people_consulted, witness, reason, review_on, "
-    "expires_on"
+    "expires_on, decided_at"
 )
 
 
@@ -420,13 +420,14 @@ def _consent(row: tuple) -> ConsentDecision:
         reason=row[15],
         review_on=_day(row[16]),
         expires_on=_day(row[17]),
+        decided_at=_instant(row[18]),
     )
 
 
 def insert_consent(conn: Connection, c: ConsentDecision) -> int:
     cur = conn.execute(
         f"INSERT INTO consent_decision ({_CONSENT_COLUMNS[4:]}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             c.resident_id,
             c.kind.value,
@@ -445,12 +446,14 @@ def insert_consent(conn: Connection, c: ConsentDecision) -> int:
             c.reason,
             _iso(c.review_on),
             _iso(c.expires_on),
+            format_time(c.decided_at) if c.decided_at else None,
         ),
     )
     return int(cur.lastrowid)
 
 
 def consents(conn: Connection, resident_id: int) -> tuple[ConsentDecision, ...]:
+    """In the order they were entered (domain/consent.py orders them as they were made)."""
     rows = conn.execute(
         f"SELECT {_CONSENT_COLUMNS} FROM consent_decision WHERE resident_id = ? ORDER BY id",
         (resident_id,),

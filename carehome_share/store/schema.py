@@ -209,10 +209,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (level, idx)
     );
     """,
-    # 5: the rules at their edges. A consent's expiry date becomes its last day in force, as an
-    # agreement's end date and an NMC expiry date are (vault.py's fix-up moves each stored one
-    # back a day).
+    # 5: the rules at their edges. A consent decision records when it was made, when that is
+    # known (entered as it was made), so the decision made last stands however late another was
+    # entered. A consent's expiry date becomes its last day in force, as an agreement's end date
+    # and an NMC expiry date are. vault.py's fix-up gives the decisions entered on the day they
+    # were made their time, and moves each stored expiry date back a day.
     """
+    ALTER TABLE consent_decision ADD COLUMN decided_at TEXT;
     """,
 )
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlcipher3 import dbapi2 as sqlcipher
 
 from carehome_share.domain.errors import CarehomeError
+from carehome_share.domain.validation import uk_date
 from carehome_share.store import binding, keychain, keyslots, recovery, signing
 from carehome_share.store.keyslots import KeyFile, Slot
 from carehome_share.store.schema import CONSENT_NO_UPDATE, MIGRATIONS, SCHEMA_VERSION
@@ -573,10 +574,16 @@ def _give_identity(conn: Connection, found: int, purpose: str) -> None:
     )
 
 
-def _consent_end_dates(conn: Connection, found: int, purpose: str) -> None:
-    """Schema 5: a consent's expiry date was the first day it was no longer in force; it
-    becomes the last day it is, as every end date now is."""
+def _consent_times_and_end_dates(conn: Connection, found: int, purpose: str) -> None:
+    """Schema 5: a decision entered on the day it was made was made when it was entered (the
+    app's default); one entered later keeps only its day. A consent's expiry date was the
+    first day it was no longer in force; it becomes the last day it is, as every end date is."""
     conn.execute("DROP TRIGGER consent_no_update")
+    rows = conn.execute("SELECT id, decided_on, recorded_at FROM consent_decision").fetchall()
+    conn.executemany(
+        "UPDATE consent_decision SET decided_at = recorded_at WHERE id = ?",
+        [(i,) for i, on, at in rows if uk_date(datetime.fromisoformat(at)).isoformat() == on],
+    )
     conn.execute(
         "UPDATE consent_decision SET expires_on = date(expires_on, '-1 day') "
         "WHERE expires_on IS NOT NULL"
@@ -589,7 +596,7 @@ def _consent_end_dates(conn: Connection, found: int, purpose: str) -> None:
 _FIXUPS: dict[int, Callable[[Connection, int, str], None]] = {
     3: _give_identity,
     4: signing.give_signing_key,
-    5: _consent_end_dates,
+    5: _consent_times_and_end_dates,
 }
 
 
