@@ -26,7 +26,15 @@ from carehome_share.domain.errors import (
     ValidationError,
 )
 from carehome_share.domain.identifiers import format_nhs_number
-from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
+from carehome_share.domain.model import (
+    CloseKind,
+    ConsentKind,
+    DecidedBy,
+    Purpose,
+    Role,
+    Section,
+    StayKind,
+)
 from carehome_share.interop.fhir import write_bundle
 from carehome_share.services import (
     access,
@@ -418,6 +426,8 @@ def consent_record(ctx: Context, a: argparse.Namespace) -> Any:
 
 def session_line(s: Any) -> str:
     closed = f"{s.close_kind.value} {s.closed_at:%H:%M}" if s.closed_at else "OPEN"
+    if s.close_kind is CloseKind.ENDED:
+        closed += f" ({s.close_reason})"
     sections = ", ".join(x.value for x in s.sections) or "no sections ticked"
     return f"session {s.id}: {s.purpose.label}, opened {s.opened_at:%d/%m/%Y %H:%M}, {closed}; viewed: {sections}"
 

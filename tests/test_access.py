@@ -260,9 +260,9 @@ def test_sessions_left_open_are_auto_closed_at_the_limit(ward, clock: Clock) -> 
     clock.advance(minutes=29)
     assert access.close_stale_sessions(home.ctx) == []
     clock.advance(minutes=2)
-    with pytest.raises(ValidationError, match="time limit"):
-        access.record_sections_viewed(home.ctx, session.id, ["summary"])
-    assert access.close_stale_sessions(home.ctx) == [session.id]
+    with pytest.raises(ValidationError, match="auto-closed at 21/11/2026 10:30: its time limit"):
+        access.record_sections_viewed(home.ctx, session.id, ["summary"])  # closed as it is touched
+    assert access.close_stale_sessions(home.ctx) == []
     closed = repo.get_session(home.ctx.conn, session.id)
     assert closed.close_kind.value == "auto_closed"
     assert (closed.closed_at - closed.opened_at).total_seconds() == 30 * 60

@@ -93,3 +93,29 @@ def test_a_grant_entered_late_does_not_reverse_a_later_withdrawal(
     register = tmp_path / "register.pdf"
     run.ok("report", "consent-register", "--out", str(register), user="mary")
     assert f"entered late: decided {uk(day(-19))}" in flat(pages_of(register.read_bytes()))
+
+
+def test_a_withdrawal_ends_the_nurses_open_session_and_she_is_told(
+    run: Cli, recovery_code: str, tmp_path: Path
+):
+    opened = run.ok("--json", "session", "open", "--nhs", ALICE, *OPEN_SESSION, user="nina")
+    session_id = str(opened.json_out()["id"])
+    run.ok(
+        "consent", "record", "--nhs", ALICE, "--kind", "withdrawn", "--decided-by", "resident",
+        "--reason", "Would rather the surgery were phoned", user="mary",
+    )  # fmt: skip
+    ran = run("session", "sections", session_id, "--sections", "medications", user="nina")
+    assert ran.code == cli.EXIT_INPUT
+    assert "(this one was ended at " in ran.err
+    assert f"consent was withdrawn by the resident on {uk(day(0))}" in ran.err
+    mine = run.ok("session", "mine", user="nina").out
+    assert f"session {session_id}:" in mine and "ended" in mine and "consent was withdrawn" in mine
+
+    report = tmp_path / "report.pdf"
+    run.ok(
+        "report", "access", "--ods-code", "Y01234", "--from", day(-1), "--to", day(0),
+        "--out", str(report), user="mary",
+    )  # fmt: skip
+    text = flat(pages_of(report.read_bytes()))
+    assert "ENDED by a change: consent was withdrawn" in text
+    assert "Ended by a change to the rules 1" in text

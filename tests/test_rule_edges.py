@@ -6,10 +6,14 @@ from datetime import UTC, datetime
 import pytest
 
 from carehome_share.domain.errors import AccessRefused, ValidationError
-from carehome_share.services import consent, practices, residents
-from carehome_share.store import audit
+from carehome_share.domain.model import CloseKind
+from carehome_share.services import access, consent, exceptions, practices, residents, staff
+from carehome_share.services import audit as audit_service
+from carehome_share.store import audit, repo
+from carehome_share.store.repo import AccessSession
 from tests.conftest import Clock
 from tests.factories import Home
+from tests.test_reports import access_report, flat
 
 
 def _access_refused(home: Home, resident) -> list[str]:
@@ -137,3 +141,154 @@ def test_two_decisions_at_one_moment_the_more_protective_stands(home: Home, cloc
     consent.record_consent(home.ctx, resident.id, "granted", "resident")
     home.log_in(nurse)
     home.open_session(resident)
+
+
+# -- a change to the rules ends the sessions it affects ----------------------------------------
+
+
+def _stored(home: Home, session) -> AccessSession:
+    return repo.get_session(home.ctx.conn, session.id)
+
+
+CHANGES = {
+    "withdrawal": lambda h, r, n: consent.record_consent(
+        h.ctx, r.id, "withdrawn", "resident", reason="Does not want it looked at"
+    ),
+    "objection": lambda h, r, n: consent.record_consent(
+        h.ctx, r.id, "objection", "resident", reason="Said no"
+    ),
+    "discharge": lambda h, r, n: residents.discharge(h.ctx, r.id),
+    "deactivation": lambda h, r, n: staff.deactivate_staff(h.ctx, n.id),
+    "registration found lapsed": lambda h, r, n: staff.record_nmc_check(
+        h.ctx, n.id, "2026-11-20", "2026-11-20"
+    ),
+    "agreement cut short": lambda h, r, n: practices.end_agreement(
+        h.ctx, practices.list_agreements(h.ctx)[0].id, "2026-11-20"
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_change_to_the_rules_ends_the_open_session_at_that_moment(
+    home: Home, clock: Clock, change: str
+) -> None:
+    resident, nurse = home.add_resident(), home.add_nurse()
+    home.log_in(nurse)
+    session = home.open_session(resident)
+    access.record_sections_viewed(home.ctx, session.id, ["medications"])
+    clock.advance(minutes=3)
+    home.as_manager()
+    CHANGES[change](home, resident, nurse)
+    ended = _stored(home, session)
+    assert (ended.close_kind, ended.closed_at) == (CloseKind.ENDED, clock.now)
+    cause, closing = audit.entries(home.ctx.conn, last=2)
+    assert closing.action == "auto_close_session" and closing.details["close_kind"] == "ended"
+    assert closing.details["session_id"] == session.id and closing.resident_id == resident.id
+    assert closing.details["reason"] == ended.close_reason != ""
+    assert cause.action != "auto_close_session", "the change first, then what it ended"
+    assert audit_service.verify(home.ctx).ok
+
+
+def test_the_nurse_is_told_her_session_was_ended_and_why(home: Home, clock: Clock) -> None:
+    resident, nurse = home.add_resident(), home.add_nurse()
+    home.log_in(nurse)
+    session = home.open_session(resident)
+    clock.advance(minutes=3)
+    home.as_manager()
+    CHANGES["withdrawal"](home, resident, nurse)
+    home.log_in(nurse)
+    clock.advance(minutes=1)
+    told = "was ended at 21/11/2026 10:03: consent was withdrawn by the resident on 21/11/2026"
+    for touch in (access.record_sections_viewed, access.close_access_session):
+        args = (["allergies"],) if touch is access.record_sections_viewed else ()
+        assert told in _refused(lambda t=touch, a=args: t(home.ctx, session.id, *a), "session_id")
+    checked = access.check_session(home.ctx, session.id)
+    assert checked.close_kind is CloseKind.ENDED and told.endswith(checked.close_reason)
+    assert _stored(home, session).sections == ()
+
+
+LAPSES = {
+    # what runs out by itself (set up by the manager beforehand), when, and the reason given
+    "agreement's last day": (
+        lambda h, r, n: practices.end_agreement(
+            h.ctx, practices.list_agreements(h.ctx)[0].id, "2026-11-21"
+        ),
+        "2026-11-22T00:00",
+        "no data sharing agreement with the GP practice is in force",
+    ),
+    "registration's last day": (
+        lambda h, r, n: staff.record_nmc_check(h.ctx, n.id, "2026-10-01", "2026-11-21"),
+        "2026-11-22T00:00",
+        "the NMC registration is not current",
+    ),
+    "consent's last day": (
+        lambda h, r, n: consent.record_consent(
+            h.ctx, r.id, "granted", "resident", expires_on="2026-11-21"
+        ),
+        "2026-11-22T00:00",
+        "consent expired: its last day was 21/11/2026",
+    ),
+    "discharge set for later": (
+        lambda h, r, n: residents.discharge(h.ctx, r.id, "2026-11-21T23:55"),
+        "2026-11-21T23:55",
+        "not currently resident (outside any admission)",
+    ),
+}
+
+
+@pytest.mark.parametrize("lapse", LAPSES)
+@pytest.mark.parametrize("touch", ["sections", "sweep"])
+def test_what_runs_out_by_itself_ends_the_session_as_of_that_moment(
+    home: Home, clock: Clock, lapse: str, touch: str
+) -> None:
+    """Nothing is written at midnight: the session is closed as of the lapse when it is next
+    touched (sections ticked, or the sweep every login runs)."""
+    set_up, moment, reason = LAPSES[lapse]
+    resident, nurse = home.add_resident(), home.add_nurse()
+    clock.set("2026-11-21T23:40")
+    set_up(home, resident, nurse)
+    home.log_in(nurse)
+    clock.set("2026-11-21T23:45")
+    session = home.open_session(resident)
+    clock.set("2026-11-22T00:05")
+    if touch == "sections":
+        told = _refused(
+            lambda: access.record_sections_viewed(home.ctx, session.id, ["summary"]), "session_id"
+        )
+        assert reason in told
+    else:
+        assert access.close_stale_sessions(home.ctx) == [session.id]
+    ended = _stored(home, session)
+    assert ended.close_kind is CloseKind.ENDED and ended.close_reason == reason
+    assert ended.closed_at == clock.set(moment)
+
+
+def test_the_time_limit_ends_a_session_first_when_it_comes_first(home: Home, clock: Clock) -> None:
+    resident, nurse = home.add_resident(), home.add_nurse()
+    practices.end_agreement(home.ctx, practices.list_agreements(home.ctx)[0].id, "2026-11-21")
+    home.log_in(nurse)
+    clock.set("2026-11-21T23:20")
+    session = home.open_session(resident)  # its 30 minutes run out at 23:50, before midnight
+    clock.set("2026-11-22T08:00")
+    assert access.close_stale_sessions(home.ctx) == [session.id]
+    closed = _stored(home, session)
+    assert closed.close_kind is CloseKind.AUTO_CLOSED and closed.close_reason == ""
+    assert closed.closed_at == clock.set("2026-11-21T23:50")
+
+
+def test_a_session_ended_by_a_change_is_shown_to_the_manager_and_the_practice(
+    home: Home, clock: Clock
+) -> None:
+    resident, nurse = home.add_resident(), home.add_nurse()
+    home.log_in(nurse)
+    session = home.open_session(resident)
+    clock.advance(minutes=3)
+    home.as_manager()
+    CHANGES["withdrawal"](home, resident, nurse)
+    ended = [a for a in exceptions.needing_attention(home.ctx) if a.kind == "session_ended"]
+    assert [a.resident_id for a in ended] == [resident.id]
+    assert "ended by a change: consent was withdrawn" in ended[0].text
+    report = flat(access_report(home.ctx))
+    assert f"{session.id} 21/11/2026 10:00-10:03" in report
+    assert "ENDED by a change: consent was withdrawn by the resident on 21/11/2026" in report
+    assert "Ended by a change to the rules 1" in report

@@ -82,6 +82,7 @@ def test_a_0_1_database_moves_to_key_slots_and_the_old_key_retires(tmp_path: Pat
 def back_to_schema_4(vault: Vault) -> None:
     """The file as version 4 left it (as every backup made before schema 5 is)."""
     vault.conn.execute("ALTER TABLE consent_decision DROP COLUMN decided_at")
+    vault.conn.execute("ALTER TABLE access_session DROP COLUMN close_reason")
     vault.conn.execute("PRAGMA user_version = 4")
 
 
@@ -105,6 +106,8 @@ def test_schema_5_dates_consent_decisions_as_they_were_meant(home: Home) -> None
     today = consent.record_consent(
         home.ctx, resident.id, "granted", "resident", expires_on="2026-12-01"
     )
+    home.log_in(home.add_nurse())
+    home.open_session(resident)  # a table schema 5 alters, with a row in it
     ctx = upgraded(home)
     try:
         history = {c.id: c for c in consent.consent_history(ctx, resident.id)}

@@ -104,6 +104,7 @@ class StayKind(Enum):
 class CloseKind(Enum):
     CLOSED = "closed"  # the nurse closed it
     AUTO_CLOSED = "auto_closed"  # left open past the limit; flagged as an exception
+    ENDED = "ended"  # ended when the rules stopped allowing it (a withdrawal, a discharge...)
 
 
 @dataclass(frozen=True)

@@ -331,6 +331,8 @@ def _read(logged: Logged[SessionLine], home: str, proofs: Proofs) -> dict[str, A
         event["period"]["end"] = _instant(s.closed_at)
     if s.close_kind is CloseKind.AUTO_CLOSED:
         event["outcomeDesc"] = "left open past the limit and closed automatically"
+    elif s.close_kind is CloseKind.ENDED:
+        event["outcomeDesc"] = f"ended when the rules stopped allowing it: {s.close_reason}"
     event["entity"] = [
         _patient_entity(s.nhs_number, s.resident_name, s.justification),
         *(

@@ -37,6 +37,7 @@ from carehome_share.reports.page import (
 )
 from carehome_share.reports.rows import (
     AUTO_CLOSED,
+    ENDED,
     LONG,
     REFUSED,
     agreement_text,
@@ -83,6 +84,7 @@ def _summary(report: AccessReport) -> Table:
         ("Nurses who opened records", s.nurses),
         ("Auto-closed: left open past the limit", s.auto_closed),
         (f"Longer than {report.long_minutes} minutes", s.long),
+        ("Ended by a change to the rules", s.ended),
         ("Refused attempts", s.refusals),
         ("Calls to the practice logged", s.contacts),
     ]
@@ -98,7 +100,8 @@ def _summary(report: AccessReport) -> Table:
                 ("ALIGN", (1, 0), (1, -1), "RIGHT"),
                 ("BACKGROUND", (0, 3), (-1, 3), AUTO_CLOSED if s.auto_closed else None),
                 ("BACKGROUND", (0, 4), (-1, 4), LONG if s.long else None),
-                ("BACKGROUND", (0, 5), (-1, 5), REFUSED if s.refusals else None),
+                ("BACKGROUND", (0, 5), (-1, 5), ENDED if s.ended else None),
+                ("BACKGROUND", (0, 6), (-1, 6), REFUSED if s.refusals else None),
             ]
         )
     )
@@ -168,7 +171,9 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
                 "why, what they looked at, and the consent decision in force at that moment "
                 "(a later change of consent does not alter it).",
                 "Highlighted: sessions auto-closed because they were left open (orange), "
-                f"sessions longer than {long_minutes} minutes (yellow), refused attempts (red).",
+                f"sessions longer than {long_minutes} minutes (yellow), sessions ended when the "
+                "rules stopped allowing them, such as a consent withdrawn or a discharge while "
+                "the record was open (lilac), refused attempts (red).",
                 "Times are UK local time; NHS numbers are shown 3-3-4.",
             ]
         ),

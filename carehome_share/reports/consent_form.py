@@ -102,7 +102,7 @@ def _about(form: ConsentForm) -> list[Flowable]:
         para(
             "Saying no is the resident's right and does not change the care they receive. Consent "
             "may be refused now, or withdrawn at any time by telling any member of staff; it takes "
-            "effect at once. An objection from the resident is respected even when someone else "
+            "effect at once, and a record open at that moment is closed. An objection from the resident is respected even when someone else "
             "decides for them. What counts is when a decision was made: this form, if it reaches "
             "the computer late, counts from the date it was signed, and a decision made after "
             "it still stands. Whenever the GP record may not be viewed, the nurse phones the GP "

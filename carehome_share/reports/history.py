@@ -97,7 +97,8 @@ def _story(history: ResidentHistory) -> list[Flowable]:
                 "the GP practice instead.",
                 "Times are UK local time. Highlighted: sessions auto-closed because they were left "
                 f"open (orange), sessions longer than {history.long_minutes} minutes (yellow), "
-                "refused attempts (red).",
+                "sessions ended when the rules stopped allowing them (lilac), refused attempts "
+                "(red).",
             ]
         ),
         chain_head(history.head.seq, history.head.hash),

@@ -17,6 +17,7 @@ from carehome_share.store.report_queries import (
 )
 
 AUTO_CLOSED = colors.HexColor("#FFD9A0")
+ENDED = colors.HexColor("#E4DAF2")
 LONG = colors.HexColor("#FFF1C9")
 REFUSED = colors.HexColor("#F9D6D5")
 
@@ -65,12 +66,16 @@ def _minutes(s: SessionLine, long_minutes: int) -> str:
 def _closed(s: SessionLine) -> str:
     if s.close_kind is CloseKind.AUTO_CLOSED:
         return "AUTO-CLOSED\nleft open"
+    if s.close_kind is CloseKind.ENDED:
+        return f"ENDED by a change: {s.close_reason}"
     return "Closed by\nthe nurse" if s.close_kind else "Still open"
 
 
 def _shade(s: SessionLine, long_minutes: int) -> colors.Color | None:
     if s.close_kind is CloseKind.AUTO_CLOSED:
         return AUTO_CLOSED
+    if s.close_kind is CloseKind.ENDED:
+        return ENDED
     minutes = s.minutes
     return LONG if minutes is not None and minutes > long_minutes else None
 

@@ -6,6 +6,7 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.consent import ConsentState, check_consent_decision, consent_state
 from carehome_share.domain.errors import ValidationError
 from carehome_share.domain.model import ConsentDecision, ConsentKind, DecidedBy
+from carehome_share.services.access import end_sessions_it_affects
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.store import repo
 
@@ -35,6 +36,7 @@ def record_consent(
 
     def work(tx: Tx) -> ConsentDecision:
         rid = require_resident(tx.conn, resident_id)
+        end_sessions_it_affects(tx, resident_id=rid)
         today = v.uk_date(tx.now)
         if not isinstance(lacks_capacity, bool):
             raise ValidationError("lacks_capacity", "yes or no")

@@ -499,11 +499,12 @@ class AccessSession:
     consent_id: int | None
     agreement_id: int | None
     sections: tuple[Section, ...]
+    close_reason: str = ""  # why the rules ended it (close kind "ended")
 
 
 _SESSION_COLUMNS = (
     "id, resident_id, staff_id, practice_id, nmc_pin, purpose, justification, opened_at, "
-    "closed_at, close_kind, consent_id, agreement_id"
+    "closed_at, close_kind, consent_id, agreement_id, close_reason"
 )
 
 
@@ -567,6 +568,7 @@ def get_session(conn: Connection, session_id: int) -> AccessSession | None:
         consent_id=row[10],
         agreement_id=row[11],
         sections=sections_in_order(viewed),
+        close_reason=row[12],
     )
 
 
@@ -593,23 +595,33 @@ def add_sections(
     return added
 
 
-def close_session(conn: Connection, session_id: int, at: datetime, kind: CloseKind) -> None:
+def close_session(
+    conn: Connection, session_id: int, at: datetime, kind: CloseKind, reason: str = ""
+) -> None:
     conn.execute(
-        "UPDATE access_session SET closed_at = ?, close_kind = ? WHERE id = ? AND closed_at IS NULL",
-        (format_time(at), kind.value, session_id),
+        "UPDATE access_session SET closed_at = ?, close_kind = ?, close_reason = ? "
+        "WHERE id = ? AND closed_at IS NULL",
+        (format_time(at), kind.value, reason, session_id),
     )
 
 
-def open_sessions_before(
-    conn: Connection, opened_before: datetime
-) -> list[tuple[int, int, datetime]]:
-    """(session id, resident id, opened at) of sessions still open that began before a moment."""
-    rows = conn.execute(
-        "SELECT id, resident_id, opened_at FROM access_session "
-        "WHERE closed_at IS NULL AND opened_at < ? ORDER BY opened_at",
-        (format_time(opened_before),),
+def open_sessions(
+    conn: Connection,
+    *,
+    resident_id: int | None = None,
+    staff_id: int | None = None,
+    practice_id: int | None = None,
+) -> list[AccessSession]:
+    """Sessions still open, oldest first: all of them, or those of one resident, member of
+    staff or practice (few are ever open at once)."""
+    ids = conn.execute(
+        "SELECT a.id FROM access_session a JOIN resident r ON r.id = a.resident_id "
+        "WHERE a.closed_at IS NULL AND (:resident IS NULL OR a.resident_id = :resident) "
+        "AND (:staff IS NULL OR a.staff_id = :staff) "
+        "AND (:practice IS NULL OR r.practice_id = :practice) ORDER BY a.opened_at",
+        {"resident": resident_id, "staff": staff_id, "practice": practice_id},
     ).fetchall()
-    return [(r[0], r[1], datetime.fromisoformat(r[2])) for r in rows]
+    return [s for (i,) in ids if (s := get_session(conn, i)) is not None]
 
 
 def sessions_for_staff(conn: Connection, staff_id: int, since: datetime) -> list[AccessSession]:
@@ -723,16 +735,19 @@ class UnusualSession:
     staff_id: int
     staff_name: str
     minutes: float
-    auto_closed: bool
+    close_kind: CloseKind
+    close_reason: str
 
 
 def recent_unusual_sessions(
     conn: Connection, since: datetime, long_minutes: int
 ) -> list[UnusualSession]:
-    """Sessions since a moment that were auto-closed or lasted longer than `long_minutes`."""
+    """Sessions since a moment that were auto-closed, ended by a change to the rules, or
+    lasted longer than `long_minutes`."""
     rows = conn.execute(
         "SELECT a.id, a.opened_at, a.closed_at, a.close_kind, a.resident_id, "
-        "r.given_name || ' ' || r.family_name, a.staff_id, s.full_name FROM access_session a "
+        "r.given_name || ' ' || r.family_name, a.staff_id, s.full_name, a.close_reason "
+        "FROM access_session a "
         "JOIN resident r ON r.id = a.resident_id JOIN staff s ON s.id = a.staff_id "
         "WHERE a.opened_at >= ? AND a.closed_at IS NOT NULL ORDER BY a.opened_at DESC",
         (format_time(since),),
@@ -741,7 +756,7 @@ def recent_unusual_sessions(
     for r in rows:
         opened, closed = datetime.fromisoformat(r[1]), datetime.fromisoformat(r[2])
         minutes = (closed - opened).total_seconds() / 60
-        auto = r[3] == CloseKind.AUTO_CLOSED.value
-        if auto or minutes > long_minutes:
-            found.append(UnusualSession(r[0], opened, r[4], r[5], r[6], r[7], minutes, auto))
+        kind = CloseKind(r[3])
+        if kind is not CloseKind.CLOSED or minutes > long_minutes:
+            found.append(UnusualSession(r[0], opened, r[4], r[5], r[6], r[7], minutes, kind, r[8]))
     return found

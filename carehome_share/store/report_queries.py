@@ -42,6 +42,7 @@ class SessionLine(NamedTuple):
     justification: str
     sections: tuple[Section, ...]
     consent: ConsentBasis | None
+    close_reason: str = ""  # why the rules ended it (close kind "ended")
 
     @property
     def minutes(self) -> float | None:
@@ -141,7 +142,7 @@ def _consent(kind: str | None, by: str, on: str, representative: str) -> Consent
 _SESSIONS = (
     "SELECT a.id, a.opened_at, a.closed_at, a.close_kind, r.given_name || ' ' || r.family_name, "
     "r.nhs_number, s.full_name, a.nmc_pin, a.purpose, a.justification, c.kind, c.decided_by, "
-    "c.decided_on, c.representative_name, v.section "
+    "c.decided_on, c.representative_name, v.section, a.close_reason "
     "FROM access_session a JOIN resident r ON r.id = a.resident_id "
     "JOIN staff s ON s.id = a.staff_id "
     "LEFT JOIN consent_decision c ON c.id = a.consent_id "
@@ -170,6 +171,7 @@ def _session_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[SessionLine]:
             first[9],
             sections_in_order(viewed),
             _consent(first[10], first[11], first[12], first[13]),
+            first[15],
         )
 
 

@@ -213,9 +213,11 @@ MIGRATIONS: tuple[str, ...] = (
     # known (entered as it was made), so the decision made last stands however late another was
     # entered. A consent's expiry date becomes its last day in force, as an agreement's end date
     # and an NMC expiry date are. vault.py's fix-up gives the decisions entered on the day they
-    # were made their time, and moves each stored expiry date back a day.
+    # were made their time, and moves each stored expiry date back a day. An access session
+    # ended by a change to the rules (close kind "ended") keeps why.
     """
     ALTER TABLE consent_decision ADD COLUMN decided_at TEXT;
+    ALTER TABLE access_session ADD COLUMN close_reason TEXT NOT NULL DEFAULT '';
     """,
 )
 
