@@ -593,7 +593,7 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
         lambda c, a: access.open_access_session(
             c, _resident_id(c, a.nhs), a.purpose, a.justification
         ),
-        lambda s: f"Opened {session_line(s)}",
+        lambda s: f"Opened {session_line(s)}" + "".join(f"\nNOTE: {a}" for a in s.alerts),
     ),
     ("session", "sections"): (
         lambda c, a: access.record_sections_viewed(c, a.session_id, a.sections.split(",")),

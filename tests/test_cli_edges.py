@@ -119,3 +119,15 @@ def test_a_withdrawal_ends_the_nurses_open_session_and_she_is_told(
     text = flat(pages_of(report.read_bytes()))
     assert "ENDED by a change: consent was withdrawn" in text
     assert "Ended by a change to the rules 1" in text
+
+
+def test_the_nurse_is_told_a_consent_review_has_passed(run: Cli, recovery_code: str):
+    add_resident(run, BOB, "Bob Baker", admitted=day(-5), consent=False)
+    run.ok(
+        "consent", "record", "--nhs", BOB, "--kind", "granted", "--decided-by", "resident",
+        "--decided-on", day(-3), "--review-on", day(-1), user="mary",
+    )  # fmt: skip
+    opened = run.ok("session", "open", "--nhs", BOB, *OPEN_SESSION, user="nina").out
+    assert "NOTE: the consent decision is due for review" in opened
+    as_json = run.ok("--json", "session", "open", "--nhs", BOB, *OPEN_SESSION, user="nina")
+    assert as_json.json_out()["alerts"] == ["the consent decision is due for review"]

@@ -292,3 +292,24 @@ def test_a_session_ended_by_a_change_is_shown_to_the_manager_and_the_practice(
     assert f"{session.id} 21/11/2026 10:00-10:03" in report
     assert "ENDED by a change: consent was withdrawn by the resident on 21/11/2026" in report
     assert "Ended by a change to the rules 1" in report
+
+
+# -- the nurse is told what the manager is told -------------------------------------------------
+
+
+def test_a_consent_review_that_has_passed_is_said_to_the_nurse_as_the_session_opens(
+    home: Home, clock: Clock
+) -> None:
+    resident = home.add_resident(consent_by=None)
+    consent.record_consent(
+        home.ctx,
+        resident.id,
+        "granted",
+        "resident",
+        decided_on="2026-11-01",
+        review_on="2026-11-20",
+    )
+    home.log_in(home.add_nurse())
+    session = home.open_session(resident)
+    assert session.alerts == ("the consent decision is due for review",)
+    assert audit.entries(home.ctx.conn, last=1)[0].details["alerts"] == list(session.alerts)

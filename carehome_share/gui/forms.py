@@ -31,6 +31,7 @@ from carehome_share.domain.validation import FIRST_YEAR, LAST_YEAR, UK, repeated
 ERROR_STYLE = (
     "color: palette(bright-text); background: #b00020; padding: 2px 6px; border-radius: 3px;"
 )
+WARNING_STYLE = "color: black; background: #fff1c9; padding: 2px 6px; border-radius: 3px;"
 
 
 def heading(text: str, scale: float = 1.4) -> QLabel:

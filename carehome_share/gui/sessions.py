@@ -23,6 +23,7 @@ from carehome_share.domain.rules import MIN_JUSTIFICATION
 from carehome_share.domain.validation import uk_date
 from carehome_share.gui.forms import (
     ERROR_STYLE,
+    WARNING_STYLE,
     FormDialog,
     attempt,
     error_label,
@@ -208,6 +209,14 @@ class SessionWindow(QDialog):
         layout.addWidget(
             QLabel(f"Purpose: {session.purpose.label}\nJustification: {session.justification}")
         )
+        if session.alerts:
+            alerts = QLabel(
+                "\n".join(f"• {sentence(a)}: tell the registered manager." for a in session.alerts)
+            )
+            alerts.setAccessibleName("Alerts")
+            alerts.setWordWrap(True)
+            alerts.setStyleSheet(WARNING_STYLE)
+            layout.addWidget(alerts)
         self.timer_label = QLabel()
         self.timer_label.setAccessibleName("Session time")
         self.timer_label.setWordWrap(True)

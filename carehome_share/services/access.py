@@ -1,5 +1,6 @@
 """GP-record access: sessions opened, sections viewed, sessions closed; refusals and GP calls."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from carehome_share.domain import validation as v
@@ -24,8 +25,9 @@ from carehome_share.store.repo import AccessSession
 def open_access_session(
     ctx: Context, resident_id: int, purpose: Purpose | str, justification: str
 ) -> AccessSession:
-    """Apply every rule of the agreement now. Allowed: the session opens. Refused: the refusal
-    is recorded with every reason, and AccessRefused says to phone the GP practice instead."""
+    """Apply every rule of the agreement now. Allowed: the session opens, with the alerts the
+    manager is given (a review due) for the nurse too. Refused: the refusal is recorded with
+    every reason, and AccessRefused says to phone the GP practice instead."""
     refusal: PermissionDenied | None = None
     with ctx.vault.transaction() as conn:
         now = ctx.now()
@@ -87,7 +89,7 @@ def open_access_session(
                 )
                 session = repo.get_session(conn, session_id)
                 assert session is not None
-                return session
+                return replace(session, alerts=decision.alerts)  # the nurse is told, too
             reasons = [r.text for r in decision.reasons]
             refusal_id = repo.insert_refusal(
                 conn,

@@ -500,6 +500,7 @@ class AccessSession:
     agreement_id: int | None
     sections: tuple[Section, ...]
     close_reason: str = ""  # why the rules ended it (close kind "ended")
+    alerts: tuple[str, ...] = ()  # what the nurse is told as it opens (a review due); not stored
 
 
 _SESSION_COLUMNS = (

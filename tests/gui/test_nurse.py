@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.model import Section
@@ -218,3 +219,31 @@ def test_a_session_ended_by_a_withdrawal_elsewhere_tells_the_nurse(
     assert window.session_window is None
     closed = window.my_sessions.model.index(0, SessionsModel.CLOSED).data()
     assert closed.startswith("ended 10:02: consent was withdrawn")
+
+
+def test_the_session_window_says_a_consent_review_has_passed(
+    qtbot, home: Home, open_window
+) -> None:
+    resident = home.add_resident(consent_by=None)
+    consent.record_consent(
+        home.ctx,
+        resident.id,
+        "granted",
+        "resident",
+        decided_on="2026-11-01",
+        review_on="2026-11-20",
+    )
+    home.log_in(home.add_nurse())
+    window = open_window()
+    _choose(qtbot, window, resident.full_name)
+    qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(window.open_dialog.justification, "Checking the care plan medicines")
+    qtbot.mouseClick(window.open_dialog.open_button, Qt.MouseButton.LeftButton)
+    alerts = next(
+        label
+        for label in window.session_window.findChildren(QLabel)
+        if label.accessibleName() == "Alerts"
+    )
+    assert alerts.text() == (
+        "• The consent decision is due for review: tell the registered manager."
+    )
