@@ -1,5 +1,6 @@
 """The access rules at their edges through the command line, on a copy of Rose Court (see
-tests/test_cli.py): dates out of range, clock changes, end dates, decisions entered late."""
+tests/test_cli.py): dates out of range, clock changes, end dates, decisions entered late,
+sessions that outlive the rules, alerts, the same person deciding and looking."""
 
 from datetime import date
 from pathlib import Path
@@ -8,7 +9,18 @@ import pytest
 
 from carehome_share import cli
 from tests import test_cli
-from tests.test_cli import ALICE, BOB, OPEN_SESSION, Cli, add_resident, day, refusal
+from tests.test_cli import (
+    ALICE,
+    BOB,
+    OPEN_SESSION,
+    STAFF_PASSWORD,
+    TEMPORARY_PASSWORD,
+    Cli,
+    add_resident,
+    day,
+    first_login,
+    refusal,
+)
 from tests.test_reports import flat, pages_of
 
 # Rose Court's fixtures, shared with tests/test_cli.py
@@ -131,3 +143,35 @@ def test_the_nurse_is_told_a_consent_review_has_passed(run: Cli, recovery_code: 
     assert "NOTE: the consent decision is due for review" in opened
     as_json = run.ok("--json", "session", "open", "--nhs", BOB, *OPEN_SESSION, user="nina")
     assert as_json.json_out()["alerts"] == ["the consent decision is due for review"]
+
+
+def test_a_manager_nurse_looking_on_her_own_best_interests_decision_is_marked(
+    run: Cli, recovery_code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(test_cli.PASSWORDS, "mona", STAFF_PASSWORD)
+    run.ok(
+        "staff", "add", "mona", "--name", "Mona Matron", "--roles", "manager,nurse",
+        "--nmc-pin", "34B5678F", "--nmc-checked-on", day(-10), "--nmc-expires-on", day(300),
+        user="mary", new_password=TEMPORARY_PASSWORD,
+    )  # fmt: skip
+    first_login(run, "mona", STAFF_PASSWORD, "--role", "manager")
+    add_resident(run, BOB, "Bob Baker", admitted=day(-5), consent=False)
+    run.ok(
+        "consent", "record", "--nhs", BOB, "--kind", "granted", "--decided-by", "best_interests",
+        "--lacks-capacity", "--capacity-assessed-on", day(0),
+        "--capacity-assessment", "Could not retain the information", "--representative-name",
+        "Mona Matron", "--people-consulted", "Son; GP", "--role", "manager", user="mona",
+    )  # fmt: skip
+    opened = run.ok(
+        "session", "open", "--nhs", BOB, *OPEN_SESSION, "--role", "nurse", user="mona"
+    ).out
+    assert "NOTE: this access stands on a best-interests decision you made yourself" in opened
+
+    report = tmp_path / "report.pdf"
+    run.ok(
+        "report", "access", "--ods-code", "Y01234", "--from", day(-1), "--to", day(0),
+        "--out", str(report), user="mary",
+    )  # fmt: skip
+    text = flat(pages_of(report.read_bytes()))
+    assert "DECIDED AND LOOKED: the nurse made this best-interests decision" in text
+    assert "On the nurse's own best-interests decision 1" in text

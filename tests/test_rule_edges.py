@@ -1,12 +1,14 @@
 """The access rules at their edges, through the services with the clock set: dates and times
-out of range or that UK clocks skip or repeat; end dates."""
+out of range or that UK clocks skip or repeat; end dates; decisions entered late; sessions that
+outlive the rules; alerts; the same person deciding and looking."""
 
 from datetime import UTC, datetime
 
 import pytest
 
 from carehome_share.domain.errors import AccessRefused, ValidationError
-from carehome_share.domain.model import CloseKind
+from carehome_share.domain.model import CloseKind, Role
+from carehome_share.domain.rules import SELF_DECIDED_ALERT
 from carehome_share.services import access, consent, exceptions, practices, residents, staff
 from carehome_share.services import audit as audit_service
 from carehome_share.store import audit, repo
@@ -313,3 +315,49 @@ def test_a_consent_review_that_has_passed_is_said_to_the_nurse_as_the_session_op
     session = home.open_session(resident)
     assert session.alerts == ("the consent decision is due for review",)
     assert audit.entries(home.ctx.conn, last=1)[0].details["alerts"] == list(session.alerts)
+
+
+# -- the same person decides and looks ---------------------------------------------------------
+
+
+def _best_interests(home: Home, resident, decision_maker: str) -> None:
+    consent.record_consent(
+        home.ctx,
+        resident.id,
+        "granted",
+        "best_interests",
+        decided_on="2026-11-20",
+        lacks_capacity=True,
+        capacity_assessed_on="2026-11-20",
+        capacity_assessment="Could not retain the information (MCA stage 2).",
+        representative_name=decision_maker,
+        people_consulted="Son; GP",
+    )
+
+
+def test_a_manager_nurse_may_look_on_her_own_best_interests_decision_and_it_shows(
+    home: Home, clock: Clock
+) -> None:
+    both = home.add_staff(["manager", "nurse"])
+    resident = home.add_resident(consent_by=None)
+    home.log_in(both, Role.MANAGER)
+    _best_interests(home, resident, f"  {both.full_name.upper()} ")  # as typed on the form
+    home.log_in(both, Role.NURSE)
+    session = home.open_session(resident)
+    assert session.decided_by_self and SELF_DECIDED_ALERT in session.alerts
+    assert audit.entries(home.ctx.conn, last=1)[0].details["decided_by_self"] is True
+
+    home.as_manager()
+    flagged = [a for a in exceptions.needing_attention(home.ctx) if a.kind == "decided_by_self"]
+    assert [(a.resident_id, a.staff_id) for a in flagged] == [(resident.id, both.id)]
+    report = flat(access_report(home.ctx))
+    assert "DECIDED AND LOOKED: the nurse made this best-interests decision" in report
+    assert "On the nurse's own best-interests decision 1" in report
+
+
+def test_a_best_interests_decision_by_someone_else_is_not_marked(home: Home) -> None:
+    resident = home.add_resident(consent_by=None)
+    _best_interests(home, resident, "Dr Priya Practice")
+    home.log_in(home.add_nurse())
+    session = home.open_session(resident)
+    assert not session.decided_by_self and session.alerts == ()

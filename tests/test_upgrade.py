@@ -83,6 +83,7 @@ def back_to_schema_4(vault: Vault) -> None:
     """The file as version 4 left it (as every backup made before schema 5 is)."""
     vault.conn.execute("ALTER TABLE consent_decision DROP COLUMN decided_at")
     vault.conn.execute("ALTER TABLE access_session DROP COLUMN close_reason")
+    vault.conn.execute("ALTER TABLE access_session DROP COLUMN decided_by_self")
     vault.conn.execute("PRAGMA user_version = 4")
 
 

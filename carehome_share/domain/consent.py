@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from carehome_share.domain.errors import ValidationError
-from carehome_share.domain.model import ConsentDecision, ConsentKind, DecidedBy, Reason
+from carehome_share.domain.model import ConsentDecision, ConsentKind, DecidedBy, Reason, Staff
 from carehome_share.domain.validation import UK
 
 
@@ -57,6 +57,18 @@ def consent_state(history: tuple[ConsentDecision, ...], today: date) -> ConsentS
         return ConsentState(False, latest, expired, overtaken=overtaken)
     review_due = latest.review_on is not None and today >= latest.review_on
     return ConsentState(True, latest, None, review_due, overtaken)
+
+
+def decided_by_self(decision: ConsentDecision, staff: Staff) -> bool:
+    """A best-interests decision whose named decision maker is this member of staff: the same
+    person decides and looks. Allowed (a small home may have no one else), but shown."""
+    return decision.decided_by is DecidedBy.BEST_INTERESTS and _person(
+        decision.representative_name
+    ) == _person(staff.full_name)
+
+
+def _person(name: str) -> str:
+    return " ".join(name.casefold().split())
 
 
 def late_note(decision: ConsentDecision) -> str:

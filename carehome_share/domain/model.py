@@ -234,3 +234,4 @@ class Decision:
     consent: ConsentDecision | None = None  # the basis in force, when allowed
     agreement: Agreement | None = None
     alerts: tuple[str, ...] = field(default=())
+    decided_by_self: bool = False  # the basis is a best-interests decision this nurse made

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from carehome_share.domain.consent import consent_state
+from carehome_share.domain.consent import consent_state, decided_by_self
 from carehome_share.domain.model import (
     CloseKind,
     Decision,
@@ -16,6 +16,10 @@ from carehome_share.domain.model import (
 from carehome_share.domain.validation import day_end, uk_date
 
 MIN_JUSTIFICATION = 10
+SELF_DECIDED_ALERT = (
+    "this access stands on a best-interests decision you made yourself: it is shown in Needs "
+    "attention and on the GP access report"
+)
 
 
 def decide(
@@ -76,10 +80,13 @@ def decide(
         reasons.append(consent.problem)
     if consent.review_due:
         alerts.append("the consent decision is due for review")
+    own = consent.latest is not None and decided_by_self(consent.latest, user)
+    if own and not reasons:
+        alerts.append(SELF_DECIDED_ALERT)
 
     if reasons:
         return Decision(False, tuple(reasons), consent.latest, agreement, tuple(alerts))
-    return Decision(True, (), consent.latest, agreement, tuple(alerts))
+    return Decision(True, (), consent.latest, agreement, tuple(alerts), own)
 
 
 @dataclass(frozen=True)

@@ -889,8 +889,9 @@ class AuditPage(QWidget):
 
 
 class AttentionPage(QWidget):
-    """Refusals, auto-closed or long sessions, consent reviews and NMC checks due, agreements
-    ending. Counted on start for the badge."""
+    """Refusals, sessions auto-closed, long, ended by a change or on their nurse's own
+    best-interests decision, consent reviews and NMC checks due, agreements ending. Counted on
+    start for the badge."""
 
     counted = Signal(int)
 

@@ -192,6 +192,7 @@ class AttentionModel(RowsModel):
         "refusal": "Refusal",
         "auto_closed": "Auto-closed session",
         "session_ended": "Session ended by a change",
+        "decided_by_self": "Decided and looked",
         "long_session": "Long session",
         "consent_review": "Consent review due",
         "nmc": "NMC registration",

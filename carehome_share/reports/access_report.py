@@ -85,6 +85,7 @@ def _summary(report: AccessReport) -> Table:
         ("Auto-closed: left open past the limit", s.auto_closed),
         (f"Longer than {report.long_minutes} minutes", s.long),
         ("Ended by a change to the rules", s.ended),
+        ("On the nurse's own best-interests decision", s.decided_by_self),
         ("Refused attempts", s.refusals),
         ("Calls to the practice logged", s.contacts),
     ]
@@ -101,7 +102,8 @@ def _summary(report: AccessReport) -> Table:
                 ("BACKGROUND", (0, 3), (-1, 3), AUTO_CLOSED if s.auto_closed else None),
                 ("BACKGROUND", (0, 4), (-1, 4), LONG if s.long else None),
                 ("BACKGROUND", (0, 5), (-1, 5), ENDED if s.ended else None),
-                ("BACKGROUND", (0, 6), (-1, 6), REFUSED if s.refusals else None),
+                ("BACKGROUND", (0, 6), (-1, 6), LONG if s.decided_by_self else None),
+                ("BACKGROUND", (0, 7), (-1, 7), REFUSED if s.refusals else None),
             ]
         )
     )
@@ -174,6 +176,9 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
                 f"sessions longer than {long_minutes} minutes (yellow), sessions ended when the "
                 "rules stopped allowing them, such as a consent withdrawn or a discharge while "
                 "the record was open (lilac), refused attempts (red).",
+                "Marked DECIDED AND LOOKED: a session that stands on a best-interests decision "
+                "made by the same member of staff who opened the record (allowed, as a small "
+                "home may have no one else, but for the practice to see).",
                 "Times are UK local time; NHS numbers are shown 3-3-4.",
             ]
         ),

@@ -20,6 +20,8 @@ AUTO_CLOSED = colors.HexColor("#FFD9A0")
 ENDED = colors.HexColor("#E4DAF2")
 LONG = colors.HexColor("#FFF1C9")
 REFUSED = colors.HexColor("#F9D6D5")
+# The mark on a session that stands on a best-interests decision its own nurse made.
+DECIDED_BY_SELF = "DECIDED AND LOOKED: the nurse made this best-interests decision"
 
 
 def decided_by_text(decided_by: DecidedBy, representative_name: str) -> str:
@@ -109,7 +111,7 @@ def session_row(s: SessionLine, long_minutes: int, with_resident: bool = True) -
             s.justification,
             ", ".join(x.label.lower() for x in s.sections) or "none ticked",
             _closed(s),
-            consent_text(s.consent),
+            consent_text(s.consent) + (f"\n{DECIDED_BY_SELF}" if s.decided_by_self else ""),
         ],
         _shade(s, long_minutes),
     )

@@ -75,8 +75,11 @@ def open_access_session(
                     consent_id=consent_id,
                     agreement_id=decision.agreement.id,
                     workstation=ctx.workstation,
+                    decided_by_self=decision.decided_by_self,
                 )
                 details.update(session_id=session_id, agreement_id=decision.agreement.id)
+                if decision.decided_by_self:
+                    details.update(decided_by_self=True)
                 audit.append(
                     conn,
                     at=now,

@@ -1,6 +1,6 @@
 """What needs the manager's attention: locked-out accounts, a database still moving to key
-slots, refusals, sessions auto-closed, long or ended by a change, consent reviews due, NMC checks
-due, agreements ending. Shown as a badge when the app starts."""
+slots, refusals, sessions auto-closed, long or ended by a change, sessions on a best-interests
+decision their own nurse made, consent reviews due, NMC checks due, agreements ending. Shown as a badge when the app starts."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,8 +18,8 @@ WARN_DAYS = 30
 
 @dataclass(frozen=True)
 class Attention:
-    # lockout, key_slot, refusal, auto_closed, session_ended, long_session, consent_review,
-    # nmc, report_due, agreement
+    # lockout, key_slot, refusal, auto_closed, session_ended, long_session, decided_by_self,
+    # consent_review, nmc, report_due, agreement
     kind: str
     when: datetime | date
     text: str
@@ -55,6 +55,18 @@ def needing_attention(ctx: Context) -> list[Attention]:
                     kind,
                     row.opened_at,
                     f"Session by {row.staff_name} on {row.resident_name}'s record {what}",
+                    row.resident_id,
+                    row.staff_id,
+                )
+            )
+        for row in repo.recent_self_decided_sessions(tx.conn, since):
+            items.append(
+                Attention(
+                    "decided_by_self",
+                    row.opened_at,
+                    f"Session by {row.staff_name} on {row.resident_name}'s record stands on a "
+                    "best-interests decision they made themselves: the same person decided and "
+                    "looked",
                     row.resident_id,
                     row.staff_id,
                 )

@@ -126,6 +126,7 @@ class AccessSummary:
     auto_closed: int
     long: int  # closed normally but open longer than `long_minutes`
     ended: int  # ended when the rules stopped allowing them (a withdrawal, a discharge...)
+    decided_by_self: int  # on a best-interests decision the nurse who looked made herself
     refusals: int
     contacts: int
     residents: int
@@ -239,6 +240,7 @@ def gp_access_report(
                 auto_closed=counts.auto_closed,
                 long=long,
                 ended=ended,
+                decided_by_self=counts.decided_by_self,
                 refusals=counts.refusals,
                 contacts=counts.contacts,
                 residents=sum(1 for t in resident_totals if t.sessions),

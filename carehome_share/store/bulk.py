@@ -72,6 +72,7 @@ class SessionRow(NamedTuple):
     agreement_id: int | None
     workstation: str
     close_reason: str = ""
+    decided_by_self: int = 0
 
     def bound(self) -> tuple[str, str]:
         """(key, digest) binding this row as written."""
@@ -149,7 +150,7 @@ def insert_sessions(conn: Connection, rows: Sequence[SessionRow]) -> None:
         "access_session",
         "INSERT INTO access_session(id, resident_id, staff_id, practice_id, nmc_pin, purpose, "
         "justification, opened_at, closed_at, close_kind, consent_id, agreement_id, workstation, "
-        "close_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "close_reason, decided_by_self) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
 

@@ -500,12 +500,13 @@ class AccessSession:
     agreement_id: int | None
     sections: tuple[Section, ...]
     close_reason: str = ""  # why the rules ended it (close kind "ended")
+    decided_by_self: bool = False  # stands on a best-interests decision its nurse made
     alerts: tuple[str, ...] = ()  # what the nurse is told as it opens (a review due); not stored
 
 
 _SESSION_COLUMNS = (
     "id, resident_id, staff_id, practice_id, nmc_pin, purpose, justification, opened_at, "
-    "closed_at, close_kind, consent_id, agreement_id, close_reason"
+    "closed_at, close_kind, consent_id, agreement_id, close_reason, decided_by_self"
 )
 
 
@@ -522,11 +523,12 @@ def insert_session(
     consent_id: int | None,
     agreement_id: int | None,
     workstation: str,
+    decided_by_self: bool,
 ) -> int:
     cur = conn.execute(
         "INSERT INTO access_session(resident_id, staff_id, practice_id, nmc_pin, purpose, "
-        "justification, opened_at, consent_id, agreement_id, workstation) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "justification, opened_at, consent_id, agreement_id, workstation, decided_by_self) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             resident_id,
             staff_id,
@@ -538,6 +540,7 @@ def insert_session(
             consent_id,
             agreement_id,
             workstation,
+            int(decided_by_self),
         ),
     )
     return int(cur.lastrowid)
@@ -570,6 +573,7 @@ def get_session(conn: Connection, session_id: int) -> AccessSession | None:
         agreement_id=row[11],
         sections=sections_in_order(viewed),
         close_reason=row[12],
+        decided_by_self=bool(row[13]),
     )
 
 
@@ -725,6 +729,28 @@ def recent_refusals(conn: Connection, since: datetime) -> list[RecentRefusal]:
         RecentRefusal(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class SelfDecidedSession:
+    id: int
+    opened_at: datetime
+    resident_id: int
+    resident_name: str
+    staff_id: int
+    staff_name: str
+
+
+def recent_self_decided_sessions(conn: Connection, since: datetime) -> list[SelfDecidedSession]:
+    """Sessions since a moment that stand on a best-interests decision their own nurse made."""
+    rows = conn.execute(
+        "SELECT a.id, a.opened_at, a.resident_id, r.given_name || ' ' || r.family_name, "
+        "a.staff_id, s.full_name FROM access_session a "
+        "JOIN resident r ON r.id = a.resident_id JOIN staff s ON s.id = a.staff_id "
+        "WHERE a.opened_at >= ? AND a.decided_by_self = 1 ORDER BY a.opened_at DESC",
+        (format_time(since),),
+    ).fetchall()
+    return [SelfDecidedSession(r[0], datetime.fromisoformat(r[1]), *r[2:]) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class SessionLine(NamedTuple):
     sections: tuple[Section, ...]
     consent: ConsentBasis | None
     close_reason: str = ""  # why the rules ended it (close kind "ended")
+    decided_by_self: bool = False  # on a best-interests decision this nurse made
 
     @property
     def minutes(self) -> float | None:
@@ -81,6 +82,7 @@ class PeriodCounts(NamedTuple):
     auto_closed: int
     refusals: int
     contacts: int
+    decided_by_self: int  # sessions on a best-interests decision their own nurse made
 
 
 class Totals(NamedTuple):
@@ -142,7 +144,7 @@ def _consent(kind: str | None, by: str, on: str, representative: str) -> Consent
 _SESSIONS = (
     "SELECT a.id, a.opened_at, a.closed_at, a.close_kind, r.given_name || ' ' || r.family_name, "
     "r.nhs_number, s.full_name, a.nmc_pin, a.purpose, a.justification, c.kind, c.decided_by, "
-    "c.decided_on, c.representative_name, v.section, a.close_reason "
+    "c.decided_on, c.representative_name, v.section, a.close_reason, a.decided_by_self "
     "FROM access_session a JOIN resident r ON r.id = a.resident_id "
     "JOIN staff s ON s.id = a.staff_id "
     "LEFT JOIN consent_decision c ON c.id = a.consent_id "
@@ -172,6 +174,7 @@ def _session_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[SessionLine]:
             sections_in_order(viewed),
             _consent(first[10], first[11], first[12], first[13]),
             first[15],
+            bool(first[16]),
         )
 
 
@@ -284,7 +287,9 @@ def period_counts(
         "(SELECT count(*) FROM access_refusal WHERE practice_id = :practice "
         " AND at >= :start AND at < :end), "
         "(SELECT count(*) FROM gp_contact WHERE practice_id = :practice "
-        " AND at >= :start AND at < :end)",
+        " AND at >= :start AND at < :end), "
+        "(SELECT count(*) FROM access_session WHERE practice_id = :practice "
+        " AND opened_at >= :start AND opened_at < :end AND decided_by_self = 1)",
         _period(practice_id, start, end),
     ).fetchone()
     return PeriodCounts(*row)

@@ -214,10 +214,12 @@ MIGRATIONS: tuple[str, ...] = (
     # entered. A consent's expiry date becomes its last day in force, as an agreement's end date
     # and an NMC expiry date are. vault.py's fix-up gives the decisions entered on the day they
     # were made their time, and moves each stored expiry date back a day. An access session
-    # ended by a change to the rules (close kind "ended") keeps why.
+    # ended by a change to the rules (close kind "ended") keeps why, and one that stands on a
+    # best-interests decision its own nurse made says so (the same person decides and looks).
     """
     ALTER TABLE consent_decision ADD COLUMN decided_at TEXT;
     ALTER TABLE access_session ADD COLUMN close_reason TEXT NOT NULL DEFAULT '';
+    ALTER TABLE access_session ADD COLUMN decided_by_self INTEGER NOT NULL DEFAULT 0;
     """,
 )
 
