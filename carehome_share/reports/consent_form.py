@@ -202,7 +202,7 @@ def _story(form: ConsentForm) -> list[Flowable]:
                     "Witness name",
                     "Witness signature",
                     "Review by",
-                    "Valid until, last day (if any)",
+                    "Valid until (last day)",
                     "Recorded in the app by",
                     "Recorded on",
                 ],

@@ -27,14 +27,14 @@ from carehome_share.services.reports import ConsentRegister, RegisterEntry
 _COLUMNS = [
     Column("Resident", 0.15),
     Column("NHS number", 0.08),
-    Column("Room", 0.07),
-    Column("GP practice", 0.13),
-    Column("Consent in force", 0.07),
-    Column("Latest decision", 0.09),
-    Column("Made by", 0.17),
+    Column("Room", 0.05),
+    Column("GP practice", 0.12),
+    Column("Consent in force", 0.06),
+    Column("Decision that stands", 0.10),
+    Column("Made by", 0.14),
     Column("Review by", 0.07),
     Column("Valid until", 0.07),
-    Column("Needs attention", 0.10),
+    Column("Needs attention", 0.16),
 ]
 
 
