@@ -241,6 +241,11 @@ class DischargeDialog(FormDialog):
         return residents.discharge(self.ctx, self.resident.id, self.form.value("discharged_at"))
 
 
+# What the day of a decision means for the order decisions stand in (domain/consent.py).
+DECIDED_HINT = (
+    "Today: taken as made now. An earlier day (a form entered late) is marked so, and a "
+    "decision made after it still stands"
+)
 CONSENT_KINDS = {
     ConsentKind.GRANTED: "Consent given",
     ConsentKind.REFUSED: "Consent refused",
@@ -304,7 +309,7 @@ class ConsentDialog(FormDialog):
         self.kind = form.add("kind", "&Decision:", QComboBox())
         for kind, text in CONSENT_KINDS.items():
             self.kind.addItem(text, kind)
-        form.add("decided_on", "Dat&e decided:", date_edit(today))
+        form.add("decided_on", "Dat&e decided:", date_edit(today), DECIDED_HINT)
         form.add("witness", "W&itness:", QLineEdit(), "Optional: who saw the decision made")
         form.add("reason", "&Reason:", text_box(64), "Required unless consent is given")
         form.add("review_on", "Re&view on:", date_edit(blank="no review date"))
@@ -393,7 +398,7 @@ class WithdrawDialog(FormDialog):
             if earlier.decided_by in AUTHORITY_HINTS and key not in seen:
                 seen.add(key)
                 by.addItem(f"{earlier.representative_name}, {earlier.decided_by.label}", earlier)
-        self.form.add("decided_on", "&On:", date_edit(uk_date(ctx.now())))
+        self.form.add("decided_on", "&On:", date_edit(uk_date(ctx.now())), DECIDED_HINT)
         self.reason = self.form.add("reason", "&Reason:", text_box(64), "What was said, and why")
         self.reason.setFocus()
 

@@ -159,6 +159,27 @@ def test_best_interests_consent_then_withdrawal_refuses_the_next_nurse(
     assert "consent was withdrawn by the resident on 21/11/2026" in refused.value.reasons
 
 
+def test_a_paper_consent_entered_late_is_shown_as_not_standing(
+    qtbot, home: Home, window: MainWindow, clock
+) -> None:
+    resident = home.add_resident()  # consent given 01/11
+    clock.set("2026-11-19T09:00")
+    consent.record_consent(home.ctx, resident.id, "withdrawn", "resident", reason="Changed mind")
+    clock.set("2026-11-21T10:00")
+    page, panel = window.residents, window.residents.panel
+    page.reload()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and not window.busy.isVisible())
+    page.table.selectRow(0)
+    press(qtbot, panel, "Record consent")
+    form = dialog_of(qtbot, manager.ConsentDialog)
+    assert "An earlier day (a form entered late)" in form.form.hints["decided_on"].text()
+    form.form.fields["decided_on"].setDate(QDate(2026, 11, 3))  # an old paper form
+    ok(qtbot, form)
+    qtbot.waitUntil(lambda: closed(form) and "does not stand" in panel.consent.text())
+    assert panel.consent.text().startswith("<b>No consent in force</b>: consent was withdrawn")
+    assert "entered late: decided 03/11/2026, entered 21/11/2026 10:00" in panel.consent.text()
+
+
 def test_withdrawal_by_an_attorney_on_record(qtbot, home: Home, window: MainWindow) -> None:
     resident = home.add_resident(consent_by=None)
     consent.record_consent(
