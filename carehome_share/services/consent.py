@@ -95,7 +95,6 @@ def record_consent(
         if decision.kind is not ConsentKind.GRANTED and not decision.reason:
             raise ValidationError("reason", f"the reason given for the {decision.kind.value}")
         stored = replace(decision, id=repo.insert_consent(tx.conn, decision))
-        standing = consent_state(repo.consents(tx.conn, rid), today).latest
         tx.details.update(
             consent_id=stored.id,
             kind=stored.kind.value,
@@ -104,8 +103,10 @@ def record_consent(
             representative=stored.representative_name,
             expires_on=str(stored.expires_on) if stored.expires_on else None,
         )
-        if stored.entered_late:  # said in the trail, with which decision stands now
-            tx.details.update(entered_late=True, standing_consent_id=standing and standing.id)
+        if stored.entered_late:  # said in the trail, with the decision that stands now
+            standing = consent_state(repo.consents(tx.conn, rid), today).latest
+            assert standing is not None
+            tx.details.update(entered_late=True, standing_consent_id=standing.id)
         return stored
 
     return perform(

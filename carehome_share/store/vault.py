@@ -578,7 +578,7 @@ def _consent_times_and_end_dates(conn: Connection, found: int, purpose: str) -> 
     """Schema 5: a decision entered on the day it was made was made when it was entered (the
     app's default); one entered later keeps only its day. A consent's expiry date was the
     first day it was no longer in force; it becomes the last day it is, as every end date is."""
-    conn.execute("DROP TRIGGER consent_no_update")
+    conn.execute("DROP TRIGGER IF EXISTS consent_no_update")
     rows = conn.execute("SELECT id, decided_on, recorded_at FROM consent_decision").fetchall()
     conn.executemany(
         "UPDATE consent_decision SET decided_at = recorded_at WHERE id = ?",
