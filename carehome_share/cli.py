@@ -19,6 +19,7 @@ from typing import Any
 
 from carehome_share import __version__, paths
 from carehome_share.domain import validation as v
+from carehome_share.domain.consent import ConsentState, in_order_made, late_note, overtaken_note
 from carehome_share.domain.disclosure import LawfulBasis, Outcome, Requester
 from carehome_share.domain.errors import (
     AccessRefused,
@@ -27,7 +28,15 @@ from carehome_share.domain.errors import (
     ValidationError,
 )
 from carehome_share.domain.identifiers import format_nhs_number
-from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
+from carehome_share.domain.model import (
+    CloseKind,
+    ConsentKind,
+    DecidedBy,
+    Purpose,
+    Role,
+    Section,
+    StayKind,
+)
 from carehome_share.interop.fhir import write_bundle
 from carehome_share.services import (
     access,
@@ -304,7 +313,7 @@ def _staff_id(ctx: Context, username: str, action: str) -> int:
 def _staff_line(s: Any) -> str:
     roles = ",".join(r.value for r in Role if r in s.roles)
     nmc = (
-        f" NMC {s.nmc_pin} checked {s.nmc_checked_on or '-'} expires {s.nmc_expires_on or '-'}"
+        f" NMC {s.nmc_pin} checked {s.nmc_checked_on or '-'} valid until {s.nmc_expires_on or '-'}"
         if s.nmc_pin
         else ""
     )
@@ -384,12 +393,18 @@ def describe_resident(details: Any) -> str:
         else f"  {s.kind.value:<9} admitted {s.admitted_at:%d/%m/%Y %H:%M}  (current)"
         for s in record.stays
     ]
-    lines.append("Consent history (latest stands):")
+    lines.append("Consent history, in the order decided (the last decided stands):")
     lines += [
-        f"  {c.decided_on:%d/%m/%Y} {c.kind.value:<9} by {c.decided_by.label}{' ' + c.representative_name if c.representative_name else ''}{' - ' + c.reason if c.reason else ''}"
-        for c in record.consents
+        f"  {c.decided_on:%d/%m/%Y} {c.kind.value:<9} by {c.decided_by.label}{' ' + c.representative_name if c.representative_name else ''}{' - ' + c.reason if c.reason else ''}{f' ({late_note(c)})' if c.entered_late else ''}"
+        for c in in_order_made(record.consents)
     ]
     return "\n".join(lines)
+
+
+def describe_consent(state: ConsentState) -> str:
+    text = "Consent IN FORCE" if state.in_force else f"NO consent in force: {state.problem.text}"
+    notes = ["review due" if state.review_due else "", overtaken_note(state)]
+    return text + "".join(f" ({note})" for note in notes if note)
 
 
 def consent_record(ctx: Context, a: argparse.Namespace) -> Any:
@@ -415,6 +430,8 @@ def consent_record(ctx: Context, a: argparse.Namespace) -> Any:
 
 def session_line(s: Any) -> str:
     closed = f"{s.close_kind.value} {s.closed_at:%H:%M}" if s.closed_at else "OPEN"
+    if s.close_kind is CloseKind.ENDED:
+        closed += f" ({s.close_reason})"
     sections = ", ".join(x.value for x in s.sections) or "no sections ticked"
     return f"session {s.id}: {s.purpose.label}, opened {s.opened_at:%d/%m/%Y %H:%M}, {closed}; viewed: {sections}"
 
@@ -622,7 +639,7 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
     ),
     ("agreement", "end"): (
         lambda c, a: practices.end_agreement(c, a.agreement_id, a.ends_on),
-        lambda g: f"Agreement {g.id} ends on {g.ends_on:%d/%m/%Y}",
+        lambda g: f"Agreement {g.id} is in force until {g.ends_on:%d/%m/%Y}, its last day",
     ),
     ("resident", "add"): (
         lambda c, a: residents.add_resident(
@@ -646,20 +663,20 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
     ),
     ("consent", "record"): (
         consent_record,
-        lambda d: f"Recorded: {d.kind.value} by {d.decided_by.label} on {d.decided_on:%d/%m/%Y}",
+        lambda d: (
+            f"Recorded: {d.kind.value} by {d.decided_by.label} on {d.decided_on:%d/%m/%Y}"
+            + (f" ({late_note(d)})" if d.entered_late else "")
+        ),
     ),
     ("consent", "show"): (
         lambda c, a: consent.consent_in_force(c, _resident_id(c, a.nhs)),
-        lambda s: (
-            ("Consent IN FORCE" if s.in_force else f"NO consent in force: {s.problem.text}")
-            + (" (review due)" if s.review_due else "")
-        ),
+        describe_consent,
     ),
     ("session", "open"): (
         lambda c, a: access.open_access_session(
             c, _resident_id(c, a.nhs), a.purpose, a.justification
         ),
-        lambda s: f"Opened {session_line(s)}",
+        lambda s: f"Opened {session_line(s)}" + "".join(f"\nNOTE: {a}" for a in s.alerts),
     ),
     ("session", "sections"): (
         lambda c, a: access.record_sections_viewed(c, a.session_id, a.sections.split(",")),
@@ -845,6 +862,13 @@ def output_file(text: str) -> str:
     return text
 
 
+LAST_DAY_HELP = "last day in force, YYYY-MM-DD: it holds through the end of that day, UK time"
+AT_HELP = (
+    "YYYY-MM-DD or YYYY-MM-DDTHH:MM, UK time (default now); on the night the clocks go back, "
+    "a time they pass twice takes its offset: +01:00 for the first, +00:00 for the second"
+)
+
+
 def _values(enum: type[Enum]) -> str:
     return ", ".join(str(m.value) for m in enum)
 
@@ -982,11 +1006,11 @@ def build_parser() -> argparse.ArgumentParser:
     for flag in (
         "--nmc-pin",
         "--nmc-checked-on",
-        "--nmc-expires-on",
         "--confidentiality-signed-on",
         "--ig-training-on",
     ):
         a.add_argument(flag)
+    a.add_argument("--nmc-expires-on", help=f"the registration's {LAST_DAY_HELP}")
     action(s, "list", "list staff")
     a = action(s, "update", "change a staff member's details")
     a.add_argument("username")
@@ -1001,7 +1025,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = action(s, "nmc-check", "record an NMC register check")
     a.add_argument("username")
     a.add_argument("--checked-on", required=True)
-    a.add_argument("--expires-on", required=True)
+    a.add_argument("--expires-on", required=True, help=f"the registration's {LAST_DAY_HELP}")
     a = action(s, "deactivate", "a leaver: the account can no longer log in")
     a.add_argument("username")
     a = action(s, "reset-password", "set a temporary password")
@@ -1033,7 +1057,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = action(s, "add", "record a signed data sharing agreement")
     a.add_argument("--ods-code", required=True)
     a.add_argument("--starts-on", required=True)
-    a.add_argument("--ends-on")
+    a.add_argument("--ends-on", help=f"the agreement's {LAST_DAY_HELP} (default: open-ended)")
     a.add_argument("--review-on")
     a.add_argument("--purposes", required=True, help=f"comma-separated: {_values(Purpose)}")
     a.add_argument("--sections", required=True, help=f"comma-separated: {_values(Section)}")
@@ -1043,7 +1067,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--ods-code")
     a = action(s, "end", "end an agreement on a date")
     a.add_argument("agreement_id", type=record_number)
-    a.add_argument("--ends-on", required=True)
+    a.add_argument("--ends-on", required=True, help=f"the agreement's {LAST_DAY_HELP}")
 
     s = group("resident", "residents and their stays")
     a = action(s, "add", "register a resident (manager)")
@@ -1063,11 +1087,11 @@ def build_parser() -> argparse.ArgumentParser:
         a.add_argument(flag)
     a = action(s, "admit", "admit or readmit (manager)")
     a.add_argument("--nhs", required=True)
-    a.add_argument("--at", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM, UK time (default now)")
+    a.add_argument("--at", help=AT_HELP)
     a.add_argument("--kind", default="long_term", help=f"one of: {_values(StayKind)}")
     a = action(s, "discharge", "discharge (manager)")
     a.add_argument("--nhs", required=True)
-    a.add_argument("--at", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM, UK time (default now)")
+    a.add_argument("--at", help=AT_HELP)
 
     s = group("consent", "consent decisions")
     a = action(s, "record", "record a grant, refusal, objection or withdrawal (manager)")
@@ -1085,9 +1109,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--witness",
         "--reason",
         "--review-on",
-        "--expires-on",
     ):
         a.add_argument(flag)
+    a.add_argument("--expires-on", help=f"a consent's {LAST_DAY_HELP} (default: none)")
     a.add_argument(
         "--lacks-capacity",
         action="store_true",

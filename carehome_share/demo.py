@@ -1241,8 +1241,8 @@ class _Demo:
                 if c.kind is not ConsentKind.GRANTED:
                     continue
                 hi = r.consents[i + 1].day - 1 if i + 1 < len(r.consents) else _FAR
-                if c.expires_on is not None:
-                    hi = min(hi, c.expires_on.toordinal() - 1)
+                if c.expires_on is not None:  # its last day in force
+                    hi = min(hi, c.expires_on.toordinal())
                 spans = _intersect(_intersect(here, [(c.day + 1, hi)]), agreed)
                 assert c.decision is not None
                 during(self.eligible, spans, _Access(r, c.decision), eligible_count)

@@ -190,6 +190,7 @@ def test_withdrawal_refuses_from_the_moment_it_is_recorded(ward, clock: Clock) -
         "consent was withdrawn by the resident on 21/11/2026"
     ]
     home.as_manager()
+    clock.advance(minutes=5)  # a new consent, made after the withdrawal
     consent.record_consent(home.ctx, resident.id, "granted", "resident", witness="Sam Witness")
     home.log_in(nurse)
     home.open_session(resident)
@@ -249,8 +250,10 @@ def test_consent_expiry_ends_it_and_review_only_alerts(home: Home, clock: Clock)
     clock.set("2026-11-26T10:00")
     home.open_session(resident)
     assert _last_entry(home).details["alerts"] == ["the consent decision is due for review"]
-    clock.set("2026-12-01T10:00")
-    assert _refused(home, resident).reasons == ["consent expired on 01/12/2026"]
+    clock.set("2026-12-01T23:59")
+    home.open_session(resident)  # its last day, to the end of it
+    clock.set("2026-12-02T00:00")
+    assert _refused(home, resident).reasons == ["consent expired: its last day was 01/12/2026"]
 
 
 def test_deactivated_nurse_is_refused_even_if_still_logged_in(ward) -> None:
@@ -272,9 +275,9 @@ def test_sessions_left_open_are_auto_closed_at_the_limit(ward, clock: Clock) -> 
     clock.advance(minutes=29)
     assert access.close_stale_sessions(home.ctx) == []
     clock.advance(minutes=2)
-    with pytest.raises(ValidationError, match="time limit"):
-        access.record_sections_viewed(home.ctx, session.id, ["summary"])
-    assert access.close_stale_sessions(home.ctx) == [session.id]
+    with pytest.raises(ValidationError, match="auto-closed at 21/11/2026 10:30: its time limit"):
+        access.record_sections_viewed(home.ctx, session.id, ["summary"])  # closed as it is touched
+    assert access.close_stale_sessions(home.ctx) == []
     closed = repo.get_session(home.ctx.conn, session.id)
     assert closed.close_kind.value == "auto_closed"
     assert (closed.closed_at - closed.opened_at).total_seconds() == 30 * 60

@@ -711,10 +711,63 @@ BAD_INPUT = [
         ["staff", "nmc-check", "nobody", "--checked-on", day(-1), "--expires-on", day(300)],
         "username", "nobody", id="unknown-staff",
     ),
+    pytest.param(
+        ["resident", "discharge", "--nhs", ALICE, "--at", "2026-03-29T01:30"],
+        "discharged_at", "does not (the clocks go forward", id="a-time-the-clocks-skip",
+    ),
+    pytest.param(
+        ["resident", "discharge", "--nhs", ALICE, "--at", "2026-10-25T01:30"],
+        "discharged_at", "+01:00 for the first (BST)", id="a-time-the-clocks-repeat",
+    ),
+]  # fmt: skip
+# Every date and moment the command line takes, typed with a year out of range (0026 for 2026).
+FAR_OFF = "from 1900 to 2100"
+OUT_OF_RANGE = [
+    pytest.param(argv, field, FAR_OFF, id=f"{field}-out-of-range")
+    for argv, field in [
+        (["resident", "admit", "--nhs", ALICE, "--at", "0026-11-29"], "admitted_at"),
+        (["resident", "discharge", "--nhs", ALICE, "--at", "9999-12-31T10:00"], "discharged_at"),
+        (["resident", "add", "--nhs", NOBODY_HERE, "--given-name", "Eve", "--family-name", "Error",
+          "--date-of-birth", "0026-11-29", "--ods-code", "Y01234"], "date_of_birth"),
+        (["resident", "update", "--nhs", ALICE, "--date-of-birth", "9999-12-31"], "date_of_birth"),
+        (["staff", "add", "nora", "--name", "Nora Nurse", "--roles", "nurse", "--nmc-pin",
+          "12A3457E", "--nmc-checked-on", "0026-11-29", "--nmc-expires-on", day(200)],
+         "nmc_checked_on"),
+        (["staff", "add", "nora", "--name", "Nora Nurse", "--roles", "nurse", "--nmc-pin",
+          "12A3457E", "--nmc-checked-on", day(-1), "--nmc-expires-on", "9999-12-31"],
+         "nmc_expires_on"),
+        (["staff", "update", "nina", "--confidentiality-signed-on", "0026-01-01"],
+         "confidentiality_signed_on"),
+        (["staff", "update", "nina", "--ig-training-on", "0026-01-01"], "ig_training_on"),
+        (["staff", "nmc-check", "nina", "--checked-on", "0026-11-29", "--expires-on", day(300)],
+         "checked_on"),
+        (["staff", "nmc-check", "nina", "--checked-on", day(-1), "--expires-on", "9999-12-31"],
+         "expires_on"),
+        *[(["agreement", "add", "--ods-code", "Y01234", "--starts-on", day(0), *dates,
+            "--purposes", "medication_check", "--sections", "summary", "--home-signatory", "M",
+            "--practice-signatory", "P"], field)
+          for dates, field in [
+              (["--starts-on", "0026-01-01"], "starts_on"),
+              (["--ends-on", "9999-12-31"], "ends_on"),
+              (["--review-on", "9999-12-31"], "review_on"),
+          ]],
+        (["agreement", "end", "1", "--ends-on", "9999-12-31"], "ends_on"),
+        *[(["consent", "record", "--nhs", ALICE, "--kind", "granted", "--decided-by",
+            "best_interests", "--lacks-capacity", "--capacity-assessed-on", day(-1),
+            "--capacity-assessment", "Could not retain the information",
+            "--representative-name", "Dr Priya Practice", "--people-consulted", "Daughter",
+            *dates], field)
+          for dates, field in [
+              (["--decided-on", "0026-11-29"], "decided_on"),
+              (["--capacity-assessed-on", "0026-11-29"], "capacity_assessed_on"),
+              (["--review-on", "9999-12-31"], "review_on"),
+              (["--expires-on", "9999-12-31"], "expires_on"),
+          ]],
+    ]
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("argv", "field", "hint"), BAD_INPUT)
+@pytest.mark.parametrize(("argv", "field", "hint"), BAD_INPUT + OUT_OF_RANGE)
 def test_bad_input_exits_2_naming_the_field(
     run: Cli, recovery_code: str, argv: list[str], field: str, hint: str
 ):

@@ -383,7 +383,7 @@ def test_consent_decisions_map_to_status_performer_and_provision(home_small: Hom
     (own,) = by_patient[by_resident.nhs_number]
     assert own["status"] == "active" and own["provision"]["type"] == "permit"
     assert own["performer"][0]["reference"] == full_url("Patient", by_resident.nhs_number)
-    assert own["provision"]["period"] == {"start": "2026-11-01", "end": "2027-10-31"}
+    assert own["provision"]["period"] == {"start": "2026-11-01", "end": "2027-11-01"}
     purposes = {p["code"] for p in own["provision"]["purpose"]}
     assert purposes == {"medication_check", "clinical_assessment", "care_plan_review"}
     assert own["provision"]["actor"][0]["reference"]["identifier"]["value"] == ODS

@@ -35,6 +35,7 @@ from carehome_share.domain.rules import MIN_JUSTIFICATION, decide
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 21)
 JUSTIFICATION = "Checking medication before the round"
+NEGATIVE_KINDS = [k for k in ConsentKind if k is not ConsentKind.GRANTED]
 _ids = itertools.count(1)
 
 
@@ -342,17 +343,18 @@ def test_a_negative_decision_alone_is_refused(kind: ConsentKind, code: str) -> N
     assert_refused(decision, code)
 
 
-def test_consent_expires_on_its_expiry_date() -> None:
-    """expires_on is the first day the consent is no longer in force."""
+def test_consent_is_in_force_through_its_last_day() -> None:
+    """expires_on is the last day the consent is in force, as every end date is."""
     rec = record(consents=(consent(expires_on=TODAY),))
-    assert_refused(check(rec=rec), "consent_expired")
-    assert_refused(check(rec=rec, now=utc("2026-11-21T00:00")), "consent_expired")
-    assert_allowed(check(rec=rec, now=utc("2026-11-20T23:59:59")))
-    assert_allowed(check(rec=record(consents=(consent(expires_on=TODAY + timedelta(days=1)),))))
+    assert_allowed(check(rec=rec))
+    assert_allowed(check(rec=rec, now=utc("2026-11-21T23:59:59")))
+    assert_refused(check(rec=rec, now=utc("2026-11-22T00:00")), "consent_expired")
+    yesterday = TODAY - timedelta(days=1)
+    assert_refused(check(rec=record(consents=(consent(expires_on=yesterday),))), "consent_expired")
 
 
 def test_consent_expiry_follows_uk_midnight_in_summer() -> None:
-    rec = record(consents=(consent(expires_on=date(2026, 8, 1)),))
+    rec = record(consents=(consent(expires_on=date(2026, 7, 31)),))
     assert_allowed(check(rec=rec, now=utc("2026-07-31T22:59:59")))
     assert_refused(check(rec=rec, now=utc("2026-07-31T23:00")), "consent_expired")
 
@@ -459,7 +461,7 @@ def test_consent_state_of_an_empty_history() -> None:
     assert state.problem is not None and state.problem.code == "no_consent"
 
 
-def test_consent_state_latest_is_the_last_entry() -> None:
+def test_consent_state_latest_is_the_last_made() -> None:
     withdrawn = consent(ConsentKind.WITHDRAWN, decided_on=date(2026, 11, 1))
     state = consent_state((DEFAULT_CONSENT, withdrawn), TODAY)
     assert not state.in_force
@@ -467,6 +469,41 @@ def test_consent_state_latest_is_the_last_entry() -> None:
     assert state.problem is not None
     assert state.problem.code == "consent_withdrawn"
     assert "01/11/2026" in state.problem.text
+
+
+def test_a_decision_entered_late_does_not_reverse_one_made_after_it() -> None:
+    """Granted 01/05, withdrawn 19/05, then the paper form of a grant made on 02/05 typed in
+    on 25/05: the withdrawal was made last, so it stands."""
+    granted = consent(decided_on=date(2026, 5, 1), decided_at=utc("2026-05-01T10:00"))
+    withdrawn = consent(
+        ConsentKind.WITHDRAWN, decided_on=date(2026, 5, 19), decided_at=utc("2026-05-19T09:00")
+    )
+    paper = consent(decided_on=date(2026, 5, 2), recorded_at=utc("2026-05-25T14:00"))
+    state = consent_state((granted, withdrawn, paper), TODAY)
+    assert state.latest == withdrawn and state.problem.code == "consent_withdrawn"
+    assert state.overtaken == paper and paper.entered_late and not withdrawn.entered_late
+
+
+@pytest.mark.parametrize("kind", NEGATIVE_KINDS)
+def test_at_the_same_moment_the_more_protective_decision_stands(kind: ConsentKind) -> None:
+    moment = {"decided_on": date(2026, 11, 20), "decided_at": utc("2026-11-20T10:00")}
+    granted, negative = consent(**moment), consent(kind, **moment)
+    for history in ((granted, negative), (negative, granted)):
+        assert consent_state(history, TODAY).latest == negative
+
+
+@pytest.mark.parametrize("kind", NEGATIVE_KINDS)
+def test_a_day_without_a_time_is_read_the_protective_way(kind: ConsentKind) -> None:
+    """A decision entered late has only its day: a consent counts as made first thing, a
+    refusal, objection or withdrawal as made last thing."""
+    day = date(2026, 11, 20)
+    timed_grant = consent(decided_on=day, decided_at=utc("2026-11-20T15:00"))
+    dated_negative = consent(kind, decided_on=day)
+    assert consent_state((timed_grant, dated_negative), TODAY).latest == dated_negative
+    timed_negative = consent(kind, decided_on=day, decided_at=utc("2026-11-20T08:00"))
+    dated_grant = consent(decided_on=day)
+    assert consent_state((timed_negative, dated_grant), TODAY).latest == timed_negative
+    assert consent_state((dated_negative, dated_grant), TODAY).latest == dated_negative
 
 
 def test_consent_state_review_due() -> None:
@@ -584,8 +621,14 @@ def test_best_interests_needs_the_people_consulted() -> None:
 
 
 @pytest.mark.parametrize("decided_by", list(DecidedBy))
-@pytest.mark.parametrize("field", ["review_on", "expires_on"])
-def test_review_and_expiry_must_come_after_the_decision(decided_by: DecidedBy, field: str) -> None:
+def test_review_must_come_after_the_decision(decided_by: DecidedBy) -> None:
     for day in (DECIDED, DECIDED - timedelta(days=1)):
-        assert rejected_field(**(valid(decided_by) | {field: day})) == field
-    check_consent_decision(**(valid(decided_by) | {field: DECIDED + timedelta(days=1)}))
+        assert rejected_field(**(valid(decided_by) | {"review_on": day})) == "review_on"
+    check_consent_decision(**(valid(decided_by) | {"review_on": DECIDED + timedelta(days=1)}))
+
+
+@pytest.mark.parametrize("decided_by", list(DecidedBy))
+def test_the_last_day_may_be_the_day_of_the_decision_not_before(decided_by: DecidedBy) -> None:
+    before = DECIDED - timedelta(days=1)
+    assert rejected_field(**(valid(decided_by) | {"expires_on": before})) == "expires_on"
+    check_consent_decision(**(valid(decided_by) | {"expires_on": DECIDED}))

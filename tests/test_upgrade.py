@@ -3,15 +3,17 @@ to the current schema, and its records and audit chain are intact. Add the next 
 beside it when its schema changes (tests/fixtures/release-X.Y.Z.db, made with demo data)."""
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from carehome_share import cli
-from carehome_share.services import audit, auth, exceptions, residents, staff
+from carehome_share.services import audit, auth, consent, exceptions, residents, staff
 from carehome_share.services.context import Context
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import Vault, WrongKey, WrongPassphrase
+from tests.factories import MANAGER_PASSWORD, Home
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD_DEMO_PASSWORD = "demo-password"  # the demo accounts' password in release 0.1
@@ -95,3 +97,46 @@ def test_a_mistyped_old_passphrase_is_a_wrong_password(
     said = capsys.readouterr().err
     assert said.startswith("error: Wrong password") and "Key mismatch" not in said
     assert copy.read_bytes() == before
+
+
+def back_to_schema_4(vault: Vault) -> None:
+    """The file as version 4 left it (as every backup made before schema 5 is)."""
+    for later in ("disclosure_decision", "disclosure_resident", "disclosure_request"):
+        vault.conn.execute(f"DROP TABLE {later}")  # schema 6
+    vault.conn.execute("ALTER TABLE consent_decision DROP COLUMN decided_at")
+    vault.conn.execute("ALTER TABLE access_session DROP COLUMN close_reason")
+    vault.conn.execute("ALTER TABLE access_session DROP COLUMN decided_by_self")
+    vault.conn.execute("PRAGMA user_version = 4")
+
+
+def upgraded(home: Home) -> Context:
+    """The home's file, closed, opened again by its manager: brought up to date."""
+    back_to_schema_4(home.ctx.vault)
+    home.ctx.vault.close()
+    ctx = Context(Vault.open_as(home.ctx.vault.path, "manager", MANAGER_PASSWORD), home.clock)
+    auth.log_in(ctx, "manager", MANAGER_PASSWORD)
+    return ctx
+
+
+def test_schema_5_dates_consent_decisions_as_they_were_meant(home: Home) -> None:
+    """An expiry date was the first day a consent was no longer in force; it is now the last
+    day it is, so a stored 01/12 (out of force from 01/12) becomes 30/11. A decision entered on
+    the day it was made was made then; one entered later keeps only its day."""
+    resident = home.add_resident(consent_by=None)
+    late = consent.record_consent(
+        home.ctx, resident.id, "granted", "resident", decided_on="2026-11-20"
+    )
+    today = consent.record_consent(
+        home.ctx, resident.id, "granted", "resident", expires_on="2026-12-01"
+    )
+    home.log_in(home.add_nurse())
+    home.open_session(resident)  # a table schema 5 alters, with a row in it
+    ctx = upgraded(home)
+    try:
+        history = {c.id: c for c in consent.consent_history(ctx, resident.id)}
+        assert history[today.id].expires_on == date(2026, 11, 30)
+        assert history[today.id].decided_at == today.recorded_at
+        assert history[late.id].decided_at is None and history[late.id].entered_late
+        assert audit.verify(ctx).ok
+    finally:
+        ctx.vault.close()

@@ -1,36 +1,99 @@
 """Which consent decision is in force, and what a valid decision must record."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from carehome_share.domain.errors import ValidationError
-from carehome_share.domain.model import ConsentDecision, ConsentKind, DecidedBy, Reason
+from carehome_share.domain.model import ConsentDecision, ConsentKind, DecidedBy, Reason, Staff
+from carehome_share.domain.validation import UK
 
 
 @dataclass(frozen=True)
 class ConsentState:
     in_force: bool
-    latest: ConsentDecision | None
+    latest: ConsentDecision | None  # the decision made last: the one that stands
     problem: Reason | None  # why there is no consent in force
     review_due: bool = False
+    overtaken: ConsentDecision | None = None  # the last entered, when made before `latest`
+
+
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _made(decision: ConsentDecision) -> tuple[date, int, datetime, bool]:
+    """When a decision was made, to order a history by. Its time is known when it was entered
+    as it was made; a decision entered later has only its day, read the protective way: a
+    consent as made first thing that day, a refusal, objection or withdrawal as made last
+    thing. At the same moment, the more protective decision is taken as the later one."""
+    protective = decision.kind is not ConsentKind.GRANTED
+    if decision.decided_at is not None:
+        return decision.decided_on, 1, decision.decided_at, protective
+    return decision.decided_on, 2 if protective else 0, _NO_TIME, protective
+
+
+def in_order_made(history: Iterable[ConsentDecision]) -> list[ConsentDecision]:
+    """A history in the order its decisions were made (entries of one moment as entered)."""
+    return sorted(history, key=_made)
 
 
 def consent_state(history: tuple[ConsentDecision, ...], today: date) -> ConsentState:
-    """The latest decision stands: a refusal, objection or withdrawal wins until a new consent.
+    """The decision made last stands, however late it was entered: a refusal, objection or
+    withdrawal wins until a new consent is made.
 
-    History is oldest first. An expiry date ends a consent; a review date only raises an alert.
-    Discharge does not touch consent, so it carries over to a readmission.
+    A consent is in force through the end of its last day (UK time), if it has one; a review
+    date only raises an alert. Discharge does not touch consent, so it carries over to a
+    readmission.
     """
     if not history:
         return ConsentState(False, None, Reason("no_consent", "no consent decision is recorded"))
-    latest = history[-1]
+    latest = in_order_made(history)[-1]
+    overtaken = history[-1] if history[-1] is not latest else None
     if latest.kind is not ConsentKind.GRANTED:
-        return ConsentState(False, latest, _negative_reason(latest))
-    if latest.expires_on is not None and today >= latest.expires_on:
+        return ConsentState(False, latest, _negative_reason(latest), overtaken=overtaken)
+    if latest.expires_on is not None and today > latest.expires_on:
         when = latest.expires_on.strftime("%d/%m/%Y")
-        return ConsentState(False, latest, Reason("consent_expired", f"consent expired on {when}"))
+        expired = Reason("consent_expired", f"consent expired: its last day was {when}")
+        return ConsentState(False, latest, expired, overtaken=overtaken)
     review_due = latest.review_on is not None and today >= latest.review_on
-    return ConsentState(True, latest, None, review_due)
+    return ConsentState(True, latest, None, review_due, overtaken)
+
+
+def decided_by_self(decision: ConsentDecision, staff: Staff) -> bool:
+    """A best-interests decision whose named decision maker is this member of staff: the same
+    person decides and looks. Allowed (a small home may have no one else), but shown."""
+    return decision.decided_by is DecidedBy.BEST_INTERESTS and _person(
+        decision.representative_name
+    ) == _person(staff.full_name)
+
+
+def _person(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def late_note(decision: ConsentDecision) -> str:
+    """How a decision typed in after the day it was made is shown, wherever it is shown."""
+    entered = decision.recorded_at.astimezone(UK).strftime("%d/%m/%Y %H:%M")
+    return f"entered late: decided {decision.decided_on:%d/%m/%Y}, entered {entered}"
+
+
+def overtaken_note(state: ConsentState) -> str:
+    """Why the decision entered last is not the one in force ("" when it is)."""
+    if state.overtaken is None or state.latest is None:
+        return ""
+    late, standing = state.overtaken, state.latest
+    return (
+        f"the {_NOUNS[late.kind]} {late_note(late)} does not stand: the "
+        f"{_NOUNS[standing.kind]} decided {standing.decided_on:%d/%m/%Y} was made after it"
+    )
+
+
+_NOUNS = {
+    ConsentKind.GRANTED: "consent",
+    ConsentKind.REFUSED: "refusal",
+    ConsentKind.OBJECTION: "objection",
+    ConsentKind.WITHDRAWN: "withdrawal",
+}
 
 
 def _negative_reason(decision: ConsentDecision) -> Reason:
@@ -110,5 +173,5 @@ def check_consent_decision(
     if kind is ConsentKind.GRANTED:
         if review_on is not None and review_on <= decided_on:
             raise ValidationError("review_on", "a date after the decision date")
-        if expires_on is not None and expires_on <= decided_on:
-            raise ValidationError("expires_on", "a date after the decision date")
+        if expires_on is not None and expires_on < decided_on:
+            raise ValidationError("expires_on", "a last day in force on or after the decision date")

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
+from carehome_share.domain.validation import uk_date
+
 
 class Role(Enum):
     MANAGER = "manager"
@@ -104,6 +106,7 @@ class StayKind(Enum):
 class CloseKind(Enum):
     CLOSED = "closed"  # the nurse closed it
     AUTO_CLOSED = "auto_closed"  # left open past the limit; flagged as an exception
+    ENDED = "ended"  # ended when the rules stopped allowing it (a withdrawal, a discharge...)
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class Staff:
     active: bool = True
     nmc_pin: str | None = None
     nmc_checked_on: date | None = None
-    nmc_expires_on: date | None = None
+    nmc_expires_on: date | None = None  # the last day the registration is valid, included
     confidentiality_signed_on: date | None = None
     ig_training_on: date | None = None
 
@@ -135,7 +138,7 @@ class Agreement:
     id: int
     practice_id: int
     starts_on: date
-    ends_on: date | None  # last day in force; None = open-ended
+    ends_on: date | None  # the last day in force, included (UK time); None = open-ended
     review_on: date | None
     purposes: tuple[Purpose, ...]
     sections: tuple[Section, ...]
@@ -179,7 +182,9 @@ class Resident:
 
 @dataclass(frozen=True)
 class ConsentDecision:
-    """One entry in a resident's consent history. The history is append-only."""
+    """One entry in a resident's consent history. The history is append-only, and entries may
+    come late (a paper form typed in days after): the order that counts is the order the
+    decisions were made in (domain/consent.py)."""
 
     id: int
     resident_id: int
@@ -198,7 +203,13 @@ class ConsentDecision:
     witness: str = ""
     reason: str = ""
     review_on: date | None = None
-    expires_on: date | None = None  # no longer in force from this day
+    expires_on: date | None = None  # the last day in force, included (UK time); None = no end
+    decided_at: datetime | None = None  # when, if entered as it was made; else only its day
+
+    @property
+    def entered_late(self) -> bool:
+        """Typed in on a later day than it was made (a paper form, say)."""
+        return uk_date(self.recorded_at) > self.decided_on
 
 
 @dataclass(frozen=True)
@@ -225,3 +236,4 @@ class Decision:
     consent: ConsentDecision | None = None  # the basis in force, when allowed
     agreement: Agreement | None = None
     alerts: tuple[str, ...] = field(default=())
+    decided_by_self: bool = False  # the basis is a best-interests decision this nurse made

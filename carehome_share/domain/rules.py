@@ -1,9 +1,11 @@
 """The access decision: may this user, under this role, look at this resident's GP record now?"""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from carehome_share.domain.consent import consent_state
+from carehome_share.domain.consent import consent_state, decided_by_self
 from carehome_share.domain.model import (
+    CloseKind,
     Decision,
     Purpose,
     Reason,
@@ -11,9 +13,13 @@ from carehome_share.domain.model import (
     Role,
     Staff,
 )
-from carehome_share.domain.validation import uk_date, visible_length
+from carehome_share.domain.validation import day_end, uk_date, visible_length
 
 MIN_JUSTIFICATION = 10
+SELF_DECIDED_ALERT = (
+    "this access stands on a best-interests decision you made yourself: it is shown in Needs "
+    "attention and on the GP access report"
+)
 
 
 def decide(
@@ -77,7 +83,78 @@ def decide(
         reasons.append(consent.problem)
     if consent.review_due:
         alerts.append("the consent decision is due for review")
+    own = consent.latest is not None and decided_by_self(consent.latest, user)
+    if own and not reasons:
+        alerts.append(SELF_DECIDED_ALERT)
 
     if reasons:
         return Decision(False, tuple(reasons), consent.latest, agreement, tuple(alerts))
-    return Decision(True, (), consent.latest, agreement, tuple(alerts))
+    return Decision(True, (), consent.latest, agreement, tuple(alerts), own)
+
+
+@dataclass(frozen=True)
+class SessionEnd:
+    """When and how an open session ended without its nurse closing it."""
+
+    at: datetime
+    kind: CloseKind  # AUTO_CLOSED at its time limit, or ENDED when the rules stopped allowing it
+    reasons: tuple[Reason, ...] = ()
+
+
+def session_end(
+    staff: Staff,
+    record: ResidentRecord,
+    purpose: Purpose,
+    justification: str,
+    opened_at: datetime,
+    limit: timedelta,
+    now: datetime,
+    *,
+    change_written: bool = False,
+) -> SessionEnd | None:
+    """Whether a session opened at `opened_at` may go on at `now`; if not, when and why it ended.
+
+    A session holds only while the rules that let it open hold. A change written since (a
+    withdrawal, objection, discharge, deactivation) ends it at the moment it is written, and so
+    does everything that fails just after a change (`change_written`). A registration, agreement
+    or consent whose last day has passed, or a discharge set for a time now reached, ends it at
+    that moment, whenever the app next looks. The time limit ends it first if it came first.
+    """
+    over = opened_at + limit
+    decision = decide(staff, Role.NURSE, record, purpose, justification, now)
+    if decision.allowed:
+        return SessionEnd(over, CloseKind.AUTO_CLOSED) if over <= now else None
+    ran_out = (
+        now if change_written else _ran_out(r, staff, record, decision, opened_at, now)
+        for r in decision.reasons
+    )
+    at = min(max(opened_at, min(ran_out)), now)
+    if over <= at:
+        return SessionEnd(over, CloseKind.AUTO_CLOSED)
+    return SessionEnd(at, CloseKind.ENDED, decision.reasons)
+
+
+def _ran_out(
+    reason: Reason,
+    staff: Staff,
+    record: ResidentRecord,
+    decision: Decision,
+    opened_at: datetime,
+    now: datetime,
+) -> datetime:
+    """When a rule that held at opened_at stopped holding by itself: the end of a last day, or
+    a discharge time reached. Anything else changed when it was written: now."""
+    if reason.code == "nmc_expired" and staff.nmc_expires_on is not None:
+        return day_end(staff.nmc_expires_on)
+    if reason.code == "consent_expired" and decision.consent and decision.consent.expires_on:
+        return day_end(decision.consent.expires_on)
+    if reason.code in ("no_agreement", "purpose"):
+        opened_on = uk_date(opened_at)
+        ends = [
+            day_end(a.ends_on) for a in record.agreements if a.ends_on and a.in_force_on(opened_on)
+        ]
+        return max(ends, default=now)
+    if reason.code == "not_resident":
+        left = [s.discharged_at for s in record.stays if s.covers(opened_at) and s.discharged_at]
+        return max(left, default=now)
+    return now

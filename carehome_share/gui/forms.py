@@ -1,18 +1,20 @@
 """Forms whose errors appear beside the field that caused them, and small shared widgets."""
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import QDate  # not Qt: its namespace costs 10 ms at start-up
+from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone  # not Qt: 10 ms at start-up
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -24,10 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from carehome_share.domain.errors import CarehomeError, PermissionDenied, ValidationError
+from carehome_share.domain.validation import FIRST_YEAR, LAST_YEAR, UK, repeated_uk_time
 
 ERROR_STYLE = (
     "color: palette(bright-text); background: #b00020; padding: 2px 6px; border-radius: 3px;"
 )
+WARNING_STYLE = "color: black; background: #fff1c9; padding: 2px 6px; border-radius: 3px;"
 
 
 def heading(text: str, scale: float = 1.4) -> QLabel:
@@ -54,19 +58,76 @@ def password_field() -> QLineEdit:
     return field
 
 
+FIRST_DAY, LAST_DAY = QDate(FIRST_YEAR, 1, 1), QDate(LAST_YEAR, 12, 31)  # as the services take
+# Every end date is the last day something holds, to midnight at its end.
+LAST_DAY_HINT = "The last day it holds: through the end of that day (UK time)"
+
+
 def date_edit(initial: date | None = None, blank: str | None = None) -> QDateEdit:
-    """A date picker in UK format. With `blank`, the date may be left out and shows that text
-    ("not set", "no expiry") until one is picked."""
+    """A date picker in UK format, from 1900 to 2100. With `blank`, the date may be left out and
+    shows that text ("not set", "no expiry") until one is picked."""
     edit = QDateEdit()
     edit.setCalendarPopup(True)
     edit.setDisplayFormat("dd/MM/yyyy")
+    edit.setDateRange(FIRST_DAY, LAST_DAY)
     if blank is not None:
-        edit.setMinimumDate(QDate(1900, 1, 1))
         edit.setSpecialValueText(blank)
         edit.setDate(edit.minimumDate() if initial is None else QDate(initial))
     else:
         edit.setDate(QDate(initial or date.today()))
     return edit
+
+
+class ClockTimeEdit(QWidget):
+    """A date and time as a UK clock shows it. The services refuse a time the clocks skip; for
+    one they pass twice (the night they go back) a choice of which appears beside it."""
+
+    CHOICES = (
+        ("which one?", ""),
+        ("the first (BST, +01:00)", "+01:00"),
+        ("the second (GMT, +00:00)", "+00:00"),
+    )
+
+    def __init__(self, moment: datetime) -> None:
+        super().__init__()
+        local = moment.astimezone(UK)
+        # Qt reads the time in UTC, where every reading exists: the app, not the PC's time
+        # zone setting, decides which UK times do.
+        utc = QTimeZone(QTimeZone.Initialization.UTC)
+        self.edit = QDateTimeEdit()
+        self.edit.setTimeZone(utc)
+        self.edit.setDateRange(FIRST_DAY, LAST_DAY)
+        self.edit.setDateTime(QDateTime(QDate(local.date()), QTime(local.hour, local.minute), utc))
+        self.edit.setCalendarPopup(True)
+        self.edit.setDisplayFormat("dd/MM/yyyy HH:mm")
+        self.which = QComboBox()
+        self.which.setAccessibleName("Which of the two times")
+        for text, offset in self.CHOICES:
+            self.which.addItem(text, offset)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.which)
+        self.setFocusProxy(self.edit)
+        self.edit.dateTimeChanged.connect(self._offer_choice)
+        self._offer_choice()
+
+    def wall_time(self) -> datetime:
+        day, clock = self.edit.date(), self.edit.time()
+        return datetime(day.year(), day.month(), day.day(), clock.hour(), clock.minute())
+
+    def set_wall_time(self, wall: datetime) -> None:
+        self.edit.setDate(QDate(wall.date()))
+        self.edit.setTime(QTime(wall.hour, wall.minute))
+
+    def _offer_choice(self) -> None:
+        self.which.setVisible(repeated_uk_time(self.wall_time()))
+
+    def value(self) -> str:
+        """As the services take it: YYYY-MM-DDTHH:MM, and the offset for a time that happens
+        twice."""
+        offset = "" if self.which.isHidden() else self.which.currentData()
+        return f"{self.wall_time():%Y-%m-%dT%H:%M}{offset}"
 
 
 def sentence(text: str) -> str:
@@ -132,6 +193,8 @@ class Form(QWidget):
             return widget.currentData()
         if isinstance(widget, QDateEdit):
             return date_value(widget)
+        if isinstance(widget, ClockTimeEdit):
+            return widget.value()
         if isinstance(widget, QCheckBox):
             return widget.isChecked()
         raise TypeError(f"no value for {type(widget).__name__}")

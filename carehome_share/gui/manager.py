@@ -43,6 +43,8 @@ from carehome_share.domain.model import (
 from carehome_share.domain.validation import uk_date
 from carehome_share.gui import printing, rotate_key
 from carehome_share.gui.forms import (
+    LAST_DAY_HINT,
+    ClockTimeEdit,
     Form,
     FormDialog,
     attempt,
@@ -71,8 +73,6 @@ from carehome_share.gui.widgets import (
     CheckList,
     Table,
     button,
-    datetime_edit,
-    datetime_value,
     enable_with,
     open_dialog,
     row_of,
@@ -209,20 +209,23 @@ class ResidentDialog(FormDialog):
         return residents.update_resident(self.ctx, self.resident.id, **changes)
 
 
+_UK_TIME = "UK time, as the clock on the wall shows it"
+
+
 class AdmitDialog(FormDialog):
     """Admission, or readmission after a discharge; a respite stay is a period of its own."""
 
     def __init__(self, ctx: Context, resident: Resident, parent: QWidget) -> None:
         super().__init__(f"Admit: {resident.full_name}", "Ad&mit", parent)
         self.ctx, self.resident = ctx, resident
-        self.at = self.form.add("admitted_at", "Admitted &at:", datetime_edit(ctx.now()))
+        self.form.add("admitted_at", "Admitted &at:", ClockTimeEdit(ctx.now()), _UK_TIME)
         kind = self.form.add("kind", "&Stay:", QComboBox())
         kind.addItem("Long-term", StayKind.LONG_TERM)
         kind.addItem("Respite", StayKind.RESPITE)
 
     def submit(self) -> Any:
         return residents.admit(
-            self.ctx, self.resident.id, datetime_value(self.at), self.form.value("kind")
+            self.ctx, self.resident.id, self.form.value("admitted_at"), self.form.value("kind")
         )
 
 
@@ -232,12 +235,17 @@ class DischargeDialog(FormDialog):
     def __init__(self, ctx: Context, resident: Resident, parent: QWidget) -> None:
         super().__init__(f"Discharge: {resident.full_name}", "Disc&harge", parent)
         self.ctx, self.resident = ctx, resident
-        self.at = self.form.add("discharged_at", "Discharged &at:", datetime_edit(ctx.now()))
+        self.form.add("discharged_at", "Discharged &at:", ClockTimeEdit(ctx.now()), _UK_TIME)
 
     def submit(self) -> Any:
-        return residents.discharge(self.ctx, self.resident.id, datetime_value(self.at))
+        return residents.discharge(self.ctx, self.resident.id, self.form.value("discharged_at"))
 
 
+# What the day of a decision means for the order decisions stand in (domain/consent.py).
+DECIDED_HINT = (
+    "Today: taken as made now. An earlier day (a form entered late) is marked so, and a "
+    "decision made after it still stands"
+)
 CONSENT_KINDS = {
     ConsentKind.GRANTED: "Consent given",
     ConsentKind.REFUSED: "Consent refused",
@@ -301,11 +309,11 @@ class ConsentDialog(FormDialog):
         self.kind = form.add("kind", "&Decision:", QComboBox())
         for kind, text in CONSENT_KINDS.items():
             self.kind.addItem(text, kind)
-        form.add("decided_on", "Dat&e decided:", date_edit(today))
+        form.add("decided_on", "Dat&e decided:", date_edit(today), DECIDED_HINT)
         form.add("witness", "W&itness:", QLineEdit(), "Optional: who saw the decision made")
         form.add("reason", "&Reason:", text_box(64), "Required unless consent is given")
         form.add("review_on", "Re&view on:", date_edit(blank="no review date"))
-        form.add("expires_on", "E&xpires on:", date_edit(blank="no expiry"))
+        form.add("expires_on", "&Valid until:", date_edit(blank="no end date"), LAST_DAY_HINT)
         self.relevant: set[str] = set()
         self.decided_by.currentIndexChanged.connect(self._guide)
         self.kind.currentIndexChanged.connect(self._guide)
@@ -390,7 +398,7 @@ class WithdrawDialog(FormDialog):
             if earlier.decided_by in AUTHORITY_HINTS and key not in seen:
                 seen.add(key)
                 by.addItem(f"{earlier.representative_name}, {earlier.decided_by.label}", earlier)
-        self.form.add("decided_on", "&On:", date_edit(uk_date(ctx.now())))
+        self.form.add("decided_on", "&On:", date_edit(uk_date(ctx.now())), DECIDED_HINT)
         self.reason = self.form.add("reason", "&Reason:", text_box(64), "What was said, and why")
         self.reason.setFocus()
 
@@ -500,7 +508,12 @@ class StaffDialog(FormDialog):
         form.add("nmc_pin", "NMC &PIN:", pin, "Needed for the nurse role, e.g. 12A3456E")
         if member is None:
             form.add("nmc_checked_on", "NMC register &checked:", date_edit(blank="not set"))
-            form.add("nmc_expires_on", "NMC registration e&xpires:", date_edit(blank="not set"))
+            form.add(
+                "nmc_expires_on",
+                "NMC registration &valid until:",
+                date_edit(blank="not set"),
+                LAST_DAY_HINT,
+            )
         form.add("confidentiality_signed_on", "Con&fidentiality signed:", signed)
         form.add("ig_training_on", "&IG training done:", trained)
         if member is None:
@@ -557,8 +570,9 @@ class NmcCheckDialog(FormDialog):
         self.form.add("nmc_checked_on", "Register &checked on:", date_edit(today))
         self.form.add(
             "nmc_expires_on",
-            "Registration &expires on:",
+            "Registration &valid until:",
             date_edit(member.nmc_expires_on or today),
+            LAST_DAY_HINT,
         )
 
     def submit(self) -> Staff:
@@ -726,7 +740,7 @@ class AgreementDialog(FormDialog):
         home = QLineEdit(ctx.login.staff.full_name if ctx.login else "")
         form = self.form
         form.add("starts_on", "&Starts on:", date_edit(uk_date(ctx.now())))
-        form.add("ends_on", "&Ends on:", date_edit(blank="open-ended"))
+        form.add("ends_on", "&Last day:", date_edit(blank="open-ended"), LAST_DAY_HINT)
         form.add("review_on", "&Review on:", date_edit(blank="no review date"))
         form.add("purposes", "&Purposes:", self.purposes)
         form.add("sections", "Se&ctions:", self.sections, "Parts of the GP record nurses may view")
@@ -756,6 +770,7 @@ class EndAgreementDialog(FormDialog):
             "ends_on",
             "&Last day in force:",
             date_edit(uk_date(ctx.now())),
+            LAST_DAY_HINT,
         )
 
     def submit(self) -> Agreement:
@@ -914,8 +929,9 @@ class AuditPage(QWidget):
 
 
 class AttentionPage(QWidget):
-    """Refusals, auto-closed or long sessions, consent reviews and NMC checks due, agreements
-    ending. Counted on start for the badge."""
+    """Refusals, sessions auto-closed, long, ended by a change or on their nurse's own
+    best-interests decision, consent reviews and NMC checks due, agreements ending. Counted on
+    start for the badge."""
 
     counted = Signal(int)
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
 )
 
 from carehome_share.domain.identifiers import format_nhs_number
+from carehome_share.domain.model import CloseKind
 from carehome_share.domain.validation import UK
 from carehome_share.services.exceptions import Attention
 from carehome_share.store.repo import AccessSession, ResidentListing
@@ -153,12 +154,12 @@ def _minutes(session: AccessSession) -> str:
 def _how_closed(session: AccessSession) -> str:
     if session.closed_at is None:
         return "still open"
-    kind = (
-        "auto-closed (left open)"
-        if session.close_kind and session.close_kind.value == "auto_closed"
-        else "closed"
-    )
-    return f"{kind} {uk_time(session.closed_at, with_date=False)}"
+    at = uk_time(session.closed_at, with_date=False)
+    if session.close_kind is CloseKind.AUTO_CLOSED:
+        return f"auto-closed (left open) {at}"
+    if session.close_kind is CloseKind.ENDED:
+        return f"ended {at}: {session.close_reason}"
+    return f"closed {at}"
 
 
 class AuditModel(RowsModel):
@@ -190,6 +191,8 @@ class AttentionModel(RowsModel):
         "key_slot": "Database key",
         "refusal": "Refusal",
         "auto_closed": "Auto-closed session",
+        "session_ended": "Session ended by a change",
+        "decided_by_self": "Decided and looked",
         "long_session": "Long session",
         "consent_review": "Consent review due",
         "nmc": "NMC registration",
@@ -233,7 +236,9 @@ class StaffModel(RowsModel):
                 "NMC checked", lambda s: uk_day(s.nmc_checked_on), lambda s: str(s.nmc_checked_on)
             ),
             Column(
-                "NMC expires", lambda s: uk_day(s.nmc_expires_on), lambda s: str(s.nmc_expires_on)
+                "NMC valid until",
+                lambda s: uk_day(s.nmc_expires_on),
+                lambda s: str(s.nmc_expires_on),
             ),
             Column("Active", lambda s: "Yes" if s.active else "No (left)"),
             Column("Login", self._login),
@@ -264,7 +269,9 @@ class AgreementsModel(RowsModel):
         return [
             Column("Status", self._status),
             Column("Starts", lambda a: uk_day(a.starts_on), lambda a: str(a.starts_on)),
-            Column("Ends", lambda a: uk_day(a.ends_on) or "open-ended", lambda a: str(a.ends_on)),
+            Column(
+                "Last day", lambda a: uk_day(a.ends_on) or "open-ended", lambda a: str(a.ends_on)
+            ),
             Column("Review", lambda a: uk_day(a.review_on), lambda a: str(a.review_on)),
             Column("Purposes", lambda a: ", ".join(p.label for p in a.purposes)),
             Column("Sections", lambda a: ", ".join(s.label for s in a.sections)),

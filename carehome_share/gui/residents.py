@@ -12,13 +12,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from carehome_share.domain.consent import consent_state
+from carehome_share.domain.consent import consent_state, late_note, overtaken_note
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import Role
 from carehome_share.domain.permissions import PERMISSIONS
 from carehome_share.domain.validation import uk_date
 from carehome_share.gui import printing
-from carehome_share.gui.forms import attempt, heading, report_error
+from carehome_share.gui.forms import attempt, heading, report_error, sentence
 from carehome_share.gui.models import ResidentsModel, uk_day, uk_time
 from carehome_share.gui.tasks import Background
 from carehome_share.gui.widgets import Table, button, row_of
@@ -144,20 +144,24 @@ class ResidentPanel(QWidget):
 
 def consent_text(record, today) -> str:
     state = consent_state(record.consents, today)
+    overtaken = overtaken_note(state)
     if not state.in_force:
         assert state.problem is not None
-        return f"<b>No consent in force</b>: {state.problem.text}."
-    latest = state.latest
-    assert latest is not None
-    who = latest.decided_by.label
-    if latest.representative_name:
-        who += f" ({latest.representative_name})"
-    text = f"<b>Consent in force</b>: given by {who} on {uk_day(latest.decided_on)}"
-    if latest.expires_on:
-        text += f"; ends {uk_day(latest.expires_on)}"
-    if state.review_due:
-        text += f". <b>Review was due {uk_day(latest.review_on)}</b>"
-    return text + "."
+        text = f"<b>No consent in force</b>: {state.problem.text}"
+    else:
+        latest = state.latest
+        assert latest is not None
+        who = latest.decided_by.label
+        if latest.representative_name:
+            who += f" ({latest.representative_name})"
+        text = f"<b>Consent in force</b>: given by {who} on {uk_day(latest.decided_on)}"
+        if latest.entered_late:
+            text += f" ({late_note(latest)})"
+        if latest.expires_on:
+            text += f"; valid until {uk_day(latest.expires_on)} (its last day)"
+        if state.review_due:
+            text += f". <b>Review was due {uk_day(latest.review_on)}</b>"
+    return text + (f". {sentence(overtaken)}." if overtaken else ".")
 
 
 class ResidentsPage(QWidget):

@@ -18,10 +18,12 @@ from PySide6.QtWidgets import (
 )
 
 from carehome_share.domain.errors import AccessRefused, CarehomeError
-from carehome_share.domain.model import Purpose, ResidentRecord, Section
+from carehome_share.domain.model import CloseKind, Purpose, ResidentRecord, Section
 from carehome_share.domain.rules import MIN_JUSTIFICATION
 from carehome_share.domain.validation import uk_date
 from carehome_share.gui.forms import (
+    ERROR_STYLE,
+    WARNING_STYLE,
     FormDialog,
     attempt,
     error_label,
@@ -181,9 +183,12 @@ class GpCallDialog(FormDialog):
 
 class SessionWindow(QDialog):
     """An open session: a running timer, the parts of the record to tick as viewed (only those
-    the agreement covers), and Close. Each tick is recorded at once."""
+    the agreement covers), and Close. Each tick is recorded at once. Every few seconds it asks
+    whether the session still stands: the time limit, or a change to the rules made anywhere
+    (a withdrawal, a discharge...), ends it, and the nurse is told why."""
 
     closed = Signal()
+    CHECK_EVERY = 10  # seconds between asking the services
 
     def __init__(
         self,
@@ -206,8 +211,17 @@ class SessionWindow(QDialog):
         layout.addWidget(
             QLabel(f"Purpose: {session.purpose.label}\nJustification: {session.justification}")
         )
+        if session.alerts:
+            alerts = QLabel(
+                "\n".join(f"• {sentence(a)}: tell the registered manager." for a in session.alerts)
+            )
+            alerts.setAccessibleName("Alerts")
+            alerts.setWordWrap(True)
+            alerts.setStyleSheet(WARNING_STYLE)
+            layout.addWidget(alerts)
         self.timer_label = QLabel()
         self.timer_label.setAccessibleName("Session time")
+        self.timer_label.setWordWrap(True)
         layout.addWidget(self.timer_label)
         layout.addWidget(
             QLabel(
@@ -226,7 +240,8 @@ class SessionWindow(QDialog):
         self.close_button.setMinimumHeight(40)
         self.close_button.clicked.connect(self.close_session)
         layout.addWidget(self.close_button)
-        self.expired = False  # auto-closed at the time limit
+        self.over = False  # closed by the app: the time limit or a change to the rules
+        self.ticks = 0
         self.ticker = QTimer(self)
         self.ticker.timeout.connect(self._tick)
         self.ticker.start(1000)
@@ -235,29 +250,50 @@ class SessionWindow(QDialog):
     def _tick(self) -> None:
         open_for = self.ctx.now() - self.session.opened_at
         left = self.limit - open_for
-        if left <= timedelta(0):
-            self.ticker.stop()
-            self.expired = True
-            attempt(self, lambda: access.close_stale_sessions(self.ctx))
-            self.timer_label.setText(
-                "Time limit reached: the session was auto-closed and flagged for the manager. "
-                "Open a new session if you still need the record."
-            )
-            for box in self.boxes.values():
-                box.setEnabled(False)
-            self.close_button.setText("&Close window")
+        self.ticks += 1
+        if (left <= timedelta(0) or self.ticks % self.CHECK_EVERY == 0) and self.check():
             return
         minutes, seconds = divmod(int(open_for.total_seconds()), 60)
         self.timer_label.setText(
-            f"Open for {minutes:02d}:{seconds:02d}; auto-closes in {int(left.total_seconds() // 60) + 1} min"
+            f"Open for {minutes:02d}:{seconds:02d}; auto-closes in {int(max(left, timedelta(0)).total_seconds() // 60) + 1} min"
         )
+
+    def check(self) -> bool:
+        """Ask whether the session still stands; if it has ended, say why and stop. True when
+        it has ended."""
+        try:
+            self.session = access.check_session(self.ctx, self.session.id)
+        except CarehomeError as exc:  # the nurse may act no more (deactivated, say)
+            return self._over(f"This session can no longer be used: {exc}.")
+        if self.session.closed_at is None:
+            return False
+        if self.session.close_kind is CloseKind.AUTO_CLOSED:
+            return self._over(
+                "Time limit reached: the session was auto-closed and flagged for the manager. "
+                "Open a new session if you still need the record."
+            )
+        return self._over(
+            f"Your session {access.how_it_closed(self.session)}. Close the GP record now; "
+            "phone the GP practice if you still need to know something."
+        )
+
+    def _over(self, text: str) -> bool:
+        self.ticker.stop()
+        self.over = True
+        self.timer_label.setText(text)
+        self.timer_label.setStyleSheet(ERROR_STYLE)
+        for box in self.boxes.values():
+            box.setEnabled(False)
+        self.close_button.setText("&Close window")
+        return True
 
     def _viewed(self, section: Section) -> None:
         try:
             self.session = access.record_sections_viewed(self.ctx, self.session.id, [section])
         except CarehomeError as exc:
             self.boxes[section].setChecked(False)
-            report_error(self, exc)
+            if not self.check():  # a session that ended says so in the window
+                report_error(self, exc)
             return
         self.boxes[section].setText(
             f"{section.label}: viewed, recorded {uk_time(self.ctx.now(), with_date=False)}"
@@ -271,7 +307,7 @@ class SessionWindow(QDialog):
 
     def close_session(self) -> None:
         self.ticker.stop()
-        if not self.expired:
+        if not self.over:
             try:
                 self.session = access.close_access_session(self.ctx, self.session.id)
             except CarehomeError as exc:

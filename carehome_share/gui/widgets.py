@@ -1,15 +1,12 @@
-"""Small shared widgets: a sortable table of row objects, checkbox lists, buttons, a date and
-time picker."""
+"""Small shared widgets: a sortable table of row objects, checkbox lists, buttons."""
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, QSortFilterProxyModel, Qt, QTime, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QDateTimeEdit,
     QDialog,
     QGridLayout,
     QHBoxLayout,
@@ -20,7 +17,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from carehome_share.domain.validation import UK
 from carehome_share.gui.models import ROW_ROLE, RowsModel, sorted_view_model
 
 
@@ -122,16 +118,3 @@ def open_dialog(dialog: QDialog, done: Callable[[], None]) -> None:
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.accepted.connect(done)
     dialog.open()
-
-
-def datetime_edit(moment: datetime) -> QDateTimeEdit:
-    """A date and time picker in UK local time."""
-    local = moment.astimezone(UK)
-    edit = QDateTimeEdit(QDateTime(QDate(local.date()), QTime(local.hour, local.minute)))
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("dd/MM/yyyy HH:mm")
-    return edit
-
-
-def datetime_value(edit: QDateTimeEdit) -> datetime:
-    return edit.dateTime().toPython().replace(second=0, microsecond=0, tzinfo=UK)  # type: ignore[no-any-return]

@@ -55,7 +55,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -336,8 +336,7 @@ def _consent(exported: ExportedConsent, home: str) -> dict[str, Any]:
     granted = d.kind is ConsentKind.GRANTED
     period = {"start": d.decided_on.isoformat()}
     if granted and d.expires_on:
-        # expires_on is the first day no longer in force; a FHIR period end is included
-        period["end"] = (d.expires_on - timedelta(days=1)).isoformat()
+        period["end"] = d.expires_on.isoformat()  # both the last day in force, included
     provision: dict[str, Any] = {
         "type": "permit" if granted else "deny",
         "period": period,
@@ -463,6 +462,8 @@ def _read(logged: Logged[SessionLine], home: str, carried: _Carried) -> dict[str
         event["period"]["end"] = _instant(s.closed_at)
     if s.close_kind is CloseKind.AUTO_CLOSED:
         event["outcomeDesc"] = "left open past the limit and closed automatically"
+    elif s.close_kind is CloseKind.ENDED:
+        event["outcomeDesc"] = f"ended when the rules stopped allowing it: {s.close_reason}"
     event["entity"] = [
         _patient_entity(s.nhs_number, s.resident_name, s.justification),
         *(

@@ -37,6 +37,7 @@ from carehome_share.reports.page import (
 )
 from carehome_share.reports.rows import (
     AUTO_CLOSED,
+    ENDED,
     FLAG,
     LONG,
     REFUSED,
@@ -88,6 +89,8 @@ def _summary(report: AccessReport) -> Table:
         ("Nurses who opened records", s.nurses),
         ("Auto-closed: left open past the limit", s.auto_closed),
         (f"Longer than {report.long_minutes} minutes", s.long),
+        ("Ended by a change to the rules", s.ended),
+        ("On the nurse's own best-interests decision", s.decided_by_self),
         ("Refused attempts", s.refusals),
         ("Calls to the practice logged", s.contacts),
     ]
@@ -103,7 +106,9 @@ def _summary(report: AccessReport) -> Table:
                 ("ALIGN", (1, 0), (1, -1), "RIGHT"),
                 ("BACKGROUND", (0, 3), (-1, 3), AUTO_CLOSED if s.auto_closed else None),
                 ("BACKGROUND", (0, 4), (-1, 4), LONG if s.long else None),
-                ("BACKGROUND", (0, 5), (-1, 5), REFUSED if s.refusals else None),
+                ("BACKGROUND", (0, 5), (-1, 5), ENDED if s.ended else None),
+                ("BACKGROUND", (0, 6), (-1, 6), LONG if s.decided_by_self else None),
+                ("BACKGROUND", (0, 7), (-1, 7), REFUSED if s.refusals else None),
             ]
         )
     )
@@ -174,9 +179,14 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
                 "(a later change of consent does not alter it).",
                 f"Rows marked {FLAG} need a second look (also shaded, for colour prints): "
                 "AUTO-CLOSED, left open and closed by the app (orange); LONG, open more than "
-                f"{long_minutes} minutes, the home's setting (yellow); REVIEW OVERDUE, the "
-                "consent's review date had passed, as the nurse was warned on screen; refused "
-                "attempts (red), with NONE LOGGED where no call to the practice followed.",
+                f"{long_minutes} minutes, the home's setting (yellow); ENDED by a change, when "
+                "the rules stopped allowing the session, such as a consent withdrawn or a "
+                "discharge while the record was open (lilac); REVIEW OVERDUE, the consent's "
+                "review date had passed, as the nurse was warned on screen; refused attempts "
+                "(red), with NONE LOGGED where no call to the practice followed.",
+                "Marked DECIDED AND LOOKED: a session that stands on a best-interests decision "
+                "made by the same member of staff who opened the record (allowed, as a small "
+                "home may have no one else, but for the practice to see).",
                 '"Sections viewed" is the nurse\'s own record of what she looked at. The other '
                 "half is the practice's own audit trail in its clinical system (EMIS Web, "
                 "SystmOne or Vision: the record-access audit): compare the two.",

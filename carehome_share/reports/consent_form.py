@@ -74,7 +74,7 @@ def _agreement(form: ConsentForm) -> list[Flowable]:
             )
         ]
     ends = (
-        f" The agreement with the practice runs until {uk_day(agreement.ends_on)}."
+        f" The agreement with the practice runs to the end of {uk_day(agreement.ends_on)}."
         if agreement and agreement.ends_on
         else ""
     )
@@ -109,7 +109,8 @@ def _about(form: ConsentForm) -> list[Flowable]:
         ),
         Paragraph("For how long", SUBHEADING),
         para(
-            "Until it is withdrawn, or until the expiry date written in part E if there is one. "
+            "Until it is withdrawn, or to the end of the last day written in part E (valid "
+            "until) if there is one. "
             "It is reviewed by the date in part E, and whenever the resident's circumstances "
             "change. Access ends when the resident leaves the home: nobody may view the GP "
             "record while they are not living here, and it starts again only if they return."
@@ -119,9 +120,12 @@ def _about(form: ConsentForm) -> list[Flowable]:
             "Saying no is the resident's right and does not change the care they receive. Consent "
             "may be refused now, or withdrawn at any time: tell the nurse in charge or the "
             "registered manager, in person, by phone or in writing. It takes effect as soon as "
-            "it is recorded, and nobody may then view the GP record. An objection from the "
-            "resident is respected even when someone else decides for them. Whenever the GP "
-            "record may not be viewed, the nurse phones the GP practice instead, as before."
+            "it is recorded: nobody may then view the GP record, and a record open at that "
+            "moment is closed. An objection from the resident is respected even when someone "
+            "else decides for them. What counts is when a decision was made: this form, if it "
+            "reaches the computer late, counts from the date it was signed, and a decision made "
+            "after it still stands. Whenever the GP record may not be viewed, the nurse phones "
+            "the GP practice instead, as before."
         ),
         Paragraph("Who is responsible, and how to complain", SUBHEADING),
         para(
@@ -248,7 +252,7 @@ def _story(form: ConsentForm) -> list[Flowable]:
                     "Witness name",
                     "Witness signature",
                     "Review by",
-                    "Expires on (if any)",
+                    "Valid until (last day)",
                     "Recorded in the app by",
                     "Recorded on",
                 ],

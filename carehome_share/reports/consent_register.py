@@ -5,8 +5,9 @@ from collections.abc import Iterator
 from datetime import date
 from typing import BinaryIO
 
+from carehome_share.domain.consent import late_note, overtaken_note
 from carehome_share.domain.identifiers import format_nhs_number
-from carehome_share.domain.model import ConsentKind
+from carehome_share.domain.model import ConsentDecision, ConsentKind
 from carehome_share.reports.page import (
     LANDSCAPE,
     TITLE,
@@ -27,13 +28,13 @@ from carehome_share.services.reports import ConsentRegister, RegisterEntry
 _COLUMNS = [
     Column("Resident", 0.13),
     Column("NHS number", 0.09),
-    Column("Room", 0.08),
+    Column("Room", 0.06),
     Column("GP practice", 0.11),
     Column("Consent in force", 0.09),
-    Column("Latest decision", 0.09),
+    Column("Decision that stands", 0.11),
     Column("Made by", 0.13),
     Column("Review by", 0.08),
-    Column("Expires", 0.08),
+    Column("Valid until", 0.08),
     Column("Needs attention", 0.12),
 ]
 
@@ -68,7 +69,9 @@ def _attention(entry: RegisterEntry, today: date) -> str:
 def _row(entry: RegisterEntry, include_former: bool, today: date) -> Row:
     line, state = entry.resident, entry.state
     latest = state.latest
-    attention = _attention(entry, today)
+    attention = "\n".join(
+        note for note in (_attention(entry, today), overtaken_note(state)) if note
+    )
     made_by = decided_by_text(latest.decided_by, latest.representative_name) if latest else "-"
     granted = latest is not None and latest.kind is ConsentKind.GRANTED
     here = "" if line.current or not include_former else "\n(not resident now)"
@@ -83,7 +86,7 @@ def _row(entry: RegisterEntry, include_former: bool, today: date) -> Row:
             line.room or "-",
             line.practice_name,
             in_force,
-            f"{latest.kind.value.capitalize()} {uk_day(latest.decided_on)}" if latest else "None",
+            _decision(latest) if latest else "None",
             made_by,
             uk_day(latest.review_on) if granted and latest else "-",
             uk_day(latest.expires_on) if granted and latest else "-",
@@ -91,6 +94,11 @@ def _row(entry: RegisterEntry, include_former: bool, today: date) -> Row:
         ],
         REFUSED if closed else LONG if state.review_due else None,
     )
+
+
+def _decision(latest: ConsentDecision) -> str:
+    made = f"{latest.kind.value.capitalize()} {uk_day(latest.decided_on)}"
+    return f"{made}\n({late_note(latest)})" if latest.entered_late else made
 
 
 def _rows(register: ConsentRegister) -> Iterator[Row]:
@@ -116,9 +124,10 @@ def write_consent_register(register: ConsentRegister, out: BinaryIO) -> int:
         ),
         *bullets(
             [
-                "The latest decision stands: a refusal, objection or withdrawal holds until a new "
-                "consent is recorded. An expired consent is not in force; a review date only "
-                "asks for a review.",
+                "The decision made last stands, however late it was entered: a refusal, "
+                "objection or withdrawal holds until a new consent is made. A consent is in "
+                "force through the end of its last day (valid until), if it has one; a review "
+                "date only asks for a review.",
                 "GP records may be opened only with a consent decision in force and a data "
                 "sharing agreement in force with the resident's practice.",
                 f"Rows marked {FLAG} need attention; shaded for colour prints: the GP record "

@@ -6,6 +6,7 @@ from typing import BinaryIO
 
 from reportlab.platypus import Flowable
 
+from carehome_share.domain.consent import in_order_made, late_note
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.reports.page import (
     LANDSCAPE,
@@ -38,7 +39,7 @@ from carehome_share.services.reports import ResidentHistory
 
 def _consent_rows(history: ResidentHistory) -> list[Row]:
     rows = []
-    for c in history.consents:
+    for c in in_order_made(history.consents):
         by = decided_by_text(c.decided_by, c.representative_name)
         for extra in (
             c.representative_relationship,
@@ -55,7 +56,7 @@ def _consent_rows(history: ResidentHistory) -> list[Row]:
             c.reason and f"Reason: {c.reason}",
             c.witness and f"Witness: {c.witness}",
             c.review_on and f"Review by {uk_day(c.review_on)}",
-            c.expires_on and f"Expires {uk_day(c.expires_on)}",
+            c.expires_on and f"Valid until {uk_day(c.expires_on)} (its last day)",
         ]
         rows.append(
             Row(
@@ -65,7 +66,8 @@ def _consent_rows(history: ResidentHistory) -> list[Row]:
                     by,
                     capacity,
                     "\n".join(n for n in notes if n) or "-",
-                    f"{c.recorded_by}\n{uk_time(c.recorded_at)}",
+                    f"{c.recorded_by}\n{uk_time(c.recorded_at)}"
+                    + (f"\n{late_note(c).upper()}" if c.entered_late else ""),
                 ]
             )
         )
@@ -136,8 +138,10 @@ def _story(history: ResidentHistory) -> list[Flowable]:
                 "Times are UK local time. Rows marked (!) and shaded need a second look: "
                 "AUTO-CLOSED means the nurse left the record open and the app closed it after "
                 f"the time limit; LONG means it was open for more than {history.long_minutes} "
-                "minutes; a refused attempt is one where the app did not open the record, with "
-                'what was missing. "Sections viewed" are what the nurse recorded looking at.',
+                "minutes; ENDED means the app closed it when the rules stopped allowing it (a "
+                "consent withdrawn, a discharge); a refused attempt is one where the app did not "
+                'open the record, with what was missing. "Sections viewed" are what the nurse '
+                "recorded looking at.",
             ]
         ),
         *_article_15(history),
@@ -158,7 +162,7 @@ def _story(history: ResidentHistory) -> list[Flowable]:
             ),
             "No stay is recorded.",
         ),
-        *heading("Consent decisions (the latest stands)"),
+        *heading("Consent decisions, in the order decided (the last decided stands)"),
         table(
             [
                 Column("Decided on", 0.08),

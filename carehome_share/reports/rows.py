@@ -21,10 +21,13 @@ from carehome_share.store.report_queries import (
 )
 
 AUTO_CLOSED = colors.HexColor("#FFD9A0")
+ENDED = colors.HexColor("#E4DAF2")
 LONG = colors.HexColor("#FFF1C9")
 REFUSED = colors.HexColor("#F9D6D5")
 # Shading is lost on a black-and-white printer: a flagged row also starts with this mark
 FLAG = "(!)"
+# The mark on a session that stands on a best-interests decision its own nurse made.
+DECIDED_BY_SELF = "DECIDED AND LOOKED: the nurse made this best-interests decision"
 
 
 def decided_by_text(decided_by: DecidedBy, representative_name: str) -> str:
@@ -51,7 +54,7 @@ def consent_text(basis: ConsentBasis | None, at: datetime | None = None) -> str:
 
 
 def agreement_text(a: Agreement, today: date) -> str:
-    ends = f"to {uk_day(a.ends_on)}" if a.ends_on else "(no end date)"
+    ends = f"to {uk_day(a.ends_on)} (its last day)" if a.ends_on else "(no end date)"
     review = ""
     if a.review_on:
         overdue = " - REVIEW OVERDUE" if today >= a.review_on else ""
@@ -91,12 +94,16 @@ def _minutes(s: SessionLine, long_minutes: int) -> str:
 def _closed(s: SessionLine) -> str:
     if s.close_kind is CloseKind.AUTO_CLOSED:
         return "AUTO-CLOSED\nleft open"
+    if s.close_kind is CloseKind.ENDED:
+        return f"ENDED by a change: {s.close_reason}"
     return "Closed by\nthe nurse" if s.close_kind else "Still open"
 
 
 def _shade(s: SessionLine, long_minutes: int) -> colors.Color | None:
     if s.close_kind is CloseKind.AUTO_CLOSED:
         return AUTO_CLOSED
+    if s.close_kind is CloseKind.ENDED:
+        return ENDED
     return LONG if _is_long(s, long_minutes) else None
 
 
@@ -119,7 +126,9 @@ def session_columns(with_resident: bool = True) -> list[Column]:
 def session_row(s: SessionLine, long_minutes: int, with_resident: bool = True) -> Row:
     closed = f"-{uk_time(s.closed_at)[-5:]}" if s.closed_at else ""
     shade = _shade(s, long_minutes)
-    flagged = shade is not None or review_overdue(s.consent, uk_date(s.opened_at))
+    flagged = (
+        shade is not None or s.decided_by_self or review_overdue(s.consent, uk_date(s.opened_at))
+    )
     return Row(
         [
             f"{FLAG}\n{s.id}" if flagged else str(s.id),
@@ -131,7 +140,8 @@ def session_row(s: SessionLine, long_minutes: int, with_resident: bool = True) -
             s.justification,
             ", ".join(x.label.lower() for x in s.sections) or "none ticked",
             _closed(s),
-            consent_text(s.consent, s.opened_at),
+            consent_text(s.consent, s.opened_at)
+            + (f"\n{DECIDED_BY_SELF}" if s.decided_by_self else ""),
         ],
         shade,
     )

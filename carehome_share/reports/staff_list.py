@@ -125,7 +125,7 @@ def write_staff_list(staff: StaffList, out: BinaryIO) -> int:
                 Column("Roles", 0.11),
                 Column("NMC PIN", 0.07),
                 Column("NMC checked", 0.08),
-                Column("NMC expires", 0.08),
+                Column("NMC valid until", 0.08),
                 Column("IG training", 0.1),
                 Column("Confidentiality agreement", 0.12),
                 Column("Joined", 0.08),

@@ -1,11 +1,12 @@
 """GP-record access: sessions opened, sections viewed, sessions closed; refusals and GP calls."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.errors import AccessRefused, NotFound, PermissionDenied, ValidationError
 from carehome_share.domain.model import CloseKind, Purpose, Section
-from carehome_share.domain.rules import decide
+from carehome_share.domain.rules import decide, session_end
 from carehome_share.services.context import (
     NOBODY,
     Context,
@@ -24,8 +25,9 @@ from carehome_share.store.repo import AccessSession
 def open_access_session(
     ctx: Context, resident_id: int, purpose: Purpose | str, justification: str
 ) -> AccessSession:
-    """Apply every rule of the agreement now. Allowed: the session opens. Refused: the refusal
-    is recorded with every reason, and AccessRefused says to phone the GP practice instead."""
+    """Apply every rule of the agreement now. Allowed: the session opens, with the alerts the
+    manager is given (a review due) for the nurse too. Refused: the refusal is recorded with
+    every reason, and AccessRefused says to phone the GP practice instead."""
     refusal: PermissionDenied | None = None
     with ctx.vault.transaction() as conn:
         now = ctx.now()
@@ -73,8 +75,11 @@ def open_access_session(
                     consent_id=consent_id,
                     agreement_id=decision.agreement.id,
                     workstation=ctx.workstation,
+                    decided_by_self=decision.decided_by_self,
                 )
                 details.update(session_id=session_id, agreement_id=decision.agreement.id)
+                if decision.decided_by_self:
+                    details.update(decided_by_self=True)
                 audit.append(
                     conn,
                     at=now,
@@ -87,7 +92,7 @@ def open_access_session(
                 )
                 session = repo.get_session(conn, session_id)
                 assert session is not None
-                return session
+                return replace(session, alerts=decision.alerts)  # the nurse is told, too
             reasons = [r.text for r in decision.reasons]
             refusal_id = repo.insert_refusal(
                 conn,
@@ -117,26 +122,125 @@ def open_access_session(
     raise refusal
 
 
-def _own_open_session(tx: Tx, session_id: object) -> AccessSession:
+def _own_session(tx: Tx, session_id: object) -> AccessSession:
     sid = v.row_id(session_id)
     session = None if sid is None else repo.get_session(tx.conn, sid)
     if session is None or session.staff_id != tx.staff.id:
         raise NotFound("session_id", "one of your own access sessions")
-    if session.closed_at is not None:
-        kind = "auto-closed" if session.close_kind is CloseKind.AUTO_CLOSED else "closed"
-        raise ValidationError("session_id", f"an open session (this one was {kind})")
     tx.resident_id = session.resident_id
     return session
 
 
+def _own_open_session(tx: Tx, session_id: object) -> AccessSession:
+    session = _own_session(tx, session_id)
+    if session.closed_at is not None:
+        raise ValidationError("session_id", f"an open session (this one {how_it_closed(session)})")
+    return session
+
+
+def how_it_closed(session: AccessSession) -> str:
+    """How a closed session ended, as its nurse is told: it was closed, auto-closed at its time
+    limit, or ended by a change to the rules (with why)."""
+    assert session.closed_at is not None
+    at = session.closed_at.astimezone(v.UK).strftime("%d/%m/%Y %H:%M")
+    if session.close_kind is CloseKind.AUTO_CLOSED:
+        return f"was auto-closed at {at}: its time limit was reached"
+    if session.close_kind is CloseKind.ENDED:
+        return f"was ended at {at}: {session.close_reason}"
+    return f"was closed at {at}"
+
+
+def _settle(tx: Tx, sessions: list[AccessSession], *, change_written: bool = False) -> list[int]:
+    """Close each open session the rules no longer allow, at the moment it ended and with why
+    (domain/rules.py `session_end`), each in its own entry; return their ids."""
+    limit = timedelta(minutes=setting(tx.conn, "session_limit_minutes"))
+    closed = []
+    for session in sessions:
+        staff = repo.get_staff(tx.conn, session.staff_id)
+        record = repo.resident_record(tx.conn, session.resident_id)
+        assert staff is not None and record is not None
+        end = session_end(
+            staff,
+            record,
+            session.purpose,
+            session.justification,
+            session.opened_at,
+            limit,
+            tx.now,
+            change_written=change_written,
+        )
+        if end is None:
+            continue
+        reason = "; ".join(r.text for r in end.reasons)
+        repo.close_session(tx.conn, session.id, end.at, end.kind, reason)
+        details: dict[str, object] = {
+            "session_id": session.id,
+            "closed_at": audit.format_time(end.at),
+        }
+        if end.kind is CloseKind.ENDED:
+            details.update(close_kind=end.kind.value, reason=reason)
+        audit.append(
+            tx.conn,
+            at=tx.now,
+            actor=actor_of(tx.staff, tx.role),
+            workstation=tx.workstation,
+            action="auto_close_session",  # the app closed it: its limit, or a change to the rules
+            outcome="allowed",
+            resident_id=session.resident_id,
+            details=details,
+        )
+        closed.append(session.id)
+    return closed
+
+
+def end_sessions_it_affects(
+    tx: Tx,
+    *,
+    resident_id: int | None = None,
+    staff_id: int | None = None,
+    practice_id: int | None = None,
+) -> None:
+    """For a change about to be written (a withdrawal, objection, discharge, deactivation, a
+    registration or agreement cut short): the open sessions of that resident, member of staff or
+    practice that ran out by themselves are closed first, as they ended; then, once the change
+    and its entry are written, each one the rules no longer allow ends at that moment."""
+
+    def affected() -> list[AccessSession]:
+        return repo.open_sessions(
+            tx.conn, resident_id=resident_id, staff_id=staff_id, practice_id=practice_id
+        )
+
+    _settle(tx, affected())
+    tx.then.append(lambda: _settle(tx, affected(), change_written=True))
+
+
+def _settled(ctx: Context, action: str, session_id: object) -> AccessSession:
+    """The nurse's own session as it stands now, closed first (and committed) if its limit or
+    the rules ended it since it was last looked at."""
+
+    def work(tx: Tx) -> AccessSession:
+        session = _own_session(tx, session_id)
+        if session.closed_at is None:
+            _settle(tx, [session])
+        settled = repo.get_session(tx.conn, session.id)
+        assert settled is not None
+        return settled
+
+    return perform(ctx, action, work, audited=False)
+
+
+def check_session(ctx: Context, session_id: int) -> AccessSession:
+    """The nurse's own session now: still open, or how it ended (the session window asks)."""
+    return _settled(ctx, "list_own_sessions", session_id)
+
+
 def record_sections_viewed(ctx: Context, session_id: int, sections: object) -> AccessSession:
-    """Tick the parts of the GP record looked at; only those the agreement covers."""
+    """Tick the parts of the GP record looked at; only those the agreement covers, and only
+    while the session is open."""
+    _settled(ctx, "record_sections_viewed", session_id)
 
     def work(tx: Tx) -> AccessSession:
         session = _own_open_session(tx, session_id)
-        limit = timedelta(minutes=setting(tx.conn, "session_limit_minutes"))
-        if tx.now - session.opened_at > limit:
-            raise ValidationError("session_id", "a session still open (its time limit has passed)")
         picked = v.choices("sections", sections, Section)
         agreement = repo.get_agreement(tx.conn, session.agreement_id or 0)
         allowed = agreement.sections if agreement else ()
@@ -156,6 +260,8 @@ def record_sections_viewed(ctx: Context, session_id: int, sections: object) -> A
 
 
 def close_access_session(ctx: Context, session_id: int) -> AccessSession:
+    _settled(ctx, "close_access_session", session_id)
+
     def work(tx: Tx) -> AccessSession:
         session = _own_open_session(tx, session_id)
         repo.close_session(tx.conn, session.id, tx.now, CloseKind.CLOSED)
@@ -172,26 +278,12 @@ def close_access_session(ctx: Context, session_id: int) -> AccessSession:
 
 
 def close_stale_sessions(ctx: Context) -> list[int]:
-    """Close sessions left open past the limit, each at the moment its limit ran out, flagged."""
+    """Close every session left open past the limit (flagged), or that the rules stopped
+    allowing by themselves (a last day passed, a discharge time reached), each at the moment it
+    ended."""
 
     def work(tx: Tx) -> list[int]:
-        limit = timedelta(minutes=setting(tx.conn, "session_limit_minutes"))
-        closed = []
-        for session_id, resident_id, opened in repo.open_sessions_before(tx.conn, tx.now - limit):
-            closed_at = opened + limit
-            repo.close_session(tx.conn, session_id, closed_at, CloseKind.AUTO_CLOSED)
-            audit.append(
-                tx.conn,
-                at=tx.now,
-                actor=actor_of(tx.staff, tx.role),
-                workstation=ctx.workstation,
-                action="auto_close_session",
-                outcome="allowed",
-                resident_id=resident_id,
-                details={"session_id": session_id, "closed_at": audit.format_time(closed_at)},
-            )
-            closed.append(session_id)
-        return closed
+        return _settle(tx, repo.open_sessions(tx.conn))
 
     return perform(ctx, "close_stale_sessions", work, audited=False)
 

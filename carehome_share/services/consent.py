@@ -6,6 +6,7 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.consent import ConsentState, check_consent_decision, consent_state
 from carehome_share.domain.errors import ValidationError
 from carehome_share.domain.model import ConsentDecision, ConsentKind, DecidedBy
+from carehome_share.services.access import end_sessions_it_affects
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.store import repo
 
@@ -29,19 +30,24 @@ def record_consent(
     review_on: object = None,
     expires_on: object = None,
 ) -> ConsentDecision:
-    """Record a grant, refusal, objection or withdrawal; the latest decision is the one in force."""
+    """Record a grant, refusal, objection or withdrawal; the decision made last is the one in
+    force. One made today is taken as made now; one made on an earlier day (a paper form
+    entered late) keeps only its day, and stands only if nothing was decided after it."""
 
     def work(tx: Tx) -> ConsentDecision:
         rid = require_resident(tx.conn, resident_id)
+        end_sessions_it_affects(tx, resident_id=rid)
         today = v.uk_date(tx.now)
         if not isinstance(lacks_capacity, bool):
             raise ValidationError("lacks_capacity", "yes or no")
+        day = v.as_date("decided_on", decided_on, required=False) or today
         decision = ConsentDecision(
             id=0,
             resident_id=rid,
             kind=v.choice("kind", kind, ConsentKind),
             decided_by=v.choice("decided_by", decided_by, DecidedBy),
-            decided_on=v.as_date("decided_on", decided_on, required=False) or today,
+            decided_on=day,
+            decided_at=tx.now if day == today else None,
             recorded_at=tx.now,
             recorded_by=tx.staff.full_name,
             representative_name=v.single_line(
@@ -97,6 +103,10 @@ def record_consent(
             representative=stored.representative_name,
             expires_on=str(stored.expires_on) if stored.expires_on else None,
         )
+        if stored.entered_late:  # said in the trail, with the decision that stands now
+            standing = consent_state(repo.consents(tx.conn, rid), today).latest
+            assert standing is not None
+            tx.details.update(entered_late=True, standing_consent_id=standing.id)
         return stored
 
     return perform(

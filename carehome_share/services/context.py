@@ -62,8 +62,12 @@ class Tx:
     now: datetime
     staff: Staff
     role: Role
+    workstation: str
     resident_id: int | None = None
     details: dict[str, object] = field(default_factory=dict)
+    # What follows from the change once its own entry is written, in its transaction, each with
+    # its own entry (the sessions a withdrawal ends).
+    then: list[Callable[[], None]] = field(default_factory=list)
 
 
 def actor_of(staff: Staff, role: Role | str) -> Actor:
@@ -90,7 +94,7 @@ def perform(
         staff, problems = _authorise(conn, ctx, action)
         if not problems:
             assert staff is not None and ctx.login is not None
-            tx = Tx(conn, now, staff, ctx.login.role, resident_id)
+            tx = Tx(conn, now, staff, ctx.login.role, ctx.workstation, resident_id)
             result = work(tx)
             if audited:
                 audit.append(
@@ -103,6 +107,8 @@ def perform(
                     resident_id=tx.resident_id,
                     details=tx.details,
                 )
+            for consequence in tx.then:
+                consequence()
             return result
     raise _refuse(ctx, action, staff, problems, resident_id)
 
@@ -116,7 +122,7 @@ def read(
         staff, problems = _authorise(conn, ctx, action)
         if not problems:
             assert staff is not None and ctx.login is not None
-            return work(Tx(conn, ctx.now(), staff, ctx.login.role, resident_id))
+            return work(Tx(conn, ctx.now(), staff, ctx.login.role, ctx.workstation, resident_id))
     raise _refuse(ctx, action, staff, problems, resident_id)
 
 

@@ -1,14 +1,14 @@
 """What needs the manager's attention: locked-out accounts, a database still moving to key
-slots, refusals, sessions auto-closed or long, consent reviews due, NMC checks due, agreements
-ending, GP access reports due, disclosure requests waiting. Shown as a badge when the app
-starts."""
+slots, refusals, sessions auto-closed, long or ended by a change, sessions on a best-interests
+decision their own nurse made, consent reviews due, NMC checks due, agreements ending, GP access
+reports due, disclosure requests waiting. Shown as a badge when the app starts."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.consent import consent_state
-from carehome_share.domain.model import Practice, Role
+from carehome_share.domain.model import CloseKind, Practice, Role
 from carehome_share.services.context import Context, Tx, read
 from carehome_share.services.settings import setting
 from carehome_share.store import disclosures, practice_log, repo
@@ -19,10 +19,9 @@ WARN_DAYS = 30
 
 @dataclass(frozen=True)
 class Attention:
-    kind: (
-        str  # lockout, key_slot, refusal, auto_closed, long_session, consent_review, nmc,
-        # agreement, report_due, disclosure
-    )
+    # lockout, key_slot, refusal, auto_closed, session_ended, long_session, decided_by_self,
+    # consent_review, nmc, report_due, agreement, disclosure
+    kind: str
     when: datetime | date
     text: str
     resident_id: int | None = None
@@ -48,14 +47,27 @@ def needing_attention(ctx: Context) -> list[Attention]:
             )
         long_minutes = setting(tx.conn, "long_session_minutes")
         for row in repo.recent_unusual_sessions(tx.conn, since, long_minutes):
-            what = (
-                "auto-closed (left open)" if row.auto_closed else f"open {row.minutes:.0f} minutes"
-            )
+            kind, what = {
+                CloseKind.AUTO_CLOSED: ("auto_closed", "auto-closed (left open)"),
+                CloseKind.ENDED: ("session_ended", f"ended by a change: {row.close_reason}"),
+            }.get(row.close_kind, ("long_session", f"open {row.minutes:.0f} minutes"))
             items.append(
                 Attention(
-                    "auto_closed" if row.auto_closed else "long_session",
+                    kind,
                     row.opened_at,
                     f"Session by {row.staff_name} on {row.resident_name}'s record {what}",
+                    row.resident_id,
+                    row.staff_id,
+                )
+            )
+        for row in repo.recent_self_decided_sessions(tx.conn, since):
+            items.append(
+                Attention(
+                    "decided_by_self",
+                    row.opened_at,
+                    f"Session by {row.staff_name} on {row.resident_name}'s record stands on a "
+                    "best-interests decision they made themselves: the same person decided and "
+                    "looked",
                     row.resident_id,
                     row.staff_id,
                 )
@@ -91,7 +103,7 @@ def needing_attention(ctx: Context) -> list[Attention]:
                     Attention(
                         "nmc",
                         when,
-                        f"NMC registration of {member.full_name} expires {_day(member.nmc_expires_on)}",
+                        f"NMC registration of {member.full_name} is valid until {_day(member.nmc_expires_on)} (its last day)",
                         staff_id=member.id,
                     )
                 )
@@ -119,7 +131,7 @@ def needing_attention(ctx: Context) -> list[Attention]:
                     Attention(
                         "agreement",
                         agreement.ends_on,
-                        f"Data sharing agreement with {name} ends {agreement.ends_on:%d/%m/%Y}",
+                        f"Data sharing agreement with {name} is in force until {agreement.ends_on:%d/%m/%Y} (its last day)",
                     )
                 )
             elif (

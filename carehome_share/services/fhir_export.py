@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Generic, NamedTuple, TypeVar
 
 from carehome_share.domain import validation as v
+from carehome_share.domain.consent import in_order_made
 from carehome_share.domain.model import (
     Agreement,
     ConsentDecision,
@@ -229,10 +230,12 @@ def _consents(
         resident = repo.get_resident(conn, decision.resident_id)
         assert resident is not None
         residents.setdefault(resident.nhs_number, resident)
-        # the latest decision stands (domain/consent.py): any later one ended this one
-        later = [d for d in repo.consents(conn, resident.id) if d.id > consent_id]
+        # the decision made last stands (domain/consent.py): any made later ended this one;
+        # a consent holds through its last day
+        history = in_order_made(repo.consents(conn, resident.id))
+        later = history[[d.id for d in history].index(consent_id) + 1 :]
         expired = decision.kind is ConsentKind.GRANTED and (
-            decision.expires_on is not None and today >= decision.expires_on
+            decision.expires_on is not None and today > decision.expires_on
         )
         covering = [
             a for a in agreements[resident.practice_id] if a.in_force_on(decision.decided_on)

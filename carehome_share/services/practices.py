@@ -6,6 +6,7 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.errors import NotFound, ValidationError
 from carehome_share.domain.identifiers import parse_ods_code
 from carehome_share.domain.model import Agreement, Practice, Purpose, Section
+from carehome_share.services.access import end_sessions_it_affects
 from carehome_share.services.context import Context, Tx, perform, read
 from carehome_share.store import repo
 
@@ -98,6 +99,7 @@ def end_agreement(ctx: Context, agreement_id: int, ends_on: object) -> Agreement
         agreement = None if found is None else repo.get_agreement(tx.conn, found)
         if agreement is None:
             raise NotFound("agreement_id", f"an existing agreement (none has id {agreement_id})")
+        end_sessions_it_affects(tx, practice_id=agreement.practice_id)
         last_day = v.as_date("ends_on", ends_on)
         if last_day < agreement.starts_on:  # type: ignore[operator]
             raise ValidationError("ends_on", "a date on or after the agreement's start date")

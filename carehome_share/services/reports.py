@@ -132,6 +132,8 @@ class AccessSummary:
     sessions: int
     auto_closed: int
     long: int  # closed normally but open longer than `long_minutes`
+    ended: int  # ended when the rules stopped allowing them (a withdrawal, a discharge...)
+    decided_by_self: int  # on a best-interests decision the nurse who looked made herself
     refusals: int
     contacts: int
     residents: int
@@ -214,21 +216,23 @@ def _week_counts(
     first: date,
     last: date,
     long_minutes: int,
-) -> tuple[tuple[tuple[date, int], ...], int]:
-    """Sessions per UK week (from Monday) over the period, and how many the nurse closed only
-    after more than `long_minutes` (auto-closed ones are counted apart)."""
+) -> tuple[tuple[tuple[date, int], ...], int, int]:
+    """Sessions per UK week (from Monday) over the period, how many the nurse closed only
+    after more than `long_minutes` (auto-closed ones are counted apart), and how many a change
+    to the rules ended."""
     monday = first - timedelta(days=first.weekday())
     counts = dict.fromkeys(
         (monday + timedelta(weeks=n) for n in range((last - monday).days // 7 + 1)), 0
     )
     limit = timedelta(minutes=long_minutes)
-    long = 0
+    long = ended = 0
     for opened, closed, how in spans:
         day = v.uk_date(opened)
         counts[day - timedelta(days=day.weekday())] += 1
         if how is CloseKind.CLOSED and closed is not None and closed - opened > limit:
             long += 1
-    return tuple(counts.items()), long
+        ended += how is CloseKind.ENDED
+    return tuple(counts.items()), long, ended
 
 
 def gp_access_report(
@@ -250,7 +254,7 @@ def gp_access_report(
         assert practice is not None
         long_minutes = setting(conn, "long_session_minutes")
         counts = q.period_counts(conn, practice.id, start, end)
-        weeks, long = _week_counts(
+        weeks, long, ended = _week_counts(
             q.session_spans(conn, practice.id, start, end), first, last, long_minutes
         )
         resident_totals = q.resident_totals(conn, practice.id, start, end)
@@ -271,6 +275,8 @@ def gp_access_report(
                 sessions=counts.sessions,
                 auto_closed=counts.auto_closed,
                 long=long,
+                ended=ended,
+                decided_by_self=counts.decided_by_self,
                 refusals=counts.refusals,
                 contacts=counts.contacts,
                 residents=sum(1 for t in resident_totals if t.sessions),

@@ -8,6 +8,7 @@ from carehome_share.domain.errors import ValidationError
 from carehome_share.domain.identifiers import check_chi_date_of_birth, parse_nhs_number
 from carehome_share.domain.model import Resident, ResidentRecord, Stay, StayKind
 from carehome_share.domain.permissions import FINDS_FORMER_RESIDENTS
+from carehome_share.services.access import end_sessions_it_affects
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.services.practices import practice_id_for
 from carehome_share.store import repo
@@ -72,6 +73,7 @@ def update_resident(
     def work(tx: Tx) -> Resident:
         resident = repo.get_resident(tx.conn, require_resident(tx.conn, resident_id))
         assert resident is not None
+        end_sessions_it_affects(tx, resident_id=resident.id)  # a new GP practice, say
         changes: dict[str, object] = {}
         if given_name is not _UNSET:
             changes["given_name"] = v.single_line("given_name", given_name, max_len=80)
@@ -119,10 +121,12 @@ def admit(
 
 
 def discharge(ctx: Context, resident_id: int, at: object = None) -> Stay:
-    """End the current stay. Consent stays on record for a readmission."""
+    """End the current stay. Consent stays on record for a readmission. A session open on the
+    resident's record ends when it is written (or, for a discharge set later, at that time)."""
 
     def work(tx: Tx) -> Stay:
         rid = require_resident(tx.conn, resident_id)
+        end_sessions_it_affects(tx, resident_id=rid)
         discharged_at = tx.now if at is None else v.as_instant("discharged_at", at)
         current = [s for s in repo.stays(tx.conn, rid) if s.discharged_at is None]
         if not current:

@@ -7,6 +7,7 @@ from carehome_share.domain import validation as v
 from carehome_share.domain.errors import NotFound, ValidationError
 from carehome_share.domain.identifiers import parse_nmc_pin
 from carehome_share.domain.model import Role, Staff
+from carehome_share.services.access import end_sessions_it_affects
 from carehome_share.services.auth import check_password_strength, parse_username
 from carehome_share.services.context import Context, Tx, perform, read
 from carehome_share.store import repo
@@ -123,6 +124,7 @@ def update_staff(
 
     def work(tx: Tx) -> Staff:
         staff = _existing(tx, staff_id)
+        end_sessions_it_affects(tx, staff_id=staff.id)  # the nurse role taken away, say
         changes: dict[str, object] = {}
         if full_name is not _UNSET:
             changes["full_name"] = v.single_line("full_name", full_name, max_len=120)
@@ -152,6 +154,7 @@ def record_nmc_check(ctx: Context, staff_id: int, checked_on: object, expires_on
 
     def work(tx: Tx) -> Staff:
         staff = _existing(tx, staff_id)
+        end_sessions_it_affects(tx, staff_id=staff.id)  # a registration found to have lapsed
         if not staff.nmc_pin:
             raise ValidationError("nmc_pin", "an NMC PIN recorded before a register check")
         updated = _checked(
@@ -175,12 +178,14 @@ def record_nmc_check(ctx: Context, staff_id: int, checked_on: object, expires_on
 
 
 def deactivate_staff(ctx: Context, staff_id: int) -> Staff:
-    """A leaver: the account can no longer log in or act. Kept for the audit trail."""
+    """A leaver: the account can no longer log in or act, and any GP record session they have
+    open ends. Kept for the audit trail."""
 
     def work(tx: Tx) -> Staff:
         staff = _existing(tx, staff_id)
         if staff.id == tx.staff.id:
             raise ValidationError("staff_id", "another manager to deactivate your own account")
+        end_sessions_it_affects(tx, staff_id=staff.id)
         updated = replace(staff, active=False)
         repo.update_staff(tx.conn, updated)
         repo.mark_left(tx.conn, staff.id, tx.now)

@@ -14,12 +14,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from carehome_share.store import binding, practice_log
 from carehome_share.store.binding import RecordCheck
-from carehome_share.store.vault import Connection, DatabaseError, Vault, VaultError, page_problems
+from carehome_share.store.vault import (
+    Connection,
+    DatabaseError,
+    Vault,
+    VaultError,
+    format_time,
+    page_problems,
+)
 
 GENESIS = "0" * 64
 _COLUMNS = (
@@ -172,10 +179,6 @@ def append(
     if number is not None:
         practice_log.index(conn, [(*number, seq)])
     return seq
-
-
-def format_time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def entries(

@@ -71,6 +71,8 @@ class SessionRow(NamedTuple):
     consent_id: int | None
     agreement_id: int | None
     workstation: str
+    close_reason: str = ""
+    decided_by_self: int = 0
 
     def bound(self) -> tuple[str, str]:
         """(key, digest) binding this row as written."""
@@ -147,8 +149,8 @@ def insert_sessions(conn: Connection, rows: Sequence[SessionRow]) -> None:
         conn,
         "access_session",
         "INSERT INTO access_session(id, resident_id, staff_id, practice_id, nmc_pin, purpose, "
-        "justification, opened_at, closed_at, close_kind, consent_id, agreement_id, workstation) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "justification, opened_at, closed_at, close_kind, consent_id, agreement_id, workstation, "
+        "close_reason, decided_by_self) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
 

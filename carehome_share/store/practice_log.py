@@ -13,16 +13,12 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from carehome_share.store.vault import Connection
+from carehome_share.store.vault import Connection, format_time
 
 _ENTRY_COLUMNS = (
     "a.seq, a.at, a.actor_username, a.actor_name, a.actor_role, a.actor_nmc_pin, "
     "a.workstation, a.action, a.resident_id, a.outcome, a.reasons, a.details"
 )
-
-
-def _time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def practice_of(
@@ -99,7 +95,7 @@ def entries(
     return conn.execute(
         f"SELECT {_ENTRY_COLUMNS} FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
         "WHERE pe.practice_id = ? AND a.at >= ? AND a.at < ? ORDER BY pe.n",
-        (practice_id, _time(start), _time(end)),
+        (practice_id, format_time(start), format_time(end)),
     ).fetchall()
 
 
@@ -148,5 +144,5 @@ def restores_since(conn: Connection, since: datetime) -> list[tuple[object, ...]
     return conn.execute(
         f"SELECT {_ENTRY_COLUMNS} FROM audit_log a WHERE a.action = 'restore' AND a.at >= ? "
         "ORDER BY a.seq",
-        (_time(since),),
+        (format_time(since),),
     ).fetchall()

@@ -402,7 +402,7 @@ _CONSENT_COLUMNS = (
     "id, resident_id, kind, decided_by, decided_on, recorded_at, recorded_by, "
     "representative_name, representative_relationship, authority_reference, lacks_capacity, "
     "capacity_assessed_on, capacity_assessment, people_consulted, witness, reason, review_on, "
-    "expires_on"
+    "expires_on, decided_at"
 )
 
 
@@ -426,13 +426,14 @@ def _consent(row: tuple) -> ConsentDecision:
         reason=row[15],
         review_on=_day(row[16]),
         expires_on=_day(row[17]),
+        decided_at=_instant(row[18]),
     )
 
 
 def insert_consent(conn: Connection, c: ConsentDecision) -> int:
     cur = conn.execute(
         f"INSERT INTO consent_decision ({_CONSENT_COLUMNS[4:]}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             c.resident_id,
             c.kind.value,
@@ -451,12 +452,14 @@ def insert_consent(conn: Connection, c: ConsentDecision) -> int:
             c.reason,
             _iso(c.review_on),
             _iso(c.expires_on),
+            format_time(c.decided_at) if c.decided_at else None,
         ),
     )
     return int(cur.lastrowid)
 
 
 def consents(conn: Connection, resident_id: int) -> tuple[ConsentDecision, ...]:
+    """In the order they were entered (domain/consent.py orders them as they were made)."""
     rows = conn.execute(
         f"SELECT {_CONSENT_COLUMNS} FROM consent_decision WHERE resident_id = ? ORDER BY id",
         (resident_id,),
@@ -502,11 +505,14 @@ class AccessSession:
     consent_id: int | None
     agreement_id: int | None
     sections: tuple[Section, ...]
+    close_reason: str = ""  # why the rules ended it (close kind "ended")
+    decided_by_self: bool = False  # stands on a best-interests decision its nurse made
+    alerts: tuple[str, ...] = ()  # what the nurse is told as it opens (a review due); not stored
 
 
 _SESSION_COLUMNS = (
     "id, resident_id, staff_id, practice_id, nmc_pin, purpose, justification, opened_at, "
-    "closed_at, close_kind, consent_id, agreement_id"
+    "closed_at, close_kind, consent_id, agreement_id, close_reason, decided_by_self"
 )
 
 
@@ -523,11 +529,12 @@ def insert_session(
     consent_id: int | None,
     agreement_id: int | None,
     workstation: str,
+    decided_by_self: bool,
 ) -> int:
     cur = conn.execute(
         "INSERT INTO access_session(resident_id, staff_id, practice_id, nmc_pin, purpose, "
-        "justification, opened_at, consent_id, agreement_id, workstation) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "justification, opened_at, consent_id, agreement_id, workstation, decided_by_self) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             resident_id,
             staff_id,
@@ -539,6 +546,7 @@ def insert_session(
             consent_id,
             agreement_id,
             workstation,
+            int(decided_by_self),
         ),
     )
     return int(cur.lastrowid)
@@ -570,6 +578,8 @@ def get_session(conn: Connection, session_id: int) -> AccessSession | None:
         consent_id=row[10],
         agreement_id=row[11],
         sections=sections_in_order(viewed),
+        close_reason=row[12],
+        decided_by_self=bool(row[13]),
     )
 
 
@@ -596,23 +606,33 @@ def add_sections(
     return added
 
 
-def close_session(conn: Connection, session_id: int, at: datetime, kind: CloseKind) -> None:
+def close_session(
+    conn: Connection, session_id: int, at: datetime, kind: CloseKind, reason: str = ""
+) -> None:
     conn.execute(
-        "UPDATE access_session SET closed_at = ?, close_kind = ? WHERE id = ? AND closed_at IS NULL",
-        (format_time(at), kind.value, session_id),
+        "UPDATE access_session SET closed_at = ?, close_kind = ?, close_reason = ? "
+        "WHERE id = ? AND closed_at IS NULL",
+        (format_time(at), kind.value, reason, session_id),
     )
 
 
-def open_sessions_before(
-    conn: Connection, opened_before: datetime
-) -> list[tuple[int, int, datetime]]:
-    """(session id, resident id, opened at) of sessions still open that began before a moment."""
-    rows = conn.execute(
-        "SELECT id, resident_id, opened_at FROM access_session "
-        "WHERE closed_at IS NULL AND opened_at < ? ORDER BY opened_at",
-        (format_time(opened_before),),
+def open_sessions(
+    conn: Connection,
+    *,
+    resident_id: int | None = None,
+    staff_id: int | None = None,
+    practice_id: int | None = None,
+) -> list[AccessSession]:
+    """Sessions still open, oldest first: all of them, or those of one resident, member of
+    staff or practice (few are ever open at once)."""
+    ids = conn.execute(
+        "SELECT a.id FROM access_session a JOIN resident r ON r.id = a.resident_id "
+        "WHERE a.closed_at IS NULL AND (:resident IS NULL OR a.resident_id = :resident) "
+        "AND (:staff IS NULL OR a.staff_id = :staff) "
+        "AND (:practice IS NULL OR r.practice_id = :practice) ORDER BY a.opened_at",
+        {"resident": resident_id, "staff": staff_id, "practice": practice_id},
     ).fetchall()
-    return [(r[0], r[1], datetime.fromisoformat(r[2])) for r in rows]
+    return [s for (i,) in ids if (s := get_session(conn, i)) is not None]
 
 
 def sessions_for_staff(conn: Connection, staff_id: int, since: datetime) -> list[AccessSession]:
@@ -718,6 +738,28 @@ def recent_refusals(conn: Connection, since: datetime) -> list[RecentRefusal]:
 
 
 @dataclass(frozen=True)
+class SelfDecidedSession:
+    id: int
+    opened_at: datetime
+    resident_id: int
+    resident_name: str
+    staff_id: int
+    staff_name: str
+
+
+def recent_self_decided_sessions(conn: Connection, since: datetime) -> list[SelfDecidedSession]:
+    """Sessions since a moment that stand on a best-interests decision their own nurse made."""
+    rows = conn.execute(
+        "SELECT a.id, a.opened_at, a.resident_id, r.given_name || ' ' || r.family_name, "
+        "a.staff_id, s.full_name FROM access_session a "
+        "JOIN resident r ON r.id = a.resident_id JOIN staff s ON s.id = a.staff_id "
+        "WHERE a.opened_at >= ? AND a.decided_by_self = 1 ORDER BY a.opened_at DESC",
+        (format_time(since),),
+    ).fetchall()
+    return [SelfDecidedSession(r[0], datetime.fromisoformat(r[1]), *r[2:]) for r in rows]
+
+
+@dataclass(frozen=True)
 class UnusualSession:
     id: int
     opened_at: datetime
@@ -726,16 +768,19 @@ class UnusualSession:
     staff_id: int
     staff_name: str
     minutes: float
-    auto_closed: bool
+    close_kind: CloseKind
+    close_reason: str
 
 
 def recent_unusual_sessions(
     conn: Connection, since: datetime, long_minutes: int
 ) -> list[UnusualSession]:
-    """Sessions since a moment that were auto-closed or lasted longer than `long_minutes`."""
+    """Sessions since a moment that were auto-closed, ended by a change to the rules, or
+    lasted longer than `long_minutes`."""
     rows = conn.execute(
         "SELECT a.id, a.opened_at, a.closed_at, a.close_kind, a.resident_id, "
-        "r.given_name || ' ' || r.family_name, a.staff_id, s.full_name FROM access_session a "
+        "r.given_name || ' ' || r.family_name, a.staff_id, s.full_name, a.close_reason "
+        "FROM access_session a "
         "JOIN resident r ON r.id = a.resident_id JOIN staff s ON s.id = a.staff_id "
         "WHERE a.opened_at >= ? AND a.closed_at IS NOT NULL ORDER BY a.opened_at DESC",
         (format_time(since),),
@@ -744,7 +789,7 @@ def recent_unusual_sessions(
     for r in rows:
         opened, closed = datetime.fromisoformat(r[1]), datetime.fromisoformat(r[2])
         minutes = (closed - opened).total_seconds() / 60
-        auto = r[3] == CloseKind.AUTO_CLOSED.value
-        if auto or minutes > long_minutes:
-            found.append(UnusualSession(r[0], opened, r[4], r[5], r[6], r[7], minutes, auto))
+        kind = CloseKind(r[3])
+        if kind is not CloseKind.CLOSED or minutes > long_minutes:
+            found.append(UnusualSession(r[0], opened, r[4], r[5], r[6], r[7], minutes, kind, r[8]))
     return found

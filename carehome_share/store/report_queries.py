@@ -46,6 +46,8 @@ class SessionLine(NamedTuple):
     consent: ConsentBasis | None
     agreement_id: int | None  # the agreement the access relied on
     workstation: str
+    close_reason: str = ""  # why the rules ended it (close kind "ended")
+    decided_by_self: bool = False  # on a best-interests decision this nurse made
 
     @property
     def minutes(self) -> float | None:
@@ -85,6 +87,7 @@ class PeriodCounts(NamedTuple):
     auto_closed: int
     refusals: int
     contacts: int
+    decided_by_self: int  # sessions on a best-interests decision their own nurse made
 
 
 class Totals(NamedTuple):
@@ -167,7 +170,7 @@ _SESSIONS = (
     "SELECT a.id, a.opened_at, a.closed_at, a.close_kind, r.given_name || ' ' || r.family_name, "
     "r.nhs_number, s.full_name, a.nmc_pin, a.purpose, a.justification, c.kind, c.decided_by, "
     "c.decided_on, c.representative_name, v.section, c.id, c.review_on, a.agreement_id, "
-    "a.workstation "
+    "a.workstation, a.close_reason, a.decided_by_self "
     "FROM access_session a JOIN resident r ON r.id = a.resident_id "
     "JOIN staff s ON s.id = a.staff_id "
     "LEFT JOIN consent_decision c ON c.id = a.consent_id "
@@ -198,6 +201,8 @@ def _session_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[SessionLine]:
             _consent(first[10], first[11], first[12], first[13], first[15], first[16]),
             first[17],
             first[18],
+            first[19],
+            bool(first[20]),
         )
 
 
@@ -311,7 +316,9 @@ def period_counts(
         "(SELECT count(*) FROM access_refusal WHERE practice_id = :practice "
         " AND at >= :start AND at < :end), "
         "(SELECT count(*) FROM gp_contact WHERE practice_id = :practice "
-        " AND at >= :start AND at < :end)",
+        " AND at >= :start AND at < :end), "
+        "(SELECT count(*) FROM access_session WHERE practice_id = :practice "
+        " AND opened_at >= :start AND opened_at < :end AND decided_by_self = 1)",
         _period(practice_id, start, end),
     ).fetchone()
     return PeriodCounts(*row)

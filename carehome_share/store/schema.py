@@ -209,7 +209,19 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (level, idx)
     );
     """,
-    # 5: one-off requests for residents' information from outside the data sharing agreement
+    # 5: the rules at their edges. A consent decision records when it was made, when that is
+    # known (entered as it was made), so the decision made last stands however late another was
+    # entered. A consent's expiry date becomes its last day in force, as an agreement's end date
+    # and an NMC expiry date are. vault.py's fix-up gives the decisions entered on the day they
+    # were made their time, and moves each stored expiry date back a day. An access session
+    # ended by a change to the rules (close kind "ended") keeps why, and one that stands on a
+    # best-interests decision its own nurse made says so (the same person decides and looks).
+    """
+    ALTER TABLE consent_decision ADD COLUMN decided_at TEXT;
+    ALTER TABLE access_session ADD COLUMN close_reason TEXT NOT NULL DEFAULT '';
+    ALTER TABLE access_session ADD COLUMN decided_by_self INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 6: one-off requests for residents' information from outside the data sharing agreement
     # (domain/disclosure.py): the request as received, the residents it is about, and each
     # decision on it (asking for more first, then disclosing, in part or in full, or refusing)
     """
@@ -254,3 +266,8 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# The consent history's guard against edits, as migration 1 made it: the one fix-up that must
+# rewrite consent rows (vault.py) lifts it and puts it back, in the migration's transaction.
+CONSENT_NO_UPDATE = """CREATE TRIGGER consent_no_update BEFORE UPDATE ON consent_decision
+        BEGIN SELECT RAISE(ABORT, 'the consent history is append-only'); END"""

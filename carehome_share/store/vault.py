@@ -24,9 +24,10 @@ from pathlib import Path
 from sqlcipher3 import dbapi2 as sqlcipher
 
 from carehome_share.domain.errors import CarehomeError
+from carehome_share.domain.validation import uk_date
 from carehome_share.store import binding, keychain, keyslots, recovery, signing
 from carehome_share.store.keyslots import KeyFile, Slot
-from carehome_share.store.schema import MIGRATIONS, SCHEMA_VERSION
+from carehome_share.store.schema import CONSENT_NO_UPDATE, MIGRATIONS, SCHEMA_VERSION
 
 Connection = sqlcipher.Connection
 DatabaseError = sqlcipher.DatabaseError
@@ -480,6 +481,12 @@ class Vault:
 # -- helpers ---------------------------------------------------------------------------------
 
 
+def format_time(at: datetime) -> str:
+    """An instant as stored: UTC to the second, YYYY-MM-DDTHH:MM:SSZ, which sorts as time does
+    (isoformat pads every year to four digits, as strftime does not everywhere)."""
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _raw_key_pragma(key: bytes) -> str:
     return f"PRAGMA key = \"x'{key.hex()}'\""
 
@@ -656,7 +663,7 @@ def _journal_failure(path: Path, key_file: KeyFile, username: str, action: str =
         path,
         key_file.home_public_key,
         {
-            "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "at": format_time(datetime.now(UTC)),
             "username": username[:40] or "-",
             "workstation": socket.gethostname(),
             "action": action,
@@ -689,11 +696,29 @@ def _give_identity(conn: Connection, found: int, purpose: str) -> None:
     )
 
 
+def _consent_times_and_end_dates(conn: Connection, found: int, purpose: str) -> None:
+    """Schema 5: a decision entered on the day it was made was made when it was entered (the
+    app's default); one entered later keeps only its day. A consent's expiry date was the
+    first day it was no longer in force; it becomes the last day it is, as every end date is."""
+    conn.execute("DROP TRIGGER IF EXISTS consent_no_update")
+    rows = conn.execute("SELECT id, decided_on, recorded_at FROM consent_decision").fetchall()
+    conn.executemany(
+        "UPDATE consent_decision SET decided_at = recorded_at WHERE id = ?",
+        [(i,) for i, on, at in rows if uk_date(datetime.fromisoformat(at)).isoformat() == on],
+    )
+    conn.execute(
+        "UPDATE consent_decision SET expires_on = date(expires_on, '-1 day') "
+        "WHERE expires_on IS NOT NULL"
+    )
+    conn.execute(CONSENT_NO_UPDATE)
+
+
 # Data fix-ups that SQL cannot do, by the schema version that needs them (calibre's
 # upgrade_version_N): each runs after all the SQL, in the same transaction, oldest first.
 _FIXUPS: dict[int, Callable[[Connection, int, str], None]] = {
     3: _give_identity,
     4: signing.give_signing_key,
+    5: _consent_times_and_end_dates,
 }
 
 

@@ -5,6 +5,7 @@ that prints to a PDF file."""
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
@@ -37,8 +38,11 @@ def open_window(qtbot, home: Home):
 
     yield make
     for window in windows:
-        window.idle.stop()
+        window.shut()
         window.background.close()
+    # Gone now, with their timers and queued results, while the database is still open: left
+    # for a later test's event loop, they would reach a closed one.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def flat(text: str) -> str:

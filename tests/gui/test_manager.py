@@ -2,7 +2,7 @@
 consent recorded through the guided dialog and then withdrawn, staff, GP practices and
 agreements, the audit viewer, the needs-attention list and the settings."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -159,6 +159,27 @@ def test_best_interests_consent_then_withdrawal_refuses_the_next_nurse(
     assert "consent was withdrawn by the resident on 21/11/2026" in refused.value.reasons
 
 
+def test_a_paper_consent_entered_late_is_shown_as_not_standing(
+    qtbot, home: Home, window: MainWindow, clock
+) -> None:
+    resident = home.add_resident()  # consent given 01/11
+    clock.set("2026-11-19T09:00")
+    consent.record_consent(home.ctx, resident.id, "withdrawn", "resident", reason="Changed mind")
+    clock.set("2026-11-21T10:00")
+    page, panel = window.residents, window.residents.panel
+    page.reload()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and not window.busy.isVisible())
+    page.table.selectRow(0)
+    press(qtbot, panel, "Record consent")
+    form = dialog_of(qtbot, manager.ConsentDialog)
+    assert "An earlier day (a form entered late)" in form.form.hints["decided_on"].text()
+    form.form.fields["decided_on"].setDate(QDate(2026, 11, 3))  # an old paper form
+    ok(qtbot, form)
+    qtbot.waitUntil(lambda: closed(form) and "does not stand" in panel.consent.text())
+    assert panel.consent.text().startswith("<b>No consent in force</b>: consent was withdrawn")
+    assert "entered late: decided 03/11/2026, entered 21/11/2026 10:00" in panel.consent.text()
+
+
 def test_withdrawal_by_an_attorney_on_record(qtbot, home: Home, window: MainWindow) -> None:
     resident = home.add_resident(consent_by=None)
     consent.record_consent(
@@ -233,6 +254,29 @@ def test_edit_discharge_and_readmit_for_respite(qtbot, home: Home, window: MainW
     stays = residents.resident_details(home.ctx, resident.id).record.stays
     assert [s.kind for s in stays] == [StayKind.LONG_TERM, StayKind.RESPITE]
     assert "(respite)" in panel.facts.text()
+
+
+def test_admission_time_the_clocks_skip_or_repeat_is_asked_again(
+    qtbot, home: Home, window: MainWindow
+) -> None:
+    resident = home.add_resident(admitted=None)
+    admit = manager.AdmitDialog(home.ctx, resident, window)
+    qtbot.addWidget(admit)
+    picker = admit.form.fields["admitted_at"]
+    picker.set_wall_time(datetime(2026, 3, 29, 1, 30))
+    assert picker.which.isHidden()
+    ok(qtbot, admit)
+    assert "01:30 on 29/03/2026 does not" in admit.form.errors["admitted_at"].text()
+
+    picker.set_wall_time(datetime(2026, 10, 25, 1, 30))  # the night the clocks go back
+    assert not picker.which.isHidden()
+    ok(qtbot, admit)
+    assert "happens twice" in admit.form.errors["admitted_at"].text()
+    assert residents.resident_details(home.ctx, resident.id).record.stays == ()
+    picker.which.setCurrentIndex(2)  # the second 01:30, in GMT
+    ok(qtbot, admit)
+    stays = residents.resident_details(home.ctx, resident.id).record.stays
+    assert stays[0].admitted_at == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
 
 
 def test_staff_added_with_a_pin_error_beside_the_field_then_deactivated(

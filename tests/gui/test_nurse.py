@@ -5,14 +5,16 @@ from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.model import Section
 from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.models import AttentionModel, AuditModel, ResidentsModel, SessionsModel
-from carehome_share.services import access, residents
+from carehome_share.services import access, auth, consent, residents
+from carehome_share.services.context import Context
 from carehome_share.store import repo
-from tests.factories import Home
+from tests.factories import MANAGER_PASSWORD, Home
 
 
 def _choose(qtbot, window: MainWindow, name: str) -> None:
@@ -192,3 +194,58 @@ def test_session_left_open_is_auto_closed_at_the_limit(
     qtbot.mouseClick(session_window.close_button, Qt.MouseButton.LeftButton)
     assert window.session_window is None
     assert window.my_sessions.model.index(0, SessionsModel.CLOSED).data().startswith("auto-closed")
+
+
+def test_a_session_ended_by_a_withdrawal_elsewhere_tells_the_nurse(
+    qtbot, home: Home, clock, open_window
+) -> None:
+    resident = home.add_resident()
+    home.log_in(home.add_nurse())
+    window = open_window()
+    _choose(qtbot, window, resident.full_name)
+    qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(window.open_dialog.justification, "Checking the care plan medicines")
+    qtbot.mouseClick(window.open_dialog.open_button, Qt.MouseButton.LeftButton)
+    session_window = window.session_window
+    clock.advance(minutes=2)
+    office = Context(home.ctx.vault, clock, "office")  # the manager, at another PC
+    auth.log_in(office, "manager", MANAGER_PASSWORD)
+    consent.record_consent(office, resident.id, "withdrawn", "resident", reason="Said no")
+
+    session_window.boxes[Section.ALLERGIES].click()  # the next tick finds out
+    told = session_window.timer_label.text()
+    assert told.startswith("Your session was ended at 21/11/2026 10:02: consent was withdrawn")
+    assert not any(box.isEnabled() for box in session_window.boxes.values())
+    assert not session_window.boxes[Section.ALLERGIES].isChecked()
+    qtbot.mouseClick(session_window.close_button, Qt.MouseButton.LeftButton)
+    assert window.session_window is None
+    closed = window.my_sessions.model.index(0, SessionsModel.CLOSED).data()
+    assert closed.startswith("ended 10:02: consent was withdrawn")
+
+
+def test_the_session_window_says_a_consent_review_has_passed(
+    qtbot, home: Home, open_window
+) -> None:
+    resident = home.add_resident(consent_by=None)
+    consent.record_consent(
+        home.ctx,
+        resident.id,
+        "granted",
+        "resident",
+        decided_on="2026-11-01",
+        review_on="2026-11-20",
+    )
+    home.log_in(home.add_nurse())
+    window = open_window()
+    _choose(qtbot, window, resident.full_name)
+    qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(window.open_dialog.justification, "Checking the care plan medicines")
+    qtbot.mouseClick(window.open_dialog.open_button, Qt.MouseButton.LeftButton)
+    alerts = next(
+        label
+        for label in window.session_window.findChildren(QLabel)
+        if label.accessibleName() == "Alerts"
+    )
+    assert alerts.text() == (
+        "• The consent decision is due for review: tell the registered manager."
+    )
