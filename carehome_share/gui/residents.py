@@ -18,16 +18,17 @@ from carehome_share.domain.model import Role
 from carehome_share.domain.permissions import PERMISSIONS
 from carehome_share.domain.validation import uk_date
 from carehome_share.gui import printing
-from carehome_share.gui.forms import attempt, heading, report_error
+from carehome_share.gui.forms import attempt, heading, report_error, sentence
 from carehome_share.gui.models import ResidentsModel, uk_day, uk_time
 from carehome_share.gui.tasks import Background
 from carehome_share.gui.widgets import Table, button, row_of
-from carehome_share.services import residents
+from carehome_share.services import access, residents
 from carehome_share.services.context import Context
 from carehome_share.services.residents import ResidentDetails
 from carehome_share.store.repo import ResidentListing
 
 CLINICAL_ROLES = {Role.NURSE, Role.MANAGER}
+REFUSED_STYLE = "color: #b00020; font-weight: bold;"
 
 
 class ResidentPanel(QWidget):
@@ -82,6 +83,7 @@ class ResidentPanel(QWidget):
         self.open_button.setEnabled(False)
         self.consent_form_button.setVisible(self.role in PERMISSIONS["print_consent_form"])
         self.consent_form_button.setEnabled(False)
+        self.why_not.setStyleSheet("")
         self.why_not.setText(
             ""
             if is_nurse
@@ -129,7 +131,22 @@ class ResidentPanel(QWidget):
         self.facts.setText("\n".join([" · ".join(facts[:3]), *facts[3:]]))
         self.consent.setText(consent_text(record, uk_date(self.ctx.now())))
         self.open_button.setEnabled(is_nurse)
+        if is_nurse:
+            self._show_refusals(r.id)
         self.consent_form_button.setEnabled(True)
+
+    def _show_refusals(self, resident_id: int) -> None:
+        """What would refuse a session, said before the nurse writes a justification. The
+        button stays: asking anyway records the refusal and leads to the phone call."""
+        reasons = attempt(self, lambda: access.preview_decision(self.ctx, resident_id))
+        self.why_not.setStyleSheet(REFUSED_STYLE if reasons else "")
+        if reasons:
+            listed = "\n".join(f"• {sentence(r)}" for r in reasons)
+            self.why_not.setText(
+                f"A GP record session would be refused now:\n{listed}\n"
+                "Phone the GP practice instead: the button below records the refusal and "
+                "lets you log the call."
+            )
 
     def refresh(self) -> None:
         if self.listing is not None:

@@ -11,7 +11,7 @@ from carehome_share.domain.model import Section
 from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.models import AttentionModel, AuditModel, ResidentsModel, SessionsModel
 from carehome_share.services import access, residents
-from carehome_share.store import repo
+from carehome_share.store import audit, repo
 from tests.factories import Home
 
 
@@ -87,12 +87,10 @@ def test_refused_nurse_sees_every_reason_and_logs_a_call(qtbot, home: Home, open
     assert "Not resident: discharged 21/11/2026 09:00" in window.residents.panel.facts.text()
     qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
     dialog = window.open_dialog
-    qtbot.keyClicks(dialog.justification, "x")
+    qtbot.keyClicks(dialog.justification, "Checking the warfarin dose")
     qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
     assert dialog.pages.currentIndex() == 1
-    assert dialog.reasons.text() == (
-        "• Not currently resident (outside any admission)\n• A justification of at least 10 characters"
-    )
+    assert dialog.reasons.text() == "• Not currently resident (outside any admission)"
     qtbot.mouseClick(dialog.call_button, Qt.MouseButton.LeftButton)
     call = dialog.call_dialog
     qtbot.keyClicks(call.form.fields["spoke_to"], "Dr Priya Practice, duty GP")
@@ -105,6 +103,48 @@ def test_refused_nurse_sees_every_reason_and_logs_a_call(qtbot, home: Home, open
     contact = home.ctx.conn.execute("SELECT refusal_id, spoke_to FROM gp_contact").fetchone()
     assert contact == (dialog.refusal.refusal_id, "Dr Priya Practice, duty GP")
     assert window.session_window is None
+
+
+def test_a_short_justification_is_an_input_mistake_not_a_refusal(
+    qtbot, home: Home, open_window
+) -> None:
+    resident = home.add_resident()
+    home.log_in(home.add_nurse())
+    window = open_window()
+    _choose(qtbot, window, resident.full_name)
+    qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
+    dialog = window.open_dialog
+    qtbot.keyClicks(dialog.justification, "INR")
+    qtbot.keyClick(dialog.justification, Qt.Key.Key_Return)  # Return asks, as Open record does
+    assert dialog.isVisible() and dialog.pages.currentIndex() == 0
+    assert dialog.error.text() == (
+        "A justification of at least 10 characters. Nothing has been recorded yet."
+    )
+    assert dialog.justification.toPlainText() == "INR"
+    assert home.ctx.conn.execute("SELECT count(*) FROM access_refusal").fetchone() == (0,)
+    qtbot.keyClicks(dialog.justification, " check before the warfarin dose")
+    qtbot.keyClick(dialog.justification, Qt.Key.Key_Return)
+    assert window.session_window is not None
+    assert window.session_window.session.justification == "INR check before the warfarin dose"
+    window.session_window.close_session()
+
+
+def test_a_lapsed_registration_is_named_on_the_panel_before_any_justification(
+    qtbot, home: Home, open_window, tmp_path
+) -> None:
+    resident = home.add_resident()
+    nurse = home.add_nurse(nmc_checked_on="2025-09-01", nmc_expires_on="2026-11-20")
+    home.log_in(nurse)
+    head = audit.head(home.ctx.conn)
+    window = open_window()
+    window.resize(1366, 768)
+    _choose(qtbot, window, resident.full_name)
+    panel = window.residents.panel
+    assert "would be refused now" in panel.why_not.text()
+    assert "The NMC registration is not current" in panel.why_not.text()
+    qtbot.wait(50)  # the layout makes room for the reasons
+    window.grab().save(str(tmp_path / "refused-in-advance.png"))
+    assert audit.head(home.ctx.conn) == head  # nothing recorded
 
 
 def test_carer_never_gets_the_session_action_and_the_service_refuses_anyway(
