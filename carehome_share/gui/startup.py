@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QLineEdit,
     QVBoxLayout,
@@ -294,20 +295,14 @@ class SetupWizard(QWizard):
         self.addPage(self.recovery_page)
         self.vault: Vault | None = None
         self.recovery_code = ""
-        self.shutting_down = False
 
     def reject(self) -> None:
         """Escape or the window's close button: not while the new code is unkept."""
         unkept = self.vault is not None and not self.recovery_page.view.is_confirmed()
-        if unkept and not self.shutting_down:
+        if unkept and not QApplication.instance().property("ending"):  # a shutdown: let it
             self.recovery_page.warn_unkept()
             return
         super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if not event.spontaneous():  # the app is ending (a shutdown): never held up
-            self.shutting_down = True
-        super().closeEvent(event)
 
     def create_database(self) -> None:
         if self.vault is not None:

@@ -2,9 +2,11 @@
 unexpectedly fails the test instead. Main windows for the logged-in user, and a print dialog
 that prints to a PDF file."""
 
+import weakref
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
@@ -25,20 +27,22 @@ def no_message_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def open_window(qtbot, home: Home):
-    windows: list[MainWindow] = []
+    windows: list[tuple[weakref.ref[MainWindow], Background]] = []
 
     def make() -> MainWindow:
         window = MainWindow(home.ctx, Background(home.ctx), "Rose Court Care Home")
         qtbot.addWidget(window)
         window.show()
         qtbot.waitUntil(lambda: not window.busy.isVisible())
-        windows.append(window)
+        windows.append((weakref.ref(window), window.background))
         return window
 
     yield make
-    for window in windows:
-        window.idle.stop()
-        window.background.close()
+    for made, background in windows:
+        window = made()
+        if window is not None and shiboken6.isValid(window):  # not one shut by the lock
+            window.idle.stop()
+        background.close()
 
 
 def flat(text: str) -> str:

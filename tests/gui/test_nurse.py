@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.model import Section
@@ -13,6 +14,7 @@ from carehome_share.gui.models import AttentionModel, AuditModel, ResidentsModel
 from carehome_share.services import access, residents
 from carehome_share.store import audit, repo
 from tests.factories import Home
+from tests.gui.test_manager import press
 
 
 def _choose(qtbot, window: MainWindow, name: str) -> None:
@@ -187,6 +189,80 @@ def test_activity_postpones_the_idle_lock(qtbot, home: Home, open_window) -> Non
         for _ in range(6):
             qtbot.wait(200)
             qtbot.keyClick(window.residents.search, Qt.Key.Key_Shift)
+
+
+def _open_a_session(qtbot, window: MainWindow, name: str) -> None:
+    _choose(qtbot, window, name)
+    qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(window.open_dialog.justification, "Checking the care plan medicines")
+    qtbot.mouseClick(window.open_dialog.open_button, Qt.MouseButton.LeftButton)
+
+
+def test_after_the_idle_lock_the_nurse_resumes_or_closes_her_open_session(
+    qtbot, home: Home, open_window, tmp_path
+) -> None:
+    resident = home.add_resident()
+    nurse = home.add_nurse()
+    home.log_in(nurse)
+    window = open_window()
+    _open_a_session(qtbot, window, resident.full_name)
+    window._warn_idle(30)
+    assert "Your GP record session stays open" in window.idle_banner.text()
+    assert "resume or close it under My sessions today" in window.idle_banner.text()
+    session_id = window.session_window.session.id
+    window.shut()  # the idle lock, as the app does it; then she logs in again
+    home.log_in(nurse)
+    window = open_window()
+    window.resize(1366, 768)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    page = window.my_sessions
+    assert window.tabs.currentWidget() is page
+    assert window.statusBar().currentMessage().startswith("A GP record session of yours is")
+    assert page.table.chosen().id == session_id
+    qtbot.wait(50)
+    window.grab().save(str(tmp_path / "my-sessions-open.png"))
+    press(qtbot, page, "Resume session")
+    session_window = window.session_window
+    assert session_window is not None and session_window.session.id == session_id
+    session_window.boxes[Section.MEDICATIONS].click()
+    qtbot.mouseClick(session_window.close_button, Qt.MouseButton.LeftButton)
+    assert repo.get_session(home.ctx.conn, session_id).close_kind.value == "closed"
+    assert window.statusBar().currentMessage() == "GP record session closed."
+
+    _open_a_session(qtbot, window, resident.full_name)
+    second = window.session_window.session.id
+    window.shut()
+    home.log_in(nurse)
+    window = open_window()
+    window.my_sessions.table.select_where(lambda s: s.id == second)
+    press(qtbot, window.my_sessions, "Close session")
+    assert repo.get_session(home.ctx.conn, second).close_kind.value == "closed"
+    assert window.statusBar().currentMessage() == f"Session closed: {resident.full_name}"
+    assert window.session_window is None
+
+
+def test_closing_the_main_window_during_a_session_asks_first(
+    qtbot, home: Home, open_window, monkeypatch
+) -> None:
+    resident = home.add_resident()
+    home.log_in(home.add_nurse())
+    window = open_window()
+    _open_a_session(qtbot, window, resident.full_name)
+    session_id = window.session_window.session.id
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda _p, _t, text: asked.append(text) or answers.pop(0)
+    )
+    window.close()
+    assert window.isVisible() and asked == [
+        "Your GP record session is still open. Close it and quit?"
+    ]
+    assert repo.get_session(home.ctx.conn, session_id).closed_at is None
+    window.close()
+    assert not window.isVisible()
+    assert repo.get_session(home.ctx.conn, session_id).close_kind.value == "closed"
 
 
 def test_models_pass_the_model_tester(qtmodeltester, home: Home) -> None:

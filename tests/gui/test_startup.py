@@ -11,7 +11,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QWizard
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QWizard
 
 from carehome_share.domain.errors import AuthenticationFailed
 from carehome_share.domain.model import Role
@@ -201,6 +201,22 @@ def test_the_login_window_opens_the_database(qtbot, desktop: Desktop, db_path: P
     assert relogin.form.errors["password"].text() == "Wrong username or password."
     _log_in(qtbot, relogin, "manager", MANAGER_PASSWORD)
     assert desktop.window is not None and desktop.ctx.login.staff.username == "manager"
+
+
+def test_cancel_on_the_lock_screen_asks_before_quitting(
+    qtbot, desktop: Desktop, monkeypatch
+) -> None:
+    quits = []
+    monkeypatch.setattr(QApplication, "quit", lambda: quits.append(True))
+    _log_in(qtbot, desktop.login, "manager", MANAGER_PASSWORD)
+    desktop.window.lock.emit()
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: answers.pop(0))
+    lock_screen = desktop.login
+    lock_screen.reject()  # Cancel
+    assert lock_screen.isVisible() and quits == []
+    lock_screen.reject()
+    assert quits == [True]
 
 
 def _answer_unlock(monkeypatch: pytest.MonkeyPatch, text: str) -> list[UnlockDialog]:
