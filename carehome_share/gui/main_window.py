@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
         self.idle.idle.connect(self.lock)
 
         self.residents.reload()
+        self.residents.search.setFocus()  # typing a name starts at once
         attempt(self, lambda: access.close_stale_sessions(ctx))
         self._tab_shown(self.tabs.currentIndex())
         if self.my_sessions is not None:

@@ -208,6 +208,19 @@ class ResidentsPage(QWidget):
         splitter.setStretchFactor(1, 2)
         QVBoxLayout(self).addWidget(splitter)
         self.setTabOrder(self.search, self.table)
+        # the keyboard path: Return in the search goes to the list, Return on a resident
+        # presses the panel's main action
+        self.search.returnPressed.connect(self._to_list)
+        self.table.activated.connect(self._main_action)
+
+    def _to_list(self) -> None:
+        self._debounce.stop()
+        self.reload()  # what was typed, now rather than after the pause
+        self.table.setFocus()
+
+    def _main_action(self) -> None:
+        if self.panel.open_button.isEnabled():
+            self.panel.open_button.click()
 
     def reload(self) -> None:
         text = self.search.text()
@@ -222,6 +235,8 @@ class ResidentsPage(QWidget):
         self.model.set_rows(rows)
         self.table.sortByColumn(ResidentsModel.STATUS, Qt.SortOrder.AscendingOrder)
         match = next((i for i, r in enumerate(rows) if r.resident.id == chosen), None)
+        if match is None and self.table.hasFocus() and rows:
+            match = self.proxy.mapToSource(self.proxy.index(0, 0)).row()  # the top one
         if match is not None:
             self.table.selectRow(self.proxy.mapFromSource(self.model.index(match, 0)).row())
             self.panel.show_listing(rows[match])
