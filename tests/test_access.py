@@ -132,12 +132,17 @@ def test_purpose_not_covered_alone(ward) -> None:
     ]
 
 
-def test_missing_justification_alone(ward) -> None:
+def test_a_short_justification_is_an_input_mistake_and_nothing_is_recorded(ward) -> None:
     home, resident, nurse = ward
     home.log_in(nurse)
-    assert _refused(home, resident, why=" ").reasons == [
-        "a justification of at least 10 characters, not counting spaces"
-    ]
+    head = audit.head(home.ctx.conn)
+    with pytest.raises(ValidationError) as short:
+        access.open_access_session(home.ctx, resident.id, "medication_check", "INR  ")
+    assert (short.value.field, short.value.expected) == (
+        "justification",
+        "a justification of at least 10 characters, not counting spaces",
+    )
+    assert audit.head(home.ctx.conn) == head
 
 
 @pytest.mark.parametrize(
@@ -147,12 +152,13 @@ def test_missing_justification_alone(ward) -> None:
 )
 def test_only_visible_characters_count_towards_a_justification(ward, why: str) -> None:
     """Spaces and accents with no letter under them add up to more than ten characters, but
-    fewer than ten show on paper."""
+    fewer than ten show on paper: an input mistake, nothing recorded."""
     home, resident, nurse = ward
     home.log_in(nurse)
-    assert _refused(home, resident, why=why).reasons == [
-        "a justification of at least 10 characters, not counting spaces"
-    ]
+    head = audit.head(home.ctx.conn)
+    with pytest.raises(ValidationError, match="not counting spaces"):
+        access.open_access_session(home.ctx, resident.id, "medication_check", why)
+    assert audit.head(home.ctx.conn) == head
 
 
 def test_no_consent_alone(home: Home) -> None:
@@ -166,13 +172,12 @@ def test_every_failure_is_named_together(home: Home) -> None:
     resident = home.add_resident(admitted=None, consent_by=None)
     carer = home.add_staff(["carer"])
     home.log_in(carer)
-    reasons = _refused(home, resident, purpose="hospital_transfer", why="").reasons
+    reasons = _refused(home, resident, purpose="hospital_transfer").reasons
     assert reasons == [
         "working as Carer, not as a registered nurse",
         "no NMC PIN is recorded",
         "not currently resident (outside any admission)",
         "the agreement does not cover the purpose 'Hospital admission or discharge'",
-        "a justification of at least 10 characters, not counting spaces",
         "no consent decision is recorded",
     ]
 
@@ -309,3 +314,19 @@ def test_refused_nurse_logs_a_call_to_the_gp(home: Home) -> None:
         resident.id,
         refusal.refusal_id,
     )
+
+
+def test_preview_names_what_would_refuse_before_any_justification_and_records_nothing(
+    ward,
+) -> None:
+    home, resident, nurse = ward
+    home.log_in(nurse)
+    assert access.preview_decision(home.ctx, resident.id) == ()
+    home.as_manager()
+    staff.record_nmc_check(home.ctx, nurse.id, "2025-11-01", "2026-11-20")
+    home.log_in(nurse)
+    head = audit.head(home.ctx.conn)
+    assert access.preview_decision(home.ctx, resident.id) == (
+        "the NMC registration is not current",
+    )
+    assert audit.head(home.ctx.conn) == head

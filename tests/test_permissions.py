@@ -288,7 +288,17 @@ CALLS: dict[str, Call] = {
     "print_disclosure_register": lambda c, w: reports.disclosure_register(
         c, "2026-11-01", "2026-11-21", render=lambda document: None
     ),
+    "record_print_outcome": lambda c, w: _print_outcome(c),
 }
+
+
+def _print_outcome(ctx: Context) -> None:
+    """Make a document first (asking for the last one is refused first to those who may not)."""
+    if not reports.document_entry(ctx):
+        reports.disclosure_register(ctx, "2026-11-01", "2026-11-21", render=lambda document: None)
+    reports.record_print_outcome(ctx, reports.document_entry(ctx), "printed")
+
+
 # Reads: allowed without an audit entry of their own (only their refusals are recorded).
 READS = {
     "list_staff",

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from carehome_share.domain.errors import PermissionDenied, ValidationError
+from carehome_share.domain.errors import NotFound, PermissionDenied, ValidationError
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import ConsentKind
 from carehome_share.reports.access_report import write_access_report
@@ -604,3 +604,23 @@ def test_every_document_has_no_text_under_8_pt_and_its_language_and_title(
     pdf = PdfReader(io.BytesIO(out.getvalue()))
     assert pdf.trailer["/Root"]["/Lang"] == "en-GB"
     assert pdf.metadata.title and pdf.trailer["/Root"]["/ViewerPreferences"]["/DisplayDocTitle"]
+
+
+def test_what_became_of_a_document_is_its_own_step_naming_the_document(home: Home) -> None:
+    report_service.staff_list(
+        home.ctx, ODS, "2026-11-01", "2026-11-21", render=lambda document: None
+    )
+    made = report_service.document_entry(home.ctx)
+    assert audit.entries(home.ctx.conn, last=1)[0].seq == made
+    report_service.record_print_outcome(home.ctx, made, "cancelled")
+    (entry,) = audit.entries(home.ctx.conn, last=1)
+    assert (entry.action, entry.outcome) == ("record_print_outcome", "allowed")
+    assert entry.details == {
+        "document_seq": made,
+        "document": "staff_list",
+        "outcome": "cancelled",
+    }
+    with pytest.raises(ValidationError):
+        report_service.record_print_outcome(home.ctx, made, "shredded")
+    with pytest.raises(NotFound):
+        report_service.record_print_outcome(home.ctx, entry.seq, "printed")  # not a document

@@ -44,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # printed.
     "print_reports": MANAGER,
     "print_consent_form": frozenset({Role.MANAGER, Role.NURSE}),  # for a decision to be signed
+    # What became of an audited document once made: printed, not printed, failed, saved.
+    "record_print_outcome": DECIDERS,
     # The FHIR export of consent and access audit: a disclosure, audited like a printed report.
     "export_fhir": MANAGER,
     # An encrypted copy of the whole database; restoring one needs no login (see the CLI).

@@ -34,7 +34,9 @@ def quit_on_terminate(app: QApplication) -> None:
 
 def _terminate(app: QApplication) -> None:
     """Close every window first: a dialog's own event loop (the first-run wizard, an unlock
-    dialog) ignores app.quit() and would keep the app running."""
+    dialog) ignores app.quit() and would keep the app running. Windows that ask before
+    closing see `ending` and do not."""
+    app.setProperty("ending", True)
     app.closeAllWindows()
     app.quit()
 

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from carehome_share.domain.errors import AuthenticationFailed
 from carehome_share.domain.model import Role
@@ -141,8 +141,26 @@ class Desktop:
             self.login.attach(self.log_in, self.home_name)
             self.login.offer_recovery_code(self.use_recovery_code)
         self.login.accepted.connect(self._logged_in)
-        self.login.rejected.connect(QApplication.quit)
+        self.login.rejected.connect(self._login_cancelled)
         self.login.show()
+
+    def _login_cancelled(self) -> None:
+        """Cancel at the start quits; on the lock screen it asks first (it is the same
+        window, and quitting there used to happen by mistake)."""
+        assert self.login is not None
+        locked = self.ctx is not None and not QApplication.instance().property("ending")
+        if locked and (
+            QMessageBox.question(
+                self.login,
+                "Quit carehome-share?",
+                "The screen is locked. Quit carehome-share on this computer? Anyone with a "
+                "password can log in again without quitting.",
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
+            self.login.show()
+            return
+        QApplication.quit()
 
     def _logged_in(self) -> None:
         """A temporary password is changed first; cancelling that logs out again."""

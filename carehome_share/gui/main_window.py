@@ -4,11 +4,12 @@ uses; switch user and lock for a shared nurses'-station PC; the idle lock."""
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QTabWidget,
     QToolBar,
@@ -24,9 +25,10 @@ from carehome_share.gui.models import SessionsModel
 from carehome_share.gui.residents import ResidentsPage
 from carehome_share.gui.sessions import OpenSessionDialog, SessionWindow
 from carehome_share.gui.tasks import Background
-from carehome_share.gui.widgets import Table
+from carehome_share.gui.widgets import Table, button, enable_with, row_of
 from carehome_share.services import access, residents, settings
 from carehome_share.services.context import Context
+from carehome_share.store.repo import AccessSession
 
 WARNING_SECONDS = 60
 
@@ -81,19 +83,41 @@ class IdleWatcher(QObject):
 
 
 class MySessionsPage(QWidget):
+    """The nurse's sessions today; one still open (the screen locked while it ran) can be
+    resumed or closed here."""
+
+    resume = Signal(object)  # the AccessSession to carry on with
+    closed = Signal(str)  # what was done, for the status bar
+
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self._names: dict[int, str] = {}
         self.model = SessionsModel(self._resident_name, self)
         self.table = Table(self.model, "My sessions today", stretch=SessionsModel.SECTIONS)
+        resume = button("Res&ume session", lambda: self.resume.emit(self.table.chosen()))
+        close = button("&Close session", self.close_session)
+        for push in (resume, close):
+            enable_with(self.table, push, lambda s: s.closed_at is None)
         layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel(
-                "Your GP record sessions today. Sessions left open are auto-closed and flagged for the manager."
-            )
+        note = QLabel(
+            "Your GP record sessions today. A session still open (the screen locked while it "
+            "ran) can be resumed or closed here; one left open past the time limit is "
+            "auto-closed and flagged for the manager."
         )
+        note.setWordWrap(True)
+        layout.addWidget(note)
         layout.addWidget(self.table)
+        layout.addLayout(row_of(resume, close))
+
+    def open_sessions(self) -> list[AccessSession]:
+        return [s for s in self.model.rows if s.closed_at is None]
+
+    def close_session(self) -> None:
+        session = self.table.chosen()
+        if attempt(self, lambda: access.close_access_session(self.ctx, session.id)):
+            self.reload()
+            self.closed.emit(f"Session closed: {self._resident_name(session.resident_id)}")
 
     def _resident_name(self, resident_id: int) -> str:
         if resident_id not in self._names:
@@ -130,6 +154,8 @@ class MainWindow(QMainWindow):
         self.my_sessions: MySessionsPage | None = None
         if login.role is Role.NURSE:
             self.my_sessions = MySessionsPage(ctx)
+            self.my_sessions.resume.connect(self.resume_session)
+            self.my_sessions.closed.connect(self.say)
             self.tabs.addTab(self.my_sessions, "My sessions &today")
         self.disclosures = DisclosuresPage(ctx, background)
         self.attention_index = -1
@@ -193,8 +219,19 @@ class MainWindow(QMainWindow):
         self.idle.idle.connect(self.lock)
 
         self.residents.reload()
+        self.residents.search.setFocus()  # typing a name starts at once
         attempt(self, lambda: access.close_stale_sessions(ctx))
         self._tab_shown(self.tabs.currentIndex())
+        if self.my_sessions is not None:
+            self.my_sessions.reload()
+            if self.my_sessions.open_sessions():
+                self.tabs.setCurrentWidget(self.my_sessions)
+                self.my_sessions.table.select_where(lambda s: s.closed_at is None)
+                self.say("A GP record session of yours is still open: resume it or close it.")
+
+    def say(self, text: str) -> None:
+        """Confirmation of what was just done, in the status bar."""
+        self.statusBar().showMessage(text, 10_000)
 
     def _tab_shown(self, index: int) -> None:
         page = self.tabs.widget(index)
@@ -208,9 +245,13 @@ class MainWindow(QMainWindow):
 
     def _warn_idle(self, seconds: int) -> None:
         self.idle_banner.setVisible(seconds > 0)
-        self.idle_banner.setText(
-            f"No activity: the screen locks in {seconds} seconds. Move the mouse or press a key to stay logged in."
-        )
+        text = f"No activity: the screen locks in {seconds} seconds. Move the mouse or press a key to stay logged in."
+        if self.session_window is not None:
+            text += (
+                "\nYour GP record session stays open: after logging in again, resume or close it "
+                "under My sessions today (at its time limit it is auto-closed and flagged)."
+            )
+        self.idle_banner.setText(text)
 
     def open_session(self) -> None:
         details = self.residents.panel.details
@@ -227,16 +268,45 @@ class MainWindow(QMainWindow):
         session = self.open_dialog.session if self.open_dialog else None
         self.open_dialog = None
         if session is not None:
-            self.session_window = SessionWindow(self.ctx, session, record, self)
-            self.session_window.closed.connect(self._session_closed)
-            self.session_window.show()
+            self._show_session(session, record)
         elif self.my_sessions is not None:
             self.my_sessions.reload()  # a refusal or a logged call
 
+    def resume_session(self, session: AccessSession) -> None:
+        if self.session_window is not None:
+            self.session_window.raise_()
+            return
+        details = attempt(self, lambda: residents.resident_details(self.ctx, session.resident_id))
+        if details is not None:
+            self._show_session(session, details.record)
+
+    def _show_session(self, session: AccessSession, record: ResidentRecord) -> None:
+        self.session_window = SessionWindow(self.ctx, session, record, self)
+        self.session_window.closed.connect(self._session_closed)
+        self.session_window.show()
+
     def _session_closed(self) -> None:
+        if self.session_window is not None and not self.session_window.over:
+            self.say("GP record session closed.")
         self.session_window = None
         if self.my_sessions is not None:
             self.my_sessions.reload()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing the app with a GP record session open: ask, and close it if told to."""
+        running = self.session_window
+        ending = QApplication.instance().property("ending")  # a shutdown: never held up
+        if running is not None and not running.over and not ending:
+            answer = QMessageBox.question(
+                self,
+                "GP record session open",
+                "Your GP record session is still open. Close it and quit?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            running.close_session()
+        super().closeEvent(event)
 
     def shut(self) -> None:
         """Leave without closing anyone's record session behind their back: an open one is

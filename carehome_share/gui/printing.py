@@ -54,6 +54,11 @@ PREVIEW_DPI = 96  # the preview keeps every page's image: under 4 MB a page
 PREVIEW_PAGES = 100  # longer documents are printed or saved without a preview
 
 Progress = Callable[[int, int], None]
+Recorder = Callable[[str], None]  # what became of the document: one of reports.PRINT_OUTCOMES
+
+
+def not_recorded(_outcome: str) -> None:
+    """For a document whose making is not audited (a consent form): nothing to add to."""
 
 
 class Cancelled(Exception):
@@ -64,12 +69,14 @@ class Cancelled(Exception):
 class Printable:
     """A document to build. `name` also names the print job, so it holds no personal data;
     `about` says on screen which resident, practice or period it covers; `write` reads it
-    through its service, as the logged-in user, and writes the PDF to `out`."""
+    through its service, as the logged-in user, and writes the PDF to `out`. Making an
+    `audited` one is recorded, and so is what then became of it."""
 
     name: str
     about: str
     file_name: str  # offered by Save as PDF
     write: Callable[[Context, BinaryIO, Progress | None], object]
+    audited: bool = True
 
     @property
     def title(self) -> str:
@@ -242,21 +249,25 @@ def consent_form(resident: Resident | None) -> Printable:
         )
 
     if resident is None:
-        return Printable("Consent form", "blank", "consent-form-blank.pdf", write)
+        return Printable("Consent form", "blank", "consent-form-blank.pdf", write, audited=False)
     return Printable(
-        "Consent form", resident.full_name, f"consent-form-{_slug(resident.full_name)}.pdf", write
+        "Consent form",
+        resident.full_name,
+        f"consent-form-{_slug(resident.full_name)}.pdf",
+        write,
+        audited=False,
     )
 
 
 def recovery_sheet(code: str) -> Printable:
-    """For the safe: printed, never offered as a file."""
+    """For the safe. Saved as PDF only to print it elsewhere (see RecoveryCodeView)."""
 
     def write(ctx: Context, out: BinaryIO, _progress: Progress | None) -> object:
         from carehome_share.reports.recovery_sheet import write_recovery_sheet
 
         return reports.recovery_sheet(ctx, code, lambda s: write_recovery_sheet(s, out))
 
-    return Printable("Recovery sheet", "", "", write)
+    return Printable("Recovery sheet", "", "recovery-sheet.pdf", write)
 
 
 # -- building off the GUI thread ----------------------------------------------------------------
@@ -266,7 +277,7 @@ class _Relay(QObject):
     progressed = Signal(int, int)  # from the worker thread to the progress dialog
 
 
-Action = Callable[[QWidget, Printable, bytes], object]
+Action = Callable[[QWidget, Printable, bytes, Recorder], object]
 
 
 def build(
@@ -276,8 +287,9 @@ def build(
     then: Action,
     failed: Callable[[Exception], None] | None = None,
 ) -> None:
-    """Build the PDF on the background worker, then `then(window, printable, pdf)` on the GUI
-    thread. One build at a time from each `trigger` (the button or page that asked). A progress
+    """Build the PDF on the background worker, then `then(window, printable, pdf, record)` on
+    the GUI thread, where `record(outcome)` adds what became of it to the document's audit
+    entry. One build at a time from each `trigger` (the button or page that asked). A progress
     dialog appears if it takes a moment; it offers Cancel once the document counts its rows.
     Errors go to `failed`, else to the standard message."""
     if trigger.property("building"):
@@ -311,9 +323,18 @@ def build(
         dialog.reset()  # hides it, and it no longer waits to appear
         dialog.deleteLater()
 
-    def built(pdf: bytes) -> None:
+    def built(made: tuple[bytes, int]) -> None:
         finish()
-        then(window, printable, pdf)
+        pdf, entry = made
+
+        def record(outcome: str) -> None:
+            background.run(
+                lambda ctx: reports.record_print_outcome(ctx, entry, outcome),
+                lambda _none: None,
+                lambda exc: report_error(window, exc, "Print outcome not recorded"),
+            )
+
+        then(window, printable, pdf, record if printable.audited else not_recorded)
 
     def not_built(exc: Exception) -> None:
         finish()
@@ -324,7 +345,11 @@ def build(
         else:
             report_error(window, exc, f"{printable.name} not made")
 
-    background.run(lambda ctx: pdf_of(printable, ctx, progress), built, not_built)
+    def work(ctx: Context) -> tuple[bytes, int]:
+        pdf = pdf_of(printable, ctx, progress)
+        return pdf, reports.document_entry(ctx) if printable.audited else 0
+
+    background.run(work, built, not_built)
 
 
 # -- preview, print, save -----------------------------------------------------------------------
@@ -415,29 +440,44 @@ def paint_pages(document: QPdfDocument, printer: QPrinter, parent: QWidget | Non
 
 
 class PreviewDialog(QPrintPreviewDialog):
-    """The pages as they will print, with the preview's own Print button."""
+    """The pages as they will print, with the preview's own Print button. Closed, it records
+    whether it printed."""
 
     def __init__(
-        self, printable: Printable, document: QPdfDocument, parent: QWidget | None = None
+        self,
+        printable: Printable,
+        document: QPdfDocument,
+        parent: QWidget | None = None,
+        record: Recorder = not_recorded,
     ) -> None:
         printer = printer_for(document, printable.name)
         super().__init__(printer, parent)
         document.setParent(self)
         self.document, self._printer = document, printer  # the dialog only points at them
+        self.outcome = "cancelled"
         self.setWindowTitle(f"Print preview: {printable.title}")
         self.paintRequested.connect(self.paint)
+        self.finished.connect(lambda _result: record(self.outcome))
         if parent is not None:
             self.resize(parent.screen().availableGeometry().size() * 0.8)
 
     def paint(self, printer: QPrinter) -> None:
-        paint_pages(self.document, printer, self)
+        if printer.paintEngine().type() == QPaintEngine.Type.Picture:
+            paint_pages(self.document, printer, self)  # the preview itself
+            return
+        started = paint_pages(self.document, printer, self)
+        self.outcome = "printed" if started else "failed"
+        if not started:
+            QMessageBox.warning(self, "Not printed", NO_PRINTER)
 
 
-def preview(parent: QWidget, printable: Printable, pdf: bytes) -> None:
+def preview(
+    parent: QWidget, printable: Printable, pdf: bytes, record: Recorder = not_recorded
+) -> None:
     """The print preview; for a very long document, the choice of printing or saving it."""
     document = load(pdf)
     if document.pageCount() <= PREVIEW_PAGES:
-        dialog = PreviewDialog(printable, document, parent)
+        dialog = PreviewDialog(printable, document, parent, record)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return
@@ -455,13 +495,23 @@ def preview(parent: QWidget, printable: Printable, pdf: bytes) -> None:
     }
     box.exec()
     chosen = choices.get(box.clickedButton())
-    if chosen is not None:
-        chosen(parent, printable, pdf)
+    if chosen is None:
+        record("cancelled")
+    else:
+        chosen(parent, printable, pdf, record)
 
 
-def print_document(parent: QWidget, printable: Printable, pdf: bytes) -> None:
-    """The system print dialog, then the pages to the printer chosen. It offers no "print to
-    file": saving is Save as PDF's work, done safely."""
+NO_PRINTER = (
+    "No printer could be started. Save the document as PDF and print it from another "
+    "computer, or check the printer and try again."
+)
+
+
+def print_document(
+    parent: QWidget, printable: Printable, pdf: bytes, record: Recorder = not_recorded
+) -> str:
+    """The system print dialog, then the pages to the printer chosen; records and returns the
+    outcome. It offers no "print to file": saving is Save as PDF's work, done safely."""
     document = load(pdf)
     printer = printer_for(document, printable.name)
     dialog = QPrintDialog(printer, parent)
@@ -470,14 +520,23 @@ def print_document(parent: QWidget, printable: Printable, pdf: bytes) -> None:
     dialog.setOption(QAbstractPrintDialog.PrintDialogOption.PrintToFile, False)
     dialog.setMinMax(1, document.pageCount())
     # exec(): the native print dialogs of Windows and macOS are modal in any case.
-    accepted = dialog.exec() == QDialog.DialogCode.Accepted
-    if accepted and not paint_pages(document, printer, parent):
-        report_error(parent, OSError("the printer could not be started"), "Not printed")
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        outcome = "cancelled"
+    elif paint_pages(document, printer, parent):
+        outcome = "printed"
+    else:
+        outcome = "failed"
+        QMessageBox.warning(parent, "Not printed", NO_PRINTER)
     dialog.deleteLater()
+    record(outcome)
+    return outcome
 
 
-def save_as_pdf(parent: QWidget, printable: Printable, pdf: bytes) -> Path | None:
-    """Ask where, then write the file whole or not at all; None if not saved."""
+def save_as_pdf(
+    parent: QWidget, printable: Printable, pdf: bytes, record: Recorder = not_recorded
+) -> Path | None:
+    """Ask where, then write the file whole or not at all, and record it; None if not
+    saved."""
     folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     chosen, _filter = QFileDialog.getSaveFileName(
         parent,
@@ -486,6 +545,7 @@ def save_as_pdf(parent: QWidget, printable: Printable, pdf: bytes) -> Path | Non
         "PDF documents (*.pdf)",
     )
     if not chosen:
+        record("cancelled")
         return None
     target = Path(chosen)
     if not target.suffix:
@@ -495,5 +555,7 @@ def save_as_pdf(parent: QWidget, printable: Printable, pdf: bytes) -> Path | Non
             out.write(pdf)
     except OSError as exc:
         report_error(parent, exc, "Not saved")
+        record("failed")
         return None
+    record("saved as PDF")
     return target

@@ -200,8 +200,10 @@ class ReportsPage(QWidget):
             self._failed,
         )
 
-    def _save(self, parent: QWidget, printable: Printable, pdf: bytes) -> None:
-        saved = printing.save_as_pdf(parent, printable, pdf)
+    def _save(
+        self, parent: QWidget, printable: Printable, pdf: bytes, record: printing.Recorder
+    ) -> None:
+        saved = printing.save_as_pdf(parent, printable, pdf, record)
         if saved is not None:
             self.status.setText(f"Saved {saved}")
 

@@ -22,12 +22,13 @@ from carehome_share.gui.forms import attempt, heading, report_error, sentence
 from carehome_share.gui.models import ResidentsModel, uk_day, uk_time
 from carehome_share.gui.tasks import Background
 from carehome_share.gui.widgets import Table, button, row_of
-from carehome_share.services import residents
+from carehome_share.services import access, residents
 from carehome_share.services.context import Context
 from carehome_share.services.residents import ResidentDetails
 from carehome_share.store.repo import ResidentListing
 
 CLINICAL_ROLES = {Role.NURSE, Role.MANAGER}
+REFUSED_STYLE = "color: #b00020; font-weight: bold;"
 
 
 class ResidentPanel(QWidget):
@@ -82,6 +83,7 @@ class ResidentPanel(QWidget):
         self.open_button.setEnabled(False)
         self.consent_form_button.setVisible(self.role in PERMISSIONS["print_consent_form"])
         self.consent_form_button.setEnabled(False)
+        self.why_not.setStyleSheet("")
         self.why_not.setText(
             ""
             if is_nurse
@@ -129,7 +131,22 @@ class ResidentPanel(QWidget):
         self.facts.setText("\n".join([" · ".join(facts[:3]), *facts[3:]]))
         self.consent.setText(consent_text(record, uk_date(self.ctx.now())))
         self.open_button.setEnabled(is_nurse)
+        if is_nurse:
+            self._show_refusals(r.id)
         self.consent_form_button.setEnabled(True)
+
+    def _show_refusals(self, resident_id: int) -> None:
+        """What would refuse a session, said before the nurse writes a justification. The
+        button stays: asking anyway records the refusal and leads to the phone call."""
+        reasons = attempt(self, lambda: access.preview_decision(self.ctx, resident_id))
+        self.why_not.setStyleSheet(REFUSED_STYLE if reasons else "")
+        if reasons:
+            listed = "\n".join(f"• {sentence(r)}" for r in reasons)
+            self.why_not.setText(
+                f"A GP record session would be refused now:\n{listed}\n"
+                "Phone the GP practice instead: the button below records the refusal and "
+                "lets you log the call."
+            )
 
     def refresh(self) -> None:
         if self.listing is not None:
@@ -195,6 +212,19 @@ class ResidentsPage(QWidget):
         splitter.setStretchFactor(1, 2)
         QVBoxLayout(self).addWidget(splitter)
         self.setTabOrder(self.search, self.table)
+        # the keyboard path: Return in the search goes to the list, Return on a resident
+        # presses the panel's main action
+        self.search.returnPressed.connect(self._to_list)
+        self.table.activated.connect(self._main_action)
+
+    def _to_list(self) -> None:
+        self._debounce.stop()
+        self.reload()  # what was typed, now rather than after the pause
+        self.table.setFocus()
+
+    def _main_action(self) -> None:
+        if self.panel.open_button.isEnabled():
+            self.panel.open_button.click()
 
     def reload(self) -> None:
         text = self.search.text()
@@ -209,6 +239,8 @@ class ResidentsPage(QWidget):
         self.model.set_rows(rows)
         self.table.sortByColumn(ResidentsModel.STATUS, Qt.SortOrder.AscendingOrder)
         match = next((i for i, r in enumerate(rows) if r.resident.id == chosen), None)
+        if match is None and self.table.hasFocus() and rows:
+            match = self.proxy.mapToSource(self.proxy.index(0, 0)).row()  # the top one
         if match is not None:
             self.table.selectRow(self.proxy.mapFromSource(self.model.index(match, 0)).row())
             self.panel.show_listing(rows[match])

@@ -53,7 +53,7 @@ class NewRecoveryCodeDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.close_button = buttons.button(QDialogButtonBox.StandardButton.Close)
         self.close_button.setEnabled(False)
-        self.view.kept.toggled.connect(self.close_button.setEnabled)
+        self.view.confirmed.connect(self.close_button.setEnabled)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(heading("New recovery code", 1.2))
@@ -62,5 +62,5 @@ class NewRecoveryCodeDialog(QDialog):
         layout.addWidget(buttons)
 
     def reject(self) -> None:
-        if self.view.kept.isChecked():  # Escape or the window's close: only once it is kept
+        if self.view.is_confirmed():  # Escape or the window's close: only once it is kept
             super().reject()

@@ -3,7 +3,8 @@ tick what was viewed while the session runs, close it."""
 
 from datetime import timedelta
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from carehome_share.domain.errors import AccessRefused, CarehomeError
+from carehome_share.domain.errors import AccessRefused, CarehomeError, ValidationError
 from carehome_share.domain.model import CloseKind, Purpose, ResidentRecord, Section
 from carehome_share.domain.rules import MIN_JUSTIFICATION
 from carehome_share.domain.validation import uk_date
@@ -80,6 +81,7 @@ class OpenSessionDialog(QDialog):
         )
         self.justification.setTabChangesFocus(True)
         self.justification.setMaximumHeight(90)
+        self.justification.installEventFilter(self)
         self.error = error_label()
         purpose_label = QLabel("&Purpose:")
         purpose_label.setBuddy(self.purpose)
@@ -94,6 +96,23 @@ class OpenSessionDialog(QDialog):
             layout.addWidget(widget)
         layout.addLayout(row_of(button("Cancel", self.reject), self.open_button, right=True))
         return page
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.justification.setFocus()  # typing starts at once; the purpose is usually right
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Return in the justification opens the record (Shift+Return starts a new line)."""
+        if (
+            watched is self.justification
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        ):
+            self._open()
+            return True
+        return super().eventFilter(watched, event)
 
     def _refused_page(self) -> QWidget:
         page = QWidget()
@@ -131,6 +150,12 @@ class OpenSessionDialog(QDialog):
             self.reasons.setText("\n".join(f"• {sentence(r)}" for r in refused.reasons))
             self.pages.setCurrentIndex(1)
             self.call_button.setFocus()
+            return
+        except ValidationError as exc:
+            # an input mistake: the text stays, nothing was recorded
+            self.error.setText(f"{sentence(exc.expected)}. Nothing has been recorded yet.")
+            self.error.show()
+            self.justification.setFocus()
             return
         except CarehomeError as exc:
             self.error.setText(str(exc))

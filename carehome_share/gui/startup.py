@@ -1,14 +1,16 @@
 """First run (set up the home and the first manager, whose key slot opens the new database;
 then its recovery code), and unlocking a database with its recovery code."""
 
+import random
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
-    QCheckBox,
+    QApplication,
     QLabel,
     QLineEdit,
     QVBoxLayout,
@@ -29,10 +31,13 @@ from carehome_share.gui.forms import (
     sentence,
 )
 from carehome_share.gui.widgets import button, row_of
-from carehome_share.services import auth
+from carehome_share.services import auth, reports
 from carehome_share.services.context import Context
 from carehome_share.store import keychain, recovery
 from carehome_share.store.vault import Vault, VaultError
+
+if TYPE_CHECKING:  # QtPdf and printing: loaded only when a sheet is made
+    from carehome_share.gui import printing
 
 
 class _FormPage(QWizardPage):
@@ -129,9 +134,12 @@ def key_note() -> str:
 
 
 class RecoveryCodeView(QWidget):
-    """A recovery code shown once, large, with Print recovery sheet and Copy, and the
-    confirmation that it was kept. `printing_as` gives the logged-in context the printing is
-    recorded under (and ends that login afterwards if it began one)."""
+    """A recovery code shown once, large, with Preview, Print, Save as PDF and Copy; then two
+    of its groups typed back from the copy made, which shows it was kept (`confirmed`).
+    `printing_as` gives the logged-in context the sheet is made under (and ends that login
+    afterwards if it began one); what became of the sheet is recorded under it too."""
+
+    confirmed = Signal(bool)
 
     def __init__(
         self, code: str, printing_as: Callable[[], AbstractContextManager[Context]]
@@ -145,37 +153,88 @@ class RecoveryCodeView(QWidget):
         self.code.setWordWrap(True)
         self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.code.setAccessibleName("Recovery code")
-        self.set_code(code)
-        copy = button("&Copy to clipboard", self.copy)
-        print_sheet = button("&Print recovery sheet", self.print_sheet)
-        self.kept = QCheckBox(
-            "I have printed or written down the recovery code and will keep it in the safe"
+        outputs = row_of(
+            button("Pre&view…", lambda: self.make("preview")),
+            button("&Print recovery sheet…", lambda: self.make("print_document")),
+            button("Save as P&DF…", lambda: self.make("save_as_pdf")),
+            button("&Copy to clipboard", self.copy),
         )
+        saved_note = QLabel(
+            "A saved PDF or a copy opens the records as the code does: keep it only to print "
+            "it elsewhere (a USB stick), then delete it."
+        )
+        saved_note.setWordWrap(True)
+        self.ask = QLabel()
+        self.ask.setWordWrap(True)
+        self.typed: dict[int, QLineEdit] = {}
+        self.checks = Form()
+        self.set_code(code)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.code)
-        layout.addLayout(row_of(print_sheet, copy))
+        layout.addLayout(outputs)
+        layout.addWidget(saved_note)
+        layout.addWidget(self.ask)
+        layout.addWidget(self.checks)
         layout.addStretch()
-        layout.addWidget(self.kept)
 
     def set_code(self, code: str) -> None:
         self.recovery_code = code
         self.code.setText(code.replace("-", " - ", 12))
+        groups = code.split("-")
+        if len(groups) < 2 or self.typed:
+            return
+        # two groups picked at random: typing them back needs the copy, not memory
+        self.groups = dict(sorted((n + 1, groups[n]) for n in random.sample(range(len(groups)), 2)))
+        first, second = self.groups
+        self.ask.setText(
+            f"When you have printed, saved or written down the code, type groups {first} and "
+            f"{second} from your copy to show it was kept:"
+        )
+        for number in self.groups:
+            field = QLineEdit()
+            field.setMaxLength(5)
+            field.textChanged.connect(self._typed)
+            self.typed[number] = field
+            self.checks.add(f"group_{number}", f"Group {number}:", field)
+
+    def is_confirmed(self) -> bool:
+        return bool(self.typed) and all(
+            field.text().strip().upper() == self.groups[n] for n, field in self.typed.items()
+        )
+
+    def _typed(self) -> None:
+        self.confirmed.emit(self.is_confirmed())
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.recovery_code)
 
-    def print_sheet(self) -> None:
-        from carehome_share.gui import printing  # QtPdf and printing: loaded only when asked
+    def make(self, output: str) -> None:
+        """The sheet, made as the logged-in manager, then previewed, printed or saved (the
+        `output` named in printing); what became of it is recorded in the same login."""
+        from carehome_share.gui import printing
 
         printable = printing.recovery_sheet(self.recovery_code)
+        act = self._preview if output == "preview" else getattr(printing, output)
         try:
             with self.printing_as() as ctx:
                 pdf = printing.pdf_of(printable, ctx)
+                entry = reports.document_entry(ctx)
+                act(self, printable, pdf, lambda o: reports.record_print_outcome(ctx, entry, o))
         except CarehomeError as exc:
-            report_error(self, exc, "Recovery sheet not printed")
-            return
-        printing.print_document(self, printable, pdf)
+            report_error(self, exc, "Recovery sheet not made")
+
+    def _preview(
+        self,
+        parent: QWidget,
+        printable: "printing.Printable",
+        pdf: bytes,
+        record: "printing.Recorder",
+    ) -> None:
+        """Waits for the preview to close: the login the sheet was made under ends after."""
+        from carehome_share.gui import printing
+
+        printing.PreviewDialog(printable, printing.load(pdf), parent, record).exec()
 
 
 class _RecoveryPage(QWizardPage):
@@ -186,18 +245,33 @@ class _RecoveryPage(QWizardPage):
         # In the page, not the subtitle: a wizard's subtitle is cut off, not wrapped.
         why = QLabel(
             "If this computer is replaced, or the key file beside the database is lost, this "
-            "code is the only way to open the records. It is shown once: print the recovery "
-            "sheet or write the code down, and keep it in the safe."
+            "code is the only way to open the records. It is shown only now: print the "
+            "recovery sheet, save it to print elsewhere, or write the code down, and keep it "
+            "in the safe."
         )
         why.setWordWrap(True)
+        self.banner = error_label()
         self.view = RecoveryCodeView("", wizard.as_new_manager)
-        self.registerField("kept*", self.view.kept)
+        self.view.confirmed.connect(lambda _kept: self.completeChanged.emit())
+        self.view.confirmed.connect(lambda kept: kept and self.banner.hide())
         layout = QVBoxLayout(self)
         layout.addWidget(why)
+        layout.addWidget(self.banner)
         layout.addWidget(self.view)
 
     def initializePage(self) -> None:
         self.view.set_code(self.wizard_.recovery_code)
+
+    def isComplete(self) -> bool:
+        return self.view.is_confirmed()
+
+    def warn_unkept(self) -> None:
+        self.banner.setText(
+            "The records are already set up, and this code is shown only here. Keep it "
+            "first: print it, save it or write it down, then type back the two groups below. "
+            "(A manager can make a new code later under Settings, Database key.)"
+        )
+        self.banner.show()
 
 
 class SetupWizard(QWizard):
@@ -209,15 +283,26 @@ class SetupWizard(QWizard):
         self.db_path = db_path
         self.setWindowTitle("Set up carehome-share")
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage)
+        # the database exists by then: leaving is only by Finish, once the code is kept
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage)
         # Room for a hint and an error under each field (a password's reason runs to two
         # lines); the wizard does not grow when an error appears. Fits a 1366x768 screen.
         self.setMinimumSize(640, 600)
         self.home_page, self.manager_page = _HomePage(), _ManagerPage(self)
         self.addPage(self.home_page)
         self.addPage(self.manager_page)
-        self.addPage(_RecoveryPage(self))
+        self.recovery_page = _RecoveryPage(self)
+        self.addPage(self.recovery_page)
         self.vault: Vault | None = None
         self.recovery_code = ""
+
+    def reject(self) -> None:
+        """Escape or the window's close button: not while the new code is unkept."""
+        unkept = self.vault is not None and not self.recovery_page.view.is_confirmed()
+        if unkept and not QApplication.instance().property("ending"):  # a shutdown: let it
+            self.recovery_page.warn_unkept()
+            return
+        super().reject()
 
     def create_database(self) -> None:
         if self.vault is not None:

@@ -27,7 +27,9 @@ def open_access_session(
 ) -> AccessSession:
     """Apply every rule of the agreement now. Allowed: the session opens, with the alerts the
     manager is given (a review due) for the nurse too. Refused: the refusal is recorded with
-    every reason, and AccessRefused says to phone the GP practice instead."""
+    every reason, and AccessRefused says to phone the GP practice instead. A justification too
+    short is an input mistake, not a refusal: ValidationError, nothing recorded (the rule's own
+    reason says so, so the count stays the rule's)."""
     refusal: PermissionDenied | None = None
     with ctx.vault.transaction() as conn:
         now = ctx.now()
@@ -53,6 +55,9 @@ def open_access_session(
             record = repo.resident_record(conn, rid)
             assert record is not None
             decision = decide(staff, ctx.login.role, record, chosen, why, now)
+            short = next((r for r in decision.reasons if r.code == "justification"), None)
+            if short is not None:
+                raise ValidationError("justification", short.text)
             consent_id = decision.consent.id if decision.consent else None
             details: dict[str, object] = {
                 "purpose": chosen.value,
@@ -120,6 +125,26 @@ def open_access_session(
             )
             refusal = AccessRefused(reasons, refusal_id)
     raise refusal
+
+
+def preview_decision(ctx: Context, resident_id: int) -> tuple[str, ...]:
+    """What would refuse a session for this resident now, for any purpose the agreement
+    covers, before the nurse writes a justification: the same rules, nothing opened, nothing
+    recorded. Empty when a session would open."""
+
+    def work(tx: Tx) -> tuple[str, ...]:
+        record = repo.resident_record(tx.conn, require_resident(tx.conn, resident_id))
+        assert record is not None
+        today = v.uk_date(tx.now)
+        covered = [p for a in record.agreements if a.in_force_on(today) for p in a.purposes]
+        purpose = covered[0] if covered else next(iter(Purpose))
+        decision = decide(tx.staff, tx.role, record, purpose, _PLACEHOLDER, tx.now)
+        return tuple(r.text for r in decision.reasons)
+
+    return read(ctx, "view_consent", work, resident_id=resident_id)
+
+
+_PLACEHOLDER = "a justification the nurse has yet to write"  # passes the length rule
 
 
 def _own_session(tx: Tx, session_id: object) -> AccessSession:

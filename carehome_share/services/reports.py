@@ -62,6 +62,9 @@ if TYPE_CHECKING:  # fhir_export builds on this module's period and chain-head h
 T = TypeVar("T")
 PRINT_REPORTS = "print_reports"
 PRINT_DISCLOSURE_REGISTER = "print_disclosure_register"
+RECORD_PRINT_OUTCOME = "record_print_outcome"
+# What became of a document once made: making it is recorded first, then this as its own step.
+PRINT_OUTCOMES = ("printed", "cancelled", "failed", "saved as PDF")
 
 
 class ChainHead(NamedTuple):
@@ -102,6 +105,40 @@ def _record(
     if head is not None:
         details.update(head_seq=head.seq, head_hash=head.hash)
     perform(ctx, action, lambda tx: tx.details.update(details), resident_id=resident_id)
+
+
+def document_entry(ctx: Context) -> int:
+    """The audit entry of the document this person last made here (0 if none): what its
+    print outcome refers to. Read on the connection that made it, straight after."""
+
+    def work(tx: Tx) -> int:
+        documents = (PRINT_REPORTS, PRINT_DISCLOSURE_REGISTER)
+        return audit.latest_by(tx.conn, tx.staff.username, ctx.workstation, documents)
+
+    return read(ctx, RECORD_PRINT_OUTCOME, work)
+
+
+def record_print_outcome(ctx: Context, document_seq: int, outcome: str) -> None:
+    """Record what became of a document made earlier (its entry `document_seq`): printed,
+    cancelled (the print or save dialog, or the preview closed unprinted), failed (no printer,
+    or the file not written), or saved as PDF. Only for one's own documents."""
+
+    def work(tx: Tx) -> None:
+        made = audit.entry(tx.conn, document_seq) if isinstance(document_seq, int) else None
+        if (
+            made is None
+            or made.action not in (PRINT_REPORTS, PRINT_DISCLOSURE_REGISTER)
+            or made.actor_username != tx.staff.username
+        ):
+            raise NotFound("document_seq", "the audit entry of a document you made")
+        if outcome not in PRINT_OUTCOMES:
+            raise ValidationError("outcome", f"one of: {', '.join(PRINT_OUTCOMES)}")
+        tx.resident_id = made.resident_id
+        tx.details.update(
+            document_seq=made.seq, document=made.details.get("document"), outcome=outcome
+        )
+
+    perform(ctx, RECORD_PRINT_OUTCOME, work)
 
 
 def report_period(first_day: object, last_day: object) -> tuple[date, date, datetime, datetime]:

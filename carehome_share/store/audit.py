@@ -194,6 +194,24 @@ def entries(
     return [_entry(r) for r in rows]
 
 
+def entry(conn: Connection, seq: int) -> AuditEntry | None:
+    row = conn.execute(f"SELECT {_COLUMNS}, hash FROM audit_log WHERE seq = ?", (seq,)).fetchone()
+    return _entry(row) if row else None
+
+
+def latest_by(conn: Connection, username: str, workstation: str, actions: Iterable[str]) -> int:
+    """The sequence number of this person's latest allowed entry at this workstation for one
+    of `actions`, or 0. Read from the end: it is usually among the last few."""
+    wanted = tuple(actions)
+    row = conn.execute(
+        "SELECT seq FROM audit_log WHERE actor_username = ? AND workstation = ? AND outcome = "
+        f"'allowed' AND action IN ({', '.join('?' * len(wanted))}) ORDER BY at DESC, seq DESC "
+        "LIMIT 1",
+        (username, workstation, *wanted),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _entry(row: Sequence[Any]) -> AuditEntry:
     details = json.loads(row[11])
     bound = {key: details.pop(key) for key in binding.BINDING_KEYS if key in details}

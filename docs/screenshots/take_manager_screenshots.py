@@ -30,6 +30,7 @@ def main() -> None:
         ctx = Context(vault)
         auth.log_in(ctx, "manager", demo.DEMO_PASSWORD)
         window = MainWindow(ctx, Background(ctx), repo.home_name(vault.conn) or "")
+        window.resize(1366, 768)  # the smallest screen the home has
         window.show()
         settle(window)
         residents = window.residents

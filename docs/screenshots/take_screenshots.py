@@ -65,13 +65,23 @@ def main() -> None:
         unlock.hide()
         home_login.hide()
         wizard = SetupWizard(Path(scratch) / "new.db")
-        wizard.resize(640, 480)
+        wizard.resize(640, 600)
         save(wizard, "setup-wizard")
-        wizard.close()
+        wizard.home_page.form.fields["home_name"].setText(demo.HOME_NAME)
+        wizard.next()
+        manager = wizard.manager_page.form.fields
+        for field, text in (("full_name", "Mary Manager"), ("username", "mary")):
+            manager[field].setText(text)
+        for field in ("password", "password_again"):
+            manager[field].setText("correct horse battery staple 7")
+        wizard.next()  # creates the database: the recovery code, once
+        save(wizard, "setup-wizard-recovery")
+        wizard.vault.close()
+        wizard.hide()
 
     auth.log_in(ctx, "nurse.amira", demo.DEMO_PASSWORD)
     window = MainWindow(ctx, Background(ctx), demo.HOME_NAME)
-    window.resize(1200, 720)
+    window.resize(1366, 768)  # the smallest screen the home has
     window.show()
     window.background.wait()
     QApplication.processEvents()

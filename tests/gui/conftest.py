@@ -2,9 +2,11 @@
 unexpectedly fails the test instead. Main windows for the logged-in user, and a print dialog
 that prints to a PDF file."""
 
+import weakref
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -20,26 +22,29 @@ def no_message_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(_parent: QWidget, title: str, text: str, *_args: object) -> None:
         raise AssertionError(f"unexpected message box {title!r}: {text}")
 
-    for kind in ("warning", "critical", "information"):
+    for kind in ("warning", "critical", "information", "question"):
         monkeypatch.setattr(QMessageBox, kind, fail)
 
 
 @pytest.fixture
 def open_window(qtbot, home: Home):
-    windows: list[MainWindow] = []
+    windows: list[tuple[weakref.ref[MainWindow], Background]] = []
 
     def make() -> MainWindow:
+        # not given to qtbot, which would close it (and be asked about an open session): shut
+        # below, as the lock and a shutdown do
         window = MainWindow(home.ctx, Background(home.ctx), "Rose Court Care Home")
-        qtbot.addWidget(window)
         window.show()
         qtbot.waitUntil(lambda: not window.busy.isVisible())
-        windows.append(window)
+        windows.append((weakref.ref(window), window.background))
         return window
 
     yield make
-    for window in windows:
-        window.shut()
-        window.background.close()
+    for made, background in windows:
+        window = made()
+        if window is not None and shiboken6.isValid(window):  # not one shut by the lock
+            window.shut()
+        background.close()
     # Gone now, with their timers and queued results, while the database is still open: left
     # for a later test's event loop, they would reach a closed one.
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

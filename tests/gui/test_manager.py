@@ -474,7 +474,9 @@ def test_settings_saved(qtbot, home: Home, window: MainWindow) -> None:
 def test_manager_models_pass_the_model_tester(qtmodeltester, home: Home) -> None:
     resident = home.add_resident(consent_by=None)
     with pytest.raises(AccessRefused):
-        access.open_access_session(nurse_context(home), resident.id, "medication_check", "Checking")
+        access.open_access_session(
+            nurse_context(home), resident.id, "medication_check", "Checking the dose"
+        )
     staff_model = StaffModel()
     staff_model.set_rows(staff.list_staff(home.ctx))
     qtmodeltester.check(staff_model)

@@ -19,9 +19,10 @@ from PIL import Image, ImageChops
 from pypdf import PdfReader
 from PySide6.QtCore import QDate
 from PySide6.QtPdf import QPdfDocument
-from PySide6.QtPrintSupport import QPrinter, QPrintPreviewWidget
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrintPreviewWidget
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QFileDialog,
     QMessageBox,
     QProgressDialog,
@@ -456,20 +457,66 @@ def test_wizard_prints_the_recovery_sheet_as_the_new_manager(
     qtbot.addWidget(wizard)
     wizard.show()
     _fill_home_and_manager(qtbot, wizard)
-    press(qtbot, wizard.currentPage(), "Print recovery sheet")
+    press(qtbot, wizard.currentPage(), "Print recovery sheet…")
 
     ((text, pages, printed),) = print_dialog
     assert "Recovery sheet" in text
     assert all(group in text for group in wizard.recovery_code.split("-"))
     assert len(PdfReader(printed).pages) == pages == 1
 
-    entries = audit.entries(wizard.vault.conn, last=3)
+    entries = audit.entries(wizard.vault.conn, last=4)
     assert [(e.action, e.actor_username) for e in entries] == [
         ("log_in", "mary"),
         ("print_reports", "mary"),
+        ("record_print_outcome", "mary"),
         ("log_out", "mary"),
     ]
     assert entries[1].details == {"document": "recovery_sheet"}
+    assert entries[2].details == {
+        "document_seq": entries[1].seq,
+        "document": "recovery_sheet",
+        "outcome": "printed",
+    }
+    wizard.vault.close()
+
+
+def test_wizard_previews_and_saves_the_sheet_and_with_no_printer_says_what_to_do(
+    qtbot, db_path: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from carehome_share.gui.startup import SetupWizard
+
+    wizard = SetupWizard(db_path)
+    qtbot.addWidget(wizard)
+    wizard.resize(1366 // 2, 600)
+    wizard.show()
+    _fill_home_and_manager(qtbot, wizard)
+    previewed = []
+    monkeypatch.setattr(printing.PreviewDialog, "exec", lambda d: previewed.append(d) or d.reject())
+    press(qtbot, wizard.currentPage(), "Preview…")
+    assert previewed[0].windowTitle() == "Print preview: Recovery sheet"
+    target = tmp_path / "usb" / "recovery-sheet.pdf"
+    target.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(target), ""))
+    press(qtbot, wizard.currentPage(), "Save as PDF…")
+    assert all(group in pdf_text(target) for group in wizard.recovery_code.split("-"))
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+
+    warned = []
+    monkeypatch.setattr(QPrintDialog, "exec", lambda _dialog: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(printing, "paint_pages", lambda *_args: False)  # no printer
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, title, text: warned.append(text))
+    press(qtbot, wizard.currentPage(), "Print recovery sheet…")
+    assert warned == [printing.NO_PRINTER]
+    assert warned[0].startswith("No printer could be started. Save the document as PDF")
+    monkeypatch.setattr(QPrintDialog, "exec", lambda _dialog: QDialog.DialogCode.Rejected)
+    press(qtbot, wizard.currentPage(), "Print recovery sheet…")
+
+    outcomes = [
+        e.details["outcome"]
+        for e in audit.entries(wizard.vault.conn)
+        if e.action == "record_print_outcome"
+    ]
+    assert outcomes == ["cancelled", "saved as PDF", "failed", "cancelled"]
     wizard.vault.close()
 
 

@@ -11,6 +11,7 @@ from carehome_share.gui.rotate_key import NewRecoveryCodeDialog
 from carehome_share.store import audit, recovery
 from carehome_share.store.vault import Vault, WrongKey
 from tests.gui.test_manager import dialog_of, press, show_tab
+from tests.gui.test_startup import type_back
 
 
 @pytest.fixture
@@ -45,13 +46,13 @@ def test_rotating_the_key_shows_a_new_code_and_the_old_one_stops_opening_the_fil
     assert new_code != old_code and recovery.decode(new_code)
     assert dialog.view.code.text().replace(" ", "") == new_code
 
-    press(qtbot, dialog, "Print recovery sheet")
+    press(qtbot, dialog, "Print recovery sheet…")
     ((text, _pages, _file),) = print_dialog
     assert all(group in text for group in new_code.split("-"))
 
     dialog.reject()  # Escape: the code is not confirmed kept yet
     assert dialog.isVisible() and not dialog.close_button.isEnabled()
-    dialog.view.kept.setChecked(True)
+    type_back(qtbot, dialog.view)
     dialog.close_button.click()
     qtbot.waitUntil(lambda: not dialog.isVisible())
 

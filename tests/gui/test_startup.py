@@ -11,7 +11,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QWizard
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QWizard
 
 from carehome_share.domain.errors import AuthenticationFailed
 from carehome_share.domain.model import Role
@@ -19,7 +19,7 @@ from carehome_share.gui.change_password import ChangePasswordDialog
 from carehome_share.gui.desktop import Desktop
 from carehome_share.gui.login import LoginDialog
 from carehome_share.gui.main_window import MainWindow
-from carehome_share.gui.startup import SetupWizard, UnlockDialog
+from carehome_share.gui.startup import RecoveryCodeView, SetupWizard, UnlockDialog
 from carehome_share.services import auth, staff
 from carehome_share.services.context import Context
 from carehome_share.store import audit, recovery
@@ -57,6 +57,12 @@ def _fill_home_and_manager(qtbot, wizard: SetupWizard, again: str = WIZARD_PASSW
     _next(qtbot, wizard)
 
 
+def type_back(qtbot, view: RecoveryCodeView) -> None:
+    """Type back the two groups asked for, from the code as shown."""
+    for number, field in view.typed.items():
+        qtbot.keyClicks(field, view.code.text().split(" - ")[number - 1])
+
+
 def test_first_run_wizard_creates_a_database_the_manager_opens_with_their_password(
     qtbot, db_path: Path, memory_keyring
 ) -> None:
@@ -78,7 +84,7 @@ def test_first_run_wizard_creates_a_database_the_manager_opens_with_their_passwo
     assert recovery.decode(view.code.text()) == recovery.decode(wizard.recovery_code)
     finish = wizard.button(QWizard.WizardButton.FinishButton)
     assert not finish.isEnabled()  # until the code is confirmed kept
-    view.kept.setChecked(True)
+    type_back(qtbot, view)
     assert finish.isEnabled()
     wizard.vault.close()
 
@@ -86,6 +92,28 @@ def test_first_run_wizard_creates_a_database_the_manager_opens_with_their_passwo
     with pytest.raises(WrongPassword):
         Vault.open_as(db_path, "mary", "not the password")
     Vault.open_with_recovery_code(db_path, wizard.recovery_code).close()
+
+
+def test_the_wizard_is_not_left_until_the_new_recovery_code_is_kept(
+    qtbot, db_path: Path, tmp_path: Path
+) -> None:
+    wizard = SetupWizard(db_path)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    _fill_home_and_manager(qtbot, wizard)
+    page = wizard.recovery_page
+    assert not wizard.button(QWizard.WizardButton.CancelButton).isVisible()
+    qtbot.keyClick(wizard, Qt.Key.Key_Escape)
+    assert wizard.isVisible() and page.banner.isVisible()
+    assert page.banner.text().startswith("The records are already set up")
+    qtbot.wait(50)
+    wizard.grab().save(str(tmp_path / "recovery-page.png"))
+    assert page.banner.height() >= page.banner.heightForWidth(page.banner.width())  # not cut off
+    type_back(qtbot, page.view)
+    assert not page.banner.isVisible()
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+    assert wizard.result() == QWizard.DialogCode.Accepted
+    wizard.vault.close()
 
 
 def test_weak_or_mismatched_manager_password_is_shown_beside_the_field(
@@ -173,6 +201,22 @@ def test_the_login_window_opens_the_database(qtbot, desktop: Desktop, db_path: P
     assert relogin.form.errors["password"].text() == "Wrong username or password."
     _log_in(qtbot, relogin, "manager", MANAGER_PASSWORD)
     assert desktop.window is not None and desktop.ctx.login.staff.username == "manager"
+
+
+def test_cancel_on_the_lock_screen_asks_before_quitting(
+    qtbot, desktop: Desktop, monkeypatch
+) -> None:
+    quits = []
+    monkeypatch.setattr(QApplication, "quit", lambda: quits.append(True))
+    _log_in(qtbot, desktop.login, "manager", MANAGER_PASSWORD)
+    desktop.window.lock.emit()
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: answers.pop(0))
+    lock_screen = desktop.login
+    lock_screen.reject()  # Cancel
+    assert lock_screen.isVisible() and quits == []
+    lock_screen.reject()
+    assert quits == [True]
 
 
 def _answer_unlock(monkeypatch: pytest.MonkeyPatch, text: str) -> list[UnlockDialog]:
