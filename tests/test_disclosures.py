@@ -15,7 +15,8 @@ from carehome_share.reports.history import write_resident_history
 from carehome_share.services import disclosures, exceptions, reports
 from carehome_share.store import audit
 from tests.conftest import Clock
-from tests.factories import Home
+from tests.factories import ODS, Home
+from tests.test_fhir import assert_valid_r4, export, resources
 from tests.test_reports import flat, pages_of
 
 
@@ -308,3 +309,42 @@ def test_the_register_and_the_residents_history_list_each_decision_with_what_was
     assert "Requests for their information from others (disclosures)" in history
     assert "Swift Recoveries Ltd" in history and "Anyshire Police" in history
     assert "Awaiting a decision" in history
+
+
+def test_the_fhir_export_of_every_practice_carries_each_decision_as_an_export_event(
+    home: Home,
+) -> None:
+    resident = home.add_resident()
+    refused = debt_collector(home, resident)
+    disclosures.decide(home.ctx, refused, "refuse", reasons="No lawful basis for a debt")
+    shared = police(home, resident, checked="Warrant card seen", writing=True)
+    disclosures.decide(
+        home.ctx,
+        shared,
+        "disclose_part",
+        reasons="Crime exemption",
+        disclosed="Admission date",
+        sent_how="Secure email",
+    )
+    police(home, resident)  # undecided: nothing to export yet
+    bundle = export(home.ctx, "2026-11-01", "2026-11-30")
+    assert_valid_r4(bundle)
+    events = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "AuditEvent"
+        and e["resource"]["type"]["code"] == "110106"
+    ]
+    assert [(e["outcome"], e["purposeOfEvent"][0]["coding"][0]["code"]) for e in events] == [
+        ("4", "none"),
+        ("0", "crime"),
+    ]
+    shared_event = events[1]
+    assert shared_event["agent"][0]["who"]["display"] == "DC Sam Patel, Anyshire Police"
+    (entity,) = shared_event["entity"]
+    assert entity["what"]["identifier"]["value"] == resident.nhs_number
+    assert {"type": "disclosed", "valueString": "Admission date (sent: Secure email)"} in entity[
+        "detail"
+    ]
+    one_practice = export(home.ctx, "2026-11-01", "2026-11-30", ODS)  # about the practice only
+    assert not [r for r in resources(one_practice, "AuditEvent") if r["type"]["code"] == "110106"]

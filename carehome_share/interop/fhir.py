@@ -26,6 +26,11 @@
   agreement's Contract.
 - Communication: each phone call to the GP practice, `about` the refusal it followed; sent by
   the nurse (NMC PIN), received by the person spoken to at the practice.
+- AuditEvent for each decision on someone else's request for residents' information (police,
+  council, solicitor...; the export of every practice only): DICOM 110106 Export, subtype the
+  decision, outcome 0 when shared and 4 when refused, the lawful basis relied on as
+  purposeOfEvent, the reasons as outcomeDesc; agents the requester (recipient) and who
+  decided; an entity per resident with what was asked and what was shared.
 
 No resource carries a narrative (`text`): the Bundle is the machine-read twin of the printed
 report, which is its human-readable form, and a month's narrative would double its size.
@@ -62,6 +67,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from carehome_share.check import BUNDLE_SIGNATURE_FORMAT, EVIDENCE_EXTENSION, bundle_signed_bytes
+from carehome_share.domain.disclosure import DisclosureDecision, DisclosureRequest
 from carehome_share.domain.evidence import EVIDENCE_FILE
 from carehome_share.domain.model import (
     Agreement,
@@ -98,6 +104,8 @@ CHAIN_HEAD_SYSTEM = f"{BASE}/Id/audit-chain-head"
 PURPOSE_SYSTEM = f"{BASE}/CodeSystem/purpose"
 SECTION_SYSTEM = f"{BASE}/CodeSystem/gp-record-section"
 ROLE_SYSTEM = f"{BASE}/CodeSystem/staff-role"
+BASIS_SYSTEM = f"{BASE}/CodeSystem/disclosure-lawful-basis"
+DISCLOSURE_SYSTEM = f"{BASE}/CodeSystem/disclosure-decision"
 
 NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 ODS_CODE = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -239,6 +247,11 @@ def _bundle(export: FhirExport, carried: _Carried) -> dict[str, Any]:
     ]
     entries += [
         (full_url("Communication", c.line.id), _call(c, home, carried)) for c in export.contacts
+    ]
+    residents = {r.id: r for r in export.residents.values()}
+    entries += [
+        (full_url("AuditEvent", f"disclosure/{d.id}"), _disclosure(request, d, home, residents))
+        for request, d in export.disclosures
     ]
     return {
         "resourceType": "Bundle",
@@ -605,6 +618,54 @@ def _call(logged: Logged[ContactLine], home: str, carried: _Carried) -> dict[str
     if logged.chain:
         call["extension"] = [carried.chain(link) for link in logged.chain]
     return call
+
+
+def _disclosure(
+    request: DisclosureRequest, d: DisclosureDecision, home: str, residents: dict[int, Resident]
+) -> dict[str, Any]:
+    """A decision on someone else's request for residents' information, as a DICOM Export
+    event: shared (outcome 0, what was shared on each resident's entity) or refused (outcome 4,
+    minor failure: nothing left the home), with the lawful basis it relied on as the purpose
+    and the reasons as outcomeDesc. Who asked is the recipient; who decided, the decision maker."""
+    detail = [{"type": "asked", "valueString": request.asked}]
+    if d.outcome.discloses:
+        detail.append({"type": "disclosed", "valueString": f"{d.disclosed} (sent: {d.sent_how})"})
+    return {
+        "resourceType": "AuditEvent",
+        "type": _coding(_DCM, "110106", "Export"),
+        "subtype": [_coding(DISCLOSURE_SYSTEM, d.outcome.value, d.outcome.label)],
+        "action": "R",
+        "recorded": _instant(d.decided_at),
+        "outcome": "0" if d.outcome.discloses else "4",
+        "outcomeDesc": d.reasons,
+        "purposeOfEvent": [_concept(BASIS_SYSTEM, d.basis.value, d.basis.label)],
+        "agent": [
+            {
+                "type": _concept(_PARTICIPATION, "IRCP", "information recipient"),
+                "who": {"display": f"{request.person}, {request.organisation}"},
+                "name": request.person,
+                "requestor": True,
+            },
+            {
+                "type": _concept(_PARTICIPATION, "AUT", "author (originator)"),
+                "who": {"display": d.decided_by},
+                "requestor": False,
+            },
+        ],
+        "source": {
+            "observer": {"reference": home},
+            "type": [_coding(f"{_TERMINOLOGY}/security-source-type", "4", "Application Server")],
+        },
+        "entity": [
+            {
+                "what": _patient_ref(r.nhs_number, r.full_name),
+                "type": _coding(f"{_TERMINOLOGY}/audit-entity-type", "1", "Person"),
+                "role": _coding(f"{_TERMINOLOGY}/object-role", "1", "Patient"),
+                "detail": detail,
+            }
+            for r in (residents[rid] for rid in request.resident_ids)
+        ],
+    }
 
 
 # -- small values ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.consent import in_order_made
+from carehome_share.domain.disclosure import DisclosureDecision, DisclosureRequest
 from carehome_share.domain.model import (
     Agreement,
     ConsentDecision,
@@ -29,6 +30,7 @@ from carehome_share.services import reports
 from carehome_share.services.context import Context, Tx, perform, read
 from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
+from carehome_share.store import disclosures as disclosure_store
 from carehome_share.store import fhir_queries, repo, signing
 from carehome_share.store import report_queries as q
 from carehome_share.store.audit import format_time
@@ -89,6 +91,8 @@ class FhirExport:
     sessions: tuple[Logged[SessionLine], ...]
     refusals: tuple[Logged[RefusalLine], ...]
     contacts: tuple[Logged[ContactLine], ...]
+    # final decisions on others' requests for residents' information, with their request
+    disclosures: tuple[tuple[DisclosureRequest, DisclosureDecision], ...] = ()
     evidence: Evidence | None = None  # one practice's export: what check-report checks
     key: DocumentKey | None = None  # with the evidence: the home's key, to sign the Bundle
 
@@ -161,6 +165,19 @@ def collect(
         refusals += logged("refusal", p, list(q.practice_refusals(conn, p.id, start, end)))
         contacts += logged("contact", p, list(q.practice_contacts(conn, p.id, start, end)))
     relied_on = {x.line.consent.id for x in (*sessions, *refusals) if x.line.consent is not None}
+    # decisions on others' requests for residents' information (domain/disclosure.py) are not
+    # about a practice: the export of every practice carries those made in the period
+    decided = [
+        (request, d)
+        for request in ([] if only else disclosure_store.requests(conn))
+        for d in request.decisions
+        if d.outcome.final and start <= d.decided_at < end
+    ]
+    for request, _decision in decided:
+        for rid in request.resident_ids:
+            resident = repo.get_resident(conn, rid)
+            assert resident is not None
+            residents.setdefault(resident.nhs_number, resident)
     agreements = {p.id: repo.list_agreements(conn, p.id) for p in practices}
     relied_agreements = {s.line.agreement_id for s in sessions}
     return FhirExport(
@@ -184,6 +201,7 @@ def collect(
         sessions=tuple(sessions),
         refusals=tuple(refusals),
         contacts=tuple(contacts),
+        disclosures=tuple(decided),
     )
 
 
