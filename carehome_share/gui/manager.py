@@ -989,9 +989,12 @@ class SettingsPage(QWidget):
             # As wide as it needs, while its row (and the meaning under it) takes the width.
             box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             box.setMaximumWidth(160)
-            box.setSuffix(
-                " minutes" if name.endswith("minutes") else " days" if name.endswith("days") else ""
-            )
+            unit = next((u for u in ("minute", "day") if name.endswith(f"{u}s")), "")
+            if unit:  # "1 minute", "5 minutes"
+                box.valueChanged.connect(
+                    lambda n, box=box, unit=unit: box.setSuffix(f" {unit}{'s' * (n != 1)}")
+                )
+                box.setSuffix(f" {unit}s")
             self.form.add(
                 name, SETTING_LABELS[name], box, f"{sentence(meaning)} (default {default})."
             )
@@ -1062,9 +1065,11 @@ class SettingsPage(QWidget):
                 self._banner(str(exc))
                 return
             self.saved[name] = value
-        self.status.setText(
-            f"Saved {len(changed)} changed setting(s)." if changed else "Nothing changed."
-        )
+        saved = [  # "idle lock after 10 minutes": what changed, in the page's own words
+            f"{SETTING_LABELS[name].replace('&', '').rstrip(':').lower()} {self.boxes[name].text()}"
+            for name in changed
+        ]
+        self.status.setText(f"Saved: {'; '.join(saved)}." if changed else "Nothing changed.")
 
     def _banner(self, text: str) -> None:
         self.banner.setText(text)

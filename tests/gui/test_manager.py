@@ -461,7 +461,7 @@ def test_settings_saved(qtbot, home: Home, window: MainWindow) -> None:
     qtbot.keyClicks(box, "10")
     press(qtbot, page, "Save settings")
     assert settings.all_settings(home.ctx)["idle_lock_minutes"] == 10
-    assert page.status.text() == "Saved 1 changed setting(s)."
+    assert page.status.text() == "Saved: idle lock after 10 minutes."  # not "1 setting(s)"
     entry = audit.entries(home.ctx.conn, last=1)[0]
     assert (entry.action, entry.details) == (
         "change_settings",
@@ -469,6 +469,8 @@ def test_settings_saved(qtbot, home: Home, window: MainWindow) -> None:
     )
     press(qtbot, page, "Save settings")
     assert page.status.text() == "Nothing changed."
+    box.setValue(1)
+    assert box.text() == "1 minute"  # not "1 minutes"
 
 
 def test_manager_models_pass_the_model_tester(qtmodeltester, home: Home) -> None:
