@@ -11,13 +11,22 @@ from carehome_share.domain.errors import CarehomeError, ValidationError
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.validation import uk_date
 from carehome_share.gui import printing
-from carehome_share.gui.forms import Form, attempt, date_edit, error_label, heading, report_error
+from carehome_share.gui.forms import (
+    Form,
+    attempt,
+    date_edit,
+    error_label,
+    heading,
+    password_field,
+    report_error,
+)
 from carehome_share.gui.printing import Printable
 from carehome_share.gui.tasks import Background
 from carehome_share.gui.widgets import button, row_of
 from carehome_share.interop.fhir import write_bundle
 from carehome_share.services import fhir_export, practices, residents
 from carehome_share.services.context import Context
+from carehome_share.store import recovery
 from carehome_share.store.files import atomic_output
 from carehome_share.store.repo import ResidentListing
 
@@ -53,6 +62,12 @@ DOCUMENTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "To fill in by hand. A form filled in for a resident is on the resident's panel.",
         (),
     ),
+    "recovery": (
+        "Recovery sheet (for the safe)",
+        "The recovery code in large print, to replace a lost or damaged sheet: type the code, "
+        "which is checked against this database before anything is printed.",
+        (recovery.FIELD,),
+    ),
 }
 
 
@@ -79,6 +94,7 @@ class ReportsPage(QWidget):
         which.addItem("Everyone, former residents too", True)
         self.resident = self.form.add("resident_id", "Reside&nt:", QComboBox())
         self.resident.setMaxVisibleItems(20)
+        self.form.add(recovery.FIELD, "Recovery co&de:", password_field())
         self.status = QLabel()
         self.status.setAccessibleName("Report status")
         self.status.setWordWrap(True)
@@ -113,7 +129,7 @@ class ReportsPage(QWidget):
         _name, about, needed = DOCUMENTS[self.document.currentData()]
         self.form.hints["document"].setText(about)
         self.form.clear_errors()
-        for name in ("ods_code", "first_day", "last_day", "include_former", "resident_id"):
+        for name in (*PERIOD, "include_former", "resident_id", recovery.FIELD):
             self.form.layout_.setRowVisible(self.form.fields[name].parentWidget(), name in needed)
         self.fhir_button.setVisible(needed == PERIOD)
 
@@ -162,6 +178,8 @@ class ReportsPage(QWidget):
             if resident is None:
                 raise ValidationError("resident_id", "a resident: none is recorded yet")
             return printing.resident_history(resident)
+        if key == "recovery":
+            return printing.recovery_sheet(value(recovery.FIELD))
         return printing.consent_form(None)
 
     def make(self, then: printing.Action) -> None:

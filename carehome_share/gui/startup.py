@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QLabel,
     QLineEdit,
     QVBoxLayout,
@@ -362,7 +363,15 @@ class UnlockDialog(FormDialog):
         if old_passphrase:
             hint += " A database from version 0.1 also opens with its old passphrase."
         label = "&Recovery code or old passphrase:" if old_passphrase else "&Recovery code:"
-        self.form.add(recovery.FIELD, label, password_field(), hint)
+        code = self.form.add(recovery.FIELD, label, password_field(), hint)
+        # "Group 10 has a typing error" can only be checked by eye with the code in view
+        shown = QCheckBox("S&how what is typed")
+        shown.toggled.connect(
+            lambda on: code.setEchoMode(  # type: ignore[attr-defined]
+                QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password
+            )
+        )
+        self.form.add("show_code", "", shown)
 
     def submit(self) -> Vault:
         text = self.form.value(recovery.FIELD)

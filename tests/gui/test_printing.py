@@ -35,7 +35,7 @@ from carehome_share.gui import printing
 from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.reports_page import ReportsPage
 from carehome_share.services import access, practices, reports
-from carehome_share.store import audit
+from carehome_share.store import audit, recovery
 from tests.factories import Home
 from tests.gui.conftest import flat, text_of
 from tests.gui.test_manager import press
@@ -312,6 +312,26 @@ def test_reports_page_saves_each_document(
     press(qtbot, page, "Save as PDF…")
     qtbot.waitUntil(lambda: page.status.text() == f"Saved {target}")
     assert expected in pdf_text(target)
+
+
+def test_reports_page_prints_a_new_recovery_sheet_only_for_this_database_s_code(
+    qtbot, home: Home, open_window
+) -> None:
+    window = open_window()
+    page = reports_page(qtbot, window)
+    choose(page, "recovery")
+    field = page.form.fields[recovery.FIELD]
+    assert field.isVisibleTo(page) and not page.form.fields["first_day"].isVisibleTo(page)
+    other = recovery.encode(bytes(32))  # a well-formed code that opens nothing here
+    qtbot.keyClicks(field, other)
+    press(qtbot, page, "Preview")
+    qtbot.waitUntil(lambda: page.form.errors[recovery.FIELD].isVisible())
+    assert "does not open it" in page.form.errors[recovery.FIELD].text()
+    field.setText(recovery.encode(home.ctx.vault._key))  # the code the home was given
+    press(qtbot, page, "Preview")
+    dialog = shown_preview(qtbot, window)
+    assert "Recovery sheet" in text_of(dialog.document)
+    dialog.close()
 
 
 def test_nurse_previews_a_consent_form_filled_in_for_the_resident(

@@ -11,7 +11,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QPushButton, QWizard
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QMessageBox, QPushButton, QWizard
 
 from carehome_share.domain.errors import AuthenticationFailed
 from carehome_share.domain.model import Role
@@ -242,6 +242,10 @@ def test_on_a_new_computer_the_recovery_code_opens_then_the_login_carries_on(
     assert desktop.ctx is None and "13 groups of 5" in shown[0].form.errors[recovery.FIELD].text()
     assert desktop.login.banner.text() == str(NotEnrolled())  # cancelled: why, in the window
     assert "passphrase" not in shown[0].form.hints[recovery.FIELD].text()  # a 0.1 file's only
+    code, show = shown[0].form.fields[recovery.FIELD], shown[0].form.fields["show_code"]
+    assert code.echoMode() == QLineEdit.EchoMode.Password
+    show.setChecked(True)  # to find the group with a typing error by eye
+    assert code.echoMode() == QLineEdit.EchoMode.Normal
 
     _answer_unlock(monkeypatch, closed_home)
     _log_in(qtbot, desktop.login, "manager", MANAGER_PASSWORD)
