@@ -52,6 +52,25 @@ def police(home: Home, resident: Resident, *, checked: str = "", writing: bool =
     ).id
 
 
+def three_requests(home: Home) -> Resident:
+    """A resident asked about three times: the debt collector refused, the police given part of
+    what they asked for, and the police asking again, not yet decided."""
+    resident = home.add_resident()
+    refused = debt_collector(home, resident)
+    disclosures.decide(home.ctx, refused, "refuse", reasons="No lawful basis for a debt")
+    shared = police(home, resident, checked="Warrant card seen", writing=True)
+    disclosures.decide(
+        home.ctx,
+        shared,
+        "disclose_part",
+        reasons="Crime exemption; other residents' details withheld",
+        disclosed="Admission date and the night's staff rota",
+        sent_how="Secure email",
+    )
+    police(home, resident)
+    return resident
+
+
 def last_entry(home: Home) -> audit.AuditEntry:
     return audit.entries(home.ctx.conn, last=1)[0]
 
@@ -267,19 +286,7 @@ def test_a_bad_request_names_the_field_and_writes_nothing(
 def test_the_register_and_the_residents_history_list_each_decision_with_what_was_disclosed(
     home: Home,
 ) -> None:
-    resident = home.add_resident()
-    refused = debt_collector(home, resident)
-    disclosures.decide(home.ctx, refused, "refuse", reasons="No lawful basis for a debt")
-    shared = police(home, resident, checked="Warrant card seen", writing=True)
-    disclosures.decide(
-        home.ctx,
-        shared,
-        "disclose_part",
-        reasons="Crime exemption; other residents' details withheld",
-        disclosed="Admission date and the night's staff rota",
-        sent_how="Secure email",
-    )
-    police(home, resident)  # still waiting
+    resident = three_requests(home)
     out = io.BytesIO()
     reports.disclosure_register(
         home.ctx, "2026-11-01", "2026-11-30", lambda r: write_disclosure_register(r, out)
@@ -314,19 +321,7 @@ def test_the_register_and_the_residents_history_list_each_decision_with_what_was
 def test_the_fhir_export_of_every_practice_carries_each_decision_as_an_export_event(
     home: Home,
 ) -> None:
-    resident = home.add_resident()
-    refused = debt_collector(home, resident)
-    disclosures.decide(home.ctx, refused, "refuse", reasons="No lawful basis for a debt")
-    shared = police(home, resident, checked="Warrant card seen", writing=True)
-    disclosures.decide(
-        home.ctx,
-        shared,
-        "disclose_part",
-        reasons="Crime exemption",
-        disclosed="Admission date",
-        sent_how="Secure email",
-    )
-    police(home, resident)  # undecided: nothing to export yet
+    resident = three_requests(home)  # the third, undecided, has nothing to export yet
     bundle = export(home.ctx, "2026-11-01", "2026-11-30")
     assert_valid_r4(bundle)
     events = [
@@ -343,8 +338,9 @@ def test_the_fhir_export_of_every_practice_carries_each_decision_as_an_export_ev
     assert shared_event["agent"][0]["who"]["display"] == "DC Sam Patel, Anyshire Police"
     (entity,) = shared_event["entity"]
     assert entity["what"]["identifier"]["value"] == resident.nhs_number
-    assert {"type": "disclosed", "valueString": "Admission date (sent: Secure email)"} in entity[
-        "detail"
-    ]
+    assert {
+        "type": "disclosed",
+        "valueString": "Admission date and the night's staff rota (sent: Secure email)",
+    } in entity["detail"]
     one_practice = export(home.ctx, "2026-11-01", "2026-11-30", ODS)  # about the practice only
     assert not [r for r in resources(one_practice, "AuditEvent") if r["type"]["code"] == "110106"]
