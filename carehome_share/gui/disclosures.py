@@ -107,9 +107,8 @@ class DisclosuresPage(QWidget):
         letter = button("&Attach the letter…", self._attach)
         decide = button("Deci&de…", lambda: self._with_chosen(DecideDialog))
         register = button("Print the &register…", self._print_register)
-        undecided = lambda r: r.decision is None  # noqa: E731 - one condition, three buttons
-        for push in (checks, letter, decide):
-            enable_with(self.table, push, undecided)
+        for push in (checks, letter, decide):  # a decided request is closed
+            enable_with(self.table, push, lambda r: r.decision is None)
         self.table.selection_changed.connect(self._show_chosen)
         column.addLayout(row_of(log, checks, letter, decide, register))
         split = QSplitter()

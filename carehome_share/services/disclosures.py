@@ -4,7 +4,6 @@ information governance lead. Every step is one transaction and one audit entry, 
 chain with the rows it wrote."""
 
 from dataclasses import replace
-from datetime import date
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.disclosure import (
@@ -55,9 +54,11 @@ def log_request(
             raise ValidationError("in_writing", "yes or no")
         ids = _resident_ids(tx.conn, resident_ids)
         claimed = v.choice("basis", basis, LawfulBasis)
-        given_due = v.as_date("due_on", due_on, required=False)
-        statutory = statutory_due(claimed, received)
-        due = min(d for d in (given_due, statutory, date.max) if d is not None)
+        deadlines = [
+            d
+            for d in (v.as_date("due_on", due_on, required=False), statutory_due(claimed, received))
+            if d is not None
+        ]
         request = DisclosureRequest(
             id=0,
             received_on=received,
@@ -71,7 +72,7 @@ def log_request(
             asked=v.text("asked", asked, max_len=_LONG),
             why=v.text("why", why, max_len=_LONG),
             basis=claimed,
-            due_on=None if due == date.max else due,
+            due_on=min(deadlines, default=None),  # the earlier of theirs and the law's
             logged_by=tx.staff.full_name,
             logged_at=tx.now,
             resident_ids=ids,
