@@ -1,6 +1,7 @@
 """Printed documents built from a home made through the services, read back with pypdf: what a
 GP practice's reviewer, an inspector or a resident checks on them."""
 
+import gc
 import io
 import os
 import re
@@ -339,6 +340,16 @@ def test_a_failed_write_leaves_no_partial_file_and_records_no_disclosure(
     assert target.read_bytes() == b"last month's report"
     assert [p.name for p in target.parent.iterdir()] == ["november.pdf"]
     assert audit.head(story.home.ctx.conn) == before
+    assert gc.isenabled()  # paused while the report was built, not left off by the failure
+
+
+def test_the_cycle_collector_is_paused_only_while_a_report_is_built(story: Story) -> None:
+    during = report_service.gp_access_report(
+        story.home.ctx, ODS, "2026-11-01", "2026-11-30", lambda report: gc.isenabled()
+    )
+
+    assert during is False
+    assert gc.isenabled()
 
 
 def test_progress_is_reported_as_rows_are_laid_out(story: Story) -> None:

@@ -57,6 +57,7 @@ proof in the evidence's signed tree head, `inclusionProof` (the hashes, concaten
 """
 
 import base64
+import functools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -136,6 +137,7 @@ _AUTHORITY = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a month's events name the same few dozen resources
 def full_url(kind: str, key: object) -> str:
     """A stable urn:uuid: the same record gets the same fullUrl in every export."""
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{key}')}"

@@ -6,6 +6,8 @@ practice checks the certificate's fingerprint against the one the home gave it o
 """
 
 import io
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from asn1crypto import keys as asn1_keys
@@ -13,21 +15,33 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pyhanko.pdf_utils import embed
+from pyhanko.pdf_utils import embed, generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from carehome_share.services.reports import Printed
 
+# zlib releases the GIL: attachments are compressed on other cores while the PDF is laid out
+_DEFLATE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deflate")
+
 
 @dataclass(frozen=True)
 class Signer:
-    """Who signs: the home's key and its certificate; what goes inside: name -> bytes."""
+    """Who signs: the home's key and its certificate; what goes inside: name -> bytes. Each
+    attachment is compressed (FlateDecode) in the background from the moment the signer is
+    made: a month's report carries 10 MiB of JSON, 0.14 s of zlib that need not wait."""
 
     key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
     attachments: dict[str, bytes] = field(default_factory=dict)
+    _deflated: dict[str, Future[bytes]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        deflated = {
+            name: _DEFLATE.submit(zlib.compress, data) for name, data in self.attachments.items()
+        }
+        object.__setattr__(self, "_deflated", deflated)
 
 
 def signer_of(printed: Printed, attachments: dict[str, bytes] | None = None) -> Signer:
@@ -51,13 +65,16 @@ def sign(pdf: bytes, signer: Signer, reason: str) -> bytes:
         cert_registry=SimpleCertificateStore.from_certs([certificate]),
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    for name, data in signer.attachments.items():
+    for name, deflated in signer._deflated.items():
         embed.embed_file(
             writer,
             embed.FileSpec(
                 file_spec_string=name,
-                embedded_data=embed.EmbeddedFileObject.from_file_data(
-                    writer, data=data, mime_type=_mime_type(name)
+                embedded_data=embed.EmbeddedFileObject(
+                    writer,
+                    dict_data=generic.DictionaryObject({_FILTER: _FLATE}),
+                    encoded_data=deflated.result(),
+                    mime_type=_mime_type(name),
                 ),
             ),
         )
@@ -74,6 +91,9 @@ def sign(pdf: bytes, signer: Signer, reason: str) -> bytes:
         output=out,
     )
     return out.getvalue()
+
+
+_FILTER, _FLATE = generic.pdf_name("/Filter"), generic.pdf_name("/FlateDecode")
 
 
 def _mime_type(name: str) -> str:

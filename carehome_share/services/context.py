@@ -1,8 +1,10 @@
 """What every service shares: the vault, the clock, the workstation, who is logged in, and
 `perform`, the one path by which an action is authorised, carried out and audited."""
 
+import gc
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -19,6 +21,21 @@ T = TypeVar("T")
 NOBODY = Actor(username="-", name="nobody logged in", role="-")
 # What a temporary password may do: choose the person's own, and what the app does at any login.
 _BEFORE_OWN_PASSWORD = frozenset({"change_own_password", "close_stale_sessions", "view_settings"})
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while one large document is built. A month's report makes
+    hundreds of thousands of small dicts and lists (its FHIR Bundle, its evidence, the PDF's
+    rows), none in a cycle; collecting them over and over as they pile up cost a third of
+    building the attachments (benchmarks/report_speed.py). Whatever it made is freed after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def utc_now() -> datetime:

@@ -75,7 +75,7 @@ def access_report_evidence(
     inclusion proofs, in the same signed tree, of the entries `also` names (`Evidence.proofs`)."""
     also = sorted(set(also))
     rows = practice_log.entries(conn, practice.id, *span)
-    numbers = [practice_log.number_of(row) for row in rows]
+    ends = [practice_log.number_of(row) for row in rows[:1] + rows[-1:]]  # in number order
     previous = previous_report(conn, practice.id)
     earlier = SignedTreeHead.from_json(previous["tree_head"]) if previous else None
     restores = practice_log.restores_since(conn, earlier.head.at if earlier else span[0])
@@ -100,7 +100,7 @@ def access_report_evidence(
         "tree_head": head.to_json(),
         "entries": [_entry(r) for r in rows],
         "subtrees": [[*r, h.hex()] for r, h in sorted(proofs.subtrees.items())],
-        "numbers": {"first": min(numbers, default=None), "last": max(numbers, default=None)},
+        "numbers": {"first": min(ends, default=None), "last": max(ends, default=None)},
         "totals": totals,
         "previous": None,
         "restores": [_entry(r) for r in restores],

@@ -27,7 +27,7 @@ from carehome_share.domain.model import (
     Resident,
 )
 from carehome_share.services import reports
-from carehome_share.services.context import Context, Tx, perform, read
+from carehome_share.services.context import Context, Tx, collector_paused, perform, read
 from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
 from carehome_share.store import disclosures as disclosure_store
@@ -121,7 +121,8 @@ def export_fhir(
             export = with_evidence(tx.conn, export)
         return export, render(export)
 
-    export, result = read(ctx, EXPORT_FHIR, work)
+    with collector_paused():
+        export, result = read(ctx, EXPORT_FHIR, work)
     details: dict[str, object] = {
         "document": "fhir_bundle",
         "ods_code": export.practices[0].ods_code if ods_code else None,

@@ -37,7 +37,14 @@ from carehome_share.domain.model import (
 )
 from carehome_share.domain.permissions import PERMISSIONS
 from carehome_share.domain.rules import MIN_JUSTIFICATION, decide
-from carehome_share.services.context import Context, Tx, perform, read, require_resident
+from carehome_share.services.context import (
+    Context,
+    Tx,
+    collector_paused,
+    perform,
+    read,
+    require_resident,
+)
 from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
 from carehome_share.services.settings import SETTINGS, setting
@@ -349,7 +356,8 @@ def gp_access_report(
         )
         return report, render(report)
 
-    report, result = read(ctx, PRINT_REPORTS, work)
+    with collector_paused():
+        report, result = read(ctx, PRINT_REPORTS, work)
     assert report.evidence is not None
     _record(
         ctx,

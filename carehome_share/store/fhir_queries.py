@@ -38,7 +38,8 @@ class ChainLink(NamedTuple):
     """One audit entry as it was written: who acted, where, and its place in the hash chain.
 
     `entry` is the exact byte string hashed, so SHA-256(prev_hash || entry) == hash can be
-    checked by anyone holding the export, without the database."""
+    checked by anyone holding the export, without the database. It is made only when asked
+    for: a report's Bundle needs it only for the few entries its evidence does not list."""
 
     seq: int
     at: str  # as stored (audit.format_time)
@@ -48,7 +49,11 @@ class ChainLink(NamedTuple):
     workstation: str
     prev_hash: str
     hash: str
-    entry: bytes
+    row: tuple[Any, ...]  # the stored columns in the order they are hashed
+
+    @property
+    def entry(self) -> bytes:
+        return audit.canonical_bytes(self.row)
 
 
 def consent_ids(conn: Connection, first: date, last: date, practice_id: int | None) -> list[int]:
@@ -114,5 +119,4 @@ def chain_links(
 
 
 def _link(row: tuple[Any, ...]) -> ChainLink:
-    hashed = audit.canonical_bytes(tuple(row[:12]))  # the bytes entry_hash hashes
-    return ChainLink(row[0], row[1], row[3], row[4], row[5], row[6], row[12], row[13], hashed)
+    return ChainLink(row[0], row[1], row[3], row[4], row[5], row[6], row[12], row[13], row[:12])
