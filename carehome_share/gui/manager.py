@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,7 +49,6 @@ from carehome_share.gui.forms import (
     FormDialog,
     attempt,
     date_edit,
-    date_value,
     error_label,
     heading,
     password_field,
@@ -179,7 +178,9 @@ class ResidentDialog(FormDialog):
         super().__init__(title, "&Save" if resident else "&Add resident", parent)
         self.ctx, self.resident = ctx, resident
         nhs, given, family, room = QLineEdit(), QLineEdit(), QLineEdit(), QLineEdit()
-        born = date_edit(blank="not set")
+        today = uk_date(ctx.now())
+        # most residents are old: the calendar opens at a likely year, not at this one
+        born = date_edit(blank="not set", opens_at=today.replace(year=today.year - 80, day=1))
         gp = QComboBox()
         self.form.add("nhs_number", "&NHS number:", nhs, "10 digits")
         self.form.add("given_name", "&Given name:", given)
@@ -196,7 +197,7 @@ class ResidentDialog(FormDialog):
         nhs.setReadOnly(True)
         given.setText(resident.given_name)
         family.setText(resident.family_name)
-        born.setDate(QDate(resident.date_of_birth))
+        born.setDate(resident.date_of_birth)
         gp.setCurrentIndex(next(i for i, p in enumerate(listed) if p.id == resident.practice_id))
         room.setText(resident.room)
         self.before = {name: self.form.value(name) for name in self.CHANGEABLE}
@@ -529,12 +530,8 @@ class StaffDialog(FormDialog):
         name.setText(member.full_name)
         self.roles.set_checked(member.roles)
         pin.setText(member.nmc_pin or "")
-        for edit, day in (
-            (signed, member.confidentiality_signed_on),
-            (trained, member.ig_training_on),
-        ):
-            if day:
-                edit.setDate(QDate(day))
+        signed.setDate(member.confidentiality_signed_on)
+        trained.setDate(member.ig_training_on)
         self.before = self._values()
 
     def _values(self) -> dict[str, Any]:
@@ -853,8 +850,8 @@ class AuditPage(QWidget):
             filters.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
         self.resident.textChanged.connect(self._filter)
         self.staff.textChanged.connect(self._filter)
-        self.since.dateChanged.connect(self._filter)
-        self.until.dateChanged.connect(self._filter)
+        self.since.changed.connect(self._filter)
+        self.until.changed.connect(self._filter)
         self.outcome.currentIndexChanged.connect(self._filter)
         self.count = QLabel()
         self.count.setAccessibleName("Entries shown")
@@ -886,12 +883,12 @@ class AuditPage(QWidget):
         self._count()
 
     def _filter(self) -> None:
+        try:
+            since, until = self.since.date(), self.until.date()
+        except ValidationError:
+            return  # a date still being typed: the rows stay as they are until it reads
         self.filter.set_filters(
-            self.resident.text(),
-            self.staff.text(),
-            date_value(self.since),
-            date_value(self.until),
-            self.outcome.currentData(),
+            self.resident.text(), self.staff.text(), since, until, self.outcome.currentData()
         )
         self._count()
 
