@@ -995,6 +995,7 @@ class SettingsPage(QWidget):
             self.form.add(
                 name, SETTING_LABELS[name], box, f"{sentence(meaning)} (default {default})."
             )
+            box.lineEdit().returnPressed.connect(self.save)  # as Return does in a dialog
             self.boxes[name] = box
         self.saved: dict[str, int] = {}
         self.status = QLabel()
