@@ -113,35 +113,61 @@ def add_resident_actions(page: ResidentsPage, ctx: Context) -> None:
         assert panel.details is not None
         return panel.details.record
 
-    # (text, dialog, enabled for the selected resident when)
-    actions: list[tuple[str, Callable[[], QDialog], Callable[[], bool] | None]] = [
-        ("Add res&ident", lambda: ResidentDialog(ctx, None, page), None),
-        ("Edit &details", lambda: ResidentDialog(ctx, chosen_resident(), page), lambda: True),
+    # (text, dialog, enabled for the selected resident when, what the status bar says after)
+    actions: list[
+        tuple[str, Callable[[], QDialog], Callable[[], bool] | None, Callable[[Any], str]]
+    ] = [
+        (
+            "Add res&ident",
+            lambda: ResidentDialog(ctx, None, page),
+            None,
+            lambda d: f"Resident added: {d.result_value.full_name}.",
+        ),
+        (
+            "Edit &details",
+            lambda: ResidentDialog(ctx, chosen_resident(), page),
+            lambda: True,
+            lambda d: f"Details saved: {d.result_value.full_name}.",
+        ),
         (
             "Ad&mit / readmit",
             lambda: AdmitDialog(ctx, chosen_resident(), page),
             lambda: not panel.listing.current,  # type: ignore[union-attr]
+            lambda d: f"Admitted: {d.resident.full_name}.",
         ),
         (
             "Disc&harge",
             lambda: DischargeDialog(ctx, chosen_resident(), page),
             lambda: panel.listing.current,  # type: ignore[union-attr]
+            lambda d: f"Discharged: {d.resident.full_name}.",
         ),
         (
             "Record &consent",
             lambda: ConsentDialog(ctx, chosen_resident(), page),
             lambda: panel.details is not None,
+            decision_recorded,
         ),
         (
             "&Withdraw / objection",
             lambda: WithdrawDialog(ctx, chosen_record(), page),
             lambda: panel.details is not None,
+            decision_recorded,
         ),
     ]
+
+    def run(make: Callable[[], QDialog], said: Callable[[Any], str]) -> None:
+        dialog = make()
+
+        def done() -> None:
+            changed()
+            page.done.emit(said(dialog))
+
+        open_dialog(dialog, done)
+
     grid = QGridLayout()
     needing_resident: list[tuple[QPushButton, Callable[[], bool]]] = []
-    for i, (text, dialog, when) in enumerate(actions):
-        push = button(text, lambda _=False, make=dialog: open_dialog(make(), changed))
+    for i, (text, dialog, when, said) in enumerate(actions):
+        push = button(text, lambda _=False, make=dialog, said=said: run(make, said))
         grid.addWidget(push, i // 3, i % 3)
         if when is not None:
             needing_resident.append((push, when))
@@ -166,6 +192,10 @@ def add_resident_actions(page: ResidentsPage, ctx: Context) -> None:
     selection.selectionChanged.connect(update)
     page.proxy.modelReset.connect(update)
     update()
+
+
+def decision_recorded(dialog: "ConsentDialog | WithdrawDialog") -> str:
+    return f"{CONSENT_KINDS[dialog.result_value.kind]}: recorded for {dialog.resident.full_name}."
 
 
 class ResidentDialog(FormDialog):
