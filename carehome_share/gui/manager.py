@@ -86,6 +86,7 @@ from carehome_share.services import (
     settings,
 )
 from carehome_share.services import staff as staff_service
+from carehome_share.services.auth import USERNAME_RULE
 from carehome_share.services.context import Context
 from carehome_share.store.audit import AuditEntry, VerifyResult
 
@@ -533,7 +534,7 @@ class StaffDialog(FormDialog):
         username, name, pin = QLineEdit(), QLineEdit(), QLineEdit()
         signed, trained = date_edit(blank="not set"), date_edit(blank="not set")
         self.roles = CheckList(list(Role))
-        form.add("username", "&Username:", username, "e.g. nurse.amira")
+        form.add("username", "&Username:", username, f"{sentence(USERNAME_RULE)}, e.g. nurse.amira")
         form.add("full_name", "Full &name:", name)
         form.add("roles", "&Roles:", self.roles, "Someone with several roles picks one at login")
         form.add("nmc_pin", "NMC &PIN:", pin, "Needed for the nurse role, e.g. 12A3456E")

@@ -246,3 +246,29 @@ def test_return_in_a_setting_saves_it(qtbot, home: Home, open_window) -> None:
     qtbot.keyClick(box, Qt.Key.Key_Return)
     assert settings.all_settings(home.ctx)["session_limit_minutes"] == 20
     assert page.status.text() == "Saved: session time limit 20 minutes."
+
+
+def test_an_nhs_number_already_registered_names_who_has_it(qtbot, home: Home) -> None:
+    first = home.add_resident()
+    add = manager.ResidentDialog(home.ctx, None, None)
+    qtbot.addWidget(add)
+    add.show()
+    qtbot.keyClicks(add.form.fields["nhs_number"], first.nhs_number)
+    qtbot.keyClicks(add.form.fields["given_name"], "Other")
+    qtbot.keyClicks(add.form.fields["family_name"], "Person")
+    _type(qtbot, add.form.fields["date_of_birth"], "01/01/1940")
+    ok(qtbot, add)
+    assert add.form.errors["nhs_number"].text() == (
+        f"This NHS number is already registered here ({first.full_name}, born 17/05/1938, "
+        f"resident {first.id})"
+    )
+
+
+def test_an_agreement_with_no_purpose_ticked_says_none_is(qtbot, home: Home) -> None:
+    dialog = manager.AgreementDialog(home.ctx, practices.list_practices(home.ctx)[0], None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    ok(qtbot, dialog)
+    assert dialog.form.errors["purposes"].text() == "None chosen: choose at least one"
+    qtbot.keyClick(dialog.purposes.boxes[next(iter(dialog.purposes.boxes))], Qt.Key.Key_Space)
+    assert not dialog.form.errors["purposes"].isVisible()  # gone as one is ticked
