@@ -83,6 +83,10 @@ class DateEdit(QWidget):
         self.blank, self.opens_at = blank, opens_at
         self.line = QLineEdit()
         self.line.setPlaceholderText(f"{blank} (dd/mm/yyyy)" if blank else "dd/mm/yyyy")
+        # wide enough for that, where a row of filters would squeeze it
+        self.line.setMinimumWidth(
+            self.line.fontMetrics().horizontalAdvance(self.line.placeholderText()) + 24
+        )
         self.line.setClearButtonEnabled(blank is not None)  # emptying it is a choice too
         self.line.textChanged.connect(self.changed)
         self.calendar = QCalendarWidget()
@@ -97,6 +101,7 @@ class DateEdit(QWidget):
         self.menu.aboutToShow.connect(self._show_month)
         self.pick = QToolButton()
         self.pick.setText("▾")
+        self.pick.setStyleSheet("QToolButton::menu-indicator { image: none; }")  # one arrow
         self.pick.setAccessibleName("Pick from a calendar")
         self.pick.setToolTip("Pick from a calendar (Alt+Down)")
         self.pick.setMenu(self.menu)
