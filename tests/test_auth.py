@@ -10,6 +10,7 @@ from carehome_share.domain.errors import (
     AuthenticationFailed,
     CarehomeError,
     PermissionDenied,
+    RoleNeeded,
     ValidationError,
 )
 from carehome_share.domain.model import Role, Staff
@@ -76,13 +77,20 @@ def test_wrong_password_and_unknown_user_look_the_same_and_are_logged(home: Home
 def test_role_is_chosen_at_login_when_several_are_held(home: Home) -> None:
     dual = home.add_staff(["manager", "nurse"])
     auth.log_out(home.ctx)
-    with pytest.raises(ValidationError) as choose:
+    with pytest.raises(RoleNeeded) as choose:
         auth.log_in(home.ctx, dual.username, PASSWORD)
-    assert choose.value.field == "role" and "manager, nurse" in str(choose.value)
+    assert choose.value.field == "role" and choose.value.roles == [Role.MANAGER, Role.NURSE]
+    assert choose.value.expected == (  # as people call the roles, not the app's internal names
+        "you hold several roles: choose one to work as (Registered manager or Registered nurse)"
+    )
     login = auth.log_in(home.ctx, dual.username, PASSWORD, "nurse")
     assert login.role is Role.NURSE
-    with pytest.raises(ValidationError, match="roles this account holds"):
+    with pytest.raises(ValidationError) as not_held:
         auth.log_in(home.ctx, dual.username, PASSWORD, "carer")
+    assert not_held.value.expected == (
+        "this account does not hold the role Carer; it holds Registered manager and "
+        "Registered nurse"
+    )
 
 
 def test_repeated_failures_lock_the_account_for_a_period(home: Home, clock: Clock) -> None:

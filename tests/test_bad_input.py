@@ -42,7 +42,7 @@ CASES = [
             h.ctx, "123 456 7890", "Ann", "Example", "1940-01-01", ODS
         ),
         "nhs_number",
-        "Modulus 11",
+        "the last digit does not match the others",
     ),
     (
         "short NHS number",

@@ -397,7 +397,7 @@ def test_restore_refuses_a_damaged_or_foreign_backup_and_changes_nothing(
             backup.BackupError, match=r"damaged\.db failed its checks: .*page \d+ is damaged"
         ):
             backup_service.restore(damaged, opened.path, **unlock)
-    with pytest.raises(WrongKey, match="Key mismatch"):
+    with pytest.raises(WrongKey, match="Wrong recovery code: it does not open this file"):
         backup_service.restore(other_path, opened.path, **by_code)
     with pytest.raises(backup.BackupError, match=r"plain\.db is not encrypted"):
         backup_service.restore(plain, opened.path, **by_code)

@@ -9,7 +9,7 @@ from pathlib import Path
 import keyring
 import keyring.backend
 import pytest
-from keyring.backends import fail
+from keyring.backends import chainer, fail
 
 from carehome_share.domain.errors import ValidationError
 from carehome_share.services import auth
@@ -308,3 +308,24 @@ def test_database_file_is_private_to_its_owner(db_path: Path) -> None:
     _make(db_path)
     assert db_path.stat().st_mode & 0o077 == 0
     assert keyslots.key_file_path(db_path).stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    ("module", "said"),
+    [
+        ("keyring.backends.SecretService", "the system keychain (GNOME Keyring / Secret Service)"),
+        ("keyring.backends.kwallet", "the system keychain (KDE Wallet)"),
+        ("keyring.backends.macOS", "the macOS Keychain"),
+        ("keyring.backends.Windows", "Windows Credential Manager"),
+        ("some_plugin.backend", "the system keychain"),
+    ],
+)
+def test_the_keychain_is_named_as_people_know_it(module: str, said: str) -> None:
+    """Not keyring's class name ("SecretService Keyring"), on the wizard and in the DPIA."""
+    backend = type("Keychain", (MemoryKeyring,), {"__module__": module})()
+    keyring.set_keyring(backend)
+    assert keychain.describe() == said
+    # as keyring picks on a desktop: a chain of backends, of which the first that works is used
+    chain = type("Chain", (chainer.ChainerBackend,), {"backends": [fail.Keyring(), backend]})
+    keyring.set_keyring(chain())
+    assert keychain.describe() == said

@@ -1,5 +1,10 @@
 """Errors every layer raises and every front end shows as they are."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from carehome_share.domain.model import Role
+
 
 class CarehomeError(Exception):
     """Base for errors whose message is meant for the person using the app."""
@@ -12,6 +17,15 @@ class ValidationError(CarehomeError, ValueError):
         self.field = field
         self.expected = expected
         super().__init__(f"{field}: {expected}")
+
+
+class RoleNeeded(ValidationError):
+    """The account holds several roles and none was chosen: `roles` are the ones to offer."""
+
+    def __init__(self, roles: "list[Role]") -> None:
+        self.roles = roles
+        labels = " or ".join(role.label for role in roles)
+        super().__init__("role", f"you hold several roles: choose one to work as ({labels})")
 
 
 class NotFound(ValidationError):

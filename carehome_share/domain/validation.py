@@ -182,7 +182,7 @@ def choices(field: str, values: object, enum: type[E], *, required: bool = True)
         raise ValidationError(field, "a list of values")
     picked = {choice(field, v, enum) for v in values}
     if required and not picked:
-        raise ValidationError(field, "at least one value")
+        raise ValidationError(field, "none chosen: choose at least one")
     return [m for m in enum if m in picked]
 
 

@@ -35,5 +35,5 @@ class ChangePasswordDialog(FormDialog):
         new = self.form.value("new_password")
         auth.check_password_strength("new_password", new, self.staff.username, self.staff.full_name)
         if new != self.form.value("new_password_again"):
-            raise ValidationError("new_password_again", "the same password again")
+            raise ValidationError("new_password_again", "the two passwords differ")
         auth.change_own_password(self.ctx, self.form.value("current_password"), new)

@@ -1,15 +1,16 @@
 """Forms whose errors appear beside the field that caused them, and small shared widgets."""
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone  # not Qt: 10 ms at start-up
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone, Signal  # not Qt: 10 ms at start
+from PySide6.QtGui import QAction, QFont, QShowEvent
 from PySide6.QtWidgets import (
+    QCalendarWidget,
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
@@ -17,12 +18,16 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
+    QWidgetAction,
 )
 
 from carehome_share.domain.errors import CarehomeError, PermissionDenied, ValidationError
@@ -61,26 +66,119 @@ def password_field() -> QLineEdit:
 FIRST_DAY, LAST_DAY = QDate(FIRST_YEAR, 1, 1), QDate(LAST_YEAR, 12, 31)  # as the services take
 # Every end date is the last day something holds, to midnight at its end.
 LAST_DAY_HINT = "The last day it holds: through the end of that day (UK time)"
+_TYPED_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d+)")
 
 
-def date_edit(initial: date | None = None, blank: str | None = None) -> QDateEdit:
-    """A date picker in UK format, from 1900 to 2100. With `blank`, the date may be left out and
-    shows that text ("not set", "no expiry") until one is picked."""
-    edit = QDateEdit()
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("dd/MM/yyyy")
-    edit.setDateRange(FIRST_DAY, LAST_DAY)
-    if blank is not None:
-        edit.setSpecialValueText(blank)
-        edit.setDate(edit.minimumDate() if initial is None else QDate(initial))
-    else:
-        edit.setDate(QDate(initial or date.today()))
-    return edit
+class DateEdit(QWidget):
+    """A date typed as dd/mm/yyyy (or d/m/yyyy) or picked from a calendar. Typed text is read
+    only when the form is submitted, so a half-typed date is never rewritten under the fingers
+    (as QDateEdit does). An optional one may be left empty: it then shows its `blank` text."""
+
+    changed = Signal()
+
+    def __init__(self, initial: date | None, blank: str | None, opens_at: date) -> None:
+        super().__init__()
+        from PySide6.QtCore import Qt  # here, not at import: the login window needs no dates
+
+        self.blank, self.opens_at = blank, opens_at
+        self.line = QLineEdit()
+        self.line.setPlaceholderText(f"{blank} (dd/mm/yyyy)" if blank else "dd/mm/yyyy")
+        # wide enough for that, where a row of filters would squeeze it
+        self.line.setMinimumWidth(
+            self.line.fontMetrics().horizontalAdvance(self.line.placeholderText()) + 24
+        )
+        self.line.setClearButtonEnabled(blank is not None)  # emptying it is a choice too
+        self.line.textChanged.connect(self.changed)
+        self.calendar = QCalendarWidget()
+        self.calendar.setDateRange(FIRST_DAY, LAST_DAY)
+        self.calendar.setFirstDayOfWeek(Qt.DayOfWeek.Monday)
+        self.calendar.clicked.connect(self._picked)
+        self.calendar.activated.connect(self._picked)
+        holder = QWidgetAction(self)
+        holder.setDefaultWidget(self.calendar)
+        self.menu = QMenu(self)
+        self.menu.addAction(holder)
+        self.menu.aboutToShow.connect(self._show_month)
+        self.pick = QToolButton()
+        self.pick.setText("▾")
+        self.pick.setStyleSheet("QToolButton::menu-indicator { image: none; }")  # one arrow
+        self.pick.setAccessibleName("Pick from a calendar")
+        self.pick.setToolTip("Pick from a calendar (Alt+Down)")
+        self.pick.setMenu(self.menu)
+        self.pick.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.pick.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Alt+Down opens it from the field
+        open_calendar = QAction(self.line, shortcut="Alt+Down", triggered=self.pick.showMenu)
+        open_calendar.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.line.addAction(open_calendar)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        row.addWidget(self.line, 1)
+        row.addWidget(self.pick)
+        self.setFocusProxy(self.line)
+        self.setDate(initial)
+
+    def setDate(self, day: date | QDate | None) -> None:
+        if isinstance(day, QDate):
+            day = day.toPython()
+        self.line.setText("" if day is None else f"{day:%d/%m/%Y}")
+
+    def date(self, field: str = "") -> date | None:
+        """The date typed or picked; None when an optional one is empty. A ValidationError for
+        `field`, naming the field as its label does, when the text is not a date the app takes."""
+        text = self.line.text().strip()
+        name = self.accessibleName() or "This date"
+        if not text:
+            if self.blank is not None:
+                return None
+            raise ValidationError(field, f"{name}: a date is needed, as dd/mm/yyyy")
+        match = _TYPED_DATE.fullmatch(text)
+        if match is None:
+            raise ValidationError(field, f"{name}: type the date as dd/mm/yyyy, not {text!r}")
+        day, month, year = (int(n) for n in match.groups())
+        if len(match[3]) != 4:
+            raise ValidationError(field, f"{name}: type the year in full ({text!r})")
+        try:
+            typed = date(year, month, day)
+        except ValueError:
+            raise ValidationError(field, f"{name}: {text} is not a day on the calendar") from None
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValidationError(
+                field, f"{name}: {text} is not between {FIRST_YEAR} and {LAST_YEAR}"
+            )
+        return typed
+
+    def _show_month(self) -> None:
+        """The calendar opens at the date typed, or else where one is likely to be."""
+        try:
+            shown = self.date() or self.opens_at
+        except ValidationError:
+            shown = self.opens_at
+        self.calendar.setSelectedDate(QDate(shown))
+        self.calendar.setFocus()
+
+    def _picked(self, day: QDate) -> None:
+        self.setDate(day)
+        self.menu.hide()
+        self.line.setFocus()
+
+
+def date_edit(
+    initial: date | None = None, blank: str | None = None, opens_at: date | None = None
+) -> DateEdit:
+    """A date field in UK format, from 1900 to 2100. Without `blank`, it starts at `initial` or
+    today. With `blank`, the date may be left out ("not set", "no end date") and starts empty
+    unless `initial` is given. The calendar opens at the date typed, else at `opens_at` or
+    today."""
+    today = date.today()
+    return DateEdit(initial if blank is not None else initial or today, blank, opens_at or today)
 
 
 class ClockTimeEdit(QWidget):
     """A date and time as a UK clock shows it. The services refuse a time the clocks skip; for
     one they pass twice (the night they go back) a choice of which appears beside it."""
+
+    changed = Signal()
 
     CHOICES = (
         ("which one?", ""),
@@ -110,6 +208,8 @@ class ClockTimeEdit(QWidget):
         row.addWidget(self.which)
         self.setFocusProxy(self.edit)
         self.edit.dateTimeChanged.connect(self._offer_choice)
+        self.edit.dateTimeChanged.connect(self.changed)
+        self.which.currentIndexChanged.connect(self.changed)
         self._offer_choice()
 
     def wall_time(self) -> datetime:
@@ -143,10 +243,20 @@ def text_box(height: int = 70) -> QPlainTextEdit:
     return box
 
 
-def date_value(edit: QDateEdit) -> date | None:
-    if edit.specialValueText() and edit.date() == edit.minimumDate():
-        return None
-    return edit.date().toPython()  # type: ignore[no-any-return]
+def edited(widget: QWidget) -> Any:
+    """The signal a field gives when the person changes it; our composite fields (dates, clock
+    times, check lists) each give `changed`."""
+    if isinstance(widget, QLineEdit):
+        return widget.textEdited
+    if isinstance(widget, QPlainTextEdit):
+        return widget.textChanged
+    if isinstance(widget, QComboBox):
+        return widget.currentIndexChanged
+    if isinstance(widget, QCheckBox):
+        return widget.toggled
+    if isinstance(widget, QSpinBox):
+        return widget.valueChanged
+    return widget.changed  # type: ignore[attr-defined]
 
 
 class Form(QWidget):
@@ -179,9 +289,18 @@ class Form(QWidget):
         row_label.setBuddy(widget)
         self.layout_.addRow(row_label, box)
         widget.setAccessibleName(label.replace("&", "").rstrip(":"))
+        edited(widget).connect(error.hide)  # the message was about what is being changed now
         self.fields[name] = widget
         self.errors[name] = error
         return widget
+
+    def first_input(self) -> QWidget | None:
+        """The first field that can be typed in or changed, where a dialog's typing starts."""
+        for widget in self.fields.values():
+            read_only = isinstance(widget, QLineEdit | QPlainTextEdit) and widget.isReadOnly()
+            if widget.isVisibleTo(self) and widget.isEnabled() and not read_only:
+                return widget
+        return None
 
     def value(self, name: str) -> Any:
         widget = self.fields[name]
@@ -191,8 +310,8 @@ class Form(QWidget):
             return widget.toPlainText()
         if isinstance(widget, QComboBox):
             return widget.currentData()
-        if isinstance(widget, QDateEdit):
-            return date_value(widget)
+        if isinstance(widget, DateEdit):
+            return widget.date(name)
         if isinstance(widget, ClockTimeEdit):
             return widget.value()
         if isinstance(widget, QCheckBox):
@@ -240,6 +359,13 @@ class FormDialog(QDialog):
 
     def submit(self) -> Any:  # overridden: call the service, return its result
         raise NotImplementedError
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Typing starts in the form, never on a button (where Space would submit it): in the
+        field a dialog chose, or else its first one."""
+        super().showEvent(event)
+        if not self.form.isAncestorOf(self.focusWidget()) and (first := self.form.first_input()):
+            first.setFocus()
 
     def _submit(self) -> None:
         self.form.clear_errors()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from carehome_share.domain.errors import AuthenticationFailed, ValidationError
+from carehome_share.domain.errors import AuthenticationFailed, RoleNeeded, ValidationError
 from carehome_share.gui.forms import FormDialog, heading, password_field
 
 if TYPE_CHECKING:
@@ -42,11 +42,20 @@ class LoginDialog(FormDialog):
         self.body.insertWidget(0, self.title)
         self.username = self.form.add("username", "&Username:", QLineEdit())
         self.password = self.form.add("password", "&Password:", password_field())
-        self.role = QComboBox()  # the roles are listed by attach(), with the database
-        self.role.addItem("my role", None)
-        self.form.add("role", "Work &as:", self.role, "Only needed if you hold several roles")
+        # Shown only to someone holding several roles, once their password is known to be
+        # right, with their own roles: nobody else learns who holds which.
+        self.role = QComboBox()
+        self.form.add("role", "Work &as:", self.role, "One role at a time, for this login")
+        self._show_roles([])
+        self.username.textEdited.connect(lambda _text: self._show_roles([]))
         self.ok_button.setEnabled(False)
         self.username.setFocus()
+
+    def _show_roles(self, roles: "list[Role]") -> None:
+        self.role.clear()
+        for role in roles:
+            self.role.addItem(role.label, role)
+        self.form.layout_.setRowVisible(self.role.parentWidget(), bool(roles))
 
     def attach(
         self,
@@ -57,10 +66,6 @@ class LoginDialog(FormDialog):
     ) -> None:
         """The services are ready: logging in can start. `title` is the home's name, or the
         database file's name while it is not open yet."""
-        from carehome_share.domain.model import Role  # after the window is up: a quicker start
-
-        for role in Role:
-            self.role.addItem(role.label, role)
         self.log_in = log_in
         self.show_title(title)
         if demo_accounts:
@@ -127,6 +132,7 @@ class LoginDialog(FormDialog):
         self.body.insertWidget(3, self.demo_accounts)
 
     def _fill(self, username: str, password: str) -> None:
+        self._show_roles([])  # another person
         self.username.setText(username)
         self.password.setText(password)
 
@@ -139,3 +145,6 @@ class LoginDialog(FormDialog):
         except AuthenticationFailed as exc:
             self.password.clear()
             raise ValidationError("password", str(exc)) from exc
+        except RoleNeeded as exc:
+            self._show_roles(exc.roles)
+            raise

@@ -7,6 +7,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -150,6 +151,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.residents = ResidentsPage(ctx, background)
         self.residents.panel.open_session.connect(self.open_session)
+        self.residents.done.connect(self.say)
         self.tabs.addTab(self.residents, "&Residents")
         self.my_sessions: MySessionsPage | None = None
         if login.role is Role.NURSE:
@@ -265,11 +267,14 @@ class MainWindow(QMainWindow):
         self.open_dialog.open()
 
     def _session_opened(self, record: ResidentRecord) -> None:
-        session = self.open_dialog.session if self.open_dialog else None
-        self.open_dialog = None
-        if session is not None:
-            self._show_session(session, record)
-        elif self.my_sessions is not None:
+        asked, self.open_dialog = self.open_dialog, None
+        if asked is not None and asked.session is not None:
+            self._show_session(asked.session, record)
+            return
+        call = asked.call_dialog if asked is not None else None
+        if call is not None and call.result() == QDialog.DialogCode.Accepted:
+            self.say(f"Call to the GP practice logged: {record.resident.full_name}.")
+        if self.my_sessions is not None:
             self.my_sessions.reload()  # a refusal or a logged call
 
     def resume_session(self, session: AccessSession) -> None:

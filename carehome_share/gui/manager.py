@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,7 +49,6 @@ from carehome_share.gui.forms import (
     FormDialog,
     attempt,
     date_edit,
-    date_value,
     error_label,
     heading,
     password_field,
@@ -87,6 +86,7 @@ from carehome_share.services import (
     settings,
 )
 from carehome_share.services import staff as staff_service
+from carehome_share.services.auth import USERNAME_RULE
 from carehome_share.services.context import Context
 from carehome_share.store.audit import AuditEntry, VerifyResult
 
@@ -114,35 +114,61 @@ def add_resident_actions(page: ResidentsPage, ctx: Context) -> None:
         assert panel.details is not None
         return panel.details.record
 
-    # (text, dialog, enabled for the selected resident when)
-    actions: list[tuple[str, Callable[[], QDialog], Callable[[], bool] | None]] = [
-        ("Add res&ident", lambda: ResidentDialog(ctx, None, page), None),
-        ("Edit &details", lambda: ResidentDialog(ctx, chosen_resident(), page), lambda: True),
+    # (text, dialog, enabled for the selected resident when, what the status bar says after)
+    actions: list[
+        tuple[str, Callable[[], QDialog], Callable[[], bool] | None, Callable[[Any], str]]
+    ] = [
+        (
+            "Add res&ident",
+            lambda: ResidentDialog(ctx, None, page),
+            None,
+            lambda d: f"Resident added: {d.result_value.full_name}.",
+        ),
+        (
+            "Edit &details",
+            lambda: ResidentDialog(ctx, chosen_resident(), page),
+            lambda: True,
+            lambda d: f"Details saved: {d.result_value.full_name}.",
+        ),
         (
             "Ad&mit / readmit",
             lambda: AdmitDialog(ctx, chosen_resident(), page),
             lambda: not panel.listing.current,  # type: ignore[union-attr]
+            lambda d: f"Admitted: {d.resident.full_name}.",
         ),
         (
             "Disc&harge",
             lambda: DischargeDialog(ctx, chosen_resident(), page),
             lambda: panel.listing.current,  # type: ignore[union-attr]
+            lambda d: f"Discharged: {d.resident.full_name}.",
         ),
         (
             "Record &consent",
             lambda: ConsentDialog(ctx, chosen_resident(), page),
             lambda: panel.details is not None,
+            decision_recorded,
         ),
         (
             "&Withdraw / objection",
             lambda: WithdrawDialog(ctx, chosen_record(), page),
             lambda: panel.details is not None,
+            decision_recorded,
         ),
     ]
+
+    def run(make: Callable[[], QDialog], said: Callable[[Any], str]) -> None:
+        dialog = make()
+
+        def done() -> None:
+            changed()
+            page.done.emit(said(dialog))
+
+        open_dialog(dialog, done)
+
     grid = QGridLayout()
     needing_resident: list[tuple[QPushButton, Callable[[], bool]]] = []
-    for i, (text, dialog, when) in enumerate(actions):
-        push = button(text, lambda _=False, make=dialog: open_dialog(make(), changed))
+    for i, (text, dialog, when, said) in enumerate(actions):
+        push = button(text, lambda _=False, make=dialog, said=said: run(make, said))
         grid.addWidget(push, i // 3, i % 3)
         if when is not None:
             needing_resident.append((push, when))
@@ -169,6 +195,10 @@ def add_resident_actions(page: ResidentsPage, ctx: Context) -> None:
     update()
 
 
+def decision_recorded(dialog: "ConsentDialog | WithdrawDialog") -> str:
+    return f"{CONSENT_KINDS[dialog.result_value.kind]}: recorded for {dialog.resident.full_name}."
+
+
 class ResidentDialog(FormDialog):
     """Add a resident, or correct one's details, room or registered GP practice."""
 
@@ -179,7 +209,9 @@ class ResidentDialog(FormDialog):
         super().__init__(title, "&Save" if resident else "&Add resident", parent)
         self.ctx, self.resident = ctx, resident
         nhs, given, family, room = QLineEdit(), QLineEdit(), QLineEdit(), QLineEdit()
-        born = date_edit(blank="not set")
+        today = uk_date(ctx.now())
+        # most residents are old: the calendar opens at a likely year, not at this one
+        born = date_edit(blank="not set", opens_at=today.replace(year=today.year - 80, day=1))
         gp = QComboBox()
         self.form.add("nhs_number", "&NHS number:", nhs, "10 digits")
         self.form.add("given_name", "&Given name:", given)
@@ -196,7 +228,7 @@ class ResidentDialog(FormDialog):
         nhs.setReadOnly(True)
         given.setText(resident.given_name)
         family.setText(resident.family_name)
-        born.setDate(QDate(resident.date_of_birth))
+        born.setDate(resident.date_of_birth)
         gp.setCurrentIndex(next(i for i, p in enumerate(listed) if p.id == resident.practice_id))
         room.setText(resident.room)
         self.before = {name: self.form.value(name) for name in self.CHANGEABLE}
@@ -502,7 +534,7 @@ class StaffDialog(FormDialog):
         username, name, pin = QLineEdit(), QLineEdit(), QLineEdit()
         signed, trained = date_edit(blank="not set"), date_edit(blank="not set")
         self.roles = CheckList(list(Role))
-        form.add("username", "&Username:", username, "e.g. nurse.amira")
+        form.add("username", "&Username:", username, f"{sentence(USERNAME_RULE)}, e.g. nurse.amira")
         form.add("full_name", "Full &name:", name)
         form.add("roles", "&Roles:", self.roles, "Someone with several roles picks one at login")
         form.add("nmc_pin", "NMC &PIN:", pin, "Needed for the nurse role, e.g. 12A3456E")
@@ -529,12 +561,8 @@ class StaffDialog(FormDialog):
         name.setText(member.full_name)
         self.roles.set_checked(member.roles)
         pin.setText(member.nmc_pin or "")
-        for edit, day in (
-            (signed, member.confidentiality_signed_on),
-            (trained, member.ig_training_on),
-        ):
-            if day:
-                edit.setDate(QDate(day))
+        signed.setDate(member.confidentiality_signed_on)
+        trained.setDate(member.ig_training_on)
         self.before = self._values()
 
     def _values(self) -> dict[str, Any]:
@@ -853,8 +881,8 @@ class AuditPage(QWidget):
             filters.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
         self.resident.textChanged.connect(self._filter)
         self.staff.textChanged.connect(self._filter)
-        self.since.dateChanged.connect(self._filter)
-        self.until.dateChanged.connect(self._filter)
+        self.since.changed.connect(self._filter)
+        self.until.changed.connect(self._filter)
         self.outcome.currentIndexChanged.connect(self._filter)
         self.count = QLabel()
         self.count.setAccessibleName("Entries shown")
@@ -886,12 +914,12 @@ class AuditPage(QWidget):
         self._count()
 
     def _filter(self) -> None:
+        try:
+            since, until = self.since.date(), self.until.date()
+        except ValidationError:
+            return  # a date still being typed: the rows stay as they are until it reads
         self.filter.set_filters(
-            self.resident.text(),
-            self.staff.text(),
-            date_value(self.since),
-            date_value(self.until),
-            self.outcome.currentData(),
+            self.resident.text(), self.staff.text(), since, until, self.outcome.currentData()
         )
         self._count()
 
@@ -998,6 +1026,7 @@ class SettingsPage(QWidget):
             self.form.add(
                 name, SETTING_LABELS[name], box, f"{sentence(meaning)} (default {default})."
             )
+            box.lineEdit().returnPressed.connect(self.save)  # as Return does in a dialog
             self.boxes[name] = box
         self.saved: dict[str, int] = {}
         self.status = QLabel()

@@ -184,6 +184,8 @@ def consent_text(record, today) -> str:
 class ResidentsPage(QWidget):
     """Search and list on the left, the chosen resident on the right."""
 
+    done = Signal(str)  # what was just done, for the status bar
+
     def __init__(self, ctx: Context, background: Background, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx, self.background = ctx, background

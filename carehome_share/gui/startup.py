@@ -95,7 +95,10 @@ class _ManagerPage(_FormPage):
         self.wizard_ = wizard
         self.form.add("full_name", "&Full name:", QLineEdit())
         self.form.add(
-            "username", "&Username:", QLineEdit(), "Letters, digits and dots, e.g. mary.manager"
+            "username",
+            "&Username:",
+            QLineEdit(),
+            f"{sentence(auth.USERNAME_RULE)}, e.g. mary.manager",
         )
         self.form.add(
             "password",
@@ -116,7 +119,7 @@ class _ManagerPage(_FormPage):
         password = self.form.value("password")
         auth.check_password_strength("password", password, username, full_name, home_name)
         if password != self.form.value("password_again"):
-            raise ValidationError("password_again", "the same password again")
+            raise ValidationError("password_again", "the two passwords differ")
         self.wizard_.create_database()
 
 

@@ -63,6 +63,8 @@ class Table(QTableView):
 class CheckList(QWidget):
     """A checkbox for each member of an enumeration that has a `label`."""
 
+    changed = Signal()
+
     def __init__(self, members: list[Any], columns: int = 2) -> None:
         super().__init__()
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -72,6 +74,7 @@ class CheckList(QWidget):
         for i, member in enumerate(members):
             box = QCheckBox(member.label)
             grid.addWidget(box, i // columns, i % columns)
+            box.toggled.connect(self.changed)
             self.boxes[member] = box
         self.setFocusProxy(next(iter(self.boxes.values())))
 

@@ -12,7 +12,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from carehome_share.domain import validation as v
-from carehome_share.domain.errors import AuthenticationFailed, CarehomeError, ValidationError
+from carehome_share.domain.errors import (
+    AuthenticationFailed,
+    CarehomeError,
+    RoleNeeded,
+    ValidationError,
+)
 from carehome_share.domain.model import Role, Staff
 from carehome_share.services.context import Context, Login, Tx, actor_of, perform
 from carehome_share.services.settings import setting
@@ -84,12 +89,20 @@ def set_up_home(
     return staff
 
 
+# The one rule, in the hints beside username fields and in the error.
+USERNAME_RULE = "letters a to z, digits, dots, dashes or underscores"
+
+
 def parse_username(value: object) -> str:
     username = v.single_line("username", value, max_len=40)
-    if not username.replace(".", "").replace("-", "").replace("_", "").isalnum() or not (
-        username.isascii()
-    ):
-        raise ValidationError("username", "letters, digits, dots, dashes or underscores only")
+    wrong = next(
+        (ch for ch in username if not (ch.isascii() and ch.isalnum()) and ch not in ".-_"), None
+    )
+    if wrong is not None:
+        shown = "a space" if wrong == " " else repr(wrong)
+        raise ValidationError(
+            "username", f"{shown} cannot be in a username: use only {USERNAME_RULE}"
+        )
     return username.lower()
 
 
@@ -255,14 +268,18 @@ def _message(problem: str) -> str:
 
 
 def _chosen_role(staff: Staff, role: Role | str | None) -> Role:
-    held = ", ".join(r.value for r in Role if r in staff.roles)
+    held = [r for r in Role if r in staff.roles]
     if role is None:
-        if len(staff.roles) == 1:
-            return next(iter(staff.roles))
-        raise ValidationError("role", f"choose the role to work under: one of {held}")
+        if len(held) == 1:
+            return held[0]
+        raise RoleNeeded(held)
     chosen = v.choice("role", role, Role)
     if chosen not in staff.roles:
-        raise ValidationError("role", f"one of the roles this account holds: {held}")
+        raise ValidationError(
+            "role",
+            f"this account does not hold the role {chosen.label}; it holds "
+            + " and ".join(r.label for r in held),
+        )
     return chosen
 
 

@@ -45,8 +45,12 @@ def add_resident(
             room=v.single_line("room", room, max_len=20, required=False),
         )
         check_chi_date_of_birth(resident.nhs_number, resident.date_of_birth)
-        if repo.find_resident_by_nhs(tx.conn, resident.nhs_number):
-            raise ValidationError("nhs_number", "an NHS number not already registered here")
+        if same := repo.find_resident_by_nhs(tx.conn, resident.nhs_number):
+            raise ValidationError(
+                "nhs_number",
+                f"this NHS number is already registered here ({same.full_name}, born "
+                f"{same.date_of_birth:%d/%m/%Y}, resident {same.id})",
+            )
         resident = replace(resident, id=repo.insert_resident(tx.conn, resident, tx.now))
         tx.resident_id = resident.id
         tx.details.update(nhs_number=resident.nhs_number, practice_id=resident.practice_id)

@@ -70,9 +70,7 @@ def add_staff(
         )
         check_password_strength("password", password, staff.username, staff.full_name)
         if repo.find_staff(tx.conn, staff.username) is not None:
-            raise ValidationError(
-                "username", f"a username not already in use ('{staff.username}' is)"
-            )
+            raise ValidationError("username", f"the username '{staff.username}' is already in use")
         staff = replace(staff, id=repo.insert_staff(tx.conn, staff, "", tx.now))
         _give_slot(ctx, tx, staff.username, password)
         tx.details.update(_summary(staff))

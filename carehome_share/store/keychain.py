@@ -42,7 +42,20 @@ def describe() -> str:
             "protects their key to the database"
         )
     backend = keyring.get_keyring()
-    return f"the operating system keychain ({getattr(backend, 'name', type(backend).__name__)})"
+    if isinstance(backend, chainer.ChainerBackend):  # the first that works is the one used
+        backend = next(b for b in backend.backends if not _insecure(b))
+    module = type(backend).__module__.rsplit(".", 1)[-1]
+    return _KEYCHAIN_NAMES.get(module, "the system keychain")
+
+
+# Where keyring's backends keep secrets, as the people using those systems know them.
+_KEYCHAIN_NAMES = {
+    "SecretService": "the system keychain (GNOME Keyring / Secret Service)",
+    "libsecret": "the system keychain (GNOME Keyring / Secret Service)",
+    "kwallet": "the system keychain (KDE Wallet)",
+    "macOS": "the macOS Keychain",
+    "Windows": "Windows Credential Manager",
+}
 
 
 def device_entry(home_id: str) -> str:

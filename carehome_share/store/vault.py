@@ -105,6 +105,19 @@ class WrongKey(VaultError):
         )
 
 
+class WrongRecoveryCode(WrongKey):
+    """A well-formed recovery code (its check characters catch a typo) that does not open the
+    file: every page fails its check, so it is another key, not damage (see WrongPassphrase)."""
+
+    def __init__(self) -> None:
+        VaultError.__init__(
+            self,
+            "Wrong recovery code: it does not open this file. It may be another home's code, or "
+            "one from before the database was given a new key. Nothing has been changed. Use "
+            "this home's latest recovery sheet.",
+        )
+
+
 class DamagedDatabase(WrongKey):
     """The key is right, but pages of the file are damaged or missing. A WrongKey, so every
     unlock screen that offers the recovery code and the backup offers them here too."""
@@ -525,6 +538,8 @@ def _unlock(path: Path, key_pragma: str, source: str) -> Connection:
             raise DamagedDatabase(damage) from exc
         if source == "passphrase":  # typed by a person: every page failing means a typo
             raise WrongPassphrase() from exc
+        if source == "recovery code":
+            raise WrongRecoveryCode() from exc
         raise WrongKey(source) from exc
     return conn
 

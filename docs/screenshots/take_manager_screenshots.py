@@ -7,8 +7,8 @@ Saves docs/screenshots/manager-*.png. The data are synthetic (carehome_share.dem
 """
 
 import shutil
+from datetime import date
 
-from PySide6.QtCore import QDate
 from shots import save, settle  # beside this script
 
 from carehome_share import demo
@@ -84,7 +84,7 @@ def main() -> None:
         practices = window.tabs.widget(2)
         assert isinstance(practices, manager.PracticesPage)
         agreement = manager.AgreementDialog(ctx, practices.practices.chosen(), window)
-        agreement.form.fields["ends_on"].setDate(QDate(2027, 3, 31))
+        agreement.form.fields["ends_on"].setDate(date(2027, 3, 31))
         agreement.show()
         save(agreement, "manager-agreement-dialog", window)
         agreement.close()

@@ -106,6 +106,7 @@ def test_best_interests_consent_then_withdrawal_refuses_the_next_nurse(
     qtbot.waitUntil(lambda: page.model.rowCount() == 1 and not window.busy.isVisible())
     page.table.selectRow(0)
     assert panel.name.text() == "Edith Lowe"
+    assert window.statusBar().currentMessage() == "Resident added: Edith Lowe."
     assert "Not resident: no admission recorded" in panel.facts.text()
     assert not find_button(panel, "Discharge").isEnabled()
 
@@ -113,6 +114,7 @@ def test_best_interests_consent_then_withdrawal_refuses_the_next_nurse(
     ok(qtbot, dialog_of(qtbot, manager.AdmitDialog))
     qtbot.waitUntil(lambda: find_button(panel, "Discharge").isEnabled())
     assert "Resident since 21/11/2026 10:00 (long-term)" in panel.facts.text()
+    assert window.statusBar().currentMessage() == "Admitted: Edith Lowe."
     assert "No consent in force" in panel.consent.text()
 
     press(qtbot, panel, "Record consent")
@@ -135,6 +137,7 @@ def test_best_interests_consent_then_withdrawal_refuses_the_next_nurse(
     ok(qtbot, form)
     qtbot.waitUntil(lambda: closed(form) and "Consent in force" in panel.consent.text())
     assert "best-interests decision (Helen Carter)" in panel.consent.text()
+    assert window.statusBar().currentMessage() == "Consent given: recorded for Edith Lowe."
     resident_id = panel.listing.resident.id
     latest = consent.consent_in_force(home.ctx, resident_id).latest
     assert (latest.kind, latest.decided_by, latest.lacks_capacity) == (
@@ -151,6 +154,13 @@ def test_best_interests_consent_then_withdrawal_refuses_the_next_nurse(
     ok(qtbot, withdraw)
     qtbot.waitUntil(lambda: closed(withdraw) and "No consent in force" in panel.consent.text())
     assert "consent was withdrawn by the resident on 21/11/2026" in panel.consent.text()
+    assert window.statusBar().currentMessage() == "Consent withdrawn: recorded for Edith Lowe."
+
+    home.clock.advance(hours=2)
+    press(qtbot, panel, "Discharge")
+    ok(qtbot, dialog_of(qtbot, manager.DischargeDialog))
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Discharged: Edith Lowe.")
+    assert "Not resident: discharged 21/11/2026 12:00" in panel.facts.text()
 
     with pytest.raises(AccessRefused) as refused:
         access.open_access_session(
@@ -427,7 +437,7 @@ def test_audit_viewer_filters_refusals_and_verifies_the_chain(
     page.staff.clear()
     page.since.setDate(QDate(2026, 11, 22))
     assert shown() == []
-    page.since.setDate(page.since.minimumDate())  # "not set"
+    page.since.setDate(None)  # "not set"
     assert len(shown()) == 1
 
     press(qtbot, page, "Verify audit chain")

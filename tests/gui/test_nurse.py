@@ -83,6 +83,7 @@ def test_nurse_opens_ticks_and_closes_a_session(qtbot, home: Home, open_window) 
     stored = repo.get_session(home.ctx.conn, stored.id)
     assert stored.close_kind.value == "closed"
     assert window.session_window is None
+    assert window.statusBar().currentMessage() == "GP record session closed."
     assert window.my_sessions.model.rowCount() == 1
     assert window.my_sessions.model.index(0, SessionsModel.SECTIONS).data() == "Medications"
 
@@ -113,6 +114,8 @@ def test_refused_nurse_sees_every_reason_and_logs_a_call(qtbot, home: Home, open
     contact = home.ctx.conn.execute("SELECT refusal_id, spoke_to FROM gp_contact").fetchone()
     assert contact == (dialog.refusal.refusal_id, "Dr Priya Practice, duty GP")
     assert window.session_window is None
+    message = window.statusBar().currentMessage()
+    assert message == f"Call to the GP practice logged: {resident.full_name}."
 
 
 def test_a_short_justification_is_an_input_mistake_not_a_refusal(

@@ -73,7 +73,7 @@ def test_first_run_wizard_creates_a_database_the_manager_opens_with_their_passwo
     assert wizard.home_page.form.errors["home_name"].isVisible()
     assert wizard.home_page.form.errors["home_name"].text() == "Must not be empty"
     _fill_home_and_manager(qtbot, wizard)
-    assert "device secret kept in the operating system keychain" in (
+    assert "device secret kept in the system keychain, opens" in (
         wizard.manager_page.key_note.text()
     )
     assert wizard.vault is not None and db_path.exists()
@@ -124,11 +124,29 @@ def test_weak_or_mismatched_manager_password_is_shown_beside_the_field(
     wizard.show()
     _fill_home_and_manager(qtbot, wizard, again="manager password 2")
     form = wizard.manager_page.form
-    assert form.errors["password_again"].text() == "The same password again"
+    assert form.errors["password_again"].text() == "The two passwords differ"
     _type(qtbot, form.fields["password"], "rosecourt1")
     _next(qtbot, wizard)
     assert form.errors["password"].text().startswith("A password that is hard to guess")
     assert not form.errors["password_again"].isVisible()
+    assert not db_path.exists()
+
+
+def test_the_username_hint_and_its_error_state_the_same_rule(qtbot, db_path: Path) -> None:
+    wizard = SetupWizard(db_path)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    _type(qtbot, wizard.home_page.form.fields["home_name"], "Rose Court Care Home")
+    _next(qtbot, wizard)
+    form = wizard.manager_page.form
+    rule = "letters a to z, digits, dots, dashes or underscores"
+    assert form.hints["username"].text() == f"L{rule[1:]}, e.g. mary.manager"
+    _type(qtbot, form.fields["full_name"], "Mary Manager")
+    _type(qtbot, form.fields["username"], "mary manager")
+    _type(qtbot, form.fields["password"], WIZARD_PASSWORD)
+    _type(qtbot, form.fields["password_again"], WIZARD_PASSWORD)
+    _next(qtbot, wizard)
+    assert form.errors["username"].text() == f"A space cannot be in a username: use only {rule}"
     assert not db_path.exists()
 
 
@@ -429,7 +447,12 @@ def test_unlock_takes_the_recovery_code_and_never_offers_a_new_database(
     assert "13 groups of 5" in dialog.form.errors[recovery.FIELD].text()
     _type(qtbot, field, recovery.encode(bytes(32)))
     dialog.ok_button.click()
-    assert "Key mismatch" in dialog.form.errors[recovery.FIELD].text()
+    assert (
+        dialog.form.errors[recovery.FIELD]
+        .text()
+        .startswith("Wrong recovery code: it does not open this file.")
+    )
+    assert "Key mismatch" not in dialog.form.errors[recovery.FIELD].text()
     _type(qtbot, field, closed_home)
     dialog.ok_button.click()
     assert dialog.result() == dialog.DialogCode.Accepted
@@ -468,7 +491,7 @@ def test_a_temporary_password_is_changed_before_the_main_window(
     _type(qtbot, form.fields["new_password"], PASSWORD)
     _type(qtbot, form.fields["new_password_again"], PASSWORD + "!")
     dialog.ok_button.click()
-    assert form.errors["new_password_again"].text() == "The same password again"
+    assert form.errors["new_password_again"].text() == "The two passwords differ"
     assert dialog.isVisible() and desktop.window is None
     _type(qtbot, form.fields["new_password_again"], PASSWORD)
     dialog.ok_button.click()
@@ -491,15 +514,23 @@ def test_login_with_role_choice_and_wrong_password(qtbot, home: Home) -> None:
     dual = home.add_staff(["manager", "nurse"])
     home.ctx.login = None
     dialog = _login_dialog(qtbot, home.ctx)
+    dialog.show()
+    assert not dialog.role.isVisible()  # nobody learns who holds which role
     _type(qtbot, dialog.username, dual.username)
     _type(qtbot, dialog.password, "wrong password")
     dialog.ok_button.click()
     assert dialog.form.errors["password"].text() == "Wrong username or password."
-    assert dialog.password.text() == ""
+    assert dialog.password.text() == "" and not dialog.role.isVisible()
     _type(qtbot, dialog.password, PASSWORD)
     dialog.ok_button.click()
-    assert "choose the role" in dialog.form.errors["role"].text().lower()
-    dialog.role.setCurrentIndex(dialog.role.findData(Role.NURSE))
+    assert dialog.form.errors["role"].text() == (
+        "You hold several roles: choose one to work as (Registered manager or Registered nurse)"
+    )
+    assert dialog.role.isVisible() and dialog.focusWidget() is dialog.role
+    offered = [dialog.role.itemText(i) for i in range(dialog.role.count())]
+    assert offered == ["Registered manager", "Registered nurse"]  # hers only
+    qtbot.keyClick(dialog.role, Qt.Key.Key_Down)  # the nurse
+    assert not dialog.form.errors["role"].isVisible()
     _type(qtbot, dialog.password, PASSWORD)
     dialog.ok_button.click()
     assert dialog.result() == dialog.DialogCode.Accepted
