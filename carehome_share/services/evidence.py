@@ -45,20 +45,12 @@ def _entry(row: tuple[object, ...]) -> dict[str, Any]:
 def previous_report(conn: Connection, practice_id: int) -> dict[str, Any] | None:
     """What the last GP access report or FHIR export with evidence made for this practice
     recorded: its signed tree head and the running numbers it covered."""
-    latest: dict[str, Any] | None = None
-    for action, document in _SENT:
-        for details in practice_log.details_newest_first(conn, practice_id, action):
-            if details.get("document") == document and "tree_head" in details:
-                if latest is None or _number(details) > _number(latest):
-                    latest = details
-                break
-    return latest
-
-
-def _number(details: dict[str, Any]) -> int:
-    """The practice's running number on the entry that recorded a document."""
-    practice = details.get("practice")
-    return int(practice["n"]) if isinstance(practice, dict) else 0
+    for action, details in practice_log.details_newest_first(
+        conn, practice_id, [action for action, _document in _SENT]
+    ):
+        if (action, details.get("document")) in _SENT and "tree_head" in details:
+            return details
+    return None
 
 
 def access_report_evidence(

@@ -9,7 +9,7 @@ gap, at the latest beside the practice's next report. `practice_entry` indexes t
 """
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,16 +105,17 @@ def number_of(row: tuple[object, ...]) -> int:
 
 
 def details_newest_first(
-    conn: Connection, practice_id: int, action: str
-) -> Iterator[dict[str, Any]]:
-    """The details of the practice's entries of one kind, the latest first."""
+    conn: Connection, practice_id: int, actions: Sequence[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The action and details of the practice's entries of the given kinds, the latest first."""
+    marks = ", ".join("?" * len(actions))
     cursor = conn.execute(
-        "SELECT a.details FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
-        "WHERE pe.practice_id = ? AND a.action = ? ORDER BY pe.n DESC",
-        (practice_id, action),
+        "SELECT a.action, a.details FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
+        f"WHERE pe.practice_id = ? AND a.action IN ({marks}) ORDER BY pe.n DESC",
+        (practice_id, *actions),
     )
-    for (details,) in cursor:
-        yield json.loads(details)
+    for action, details in cursor:
+        yield action, json.loads(details)
 
 
 def oldest_unreported(conn: Connection, practice_id: int) -> datetime | None:
