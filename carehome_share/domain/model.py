@@ -129,6 +129,7 @@ class Practice:
     name: str
     ods_code: str
     phone: str = ""
+    active: bool = True  # inactive: not offered for new residents; existing ones keep it
 
 
 @dataclass(frozen=True)
