@@ -77,14 +77,16 @@ def _uses(tx: Tx, practice: Practice) -> str:
     residents, agreements = repo.practice_records(tx.conn, practice.id)
     entries = practice_log.entries_besides(tx.conn, practice.id, _OWN_ACTIONS)
     counted = [
-        f"{n} {what}{'s' * (n != 1)}"
-        for n, what in (
-            (residents, "resident"),
-            (agreements, "data sharing agreement"),
-            (entries, "audit entry about its patients or reports"),
+        f"{n} {one if n == 1 else many}"
+        for n, one, many in (
+            (residents, "resident", "residents"),
+            (agreements, "data sharing agreement", "data sharing agreements"),
+            (entries, "audit entry", "audit entries"),
         )
         if n
     ]
+    if entries:
+        counted[-1] += " about its patients or reports"
     return " and ".join(", ".join(counted).rsplit(", ", 1))
 
 
