@@ -131,6 +131,10 @@ class Practice:
     phone: str = ""
     active: bool = True  # inactive: not offered for new residents; existing ones keep it
 
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} ({self.ods_code})"
+
 
 @dataclass(frozen=True)
 class Agreement:

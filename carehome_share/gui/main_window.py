@@ -163,6 +163,8 @@ class MainWindow(QMainWindow):
             manager.add_resident_actions(self.residents, ctx)
             for title, page in manager.manager_pages(ctx, background, self):
                 index = self.tabs.addTab(page, title)
+                if hasattr(page, "said"):
+                    page.said.connect(self.say)
                 if isinstance(page, manager.AttentionPage):
                     self.attention_index = index
                     page.counted.connect(self._show_attention_count)

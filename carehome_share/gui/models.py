@@ -250,11 +250,12 @@ class StaffModel(RowsModel):
 
 
 class PracticesModel(RowsModel):
-    NAME, ODS, PHONE = range(3)
+    NAME, ODS, PHONE, STATUS = range(4)
     COLUMNS: ClassVar[list[Column]] = [
         Column("GP practice", lambda p: p.name),
         Column("ODS code", lambda p: p.ods_code),
         Column("Phone", lambda p: p.phone),
+        Column("Status", lambda p: "Active" if p.active else "Inactive"),
     ]
 
 
