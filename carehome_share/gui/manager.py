@@ -1052,15 +1052,19 @@ class AttentionPage(QWidget):
     start for the badge."""
 
     counted = Signal(int)
+    chosen = Signal(object)  # the Attention item to open (double-click or Enter on its row)
 
     def __init__(self, ctx: Context, background: Background, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.background = background
         self.model = AttentionModel(self)
         self.table = Table(self.model, "Needs attention", AttentionModel.TEXT)
+        self.table.activated.connect(lambda index: self.chosen.emit(index.data(ROW_ROLE)))
         note = QLabel(
             f"Refusals and unusual sessions of the last {exceptions.LOOK_BACK_DAYS} days; consent "
-            "reviews, NMC checks and agreements falling due."
+            "reviews, NMC checks and agreements falling due. Overdue first, then what needs "
+            "seeing to now, then what is coming up. Double-click a row (or press Enter) to open "
+            "the resident, member of staff or GP practice it is about."
         )
         note.setWordWrap(True)
         layout = QVBoxLayout(self)

@@ -10,6 +10,7 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QPushButton, QWidget
 
 from carehome_share.domain.errors import AccessRefused, AuthenticationFailed
+from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
 from carehome_share.gui import manager
 from carehome_share.gui.forms import FormDialog
@@ -17,6 +18,7 @@ from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.models import (
     ROW_ROLE,
     AgreementsModel,
+    AttentionModel,
     AuditModel,
     PracticesModel,
     StaffModel,
@@ -542,6 +544,47 @@ def test_attention_badge_counts_a_refusal(qtbot, home: Home, window: MainWindow)
     assert page.model.item(0).kind == "refusal"
     assert window.tabs.tabText(window.attention_index) == "Needs &attention (1)"
     assert window.attention_action.text() == "Needs attention (1)"
+
+
+def test_attention_rows_open_the_member_of_staff_and_the_resident(
+    qtbot, home: Home, window: MainWindow
+) -> None:
+    """Enter on a lockout opens the Staff page with the nurse chosen (Clear lockout ready);
+    a double-click on a refusal opens the resident it refused."""
+    resident = home.add_resident(consent_by=None)
+    nurse = home.add_nurse()
+    station = nurse_context(home)
+    with pytest.raises(AccessRefused):
+        access.open_access_session(station, resident.id, "medication_check", "Checking doses")
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            auth.log_in(station, nurse.username, "guessing wrong")
+    page = window.tabs.widget(window.attention_index)
+    window.tabs.setCurrentIndex(window.attention_index)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2)
+    table = page.table
+
+    def row_of_kind(kind: str) -> int:
+        return next(r for r in range(2) if table.model().index(r, 0).data(ROW_ROLE).kind == kind)
+
+    lockout = row_of_kind("lockout")
+    assert table.model().index(lockout, AttentionModel.URGENCY).data() == "Now"
+    table.setFocus()
+    table.selectRow(lockout)
+    qtbot.keyClick(table, Qt.Key.Key_Return)
+    staff_page = window.tabs.currentWidget()
+    assert isinstance(staff_page, manager.StaffPage)
+    assert staff_page.table.chosen().username == nurse.username
+    assert find_button(staff_page, "Clear lockout").isEnabled()
+
+    window.tabs.setCurrentIndex(window.attention_index)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2 and not window.busy.isVisible())
+    cell = table.visualRect(table.model().index(row_of_kind("refusal"), AttentionModel.TEXT))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell.center())
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell.center())
+    assert window.tabs.currentWidget() is window.residents
+    qtbot.waitUntil(lambda: window.residents.panel.name.text() == resident.full_name)
+    assert window.residents.search.text() == format_nhs_number(resident.nhs_number)
 
 
 def test_settings_saved(qtbot, home: Home, window: MainWindow) -> None:
