@@ -161,8 +161,10 @@ class MainWindow(QMainWindow):
         self.disclosures = DisclosuresPage(ctx, background)
         self.attention_index = -1
         self.pages: dict[type, QWidget] = {}  # the manager's pages, by kind
+        self.first_steps: manager.FirstSteps | None = None
         if login.role is Role.MANAGER:
-            manager.add_resident_actions(self.residents, ctx)
+            self.first_steps = manager.add_resident_actions(self.residents, ctx)
+            self.first_steps.go.connect(lambda kind: self.tabs.setCurrentWidget(self.pages[kind]))
             for title, page in manager.manager_pages(ctx, background, self):
                 index = self.tabs.addTab(page, title)
                 self.pages[type(page)] = page
@@ -260,6 +262,8 @@ class MainWindow(QMainWindow):
         page = self.tabs.widget(index)
         if hasattr(page, "reload") and page is not self.residents:
             page.reload()
+        elif page is self.residents and self.first_steps is not None:
+            self.first_steps.refresh()  # done on another page, perhaps
 
     def _show_attention_count(self, count: int) -> None:
         label = f"Needs attention ({count})" if count else "Needs attention"

@@ -3,7 +3,7 @@ panel, and the Staff, GP practices, Audit, Needs attention, Settings and Reports
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QFontDatabase
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -81,6 +82,7 @@ from carehome_share.services import (
     audit,
     consent,
     exceptions,
+    first_steps,
     practices,
     reports,
     residents,
@@ -96,15 +98,16 @@ AUDIT_ROWS = 5000  # the newest entries loaded into the viewer; the filters work
 # -- residents: admission, discharge, consent --------------------------------------------------
 
 
-def add_resident_actions(page: ResidentsPage, ctx: Context) -> None:
+def add_resident_actions(page: ResidentsPage, ctx: Context) -> "FirstSteps":
     """The manager's buttons on the resident panel; all but "Add resident" act on the resident
-    selected in the list."""
+    selected in the list. Above the list, the first-steps checklist (returned, for its `go`)."""
     panel = page.panel
     selection = page.table.selectionModel()
 
     def changed() -> None:
         page.reload()
         panel.refresh()
+        steps.refresh()
 
     def chosen_resident() -> Resident:
         assert panel.listing is not None
@@ -167,6 +170,77 @@ def add_resident_actions(page: ResidentsPage, ctx: Context) -> None:
     selection.selectionChanged.connect(update)
     page.proxy.modelReset.connect(update)
     update()
+    steps = FirstSteps(ctx, page, lambda: open_dialog(ResidentDialog(ctx, None, page), changed))
+    page.layout().insertWidget(0, steps)
+    return steps
+
+
+class FirstSteps(QFrame):
+    """A new home's first steps, each ticked when the records show it done, with a button to
+    where it is done. Gone once all are done; Hide puts it away until the next login."""
+
+    go = Signal(object)  # the kind of page (its class) a step is done on
+    BUTTONS: ClassVar[dict[str, str]] = {
+        "practice": "GP practices",
+        "agreement": "GP practices",
+        "staff": "Staff",
+        "residents": "Add resident…",
+        "consent": "Choose resident",
+    }
+
+    def __init__(self, ctx: Context, page: ResidentsPage, add_resident: Callable[[], None]) -> None:
+        super().__init__()
+        self.ctx, self.page, self.add_resident = ctx, page, add_resident
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName("Getting started")
+        self.hidden_by_hand = False
+        self.steps: list[first_steps.Step] = []
+        self.ticks: dict[str, QLabel] = {}
+        self.texts: dict[str, QLabel] = {}
+        self.buttons: dict[str, QPushButton] = {}
+        grid = QGridLayout()
+        for row, key in enumerate(self.BUTTONS):
+            self.ticks[key], self.texts[key] = QLabel(), QLabel()
+            self.buttons[key] = button(self.BUTTONS[key], lambda _=False, k=key: self._take(k))
+            grid.addWidget(self.ticks[key], row, 0)
+            grid.addWidget(self.texts[key], row, 1)
+            grid.addWidget(self.buttons[key], row, 2)
+        grid.setColumnStretch(3, 1)  # each button close to its step
+        hide = button("Hide until next login", self._hide_by_hand)
+        title = QHBoxLayout()
+        title.addWidget(QLabel("<b>Getting started</b>: the steps a new home takes, in order"))
+        title.addStretch()
+        title.addWidget(hide)
+        column = QVBoxLayout(self)
+        column.addLayout(title)
+        column.addLayout(grid)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.refresh()
+
+    def refresh(self) -> None:
+        steps = attempt(self, lambda: first_steps.first_steps(self.ctx))
+        if steps is None:
+            return
+        self.steps = steps
+        for step in steps:
+            self.ticks[step.key].setText("✔" if step.done else "○")
+            self.ticks[step.key].setAccessibleName("Done" if step.done else "To do")
+            self.texts[step.key].setText(f"<b>{step.text}</b> · {step.progress}")
+            self.buttons[step.key].setAccessibleName(f"{self.BUTTONS[step.key]}: {step.text}")
+        self.buttons["consent"].setEnabled(steps[-1].resident_id is not None)
+        self.setVisible(not self.hidden_by_hand and not all(step.done for step in steps))
+
+    def _take(self, key: str) -> None:
+        if key == "residents":
+            self.add_resident()
+        elif key == "consent":
+            self.page.show_resident(self.steps[-1].resident_id)  # type: ignore[arg-type]
+        else:
+            self.go.emit(StaffPage if key == "staff" else PracticesPage)
+
+    def _hide_by_hand(self) -> None:
+        self.hidden_by_hand = True
+        self.hide()
 
 
 class ResidentDialog(FormDialog):

@@ -397,6 +397,24 @@ def search_residents(
     return [ResidentListing(_resident(r[:7]), bool(r[7])) for r in rows]
 
 
+def residents_without_consent(conn: Connection, now: datetime) -> tuple[int, list[int]]:
+    """How many people are resident now, and those with no consent decision on record (by
+    name)."""
+    current = (
+        "EXISTS (SELECT 1 FROM stay s WHERE s.resident_id = r.id AND s.admitted_at <= :now "
+        "AND (s.discharged_at IS NULL OR s.discharged_at > :now))"
+    )
+    moment = {"now": format_time(now)}
+    (count,) = conn.execute(f"SELECT count(*) FROM resident r WHERE {current}", moment).fetchone()
+    waiting = conn.execute(
+        f"SELECT r.id FROM resident r WHERE {current} AND NOT EXISTS "
+        "(SELECT 1 FROM consent_decision c WHERE c.resident_id = r.id) "
+        "ORDER BY r.family_name COLLATE NOCASE, r.given_name COLLATE NOCASE",
+        moment,
+    ).fetchall()
+    return int(count), [int(rid) for (rid,) in waiting]
+
+
 def insert_stay(conn: Connection, resident_id: int, kind: StayKind, admitted_at: datetime) -> int:
     cur = conn.execute(
         "INSERT INTO stay(resident_id, kind, admitted_at) VALUES (?, ?, ?)",

@@ -587,6 +587,58 @@ def test_attention_rows_open_the_member_of_staff_and_the_resident(
     assert window.residents.search.text() == format_nhs_number(resident.nhs_number)
 
 
+def test_first_steps_ticked_from_the_records_each_button_going_where_it_is_done(
+    qtbot, home: Home, window: MainWindow
+) -> None:
+    steps = window.first_steps
+    assert steps is not None and steps.isVisible()
+
+    def ticked() -> dict[str, bool]:
+        window.tabs.setCurrentIndex(1)  # away and back: the list is worked out again
+        window.tabs.setCurrentWidget(window.residents)
+        return {key: tick.text() == "✔" for key, tick in steps.ticks.items()}
+
+    assert ticked() == {
+        "practice": True,  # the home fixture's practice and agreement
+        "agreement": True,
+        "staff": False,
+        "residents": False,
+        "consent": False,
+    }
+    qtbot.mouseClick(steps.buttons["agreement"], Qt.MouseButton.LeftButton)
+    assert isinstance(window.tabs.currentWidget(), manager.PracticesPage)
+    qtbot.mouseClick(steps.buttons["staff"], Qt.MouseButton.LeftButton)
+    assert isinstance(window.tabs.currentWidget(), manager.StaffPage)
+    home.add_nurse()
+    assert ticked()["staff"]
+
+    assert not steps.buttons["consent"].isEnabled()  # no one to choose yet
+    qtbot.mouseClick(steps.buttons["residents"], Qt.MouseButton.LeftButton)
+    add = dialog_of(qtbot, manager.ResidentDialog)
+    fill(qtbot, add, nhs_number=next(home.numbers), given_name="Edith", family_name="Lowe")
+    add.form.fields["date_of_birth"].setDate(QDate(1936, 4, 2))
+    ok(qtbot, add)
+    qtbot.waitUntil(lambda: closed(add))
+    assert steps.ticks["residents"].text() == "○"  # added, not admitted yet
+    (edith,) = residents.find_residents(home.ctx, "Lowe")
+    residents.admit(home.ctx, edith.resident.id, at="2026-11-20")
+    assert ticked()["residents"] and "0 of 1" in steps.texts["consent"].text()
+    qtbot.mouseClick(steps.buttons["consent"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.residents.panel.name.text() == "Edith Lowe")
+    assert find_button(window.residents.panel, "Record consent").isEnabled()
+
+    consent.record_consent(home.ctx, edith.resident.id, "granted", "resident")
+    assert all(ticked().values())
+    assert not steps.isVisible()  # all done: gone
+
+
+def test_only_the_manager_has_first_steps(open_window, home: Home) -> None:
+    home.log_in(home.add_nurse())
+    window = open_window()
+    assert window.first_steps is None
+    assert not [w for w in window.findChildren(QWidget) if w.accessibleName() == "Getting started"]
+
+
 def test_settings_saved(qtbot, home: Home, window: MainWindow) -> None:
     page = show_tab(window, "S&ettings")
     box = page.boxes["idle_lock_minutes"]
