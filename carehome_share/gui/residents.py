@@ -227,7 +227,8 @@ class ResidentsPage(QWidget):
             self.panel.open_button.click()
 
     def show_resident(self, resident_id: int) -> None:
-        """Find one resident by their NHS number and choose them (a Needs attention row)."""
+        """Find one resident by their NHS number and choose them (from a Needs attention row or
+        the first steps)."""
         details = attempt(self, lambda: residents.resident_details(self.ctx, resident_id))
         if details is not None:
             self.search.setText(format_nhs_number(details.record.resident.nhs_number))
