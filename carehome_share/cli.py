@@ -363,6 +363,19 @@ def password_change(ctx: Context, a: argparse.Namespace) -> Any:
     return {"changed": True}
 
 
+def _practice_id(ctx: Context, ods_code: str) -> int:
+    return practices.find_practice(ctx, ods_code).id
+
+
+def practice_edit(ctx: Context, a: argparse.Namespace) -> Any:
+    changes = _given(a, "name", "ods_code", "phone")
+    return practices.update_practice(ctx, _practice_id(ctx, a.practice), **changes)
+
+
+def practice_line(p: Any) -> str:
+    return f"{p.ods_code}  {p.name}  {p.phone}{'' if p.active else '  (inactive)'}"
+
+
 def resident_update(ctx: Context, a: argparse.Namespace) -> Any:
     changes = _given(a, "given_name", "family_name", "date_of_birth", "ods_code", "room")
     return residents.update_resident(ctx, _resident_id(ctx, a.nhs), **changes)
@@ -614,7 +627,20 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
     ),
     ("practice", "list"): (
         lambda c, a: practices.list_practices(c),
-        lambda rows: "\n".join(f"{p.ods_code}  {p.name}  {p.phone}" for p in rows),
+        lambda rows: "\n".join(map(practice_line, rows)),
+    ),
+    ("practice", "edit"): (practice_edit, lambda p: f"Updated {practice_line(p)}"),
+    ("practice", "delete"): (
+        lambda c, a: practices.delete_practice(c, _practice_id(c, a.practice)),
+        lambda p: f"Deleted {p.name} ({p.ods_code})",
+    ),
+    ("practice", "deactivate"): (
+        lambda c, a: practices.set_practice_active(c, _practice_id(c, a.practice), False),
+        lambda p: f"{p.name} ({p.ods_code}) is inactive: no longer offered for new residents",
+    ),
+    ("practice", "activate"): (
+        lambda c, a: practices.set_practice_active(c, _practice_id(c, a.practice), True),
+        lambda p: f"{p.name} ({p.ods_code}) is active again",
     ),
     ("agreement", "add"): (
         lambda c, a: practices.add_agreement(
@@ -1052,6 +1078,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--ods-code", required=True)
     a.add_argument("--phone")
     action(s, "list", "list GP practices")
+    a = action(s, "edit", "correct a practice's name, phone or (while unused) ODS code")
+    a.add_argument("practice", metavar="ODS_CODE", help="the practice's code now")
+    a.add_argument("--name")
+    a.add_argument("--ods-code", help="the corrected code")
+    a.add_argument("--phone")
+    for verb, text in (
+        ("delete", "delete a practice added by mistake (only while nothing refers to it)"),
+        ("deactivate", "mark inactive: no longer offered for new residents; reports still work"),
+        ("activate", "offer an inactive practice again"),
+    ):
+        a = action(s, verb, text)
+        a.add_argument("practice", metavar="ODS_CODE")
 
     s = group("agreement", "data sharing agreements (manager)")
     a = action(s, "add", "record a signed data sharing agreement")

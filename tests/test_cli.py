@@ -1297,3 +1297,52 @@ def test_the_tests_do_not_depend_on_the_callers_environment():
         timeout=240,
     )
     assert inner.returncode == 0, inner.stdout[-3000:]
+
+
+# -- GP practices --------------------------------------------------------------------------------
+
+
+def test_a_practice_corrected_deleted_when_unused_and_marked_inactive(run: Cli, recovery_code: str):
+    run.ok("practice", "add", "--name", "Hilside Surgery", "--ods-code", "Y05687", user="mary")
+    fixed = run.ok(
+        "practice", "edit", "y05687", "--name", "Hillside Surgery", "--ods-code", "Y05678",
+        "--phone", "01632 960123", user="mary",
+    )  # fmt: skip
+    assert fixed.out == "Updated Y05678  Hillside Surgery  01632 960123\n"
+
+    in_use = run("practice", "delete", "Y01234", user="mary")
+    assert in_use.code == cli.EXIT_INPUT
+    assert in_use.err == (
+        "error: Riverside Surgery (Y01234) cannot be deleted: 1 resident, 1 data sharing "
+        "agreement and 3 audit entries about its patients or reports refer to it. Mark it "
+        "inactive instead: it is then no longer offered for new residents, and its records and "
+        "reports stay.\n"
+    )
+    moved = run("practice", "edit", "Y01234", "--ods-code", "Y09999", user="mary")
+    assert moved.code == cli.EXIT_INPUT and "ods_code: the code it has (Y01234)" in moved.err
+    refused = run("practice", "deactivate", "Y01234", user="nina")
+    assert refused.code == cli.EXIT_REFUSED and "not a registered nurse" in refused.err
+
+    inactive = run.ok("practice", "deactivate", "Y01234", user="mary")
+    assert inactive.out == (
+        "Riverside Surgery (Y01234) is inactive: no longer offered for new residents\n"
+    )
+    assert run.ok("practice", "list", user="mary").out == (
+        "Y05678  Hillside Surgery  01632 960123\nY01234  Riverside Surgery    (inactive)\n"
+    )
+    new = run(
+        "resident", "add", "--nhs", BOB, "--given-name", "Bob", "--family-name", "Brown",
+        "--date-of-birth", "1938-05-17", "--ods-code", "Y01234", user="mary",
+    )  # fmt: skip
+    assert new.code == cli.EXIT_INPUT and "Riverside Surgery is marked inactive" in new.err
+    assert "Riverside Surgery" in run.ok("resident", "show", "--nhs", ALICE, user="mary").out
+    run.ok("practice", "activate", "Y01234", user="mary")
+
+    assert run.ok("practice", "delete", "Y05678", user="mary").out == (
+        "Deleted Hillside Surgery (Y05678)\n"
+    )
+    assert "Y05678" not in run.ok("practice", "list", user="mary").out
+    assert (
+        "OK: every record row, and the tables and safeguards, are as the audit trail recorded"
+        in (run.ok("verify", user="mary").out)
+    )

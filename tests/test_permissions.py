@@ -96,6 +96,7 @@ class World:
     session_for_sections: AccessSession  # opened by the nurse actor
     session_to_close: AccessSession
     disclosure_id: int  # a request left undecided: checked and asked about again and again
+    spare_practices: dict[str, int]  # unused practices to edit, delete, mark inactive: their ids
 
     @property
     def conn(self):
@@ -190,6 +191,10 @@ def _build_world(path: Path) -> tuple[Vault, World]:
         session_for_sections=opened[0],
         session_to_close=opened[1],
         disclosure_id=disclosures.log_request(home.ctx, **_DISCLOSURE(resident)).id,
+        spare_practices={
+            use: practices.add_practice(home.ctx, f"{use} Surgery", f"Y0700{n}").id
+            for n, use in enumerate(("Edited", "Deleted", "Inactive"))
+        },
     )
     # Deactivated after they logged in: their contexts keep the stale Login.
     for name in ("deactivated-manager", "deactivated-nurse"):
@@ -233,6 +238,16 @@ CALLS: dict[str, Call] = {
     ),
     "change_settings": lambda c, w: settings.change_setting(c, "idle_lock_minutes", 10),
     "add_practice": lambda c, w: practices.add_practice(c, "Hillside Surgery", "Y05678"),
+    "update_practice": lambda c, w: practices.update_practice(
+        c, w.spare_practices["Edited"], phone="01632 960555"
+    ),
+    "delete_practice": lambda c, w: practices.delete_practice(c, w.spare_practices["Deleted"]),
+    "deactivate_practice": lambda c, w: practices.set_practice_active(
+        c, w.spare_practices["Inactive"], False
+    ),
+    "activate_practice": lambda c, w: practices.set_practice_active(
+        c, w.spare_practices["Inactive"], True
+    ),
     "add_agreement": lambda c, w: practices.add_agreement(
         c,
         ODS,

@@ -9,11 +9,19 @@ from pathlib import Path
 import pytest
 
 from carehome_share import cli
-from carehome_share.services import audit, auth, consent, exceptions, residents, staff
+from carehome_share.services import (
+    audit,
+    auth,
+    consent,
+    exceptions,
+    practices,
+    residents,
+    staff,
+)
 from carehome_share.services.context import Context
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import Vault, WrongKey, WrongPassphrase
-from tests.factories import MANAGER_PASSWORD, Home
+from tests.factories import MANAGER_PASSWORD, ODS, Home
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD_DEMO_PASSWORD = "demo-password"  # the demo accounts' password in release 0.1
@@ -101,6 +109,7 @@ def test_a_mistyped_old_passphrase_is_a_wrong_password(
 
 def back_to_schema_4(vault: Vault) -> None:
     """The file as version 4 left it (as every backup made before schema 5 is)."""
+    vault.conn.execute("ALTER TABLE practice DROP COLUMN active")  # schema 7
     for later in ("disclosure_decision", "disclosure_resident", "disclosure_request"):
         vault.conn.execute(f"DROP TABLE {later}")  # schema 6
     vault.conn.execute("ALTER TABLE consent_decision DROP COLUMN decided_at")
@@ -137,6 +146,20 @@ def test_schema_5_dates_consent_decisions_as_they_were_meant(home: Home) -> None
         assert history[today.id].expires_on == date(2026, 11, 30)
         assert history[today.id].decided_at == today.recorded_at
         assert history[late.id].decided_at is None and history[late.id].entered_late
+        assert audit.verify(ctx).ok
+    finally:
+        ctx.vault.close()
+
+
+def test_schema_7_keeps_every_practice_offered(home: Home) -> None:
+    """Practices added before they could be marked inactive are all active, and the practice
+    rows, bound again with their new column, agree with the audit trail."""
+    resident = home.add_resident()
+    ctx = upgraded(home)
+    try:
+        assert [p.active for p in practices.list_practices(ctx)] == [True]
+        residents.add_resident(ctx, next(home.numbers), "New", "Person", "1940-01-01", ODS)
+        assert residents.resident_details(ctx, resident.id).record.practice.active
         assert audit.verify(ctx).ok
     finally:
         ctx.vault.close()

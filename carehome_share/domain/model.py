@@ -129,6 +129,11 @@ class Practice:
     name: str
     ods_code: str
     phone: str = ""
+    active: bool = True  # inactive: not offered for new residents; existing ones keep it
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} ({self.ods_code})"
 
 
 @dataclass(frozen=True)

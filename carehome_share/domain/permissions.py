@@ -22,6 +22,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "view_settings": EVERYONE,  # the idle-lock time applies to every screen
     "view_practices": EVERYONE,  # practices and agreements hold no personal data
     "add_practice": MANAGER,
+    "update_practice": MANAGER,
+    "delete_practice": MANAGER,
+    "deactivate_practice": MANAGER,
+    "activate_practice": MANAGER,
     "add_agreement": MANAGER,
     "end_agreement": MANAGER,
     "add_resident": MANAGER,

@@ -29,6 +29,7 @@ from carehome_share.gui.tasks import Background
 from carehome_share.gui.widgets import Table, button, enable_with, row_of
 from carehome_share.services import access, residents, settings
 from carehome_share.services.context import Context
+from carehome_share.services.exceptions import Attention
 from carehome_share.store.repo import AccessSession
 
 WARNING_SECONDS = 60
@@ -161,13 +162,20 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(self.my_sessions, "My sessions &today")
         self.disclosures = DisclosuresPage(ctx, background)
         self.attention_index = -1
+        self.pages: dict[type, QWidget] = {}  # the manager's pages, by kind
+        self.first_steps: manager.FirstSteps | None = None
         if login.role is Role.MANAGER:
-            manager.add_resident_actions(self.residents, ctx)
+            self.first_steps = manager.add_resident_actions(self.residents, ctx)
+            self.first_steps.go.connect(lambda kind: self.tabs.setCurrentWidget(self.pages[kind]))
             for title, page in manager.manager_pages(ctx, background, self):
                 index = self.tabs.addTab(page, title)
+                self.pages[type(page)] = page
+                if hasattr(page, "said"):
+                    page.said.connect(self.say)
                 if isinstance(page, manager.AttentionPage):
                     self.attention_index = index
                     page.counted.connect(self._show_attention_count)
+                    page.chosen.connect(self.open_attention)
         self.tabs.addTab(self.disclosures, "&Disclosures")
         self.tabs.currentChanged.connect(self._tab_shown)
 
@@ -235,10 +243,29 @@ class MainWindow(QMainWindow):
         """Confirmation of what was just done, in the status bar."""
         self.statusBar().showMessage(text, 10_000)
 
+    def open_attention(self, item: Attention) -> None:
+        """A Needs attention row opened: the resident, member of staff or practice it is about,
+        chosen on their page."""
+        if item.resident_id is not None:
+            self.tabs.setCurrentWidget(self.residents)  # the panel shows what to do
+            self.residents.show_resident(item.resident_id)
+        elif item.staff_id is not None:
+            staff = self.pages[manager.StaffPage]
+            self.tabs.setCurrentWidget(staff)  # reloaded as it is shown
+            staff.table.select_where(lambda s: s.id == item.staff_id)
+            staff.table.setFocus()
+        elif item.practice_id is not None:
+            gp = self.pages[manager.PracticesPage]
+            self.tabs.setCurrentWidget(gp)
+            gp.practices.select_where(lambda p: p.id == item.practice_id)
+            gp.practices.setFocus()
+
     def _tab_shown(self, index: int) -> None:
         page = self.tabs.widget(index)
         if hasattr(page, "reload") and page is not self.residents:
             page.reload()
+        elif page is self.residents and self.first_steps is not None:
+            self.first_steps.refresh()  # done on another page, perhaps
 
     def _show_attention_count(self, count: int) -> None:
         label = f"Needs attention ({count})" if count else "Needs attention"

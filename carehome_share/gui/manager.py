@@ -3,7 +3,7 @@ panel, and the Staff, GP practices, Audit, Needs attention, Settings and Reports
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QFontDatabase
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -80,6 +81,7 @@ from carehome_share.services import (
     audit,
     consent,
     exceptions,
+    first_steps,
     practices,
     reports,
     residents,
@@ -96,15 +98,16 @@ AUDIT_ROWS = 5000  # the newest entries loaded into the viewer; the filters work
 # -- residents: admission, discharge, consent --------------------------------------------------
 
 
-def add_resident_actions(page: ResidentsPage, ctx: Context) -> None:
+def add_resident_actions(page: ResidentsPage, ctx: Context) -> "FirstSteps":
     """The manager's buttons on the resident panel; all but "Add resident" act on the resident
-    selected in the list."""
+    selected in the list. Above the list, the first-steps checklist (returned, for its `go`)."""
     panel = page.panel
     selection = page.table.selectionModel()
 
     def changed() -> None:
         page.reload()
         panel.refresh()
+        steps.refresh()
 
     def chosen_resident() -> Resident:
         assert panel.listing is not None
@@ -193,6 +196,77 @@ def add_resident_actions(page: ResidentsPage, ctx: Context) -> None:
     selection.selectionChanged.connect(update)
     page.proxy.modelReset.connect(update)
     update()
+    steps = FirstSteps(ctx, page, lambda: open_dialog(ResidentDialog(ctx, None, page), changed))
+    page.layout().insertWidget(0, steps)
+    return steps
+
+
+class FirstSteps(QFrame):
+    """A new home's first steps, each ticked when the records show it done, with a button to
+    where it is done. Gone once all are done; Hide puts it away until the next login."""
+
+    go = Signal(object)  # the kind of page (its class) a step is done on
+    BUTTONS: ClassVar[dict[str, str]] = {
+        "practice": "GP practices",
+        "agreement": "GP practices",
+        "staff": "Staff",
+        "residents": "Add resident…",
+        "consent": "Choose resident",
+    }
+
+    def __init__(self, ctx: Context, page: ResidentsPage, add_resident: Callable[[], None]) -> None:
+        super().__init__()
+        self.ctx, self.page, self.add_resident = ctx, page, add_resident
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName("Getting started")
+        self.hidden_by_hand = False
+        self.steps: list[first_steps.Step] = []
+        self.ticks: dict[str, QLabel] = {}
+        self.texts: dict[str, QLabel] = {}
+        self.buttons: dict[str, QPushButton] = {}
+        grid = QGridLayout()
+        for row, key in enumerate(self.BUTTONS):
+            self.ticks[key], self.texts[key] = QLabel(), QLabel()
+            self.buttons[key] = button(self.BUTTONS[key], lambda _=False, k=key: self._take(k))
+            grid.addWidget(self.ticks[key], row, 0)
+            grid.addWidget(self.texts[key], row, 1)
+            grid.addWidget(self.buttons[key], row, 2)
+        grid.setColumnStretch(3, 1)  # each button close to its step
+        hide = button("Hide until next login", self._hide_by_hand)
+        title = QHBoxLayout()
+        title.addWidget(QLabel("<b>Getting started</b>: the steps a new home takes, in order"))
+        title.addStretch()
+        title.addWidget(hide)
+        column = QVBoxLayout(self)
+        column.addLayout(title)
+        column.addLayout(grid)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.refresh()
+
+    def refresh(self) -> None:
+        steps = attempt(self, lambda: first_steps.first_steps(self.ctx))
+        if steps is None:
+            return
+        self.steps = steps
+        for step in steps:
+            self.ticks[step.key].setText("✔" if step.done else "○")
+            self.ticks[step.key].setAccessibleName("Done" if step.done else "To do")
+            self.texts[step.key].setText(f"<b>{step.text}</b> · {step.progress}")
+            self.buttons[step.key].setAccessibleName(f"{self.BUTTONS[step.key]}: {step.text}")
+        self.buttons["consent"].setEnabled(steps[-1].resident_id is not None)
+        self.setVisible(not self.hidden_by_hand and not all(step.done for step in steps))
+
+    def _take(self, key: str) -> None:
+        if key == "residents":
+            self.add_resident()
+        elif key == "consent":
+            self.page.show_resident(self.steps[-1].resident_id)  # type: ignore[arg-type]
+        else:
+            self.go.emit(StaffPage if key == "staff" else PracticesPage)
+
+    def _hide_by_hand(self) -> None:
+        self.hidden_by_hand = True
+        self.hide()
 
 
 def decision_recorded(dialog: "ConsentDialog | WithdrawDialog") -> str:
@@ -219,9 +293,13 @@ class ResidentDialog(FormDialog):
         self.form.add("date_of_birth", "Date of &birth:", born)
         self.form.add("ods_code", "G&P practice:", gp)
         self.form.add("room", "&Room:", room)
-        listed = attempt(self, lambda: practices.list_practices(ctx)) or []
+        listed = [  # an inactive practice is not offered, but a resident registered keeps it
+            p
+            for p in attempt(self, lambda: practices.list_practices(ctx)) or []
+            if p.active or (resident and p.id == resident.practice_id)
+        ]
         for practice in listed:
-            gp.addItem(f"{practice.name} ({practice.ods_code})", practice.ods_code)
+            gp.addItem(practice.display_name, practice.ods_code)
         if resident is None:
             return
         nhs.setText(resident.nhs_number)
@@ -460,21 +538,65 @@ class WithdrawDialog(FormDialog):
 # -- staff ---------------------------------------------------------------------------------------
 
 
+def open_saying(page: Any, dialog: FormDialog, said: Callable[[Any], str]) -> None:
+    """Open a page's dialog; once it has saved, reload the page and say in the status bar what
+    was done (`said` words the dialog's result)."""
+
+    def done() -> None:
+        page.reload()
+        page.said.emit(said(dialog.result_value))
+
+    open_dialog(dialog, done)
+
+
 class StaffPage(QWidget):
     """Staff accounts: roles, NMC registration, confidentiality and IG training, leavers."""
+
+    said = Signal(str)  # what was just done, for the status bar
 
     def __init__(self, ctx: Context, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.table = Table(StaffModel(self), "Staff", StaffModel.NAME)
-        add = button("A&dd", lambda: self._open(StaffDialog(ctx, None, self)))
-        edit = button("Ed&it", lambda: self._open(StaffDialog(ctx, self.chosen(), self)))
+        add = button(
+            "A&dd",
+            lambda: open_saying(
+                self,
+                StaffDialog(ctx, None, self),
+                lambda s: (
+                    f"Added {s.full_name} ({s.username}): they choose their own password "
+                    "when they first log in."
+                ),
+            ),
+        )
+        edit = button(
+            "Ed&it",
+            lambda: open_saying(
+                self, StaffDialog(ctx, self.chosen(), self), lambda s: f"Saved {s.full_name}."
+            ),
+        )
         check = button(
-            "Record &NMC check", lambda: self._open(NmcCheckDialog(ctx, self.chosen(), self))
+            "Record &NMC check",
+            lambda: open_saying(
+                self,
+                NmcCheckDialog(ctx, self.chosen(), self),
+                lambda s: (
+                    f"NMC check recorded for {s.full_name}: registration valid until "
+                    f"{s.nmc_expires_on:%d/%m/%Y}."
+                ),
+            ),
         )
         deactivate = button("Deac&tivate", self.deactivate)
         reset = button(
-            "Reset &password", lambda: self._open(ResetPasswordDialog(ctx, self.chosen(), self))
+            "Reset &password",
+            lambda: open_saying(
+                self,
+                ResetPasswordDialog(ctx, self.chosen(), self),
+                lambda s: (
+                    f"Temporary password set for {s.full_name}: they choose their own "
+                    "when they next log in."
+                ),
+            ),
         )
         clear = button("Clear loc&kout", self.clear_lockout)
         enable_with(self.table, edit)
@@ -489,9 +611,6 @@ class StaffPage(QWidget):
     def chosen(self) -> Staff:
         return self.table.chosen()  # type: ignore[no-any-return]
 
-    def _open(self, dialog: QDialog) -> None:
-        open_dialog(dialog, self.reload)
-
     def reload(self) -> None:
         chosen = self.table.chosen()
         loaded = attempt(
@@ -505,7 +624,8 @@ class StaffPage(QWidget):
 
     def clear_lockout(self) -> None:
         member = self.chosen()
-        attempt(self, lambda: staff_service.clear_lockout(self.ctx, member.id))
+        if attempt(self, lambda: staff_service.clear_lockout(self.ctx, member.id)):
+            self.said.emit(f"Lockout cleared: {member.full_name} can log in again.")
         self.reload()
 
     def deactivate(self) -> None:
@@ -517,7 +637,8 @@ class StaffPage(QWidget):
             "The account stays on record for the audit trail.",
         )
         if answer == QMessageBox.StandardButton.Yes:
-            attempt(self, lambda: staff_service.deactivate_staff(self.ctx, member.id))
+            if attempt(self, lambda: staff_service.deactivate_staff(self.ctx, member.id)):
+                self.said.emit(f"Deactivated the account of {member.full_name}.")
             self.reload()
 
 
@@ -627,8 +748,9 @@ class ResetPasswordDialog(FormDialog):
             "their own password when they next log in with this one.",
         )
 
-    def submit(self) -> None:
+    def submit(self) -> Staff:
         staff_service.reset_password(self.ctx, self.member.id, self.form.value("new_password"))
+        return self.member
 
 
 # -- GP practices and data sharing agreements -----------------------------------------------------
@@ -637,6 +759,8 @@ class ResetPasswordDialog(FormDialog):
 class PracticesPage(QWidget):
     """The practices the home shares with, and each one's data sharing agreements, each printed
     for both parties with the home's signing key for the practice to record."""
+
+    said = Signal(str)  # what was just done, for the status bar
 
     def __init__(self, ctx: Context, background: Background, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -655,18 +779,45 @@ class PracticesPage(QWidget):
         )
         self.practices.selection_changed.connect(self._show_agreements)
         add_practice = button(
-            "Add &practice", lambda: open_dialog(PracticeDialog(ctx, self), self.reload)
+            "Add &practice",
+            lambda: open_saying(
+                self,
+                PracticeDialog(ctx, None, self),
+                lambda p: f"Added GP practice {p.display_name}.",
+            ),
         )
+        edit_practice = button(
+            "Edit practi&ce…",
+            lambda: open_saying(
+                self,
+                PracticeDialog(ctx, self.practices.chosen(), self),
+                lambda p: f"Saved GP practice {p.display_name}.",
+            ),
+        )
+        delete_practice = button("De&lete practice…", self.delete_practice)
+        deactivate = button("Mark inac&tive", lambda: self.set_active(False))
+        activate = button("&Mark active", lambda: self.set_active(True))
+        enable_with(self.practices, edit_practice)
+        enable_with(self.practices, delete_practice)
+        enable_with(self.practices, deactivate, lambda p: p.active)
+        enable_with(self.practices, activate, lambda p: not p.active)
         add_agreement = button(
             "Add agreeme&nt",
-            lambda: open_dialog(
-                AgreementDialog(ctx, self.practices.chosen(), self), self._show_agreements
+            lambda: open_saying(
+                self,
+                AgreementDialog(ctx, self.practices.chosen(), self),
+                lambda a: f"Data sharing agreement {a.id} recorded.",
             ),
         )
         end_agreement = button(
             "En&d agreement",
-            lambda: open_dialog(
-                EndAgreementDialog(ctx, self.agreements.chosen(), self), self._show_agreements
+            lambda: open_saying(
+                self,
+                EndAgreementDialog(ctx, self.agreements.chosen(), self),
+                lambda a: (
+                    f"Data sharing agreement {a.id} is in force until {a.ends_on:%d/%m/%Y}, "
+                    "its last day."
+                ),
             ),
         )
         print_agreement = button("Pr&int agreement…", self._print_agreement)
@@ -685,7 +836,7 @@ class PracticesPage(QWidget):
         top = QWidget()
         column = QVBoxLayout(top)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(row_of(add_practice))
+        column.addLayout(row_of(add_practice, edit_practice, delete_practice, deactivate, activate))
         column.addWidget(self.practices)
         bottom = QWidget()
         column = QVBoxLayout(bottom)
@@ -699,6 +850,30 @@ class PracticesPage(QWidget):
         splitter.addWidget(bottom)
         splitter.setStretchFactor(1, 2)
         QVBoxLayout(self).addWidget(splitter)
+
+    def delete_practice(self) -> None:
+        practice: Practice = self.practices.chosen()
+        answer = QMessageBox.question(
+            self,
+            "Delete GP practice",
+            f"Delete {practice.display_name}?\n\nOnly a practice added by mistake can be deleted: one "
+            "with residents, agreements or reports is marked inactive instead.",
+        )
+        if answer == QMessageBox.StandardButton.Yes and attempt(
+            self, lambda: practices.delete_practice(self.ctx, practice.id)
+        ):
+            self.reload()
+            self.said.emit(f"Deleted GP practice {practice.display_name}.")
+
+    def set_active(self, active: bool) -> None:
+        practice: Practice = self.practices.chosen()
+        if attempt(self, lambda: practices.set_practice_active(self.ctx, practice.id, active)):
+            self.reload()
+            self.said.emit(
+                f"{practice.display_name} is offered for residents again."
+                if active
+                else f"{practice.display_name} is marked inactive: not offered for new residents."
+            )
 
     def reload(self) -> None:
         chosen = self.practices.chosen()
@@ -746,16 +921,33 @@ class PracticesPage(QWidget):
 
 
 class PracticeDialog(FormDialog):
-    def __init__(self, ctx: Context, parent: QWidget) -> None:
-        super().__init__("Add a GP practice", "&Add practice", parent)
-        self.ctx = ctx
-        self.form.add("name", "&Name:", QLineEdit())
-        self.form.add("ods_code", "&ODS code:", QLineEdit(), "The practice's code, e.g. Y01234")
-        self.form.add("phone", "&Phone:", QLineEdit(), "Nurses are told to phone it when refused")
+    """A new GP practice, or corrections to one."""
+
+    FIELDS = ("name", "ods_code", "phone")
+
+    def __init__(self, ctx: Context, practice: Practice | None, parent: QWidget) -> None:
+        title = f"Edit: {practice.name}" if practice else "Add a GP practice"
+        super().__init__(title, "&Save" if practice else "&Add practice", parent)
+        self.ctx, self.practice = ctx, practice
+        code_hint = "The practice's code, e.g. Y01234"
+        if practice:
+            code_hint += "; it can be corrected only while nothing refers to the practice"
+        for name, label, hint in (
+            ("name", "&Name:", ""),
+            ("ods_code", "&ODS code:", code_hint),
+            ("phone", "&Phone:", "Nurses are told to phone it when refused"),
+        ):
+            field = self.form.add(name, label, QLineEdit(), hint)
+            if practice:
+                field.setText(getattr(practice, name))
 
     def submit(self) -> Practice:
-        value = self.form.value
-        return practices.add_practice(self.ctx, value("name"), value("ods_code"), value("phone"))
+        values = {name: self.form.value(name) for name in self.FIELDS}
+        if self.practice is None:
+            return practices.add_practice(self.ctx, **values)
+        before = {name: getattr(self.practice, name) for name in self.FIELDS}
+        changes = {name: value for name, value in values.items() if value != before[name]}
+        return practices.update_practice(self.ctx, self.practice.id, **changes)
 
 
 class AgreementDialog(FormDialog):
@@ -962,15 +1154,19 @@ class AttentionPage(QWidget):
     start for the badge."""
 
     counted = Signal(int)
+    chosen = Signal(object)  # the Attention item to open (double-click or Enter on its row)
 
     def __init__(self, ctx: Context, background: Background, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.background = background
         self.model = AttentionModel(self)
         self.table = Table(self.model, "Needs attention", AttentionModel.TEXT)
+        self.table.activated.connect(lambda index: self.chosen.emit(index.data(ROW_ROLE)))
         note = QLabel(
             f"Refusals and unusual sessions of the last {exceptions.LOOK_BACK_DAYS} days; consent "
-            "reviews, NMC checks and agreements falling due."
+            "reviews, NMC checks and agreements falling due. Overdue first, then what needs "
+            "seeing to now, then what is coming up. Double-click a row (or press Enter) to open "
+            "the resident, member of staff or GP practice it is about."
         )
         note.setWordWrap(True)
         layout = QVBoxLayout(self)

@@ -16,7 +16,7 @@ from PySide6.QtCore import (
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import CloseKind
 from carehome_share.domain.validation import UK
-from carehome_share.services.exceptions import Attention
+from carehome_share.services.exceptions import NOW, OVERDUE, UPCOMING, Attention
 from carehome_share.store.repo import AccessSession, ResidentListing
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the row object itself
@@ -185,7 +185,12 @@ class AuditModel(RowsModel):
 
 
 class AttentionModel(RowsModel):
-    KIND, WHEN, TEXT = range(3)
+    URGENCY, KIND, WHEN, TEXT = range(4)
+    URGENCIES: ClassVar[dict[str, str]] = {
+        OVERDUE: "Overdue",
+        NOW: "Now",
+        UPCOMING: "Upcoming",
+    }
     LABELS: ClassVar[dict[str, str]] = {
         "lockout": "Locked account",
         "key_slot": "Database key",
@@ -198,8 +203,14 @@ class AttentionModel(RowsModel):
         "nmc": "NMC registration",
         "report_due": "GP access report due",
         "agreement": "Agreement",
+        "disclosure": "Disclosure request",
     }
     COLUMNS: ClassVar[list[Column]] = [
+        Column(
+            "Urgency",
+            lambda a: AttentionModel.URGENCIES[a.urgency],
+            lambda a: list(AttentionModel.URGENCIES).index(a.urgency),
+        ),
         Column("Kind", lambda a: AttentionModel.LABELS[a.kind]),
         Column(
             "When",
@@ -250,11 +261,12 @@ class StaffModel(RowsModel):
 
 
 class PracticesModel(RowsModel):
-    NAME, ODS, PHONE = range(3)
+    NAME, ODS, PHONE, STATUS = range(4)
     COLUMNS: ClassVar[list[Column]] = [
         Column("GP practice", lambda p: p.name),
         Column("ODS code", lambda p: p.ods_code),
         Column("Phone", lambda p: p.phone),
+        Column("Status", lambda p: "Active" if p.active else "Inactive"),
     ]
 
 

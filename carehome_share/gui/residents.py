@@ -228,9 +228,21 @@ class ResidentsPage(QWidget):
         if self.panel.open_button.isEnabled():
             self.panel.open_button.click()
 
-    def reload(self) -> None:
+    def show_resident(self, resident_id: int) -> None:
+        """Find one resident by their NHS number and choose them (from a Needs attention row or
+        the first steps)."""
+        details = attempt(self, lambda: residents.resident_details(self.ctx, resident_id))
+        if details is not None:
+            self.search.setText(format_nhs_number(details.record.resident.nhs_number))
+            self._debounce.stop()
+            self.reload(resident_id)
+            self.table.setFocus()
+
+    def reload(self, chosen: int | None = None) -> None:
+        """The residents the search finds, keeping the one chosen (or choosing `chosen`)."""
         text = self.search.text()
-        chosen = self.panel.listing.resident.id if self.panel.listing else None
+        if chosen is None and self.panel.listing:
+            chosen = self.panel.listing.resident.id
         self.background.run(
             lambda c: residents.find_residents(c, text),
             lambda rows: self._show(rows, chosen),

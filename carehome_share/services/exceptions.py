@@ -4,7 +4,7 @@ decision their own nurse made, consent reviews due, NMC checks due, agreements e
 reports due, disclosure requests waiting. Shown as a badge when the app starts."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.consent import consent_state
@@ -17,6 +17,12 @@ LOOK_BACK_DAYS = 7
 WARN_DAYS = 30
 
 
+# How urgent an item is: a date already past; something to see to today (a lockout, a
+# recent refusal, a date that is today); a date still to come.
+OVERDUE, NOW, UPCOMING = "overdue", "now", "upcoming"
+_ORDER = {OVERDUE: 0, NOW: 1, UPCOMING: 2}
+
+
 @dataclass(frozen=True)
 class Attention:
     # lockout, key_slot, refusal, auto_closed, session_ended, long_session, decided_by_self,
@@ -26,10 +32,36 @@ class Attention:
     text: str
     resident_id: int | None = None
     staff_id: int | None = None
+    urgency: str = NOW
+    practice_id: int | None = None  # what a row opens: its resident, staff member or practice
+
+
+def _dated(kind: str, day: date, today: date, text: str, **about: int | None) -> Attention:
+    """An item about a day: overdue once it has passed, upcoming until it comes."""
+    urgency = OVERDUE if day < today else UPCOMING if day > today else NOW
+    return Attention(kind, day, text, urgency=urgency, **about)  # type: ignore[arg-type]
+
+
+def _from_today(day: date, today: date) -> str:
+    """How far a day is from today, in words: "12 days ago", "tomorrow"."""
+    days = (day - today).days
+    if days in (-1, 0, 1):
+        return ("yesterday", "today", "tomorrow")[days + 1]
+    return f"{abs(days)} days ago" if days < 0 else f"in {days} days"
+
+
+def _urgent_first(item: Attention) -> tuple[int, float]:
+    """Overdue, longest overdue first; then today's, newest first; then upcoming, soonest
+    first."""
+    when = item.when
+    moment = (
+        when if isinstance(when, datetime) else datetime.combine(when, time(), tzinfo=v.UK)
+    ).timestamp()
+    return _ORDER[item.urgency], -moment if item.urgency == NOW else moment
 
 
 def needing_attention(ctx: Context) -> list[Attention]:
-    """Everything a manager should look at now, most urgent kinds first."""
+    """Everything a manager should look at now, the most urgent first (`_urgent_first`)."""
 
     def work(tx: Tx) -> list[Attention]:
         today = v.uk_date(tx.now)
@@ -83,39 +115,67 @@ def needing_attention(ctx: Context) -> list[Attention]:
                 and latest.review_on
                 and latest.review_on <= today + timedelta(days=WARN_DAYS)
             ):
+                day = latest.review_on
+                due = "was due" if day < today else "is due"
                 items.append(
-                    Attention(
+                    _dated(
                         "consent_review",
-                        latest.review_on,
-                        f"Consent review due for {listing.resident.full_name} on {latest.review_on:%d/%m/%Y}",
-                        listing.resident.id,
+                        day,
+                        today,
+                        f"Consent review for {listing.resident.full_name} {due} "
+                        f"{day:%d/%m/%Y}, {_from_today(day, today)}",
+                        resident_id=listing.resident.id,
                     )
                 )
         check_due = setting(tx.conn, "nmc_check_due_days")
         for member in repo.list_staff(tx.conn):
             if not member.active or Role.NURSE not in member.roles:
                 continue
-            if member.nmc_expires_on is None or member.nmc_expires_on <= today + timedelta(
-                days=WARN_DAYS
-            ):
-                when = member.nmc_expires_on or today
+            last_day = member.nmc_expires_on
+            if last_day is None:
                 items.append(
                     Attention(
                         "nmc",
-                        when,
-                        f"NMC registration of {member.full_name} is valid until {_day(member.nmc_expires_on)} (its last day)",
+                        today,
+                        f"NMC registration of {member.full_name} has no 'valid until' date: "
+                        "record an NMC register check",
                         staff_id=member.id,
                     )
                 )
-            elif (
-                member.nmc_checked_on is None
-                or member.nmc_checked_on + timedelta(days=check_due) <= today
-            ):
+            elif last_day <= today + timedelta(days=WARN_DAYS):
+                ago = _from_today(last_day, today)
+                items.append(
+                    _dated(
+                        "nmc",
+                        last_day,
+                        today,
+                        f"NMC registration of {member.full_name} expired: its last day was "
+                        f"{last_day:%d/%m/%Y}, {ago}"
+                        if last_day < today
+                        else f"NMC registration of {member.full_name} is valid until "
+                        f"{last_day:%d/%m/%Y} (its last day), {ago}",
+                        staff_id=member.id,
+                    )
+                )
+            elif member.nmc_checked_on is None:
                 items.append(
                     Attention(
                         "nmc",
-                        member.nmc_checked_on or today,
-                        f"NMC register check due for {member.full_name} (last checked {_day(member.nmc_checked_on)})",
+                        today,
+                        f"NMC register check due for {member.full_name}: never checked",
+                        staff_id=member.id,
+                    )
+                )
+            elif (due := member.nmc_checked_on + timedelta(days=check_due)) <= today:
+                items.append(
+                    _dated(
+                        "nmc",
+                        due,
+                        today,
+                        f"NMC register check for {member.full_name} "
+                        f"{'was due' if due < today else 'is due'} {due:%d/%m/%Y}, "
+                        f"{_from_today(due, today)} (last checked "
+                        f"{member.nmc_checked_on:%d/%m/%Y})",
                         staff_id=member.id,
                     )
                 )
@@ -124,29 +184,35 @@ def needing_attention(ctx: Context) -> list[Attention]:
         items += _disclosures_waiting(tx, today)
         for agreement in repo.list_agreements(tx.conn):
             name = practices[agreement.practice_id].name
-            if agreement.ends_on and today <= agreement.ends_on <= today + timedelta(
-                days=2 * WARN_DAYS
-            ):
+            last_day, review = agreement.ends_on, agreement.review_on
+            if last_day and today <= last_day <= today + timedelta(days=2 * WARN_DAYS):
                 items.append(
-                    Attention(
+                    _dated(
                         "agreement",
-                        agreement.ends_on,
-                        f"Data sharing agreement with {name} is in force until {agreement.ends_on:%d/%m/%Y} (its last day)",
+                        last_day,
+                        today,
+                        f"Data sharing agreement with {name} is in force until "
+                        f"{last_day:%d/%m/%Y} (its last day), {_from_today(last_day, today)}",
+                        practice_id=agreement.practice_id,
                     )
                 )
             elif (
                 agreement.in_force_on(today)
-                and agreement.review_on
-                and agreement.review_on <= today + timedelta(days=WARN_DAYS)
+                and review
+                and review <= today + timedelta(days=WARN_DAYS)
             ):
+                due = "was due" if review < today else "is due"
                 items.append(
-                    Attention(
+                    _dated(
                         "agreement",
-                        agreement.review_on,
-                        f"Data sharing agreement with {name} due for review {agreement.review_on:%d/%m/%Y}",
+                        review,
+                        today,
+                        f"Data sharing agreement with {name} {due} for review "
+                        f"{review:%d/%m/%Y}, {_from_today(review, today)}",
+                        practice_id=agreement.practice_id,
                     )
                 )
-        return items
+        return sorted(items, key=_urgent_first)
 
     return read(ctx, "view_exceptions", work)
 
@@ -161,11 +227,13 @@ def _reports_due(tx: Tx, practices: dict[int, Practice], today: date) -> list[At
         oldest = practice_log.oldest_unreported(tx.conn, practice_id)
         if oldest is not None and oldest <= tx.now - timedelta(days=due_days):
             items.append(
-                Attention(
+                _dated(
                     "report_due",
-                    v.uk_date(oldest),
+                    v.uk_date(oldest + timedelta(days=due_days)),
+                    today,
                     f"GP access report due for {practice.name}: what was recorded about its "
                     f"patients since {v.uk_date(oldest):%d/%m/%Y} has not been sent to it yet",
+                    practice_id=practice_id,
                 )
             )
     return items
@@ -183,13 +251,18 @@ def _disclosures_waiting(tx: Tx, today: date) -> list[Attention]:
         resident = request.resident_ids[0] if len(request.resident_ids) == 1 else None
         if request.due_on is not None and request.due_on <= today + timedelta(days=LOOK_BACK_DAYS):
             late = (today - request.due_on).days
-            when = f"overdue by {late} day{'s' * (late != 1)}" if late > 0 else "due"
+            when = (
+                f"overdue by {late} day{'s' * (late != 1)} ({request.due_on:%d/%m/%Y})"
+                if late > 0
+                else f"due {request.due_on:%d/%m/%Y}, {_from_today(request.due_on, today)}"
+            )
             items.append(
-                Attention(
+                _dated(
                     "disclosure",
                     request.due_on,
-                    f"{who}: reply {when} ({request.due_on:%d/%m/%Y}), not decided yet",
-                    resident,
+                    today,
+                    f"{who}: reply {when}, not decided yet",
+                    resident_id=resident,
                 )
             )
         elif request.received_on <= today - timedelta(days=waited):
@@ -244,7 +317,3 @@ def _account_items(ctx: Context, tx: Tx) -> list[Attention]:
             )
         )
     return items
-
-
-def _day(value: date | None) -> str:
-    return value.strftime("%d/%m/%Y") if value else "never"

@@ -3,12 +3,12 @@
 from dataclasses import replace
 
 from carehome_share.domain import validation as v
-from carehome_share.domain.errors import NotFound, ValidationError
+from carehome_share.domain.errors import CarehomeError, NotFound, ValidationError
 from carehome_share.domain.identifiers import parse_ods_code
 from carehome_share.domain.model import Agreement, Practice, Purpose, Section
 from carehome_share.services.access import end_sessions_it_affects
 from carehome_share.services.context import Context, Tx, perform, read
-from carehome_share.store import repo
+from carehome_share.store import practice_log, repo
 
 
 def add_practice(ctx: Context, name: str, ods_code: str, phone: str = "") -> Practice:
@@ -33,11 +33,141 @@ def add_practice(ctx: Context, name: str, ods_code: str, phone: str = "") -> Pra
     return perform(ctx, "add_practice", work)
 
 
-def practice_id_for(conn, ods_code: object) -> int:
+def _practice_for(conn, ods_code: object) -> Practice:
     practice = repo.find_practice(conn, parse_ods_code(ods_code))
     if practice is None:
         raise NotFound("ods_code", f"a GP practice already added (none has the code {ods_code})")
+    return practice
+
+
+def practice_id_for(conn, ods_code: object) -> int:
+    return _practice_for(conn, ods_code).id
+
+
+def registering_practice_id(conn, ods_code: object, current_id: int | None = None) -> int:
+    """The practice a resident is registered with: one marked inactive is not offered anew,
+    while a resident already registered with it keeps it."""
+    practice = _practice_for(conn, ods_code)
+    if not practice.active and practice.id != current_id:
+        raise ValidationError(
+            "ods_code", f"a GP practice in use ({practice.name} is marked inactive)"
+        )
     return practice.id
+
+
+def find_practice(ctx: Context, ods_code: object) -> Practice:
+    return read(ctx, "view_practices", lambda tx: _practice_for(tx.conn, ods_code))
+
+
+_UNSET = object()
+# A practice's own entries: made about it, but nothing a report to it must keep counting.
+_OWN_ACTIONS = ("add_practice", "update_practice", "deactivate_practice", "activate_practice")
+
+
+def _existing_practice(tx: Tx, practice_id: object) -> Practice:
+    found = v.row_id(practice_id)
+    practice = None if found is None else repo.get_practice(tx.conn, found)
+    if practice is None:
+        raise NotFound("practice_id", f"an existing GP practice (none has id {practice_id})")
+    return practice
+
+
+def _uses(tx: Tx, practice: Practice) -> str:
+    """What refers to the practice, in words ("" when nothing does)."""
+    residents, agreements = repo.practice_records(tx.conn, practice.id)
+    entries = practice_log.entries_besides(tx.conn, practice.id, _OWN_ACTIONS)
+    counted = [
+        f"{n} {one if n == 1 else many}"
+        for n, one, many in (
+            (residents, "resident", "residents"),
+            (agreements, "data sharing agreement", "data sharing agreements"),
+            (entries, "audit entry", "audit entries"),
+        )
+        if n
+    ]
+    if entries:
+        counted[-1] += " about its patients or reports"
+    return " and ".join(", ".join(counted).rsplit(", ", 1))
+
+
+def update_practice(
+    ctx: Context,
+    practice_id: int,
+    *,
+    name: object = _UNSET,
+    ods_code: object = _UNSET,
+    phone: object = _UNSET,
+) -> Practice:
+    """Correct a practice's name, phone or ODS code. The code only while nothing refers to the
+    practice: entries about its patients and its reports are numbered under it."""
+
+    def work(tx: Tx) -> Practice:
+        practice = _existing_practice(tx, practice_id)
+        changes: dict[str, object] = {}
+        if name is not _UNSET:
+            changes["name"] = v.single_line("name", name, max_len=120)
+        if phone is not _UNSET:
+            changes["phone"] = v.single_line("phone", phone, max_len=30, required=False)
+        if ods_code is not _UNSET and parse_ods_code(ods_code) != practice.ods_code:
+            code = parse_ods_code(ods_code)
+            if repo.find_practice(tx.conn, code):
+                raise ValidationError("ods_code", f"a practice not already added ({code} is)")
+            uses = _uses(tx, practice)
+            if uses:
+                raise ValidationError(
+                    "ods_code",
+                    f"the code it has ({practice.ods_code}): {uses} refer to it under that "
+                    "code. If the practice's code really changed, add it as a new practice "
+                    "and mark this one inactive",
+                )
+            practice_log.unindex(tx.conn, practice.id)  # only its own entries: it starts anew
+            changes["ods_code"] = code
+        updated = replace(practice, **changes)  # type: ignore[arg-type]
+        repo.update_practice(tx.conn, updated)
+        tx.details.update(
+            practice_id=practice.id, ods_code=updated.ods_code, changed=sorted(changes)
+        )
+        if "ods_code" in changes:
+            tx.details["ods_code_was"] = practice.ods_code
+        return updated
+
+    return perform(ctx, "update_practice", work)
+
+
+def delete_practice(ctx: Context, practice_id: int) -> Practice:
+    """Remove a practice added by mistake, while nothing refers to it."""
+
+    def work(tx: Tx) -> Practice:
+        practice = _existing_practice(tx, practice_id)
+        uses = _uses(tx, practice)
+        if uses:
+            raise CarehomeError(
+                f"{practice.name} ({practice.ods_code}) cannot be deleted: {uses} refer to it. "
+                "Mark it inactive instead: it is then no longer offered for new residents, and "
+                "its records and reports stay."
+            )
+        practice_log.unindex(tx.conn, practice.id)
+        repo.delete_practice(tx.conn, practice.id)
+        # the code only as "was": the entry is about no practice now, so it takes no number
+        tx.details.update(
+            practice_id=practice.id, name=practice.name, ods_code_was=practice.ods_code
+        )
+        return practice
+
+    return perform(ctx, "delete_practice", work)
+
+
+def set_practice_active(ctx: Context, practice_id: int, active: bool) -> Practice:
+    """Mark a practice inactive (no longer offered for new residents or a change of practice;
+    its residents keep it and its reports still work), or active again."""
+
+    def work(tx: Tx) -> Practice:
+        updated = replace(_existing_practice(tx, practice_id), active=active)
+        repo.update_practice(tx.conn, updated)
+        tx.details.update(practice_id=updated.id, ods_code=updated.ods_code)
+        return updated
+
+    return perform(ctx, "activate_practice" if active else "deactivate_practice", work)
 
 
 def add_agreement(

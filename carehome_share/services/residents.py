@@ -10,7 +10,7 @@ from carehome_share.domain.model import Resident, ResidentRecord, Stay, StayKind
 from carehome_share.domain.permissions import FINDS_FORMER_RESIDENTS
 from carehome_share.services.access import end_sessions_it_affects
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
-from carehome_share.services.practices import practice_id_for
+from carehome_share.services.practices import registering_practice_id
 from carehome_share.store import repo
 from carehome_share.store.repo import ResidentListing
 
@@ -41,7 +41,7 @@ def add_resident(
             given_name=v.single_line("given_name", given_name, max_len=80),
             family_name=v.single_line("family_name", family_name, max_len=80),
             date_of_birth=_date_of_birth(date_of_birth, v.uk_date(tx.now)),
-            practice_id=practice_id_for(tx.conn, ods_code),
+            practice_id=registering_practice_id(tx.conn, ods_code),
             room=v.single_line("room", room, max_len=20, required=False),
         )
         check_chi_date_of_birth(resident.nhs_number, resident.date_of_birth)
@@ -88,7 +88,9 @@ def update_resident(
             check_chi_date_of_birth(resident.nhs_number, born, "date_of_birth")
             changes["date_of_birth"] = born
         if ods_code is not _UNSET:
-            changes["practice_id"] = practice_id_for(tx.conn, ods_code)
+            changes["practice_id"] = registering_practice_id(
+                tx.conn, ods_code, resident.practice_id
+            )
         if room is not _UNSET:
             changes["room"] = v.single_line("room", room, max_len=20, required=False)
         updated = replace(resident, **changes)  # type: ignore[arg-type]

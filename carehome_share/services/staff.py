@@ -211,15 +211,16 @@ def reset_password(ctx: Context, staff_id: int, new_password: str) -> None:
     perform(ctx, "reset_password", work)
 
 
-def clear_lockout(ctx: Context, staff_id: int) -> None:
+def clear_lockout(ctx: Context, staff_id: int) -> Staff:
     """Let a locked-out member of staff try again now (the manager's call, audited)."""
 
-    def work(tx: Tx) -> None:
+    def work(tx: Tx) -> Staff:
         staff = _existing(tx, staff_id)
         repo.set_locked_until(tx.conn, staff.id, tx.now)  # failures before now no longer count
         tx.details.update(staff_id=staff.id, username=staff.username)
+        return staff
 
-    perform(ctx, "clear_lockout", work)
+    return perform(ctx, "clear_lockout", work)
 
 
 def lockouts(ctx: Context) -> dict[int, datetime]:

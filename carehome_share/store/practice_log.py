@@ -83,6 +83,23 @@ def numbered(
     return {**(details or {}), "practice": {"ods_code": ods, "n": n}}, (practice_id, n)
 
 
+def entries_besides(conn: Connection, practice_id: int, actions: tuple[str, ...]) -> int:
+    """How many entries numbered as about the practice are not of these actions."""
+    row = conn.execute(
+        "SELECT count(*) FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
+        f"WHERE pe.practice_id = ? AND a.action NOT IN ({', '.join('?' * len(actions))})",
+        (practice_id, *actions),
+    ).fetchone()
+    return int(row[0])
+
+
+def unindex(conn: Connection, practice_id: int) -> None:
+    """Forget which entries were about the practice (it is deleted, or its code corrected
+    before anything was recorded under it); the entries keep their numbers, hashed in the
+    chain, and the practice's next entry is numbered 1."""
+    conn.execute("DELETE FROM practice_entry WHERE practice_id = ?", (practice_id,))
+
+
 def index(conn: Connection, numbers: list[tuple[int, int, int]]) -> None:
     """Record (practice id, number, entry seq) for entries just chained."""
     conn.executemany("INSERT INTO practice_entry(practice_id, n, seq) VALUES (?, ?, ?)", numbers)

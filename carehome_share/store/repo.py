@@ -202,27 +202,51 @@ def insert_practice(conn: Connection, name: str, ods_code: str, phone: str) -> i
     return int(cur.lastrowid)
 
 
+_PRACTICE_COLUMNS = "id, name, ods_code, phone, active"
+
+
 def _practice(row: tuple) -> Practice:
-    return Practice(id=row[0], name=row[1], ods_code=row[2], phone=row[3])
+    return Practice(id=row[0], name=row[1], ods_code=row[2], phone=row[3], active=bool(row[4]))
 
 
 def get_practice(conn: Connection, practice_id: int) -> Practice | None:
     row = conn.execute(
-        "SELECT id, name, ods_code, phone FROM practice WHERE id = ?", (practice_id,)
+        f"SELECT {_PRACTICE_COLUMNS} FROM practice WHERE id = ?", (practice_id,)
     ).fetchone()
     return _practice(row) if row else None
 
 
 def find_practice(conn: Connection, ods_code: str) -> Practice | None:
     row = conn.execute(
-        "SELECT id, name, ods_code, phone FROM practice WHERE ods_code = ?", (ods_code,)
+        f"SELECT {_PRACTICE_COLUMNS} FROM practice WHERE ods_code = ?", (ods_code,)
     ).fetchone()
     return _practice(row) if row else None
 
 
 def list_practices(conn: Connection) -> list[Practice]:
-    rows = conn.execute("SELECT id, name, ods_code, phone FROM practice ORDER BY name").fetchall()
+    rows = conn.execute(f"SELECT {_PRACTICE_COLUMNS} FROM practice ORDER BY name").fetchall()
     return [_practice(r) for r in rows]
+
+
+def update_practice(conn: Connection, p: Practice) -> None:
+    conn.execute(
+        "UPDATE practice SET name = ?, ods_code = ?, phone = ?, active = ? WHERE id = ?",
+        (p.name, p.ods_code, p.phone, int(p.active), p.id),
+    )
+
+
+def delete_practice(conn: Connection, practice_id: int) -> None:
+    conn.execute("DELETE FROM practice WHERE id = ?", (practice_id,))
+
+
+def practice_records(conn: Connection, practice_id: int) -> tuple[int, int]:
+    """How many residents are registered with the practice, and how many agreements it has."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM resident WHERE practice_id = :p), "
+        "(SELECT count(*) FROM agreement WHERE practice_id = :p)",
+        {"p": practice_id},
+    ).fetchone()
+    return int(row[0]), int(row[1])
 
 
 _AGREEMENT_COLUMNS = (
@@ -371,6 +395,24 @@ def search_residents(
         + (limit,),
     ).fetchall()
     return [ResidentListing(_resident(r[:7]), bool(r[7])) for r in rows]
+
+
+def residents_without_consent(conn: Connection, now: datetime) -> tuple[int, list[int]]:
+    """How many people are resident now, and those with no consent decision on record (by
+    name)."""
+    current = (
+        "EXISTS (SELECT 1 FROM stay s WHERE s.resident_id = r.id AND s.admitted_at <= :now "
+        "AND (s.discharged_at IS NULL OR s.discharged_at > :now))"
+    )
+    moment = {"now": format_time(now)}
+    (count,) = conn.execute(f"SELECT count(*) FROM resident r WHERE {current}", moment).fetchone()
+    waiting = conn.execute(
+        f"SELECT r.id FROM resident r WHERE {current} AND NOT EXISTS "
+        "(SELECT 1 FROM consent_decision c WHERE c.resident_id = r.id) "
+        "ORDER BY r.family_name COLLATE NOCASE, r.given_name COLLATE NOCASE",
+        moment,
+    ).fetchall()
+    return int(count), [int(rid) for (rid,) in waiting]
 
 
 def insert_stay(conn: Connection, resident_id: int, kind: StayKind, admitted_at: datetime) -> int:

@@ -263,6 +263,11 @@ MIGRATIONS: tuple[str, ...] = (
         decided_at TEXT NOT NULL
     );
     """,
+    # 7: a GP practice marked inactive is no longer offered for new residents or a change of
+    # practice; the residents registered with it keep it, and its reports still work
+    """
+    ALTER TABLE practice ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

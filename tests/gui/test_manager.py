@@ -10,6 +10,7 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QPushButton, QWidget
 
 from carehome_share.domain.errors import AccessRefused, AuthenticationFailed
+from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
 from carehome_share.gui import manager
 from carehome_share.gui.forms import FormDialog
@@ -17,6 +18,7 @@ from carehome_share.gui.main_window import MainWindow
 from carehome_share.gui.models import (
     ROW_ROLE,
     AgreementsModel,
+    AttentionModel,
     AuditModel,
     PracticesModel,
     StaffModel,
@@ -307,6 +309,9 @@ def test_staff_added_with_a_pin_error_beside_the_field_then_deactivated(
     fill(qtbot, add, nmc_pin="12a3456e")
     ok(qtbot, add)
     qtbot.waitUntil(lambda: closed(add) and page.table.source.rowCount() == 2)
+    assert said(window) == (
+        "Added Bea Okoro (nurse.bea): they choose their own password when they first log in."
+    )
     bea = staff.find_staff(home.ctx, "nurse.bea")
     assert (bea.roles, bea.nmc_pin, bea.active) == (frozenset({Role.NURSE}), "12A3456E", True)
 
@@ -318,6 +323,7 @@ def test_staff_added_with_a_pin_error_beside_the_field_then_deactivated(
     qtbot.waitUntil(lambda: closed(check))
     bea = staff.find_staff(home.ctx, "nurse.bea")
     assert (bea.nmc_checked_on, bea.nmc_expires_on) == (TODAY, date(2027, 10, 31))
+    assert said(window) == "NMC check recorded for Bea Okoro: registration valid until 31/10/2027."
 
     monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
     press(qtbot, page, "Deactivate")
@@ -326,6 +332,7 @@ def test_staff_added_with_a_pin_error_beside_the_field_then_deactivated(
     row = page.table.selectionModel().selectedRows(StaffModel.ACTIVE)[0]
     assert row.data() == "No (left)"
     assert not find_button(page, "Deactivate").isEnabled()
+    assert said(window) == "Deactivated the account of Bea Okoro."
 
 
 def test_lockout_shown_on_the_staff_page_and_cleared(qtbot, home: Home, window: MainWindow) -> None:
@@ -345,6 +352,7 @@ def test_lockout_shown_on_the_staff_page_and_cleared(qtbot, home: Home, window: 
     press(qtbot, page, "Clear lockout")
     login = page.table.selectionModel().selectedRows(StaffModel.LOGIN)[0]
     assert login.data() == "" and not find_button(page, "Clear lockout").isEnabled()
+    assert said(window) == f"Lockout cleared: {nurse.full_name} can log in again."
     entry = audit.entries(home.ctx.conn, last=1)[0]
     assert (entry.action, entry.details["username"]) == ("clear_lockout", nurse.username)
     auth.log_in(station, nurse.username, PASSWORD)
@@ -366,6 +374,10 @@ def test_password_reset_gives_a_temporary_password_to_change_at_the_next_login(
     fill(qtbot, reset, new_password=TEMPORARY_PASSWORD)
     ok(qtbot, reset)
     qtbot.waitUntil(lambda: closed(reset))
+    assert said(window) == (
+        f"Temporary password set for {nurse.full_name}: they choose their own when they next "
+        "log in."
+    )
     station = Context(home.ctx.vault, clock=home.clock, workstation="nurses-station-2")
     with pytest.raises(AuthenticationFailed):
         auth.log_in(station, nurse.username, PASSWORD)  # the old password opens nothing
@@ -406,6 +418,87 @@ def test_practice_and_agreement_added_then_ended(qtbot, home: Home, window: Main
     (ended,) = practices.list_agreements(home.ctx, "Y05678")
     assert (ended.home_signatory, ended.ends_on) == ("Mary Manager", TODAY)
     assert ended.purposes == (Purpose.MEDICATION_CHECK,)
+
+
+def said(window: MainWindow) -> str:
+    """The status bar's confirmation of what was just done."""
+    return window.statusBar().currentMessage()
+
+
+def test_practice_corrected_marked_inactive_and_deleted_when_unused(
+    qtbot, home: Home, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resident = home.add_resident()
+    page = show_tab(window, "&GP practices")
+    press(qtbot, page, "Add practice")
+    add = dialog_of(qtbot, manager.PracticeDialog)
+    fill(qtbot, add, name="Hillside Surgery", ods_code="Y05687")
+    ok(qtbot, add)
+    qtbot.waitUntil(lambda: closed(add) and page.practices.source.rowCount() == 2)
+    assert said(window) == "Added GP practice Hillside Surgery (Y05687)."
+
+    page.practices.select_where(lambda p: p.ods_code == "Y05687")
+    press(qtbot, page, "Edit practice…")
+    edit = dialog_of(qtbot, manager.PracticeDialog)
+    assert edit.form.value("name") == "Hillside Surgery"
+    edit.form.fields["ods_code"].clear()
+    fill(qtbot, edit, ods_code="Y05678", phone="01632 960123")
+    ok(qtbot, edit)
+    qtbot.waitUntil(lambda: closed(edit))
+    assert page.practices.chosen().ods_code == "Y05678"
+    assert said(window) == "Saved GP practice Hillside Surgery (Y05678)."
+
+    page.practices.select_where(lambda p: p.ods_code == ODS)
+    press(qtbot, page, "Edit practice…")
+    edit = dialog_of(qtbot, manager.PracticeDialog)
+    edit.form.fields["ods_code"].clear()
+    fill(qtbot, edit, ods_code="Y09999")
+    ok(qtbot, edit)
+    assert edit.form.errors["ods_code"].text().startswith("The code it has (Y01234): 1 resident")
+    edit.reject()
+
+    assert not find_button(page, "Mark active").isEnabled()
+    press(qtbot, page, "Mark inactive")
+    status = page.practices.selectionModel().selectedRows(PracticesModel.STATUS)[0]
+    assert status.data() == "Inactive"
+    assert find_button(page, "Mark active").isEnabled()
+    assert said(window) == (
+        "Riverside Surgery (Y01234) is marked inactive: not offered for new residents."
+    )
+    warned = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text: warned.append(text))
+    press(qtbot, page, "Delete practice…")
+    assert warned == [
+        "Riverside Surgery (Y01234) cannot be deleted: 1 resident, 1 data sharing agreement and "
+        "3 audit entries about its patients or reports refer to it. Mark it inactive instead: "
+        "it is then no longer offered for new residents, and its records and reports stay."
+    ]
+
+    window.tabs.setCurrentWidget(window.residents)
+    press(qtbot, window.residents.panel, "Add resident")
+    new = dialog_of(qtbot, manager.ResidentDialog)
+    gp = new.form.fields["ods_code"]
+    assert [gp.itemData(i) for i in range(gp.count())] == ["Y05678"]  # not the inactive one
+    new.reject()
+    qtbot.waitUntil(lambda: closed(new))
+    window.residents.reload()  # she was added after the window opened
+    qtbot.waitUntil(lambda: window.residents.model.rowCount() == 1)
+    window.residents.table.selectRow(0)
+    press(qtbot, window.residents.panel, "Edit details")
+    edit = dialog_of(qtbot, manager.ResidentDialog)
+    assert edit.form.value("ods_code") == ODS  # her practice stays hers
+    ok(qtbot, edit)
+    qtbot.waitUntil(lambda: closed(edit))
+    assert residents.resident_details(home.ctx, resident.id).record.practice.ods_code == ODS
+
+    show_tab(window, "&GP practices")
+    page.practices.select_where(lambda p: p.ods_code == "Y05678")
+    press(qtbot, page, "Delete practice…")
+    assert [p.ods_code for p in practices.list_practices(home.ctx)] == [ODS]
+    assert page.practices.source.rowCount() == 1
+    assert said(window) == "Deleted GP practice Hillside Surgery (Y05678)."
+    assert audit_service.verify(home.ctx).ok
 
 
 def test_audit_viewer_filters_refusals_and_verifies_the_chain(
@@ -461,6 +554,99 @@ def test_attention_badge_counts_a_refusal(qtbot, home: Home, window: MainWindow)
     assert page.model.item(0).kind == "refusal"
     assert window.tabs.tabText(window.attention_index) == "Needs &attention (1)"
     assert window.attention_action.text() == "Needs attention (1)"
+
+
+def test_attention_rows_open_the_member_of_staff_and_the_resident(
+    qtbot, home: Home, window: MainWindow
+) -> None:
+    """Enter on a lockout opens the Staff page with the nurse chosen (Clear lockout ready);
+    a double-click on a refusal opens the resident it refused."""
+    resident = home.add_resident(consent_by=None)
+    nurse = home.add_nurse()
+    station = nurse_context(home)
+    with pytest.raises(AccessRefused):
+        access.open_access_session(station, resident.id, "medication_check", "Checking doses")
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            auth.log_in(station, nurse.username, "guessing wrong")
+    page = window.tabs.widget(window.attention_index)
+    window.tabs.setCurrentIndex(window.attention_index)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2)
+    table = page.table
+
+    def row_of_kind(kind: str) -> int:
+        return next(r for r in range(2) if table.model().index(r, 0).data(ROW_ROLE).kind == kind)
+
+    lockout = row_of_kind("lockout")
+    assert table.model().index(lockout, AttentionModel.URGENCY).data() == "Now"
+    table.setFocus()
+    table.selectRow(lockout)
+    qtbot.keyClick(table, Qt.Key.Key_Return)
+    staff_page = window.tabs.currentWidget()
+    assert isinstance(staff_page, manager.StaffPage)
+    assert staff_page.table.chosen().username == nurse.username
+    assert find_button(staff_page, "Clear lockout").isEnabled()
+
+    window.tabs.setCurrentIndex(window.attention_index)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2 and not window.busy.isVisible())
+    cell = table.visualRect(table.model().index(row_of_kind("refusal"), AttentionModel.TEXT))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell.center())
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell.center())
+    assert window.tabs.currentWidget() is window.residents
+    qtbot.waitUntil(lambda: window.residents.panel.name.text() == resident.full_name)
+    assert window.residents.search.text() == format_nhs_number(resident.nhs_number)
+
+
+def test_first_steps_ticked_from_the_records_each_button_going_where_it_is_done(
+    qtbot, home: Home, window: MainWindow
+) -> None:
+    steps = window.first_steps
+    assert steps is not None and steps.isVisible()
+
+    def ticked() -> dict[str, bool]:
+        window.tabs.setCurrentIndex(1)  # away and back: the list is worked out again
+        window.tabs.setCurrentWidget(window.residents)
+        return {key: tick.text() == "✔" for key, tick in steps.ticks.items()}
+
+    assert ticked() == {
+        "practice": True,  # the home fixture's practice and agreement
+        "agreement": True,
+        "staff": False,
+        "residents": False,
+        "consent": False,
+    }
+    qtbot.mouseClick(steps.buttons["agreement"], Qt.MouseButton.LeftButton)
+    assert isinstance(window.tabs.currentWidget(), manager.PracticesPage)
+    qtbot.mouseClick(steps.buttons["staff"], Qt.MouseButton.LeftButton)
+    assert isinstance(window.tabs.currentWidget(), manager.StaffPage)
+    home.add_nurse()
+    assert ticked()["staff"]
+
+    assert not steps.buttons["consent"].isEnabled()  # no one to choose yet
+    qtbot.mouseClick(steps.buttons["residents"], Qt.MouseButton.LeftButton)
+    add = dialog_of(qtbot, manager.ResidentDialog)
+    fill(qtbot, add, nhs_number=next(home.numbers), given_name="Edith", family_name="Lowe")
+    add.form.fields["date_of_birth"].setDate(QDate(1936, 4, 2))
+    ok(qtbot, add)
+    qtbot.waitUntil(lambda: closed(add))
+    assert steps.ticks["residents"].text() == "○"  # added, not admitted yet
+    (edith,) = residents.find_residents(home.ctx, "Lowe")
+    residents.admit(home.ctx, edith.resident.id, at="2026-11-20")
+    assert ticked()["residents"] and "0 of 1" in steps.texts["consent"].text()
+    qtbot.mouseClick(steps.buttons["consent"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.residents.panel.name.text() == "Edith Lowe")
+    assert find_button(window.residents.panel, "Record consent").isEnabled()
+
+    consent.record_consent(home.ctx, edith.resident.id, "granted", "resident")
+    assert all(ticked().values())
+    assert not steps.isVisible()  # all done: gone
+
+
+def test_only_the_manager_has_first_steps(open_window, home: Home) -> None:
+    home.log_in(home.add_nurse())
+    window = open_window()
+    assert window.first_steps is None
+    assert not [w for w in window.findChildren(QWidget) if w.accessibleName() == "Getting started"]
 
 
 def test_settings_saved(qtbot, home: Home, window: MainWindow) -> None:
