@@ -340,7 +340,6 @@ class FormDialog(QDialog):
     def __init__(self, title: str, ok_text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.setMinimumWidth(440)
         self.banner = error_label()
         self.form = Form()
         # Our own buttons: the standard OK/Cancel pair costs 10 ms of start-up on first use.
@@ -351,6 +350,9 @@ class FormDialog(QDialog):
         self.buttons.addButton(QPushButton("Cancel"), QDialogButtonBox.ButtonRole.RejectRole)
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
+        # the dialog's least width, set on a child: a minimum on the dialog itself stops its
+        # layout enforcing the form's, and a wide row (a long checkbox label) was cut off
+        self.buttons.setMinimumWidth(420)
         self.body = QVBoxLayout(self)
         self.body.addWidget(self.banner)
         self.body.addWidget(self.form)

@@ -54,7 +54,7 @@ DIALOGS: dict[str, Callable[[Home, Path], FormDialog]] = {
     "edit staff": lambda home, _: manager.StaffDialog(home.ctx, home.add_nurse(), None),
     "NMC check": lambda home, _: manager.NmcCheckDialog(home.ctx, home.add_nurse(), None),
     "reset password": lambda home, _: manager.ResetPasswordDialog(home.ctx, home.add_nurse(), None),
-    "add practice": lambda home, _: manager.PracticeDialog(home.ctx, None),
+    "add practice": lambda home, _: manager.PracticeDialog(home.ctx, None, None),
     "add agreement": lambda home, _: manager.AgreementDialog(
         home.ctx, practices.list_practices(home.ctx)[0], None
     ),
@@ -98,6 +98,15 @@ def test_a_dialog_opens_with_the_typing_in_a_field(shown: FormDialog) -> None:
     assert focused is not None and shown.form.isAncestorOf(focused)
     assert not isinstance(focused, QAbstractButton)
     assert not (isinstance(focused, QLineEdit) and focused.isReadOnly())
+
+
+def test_no_checkbox_or_button_text_is_cut_off(shown: FormDialog) -> None:
+    cut = [
+        widget.text()
+        for widget in shown.findChildren(QAbstractButton)
+        if widget.text() and widget.isVisible() and widget.width() < widget.sizeHint().width()
+    ]
+    assert cut == []
 
 
 def test_return_in_a_one_line_field_submits(qtbot, shown: FormDialog, monkeypatch) -> None:
