@@ -288,7 +288,6 @@ _SECTIONS_FOR = {
     Purpose.CARE_PLAN_REVIEW: (Section.CARE_PLANS, Section.SUMMARY, Section.PROBLEMS),
     Purpose.END_OF_LIFE_CARE: (Section.CARE_PLANS, Section.MEDICATIONS, Section.SUMMARY),
 }
-_SHORT_JUSTIFICATIONS = ("meds", "check", "GP", "obs")
 _WORKSTATIONS = ("nurses-station-1", "nurses-station-2", "treatment-room")
 _VALUES = {p: p.value for p in Purpose}  # enum .value is slow in the million-session loop
 _AGREEMENT_REVIEW_ALERT = "the data sharing agreement is due for review"
@@ -332,7 +331,6 @@ _REFUSALS = (
     ("purpose", 15, 0.6),  # the agreement does not cover the purpose
     ("role", 10, 0.2),  # the deputy tried while working as manager
     ("left", 13, 0.5),  # tried for a resident who has just left (hospital, discharge)
-    ("short", 10, 0.0),  # justification too short: typed again properly
 )
 
 Span = tuple[int, int]  # first and last day (date ordinals), both included
@@ -1459,12 +1457,8 @@ class _Demo:
         """A refused attempt, its reasons given by the real access rules, maybe then a call."""
         rng = self.rng
         scenarios = [s for s in _REFUSALS if self._possible(s[0], day)]
-        for attempt in range(20):
-            name, _, call_chance = (
-                rng.choices(scenarios, [s[1] for s in scenarios])[0]
-                if attempt < 10
-                else _REFUSALS[-1]  # a short justification is always refused
-            )
+        for _ in range(20):
+            name, _, call_chance = rng.choices(scenarios, [s[1] for s in scenarios])[0]
             tried = self._attempt(name, nurses, weights)
             if tried is None:
                 continue
@@ -1473,7 +1467,7 @@ class _Demo:
             if not decision.allowed:
                 break
         else:
-            raise AssertionError("no refusal could be made on this day")
+            return  # nobody the rules would refuse today: no attempt is made up
         reasons = [reason.text for reason in decision.reasons]
         refusal_id = self.next_refusal
         self.next_refusal += 1
@@ -1553,8 +1547,6 @@ class _Demo:
             r, nurse = pick_resident(), self.lapsed
         elif scenario == "role":
             r, nurse, role = pick_resident(), self.deputy, Role.MANAGER
-        elif scenario == "short":
-            r, justification = pick_resident(), rng.choice(_SHORT_JUSTIFICATIONS)
         else:  # purpose: a practice whose agreement covers fewer purposes
             r = pick_resident()
             uncovered = [p for p in _ALL_PURPOSES if p not in r.practice.purposes]
