@@ -356,19 +356,7 @@ def test_consent_decisions_map_to_status_performer_and_provision(home_small: Hom
         expires_on="2027-11-01",
     )
     attorney = h.add_resident(consent_by=None)
-    consent.record_consent(
-        h.ctx,
-        attorney.id,
-        "granted",
-        "lpa_attorney",
-        decided_on="2026-11-03",
-        lacks_capacity=True,
-        capacity_assessed_on="2026-11-02",
-        capacity_assessment="Unable to weigh the information (MCA stage 2).",
-        representative_name="Dana Attorney",
-        representative_relationship="daughter",
-        authority_reference="LPA-7000-1234-5678",
-    )
+    h.attorney_consent(attorney)
     best = h.add_resident(consent_by="best_interests")
     withdrawn = h.add_resident()
     consent.record_consent(

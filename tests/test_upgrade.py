@@ -99,8 +99,34 @@ def test_a_mistyped_old_passphrase_is_a_wrong_password(
     assert copy.read_bytes() == before
 
 
+SCHEMA_7_COLUMNS = {
+    "consent_decision": (
+        "impairment",
+        "impairment_detail",
+        "unable_to",
+        "has_capacity",
+        "support_steps",
+        "capacity_assessed_by",
+        "lpa_registered_on",
+        "authority_seen_on",
+        "authority_seen_by",
+        "known_wishes",
+    ),
+    "access_refusal": ("reason_codes",),
+}
+
+
+def back_to_schema_6(vault: Vault) -> None:
+    """The file as version 6 left it (as every backup made before schema 7 is)."""
+    for table, columns in SCHEMA_7_COLUMNS.items():
+        for column in columns:
+            vault.conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    vault.conn.execute("PRAGMA user_version = 6")
+
+
 def back_to_schema_4(vault: Vault) -> None:
     """The file as version 4 left it (as every backup made before schema 5 is)."""
+    back_to_schema_6(vault)
     for later in ("disclosure_decision", "disclosure_resident", "disclosure_request"):
         vault.conn.execute(f"DROP TABLE {later}")  # schema 6
     vault.conn.execute("ALTER TABLE consent_decision DROP COLUMN decided_at")

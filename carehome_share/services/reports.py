@@ -28,6 +28,7 @@ from carehome_share.domain.model import (
     ConsentDecision,
     Practice,
     Purpose,
+    ReasonCode,
     Resident,
     ResidentRecord,
     Role,
@@ -535,11 +536,11 @@ class StaffList:
 # The staff conditions of the access rules, asked of `decide` itself so the list cannot drift
 # from the check made at the moment of access; the resident and purpose are placeholders.
 _STAFF_REASONS = {
-    "role_not_held",
-    "account_inactive",
-    "nmc_missing",
-    "nmc_unchecked",
-    "nmc_expired",
+    ReasonCode.ROLE_NOT_HELD,
+    ReasonCode.ACCOUNT_INACTIVE,
+    ReasonCode.NMC_MISSING,
+    ReasonCode.NMC_UNCHECKED,
+    ReasonCode.NMC_EXPIRED,
 }
 _ANY_RESIDENT = ResidentRecord(Resident(0, "", "", "", date.min, 0))
 
