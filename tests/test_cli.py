@@ -629,6 +629,18 @@ def test_global_options_are_accepted_after_the_command(run: Cli, recovery_code: 
 
 # -- bad input ----------------------------------------------------------------------------------
 
+# An attorney's consent as the paper form records it (the LPA's registration date last)
+ATTORNEY_CONSENT = [
+    "consent", "record", "--nhs", ALICE, "--kind", "granted", "--decided-by", "lpa_attorney",
+    "--representative-name", "Dana Attorney", "--relationship", "daughter",
+    "--authority-reference", "LPA-7000-1234-5678", "--lacks-capacity",
+    "--capacity-assessed-on", day(-1), "--capacity-assessment", "Could not weigh it up",
+    "--impairment", "yes", "--impairment-detail", "Alzheimer's disease",
+    "--unable-to", "understand,weigh", "--support-steps", "Explained twice with pictures",
+    "--capacity-assessed-by", "Nina Nurse, registered nurse", "--authority-seen-on", day(0),
+    "--authority-seen-by", "Mary Manager, registered manager",
+    "--lpa-registered-on", "2024-03-15",
+]  # fmt: skip
 BAD_INPUT = [
     pytest.param(
         ["resident", "add", "--nhs", "999 000 0019", "--given-name", "Eve", "--family-name",
@@ -680,6 +692,14 @@ BAD_INPUT = [
         ["consent", "record", "--nhs", ALICE, "--kind", "granted", "--decided-by", "resident",
          "--decided-on", "21/11/2026"],
         "decided_on", "YYYY-MM-DD", id="consent-date-uk-format",
+    ),
+    pytest.param(
+        [*ATTORNEY_CONSENT[:-2]], "lpa_registered_on", "the date the LPA was registered",
+        id="attorney-without-lpa-registration-date",
+    ),
+    pytest.param(
+        [*ATTORNEY_CONSENT, "--unable-to", "remember"], "unable_to",
+        "one of: understand, retain, weigh, communicate", id="stage-2-unknown-ability",
     ),
     pytest.param(
         ["session", "open", "--nhs", ALICE, "--purpose", "medication_check", "--justification",
@@ -760,6 +780,8 @@ OUT_OF_RANGE = [
           for dates, field in [
               (["--decided-on", "0026-11-29"], "decided_on"),
               (["--capacity-assessed-on", "0026-11-29"], "capacity_assessed_on"),
+              (["--lpa-registered-on", "0026-11-29"], "lpa_registered_on"),
+              (["--authority-seen-on", "9999-12-31"], "authority_seen_on"),
               (["--review-on", "9999-12-31"], "review_on"),
               (["--expires-on", "9999-12-31"], "expires_on"),
           ]],
@@ -1297,3 +1319,20 @@ def test_the_tests_do_not_depend_on_the_callers_environment():
         timeout=240,
     )
     assert inner.returncode == 0, inner.stdout[-3000:]
+
+
+def test_an_attorneys_consent_records_what_the_paper_form_does(
+    run: Cli, recovery_code: str
+) -> None:
+    assert (
+        "Recorded: granted by health and welfare attorney (LPA)"
+        in run.ok(
+            *ATTORNEY_CONSENT, "--known-wishes", "Wants her daughter to decide", user="mary"
+        ).out
+    )
+    latest = run.ok("--json", "consent", "show", "--nhs", ALICE, user="mary").json_out()["latest"]
+    assert latest["decided_by"] == "lpa_attorney"
+    assert latest["impairment"] is True and latest["unable_to"] == ["understand", "weigh"]
+    assert latest["lpa_registered_on"] == "2024-03-15"
+    assert latest["authority_seen_by"] == "Mary Manager, registered manager"
+    assert latest["known_wishes"] == "Wants her daughter to decide"
