@@ -382,7 +382,16 @@ def test_consent_decisions_map_to_status_performer_and_provision(home_small: Hom
     assert person["identifier"][0]["value"] == "LPA-7000-1234-5678"
     assert person["relationship"][0]["coding"][0]["code"] == "HPOWATT"
     assert person["relationship"][1]["text"] == "daughter"
+    assert person["identifier"][0]["period"] == {"start": "2024-03-15"}  # the LPA registered
     assert lpa["performer"][0]["reference"] == "#decision-maker"
+    assessed = lpa["extension"][0]["extension"]
+    assert [x["valueCode"] for x in assessed if x["url"] == "unableTo"] == ["understand", "weigh"]
+    parts = {x["url"]: next(v for k, v in x.items() if k.startswith("value")) for x in assessed}
+    assert parts["impairment"] is True and parts["impairmentDetail"] == "Alzheimer's disease"
+    assert parts["supportSteps"] == "Explained twice, in the morning, with a picture leaflet"
+    assert parts["assessedBy"] == "Nina Nurse, registered nurse"
+    assert parts["authoritySeenOn"] == "2026-11-03"
+    assert parts["authoritySeenBy"] == "Mary Manager, registered manager"
 
     (interests,) = by_patient[best.nhs_number]
     assert interests["contained"][0]["resourceType"] == "Practitioner"
@@ -390,6 +399,7 @@ def test_consent_decisions_map_to_status_performer_and_provision(home_small: Hom
     assert capacity["decidedBy"]["valueCode"] == "best_interests"
     assert "best-interests" in capacity["authority"]["valueString"]
     assert capacity["peopleConsulted"]["valueString"] == "Daughter; GP; named nurse"
+    assert capacity["knownWishes"]["valueString"].startswith("Always wanted the nurses")
 
     granted, withdrawal = by_patient[withdrawn.nhs_number]
     assert granted["status"] == "inactive"  # replaced by the withdrawal, which it records

@@ -191,6 +191,31 @@ def test_resident_history_for_a_subject_access_request(story: Story) -> None:
     assert "Print reports" in history()  # a later copy lists the earlier disclosure
 
 
+def test_the_history_prints_what_the_paper_consent_form_recorded(home: Home) -> None:
+    attorney = home.add_resident(consent_by=None)
+    home.attorney_consent(attorney)
+    best = home.add_resident(consent_by="best_interests")
+    printed = {
+        r: flat(
+            build(
+                lambda render, r=r: report_service.resident_history(home.ctx, r.id, render),
+                write_resident_history,
+            )
+        )
+        for r in (attorney, best)
+    }
+    lpa = printed[attorney]
+    assert "Lacks capacity (assessed 02/11/2026)" in lpa
+    assert "Impairment of mind or brain: yes, Alzheimer's disease" in lpa
+    assert "Unable to: understand, weigh" in lpa
+    assert "Help given: Explained twice, in the morning, with a picture leaflet" in lpa
+    assert "Assessed by Nina Nurse, registered nurse" in lpa
+    assert "LPA registered 15/03/2024" in lpa
+    assert "Document seen 03/11/2026" in lpa and "Seen by Mary Manager, registered manager" in lpa
+    assert "Known wishes: Always wanted the nurses to know" in printed[best]
+    assert "LPA registered" not in printed[best]
+
+
 def test_staff_list_names_nurses_and_why_some_may_not_open_records(
     home: Home, clock: Clock
 ) -> None:

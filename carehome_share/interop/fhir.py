@@ -13,10 +13,18 @@
   consent-ended extension. `policy` names the agreement's Contract and `policyRule` the rule
   (ppc-1). Who decided is the performer: the resident (Patient), an attorney or deputy
   (contained RelatedPerson with the LPA or court order reference as identifier), or the
-  best-interests decision maker (contained Practitioner). R4 has no element for the capacity
-  assessment and the representative's authority (capacity-decision extension), the review date
-  (consent-review-date), the witness (consent-witness) or the reason given for a refusal,
-  objection or withdrawal (consent-reason): extensions, defined under BASE.
+  best-interests decision maker (contained Practitioner); an LPA's registration date is the
+  start of that identifier's period. R4 has no element for the capacity assessment, the
+  representative's authority and the resident's known wishes (capacity-decision extension,
+  below), the review date (consent-review-date), the witness (consent-witness) or the reason
+  given for a refusal, objection or withdrawal (consent-reason): extensions, defined under BASE.
+  capacity-decision's parts: decidedBy (code: resident, lpa_attorney, deputy, best_interests),
+  lacksCapacity and hasCapacity (the assessment's finding), impairment (stage 1 of the Mental
+  Capacity Act test), impairmentDetail, unableTo (stage 2, one code per ability: understand,
+  retain, weigh, communicate), supportSteps (the help given to decide), assessedBy (name and
+  role), assessedOn, assessment (the note), authority and authorityReference (the LPA or court
+  order), authoritySeenOn and authoritySeenBy (the document as seen at the home),
+  peopleConsulted and knownWishes (best interests). Each part is present only when recorded.
 - AuditEvent, after IHE Basic Audit Log Patterns (BALP): a session is a patient read (type rest,
   subtype read, action R, outcome 0), claiming meta.profile IHE.BasicAudit.PatientRead; a
   refusal is a security alert (DICOM 110113, subtype 110132 use of restricted function, action
@@ -385,7 +393,8 @@ def _consent(exported: ExportedConsent, home: str) -> dict[str, Any]:
         consent["contained"] = [_decision_maker(d, consent["patient"])]
         consent["performer"] = [{"reference": "#decision-maker", "display": d.representative_name}]
     extensions = []
-    if d.lacks_capacity or d.decided_by is not DecidedBy.RESIDENT:
+    assessed = d.lacks_capacity or d.has_capacity or d.impairment is not None
+    if assessed or d.decided_by is not DecidedBy.RESIDENT:
         extensions.append(_capacity(d))
     if d.review_on:
         extensions.append({"url": REVIEW_EXTENSION, "valueDate": d.review_on.isoformat()})
@@ -427,12 +436,16 @@ def _decision_maker(d: ConsentDecision, patient: dict[str, Any]) -> dict[str, An
     relationship = [_concept(_ROLE_CODE, code, display)]
     if d.representative_relationship:
         relationship.append({"text": d.representative_relationship})
+    authority: dict[str, Any] = {
+        "type": {"text": _AUTHORITY[d.decided_by]},
+        "value": d.authority_reference,
+    }
+    if d.lpa_registered_on:  # an attorney's authority holds from the LPA's registration
+        authority["period"] = {"start": d.lpa_registered_on.isoformat()}
     return {
         "resourceType": "RelatedPerson",
         "id": "decision-maker",
-        "identifier": [
-            {"type": {"text": _AUTHORITY[d.decided_by]}, "value": d.authority_reference}
-        ],
+        "identifier": [authority],
         "patient": patient,
         "relationship": relationship,
         "name": name,
@@ -444,16 +457,33 @@ def _capacity(d: ConsentDecision) -> dict[str, Any]:
         {"url": "decidedBy", "valueCode": d.decided_by.value},
         {"url": "lacksCapacity", "valueBoolean": d.lacks_capacity},
     ]
+    if d.has_capacity:
+        parts.append({"url": "hasCapacity", "valueBoolean": True})
+    if d.impairment is not None:
+        parts.append({"url": "impairment", "valueBoolean": d.impairment})
+    parts += [{"url": "unableTo", "valueCode": a.value} for a in d.unable_to]
+    texts = (
+        ("impairmentDetail", d.impairment_detail),
+        ("supportSteps", d.support_steps),
+        ("assessedBy", d.capacity_assessed_by),
+    )
+    parts += [{"url": url, "valueString": text} for url, text in texts if text]
     if d.decided_by in _AUTHORITY:
         parts.append({"url": "authority", "valueString": _AUTHORITY[d.decided_by]})
     if d.authority_reference:
         parts.append({"url": "authorityReference", "valueString": d.authority_reference})
+    if d.authority_seen_on:
+        parts.append({"url": "authoritySeenOn", "valueDate": d.authority_seen_on.isoformat()})
+    if d.authority_seen_by:
+        parts.append({"url": "authoritySeenBy", "valueString": d.authority_seen_by})
     if d.capacity_assessed_on:
         parts.append({"url": "assessedOn", "valueDate": d.capacity_assessed_on.isoformat()})
     if d.capacity_assessment:
         parts.append({"url": "assessment", "valueString": d.capacity_assessment})
     if d.people_consulted:
         parts.append({"url": "peopleConsulted", "valueString": d.people_consulted})
+    if d.known_wishes:
+        parts.append({"url": "knownWishes", "valueString": d.known_wishes})
     return {"url": CAPACITY_EXTENSION, "extension": parts}
 
 
