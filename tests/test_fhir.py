@@ -29,6 +29,8 @@ from carehome_share.interop.fhir import (
     NMC_PIN,
     ODS_CODE,
     REASON_EXTENSION,
+    REFUSAL_REASON_EXTENSION,
+    REFUSAL_REASON_SYSTEM,
     full_url,
     write_bundle,
 )
@@ -448,6 +450,17 @@ def test_a_session_and_a_refusal_map_to_balp_audit_events(home_small: Home) -> N
     assert (refusal["action"], refusal["outcome"]) == ("E", "8")
     assert refusal["type"]["system"] == "http://dicom.nema.org/resources/ontology/DCM"
     assert "no consent decision is recorded" in refusal["outcomeDesc"]
+    (reason,) = [x for x in refusal["extension"] if x["url"] == REFUSAL_REASON_EXTENSION]
+    assert reason["valueCodeableConcept"] == {
+        "coding": [
+            {
+                "system": REFUSAL_REASON_SYSTEM,
+                "code": "no_consent",
+                "display": "No consent decision recorded",
+            }
+        ],
+        "text": "no consent decision is recorded",
+    }
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 to the current schema, and its records and audit chain are intact. Add the next release's file
 beside it when its schema changes (tests/fixtures/release-X.Y.Z.db, made with demo data)."""
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -9,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from carehome_share import cli
+from carehome_share.domain.errors import AccessRefused
 from carehome_share.services import audit, auth, consent, exceptions, residents, staff
 from carehome_share.services.context import Context
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import Vault, WrongKey, WrongPassphrase
 from tests.factories import MANAGER_PASSWORD, Home
+from tests.test_fhir import export, resources
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD_DEMO_PASSWORD = "demo-password"  # the demo accounts' password in release 0.1
@@ -164,5 +167,33 @@ def test_schema_5_dates_consent_decisions_as_they_were_meant(home: Home) -> None
         assert history[today.id].decided_at == today.recorded_at
         assert history[late.id].decided_at is None and history[late.id].entered_late
         assert audit.verify(ctx).ok
+    finally:
+        ctx.vault.close()
+
+
+def test_schema_7_codes_the_reasons_of_earlier_refusals(home: Home) -> None:
+    """A refusal stored before reasons had codes gets the code its words match, or "other";
+    the FHIR export carries them coded."""
+    resident = home.add_resident(consent_by=None)
+    home.log_in(home.add_nurse())
+    with pytest.raises(AccessRefused):
+        home.open_session(resident)
+    back_to_schema_6(home.ctx.vault)
+    worded = ["no consent decision is recorded", "a rule of an early release"]
+    home.ctx.conn.execute("UPDATE access_refusal SET reasons = ?", (json.dumps(worded),))
+    home.ctx.vault.close()
+    ctx = Context(Vault.open_as(home.ctx.vault.path, "manager", MANAGER_PASSWORD), home.clock)
+    auth.log_in(ctx, "manager", MANAGER_PASSWORD)
+    try:
+        (codes,) = ctx.conn.execute("SELECT reason_codes FROM access_refusal").fetchone()
+        assert json.loads(codes) == ["no_consent", "other"]
+        assert audit.verify(ctx).ok
+        (refusal,) = resources(export(ctx, "2026-11-21", "2026-11-21"), "AuditEvent")
+        coded = [
+            x["valueCodeableConcept"] for x in refusal["extension"] if "valueCodeableConcept" in x
+        ]
+        assert [(c["coding"][0]["code"], c["text"]) for c in coded] == list(
+            zip(["no_consent", "other"], worded, strict=True)
+        )
     finally:
         ctx.vault.close()

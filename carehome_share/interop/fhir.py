@@ -28,7 +28,13 @@
 - AuditEvent, after IHE Basic Audit Log Patterns (BALP): a session is a patient read (type rest,
   subtype read, action R, outcome 0), claiming meta.profile IHE.BasicAudit.PatientRead; a
   refusal is a security alert (DICOM 110113, subtype 110132 use of restricted function, action
-  E, outcome 8, outcomeDesc the reasons). Agents: the nurse (the user, with NMC PIN), the
+  E, outcome 8, outcomeDesc the reasons), with a refusal-reason extension for each reason: a
+  CodeableConcept coded in the refusal-reason CodeSystem (one code per rule of the access
+  decision, `ReasonCode` in domain/model.py: role, role_not_held, account_inactive, nmc_missing,
+  nmc_unchecked, nmc_expired, not_resident, no_agreement, purpose, justification, no_consent,
+  consent_expired, consent_refused, consent_objection, consent_withdrawn, and other for a
+  refusal stored before codes whose words match none), its text the words recorded. R4 has no
+  element for it; R5 has AuditEvent.outcome.detail, which the extension mirrors. Agents: the nurse (the user, with NMC PIN), the
   workstation (DICOM 110153 source) and the practice's record system (DICOM 110152
   destination). Entities: the patient, the sections viewed, the Consent in force and the
   agreement's Contract.
@@ -106,6 +112,8 @@ REVIEW_EXTENSION = f"{BASE}/StructureDefinition/consent-review-date"
 WITNESS_EXTENSION = f"{BASE}/StructureDefinition/consent-witness"
 REASON_EXTENSION = f"{BASE}/StructureDefinition/consent-reason"
 ENDED_EXTENSION = f"{BASE}/StructureDefinition/consent-ended"
+REFUSAL_REASON_EXTENSION = f"{BASE}/StructureDefinition/refusal-reason"
+REFUSAL_REASON_SYSTEM = f"{BASE}/CodeSystem/refusal-reason"
 AGREEMENT_SYSTEM = f"{BASE}/Id/data-sharing-agreement"
 POLICY_SYSTEM = f"{BASE}/CodeSystem/consent-policy"
 CHAIN_HEAD_SYSTEM = f"{BASE}/Id/audit-chain-head"
@@ -556,6 +564,16 @@ def _refusal(logged: Logged[RefusalLine], home: str, carried: _Carried) -> dict[
             *_basis(r.consent, None),
         ],
     }
+    event["extension"] = event.get("extension", []) + [
+        {
+            "url": REFUSAL_REASON_EXTENSION,
+            "valueCodeableConcept": {
+                "coding": [_coding(REFUSAL_REASON_SYSTEM, code.value, code.label)],
+                "text": text,
+            },
+        }
+        for code, text in zip(r.codes, r.reasons, strict=True)
+    ]
     return event
 
 
