@@ -60,11 +60,10 @@ def get_setting(conn: Connection, key: str) -> str | None:
 
 
 def put_setting(conn: Connection, key: str, value: str) -> None:
-    conn.execute(
-        "INSERT INTO settings(key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
+    # Not an upsert: its conflict handling overrides the OR IGNORE of the binding triggers
+    # (store/binding.py), so changing a setting already set failed as a "damaged" file.
+    if not conn.execute("UPDATE settings SET value = ? WHERE key = ?", (value, key)).rowcount:
+        conn.execute("INSERT INTO settings(key, value) VALUES (?, ?)", (key, value))
 
 
 # -- staff ------------------------------------------------------------------------------------
