@@ -719,7 +719,7 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
     ),
     ("settings", "show"): (
         lambda c, a: settings.all_settings(c),
-        lambda s: "\n".join(f"{k} = {v}  ({settings.SETTINGS[k][3]})" for k, v in s.items()),
+        lambda s: "\n".join(f"{k} = {v}  ({settings.meaning(k)})" for k, v in s.items()),
     ),
     ("settings", "set"): (
         lambda c, a: settings.change_setting(c, a.name, a.value),
@@ -1232,8 +1232,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = group("settings", "the home's settings (manager)")
     action(s, "show", "show settings")
     a = action(s, "set", "change a setting")
-    a.add_argument("name", help=", ".join(settings.SETTINGS))
-    a.add_argument("value")
+    a.add_argument("name", help=", ".join(settings.SETTINGS | settings.IDENTIFIERS))
+    a.add_argument("value", help='a whole number, or for an identifier its code ("" clears it)')
 
     s = group("report", "printed documents, saved as PDF")
 

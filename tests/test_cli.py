@@ -1336,3 +1336,15 @@ def test_an_attorneys_consent_records_what_the_paper_form_does(
     assert latest["lpa_registered_on"] == "2024-03-15"
     assert latest["authority_seen_by"] == "Mary Manager, registered manager"
     assert latest["known_wishes"] == "Wants her daughter to decide"
+
+
+def test_the_homes_identifiers_are_settings(run: Cli, recovery_code: str) -> None:
+    assert run.ok("settings", "set", "home_ods_code", "vm123", user="mary").out
+    bad = run("settings", "set", "cqc_location_id", "123456789", user="mary")
+    assert bad.code == cli.EXIT_INPUT and "cqc_location_id" in bad.err and '"1-"' in bad.err
+    run.ok("settings", "set", "cqc_location_id", "1-123456789", user="mary")
+    shown = run.ok("settings", "show", user="mary").out
+    assert "home_ods_code = VM123  (the home's ODS organisation code)" in shown
+    assert "cqc_location_id = 1-123456789" in shown
+    run.ok("settings", "set", "home_ods_code", "", user="mary")
+    assert "home_ods_code =   (" in run.ok("settings", "show", user="mary").out

@@ -438,7 +438,9 @@ def test_log_gp_contact(nurse_home: Home, rid, spoke_to, reason, outcome, refusa
 
 @CHECKED
 @given(
-    name=st.one_of(st.sampled_from(sorted(home_settings.SETTINGS)), ANYTHING),
+    name=st.one_of(
+        st.sampled_from(sorted(home_settings.SETTINGS | home_settings.IDENTIFIERS)), ANYTHING
+    ),
     value=st.one_of(
         st.integers(-10, 2000),
         st.sampled_from(["²", "\uff11\uff12", " 30 ", "3.5", "1e2", "-5"]),
@@ -448,7 +450,8 @@ def test_log_gp_contact(nurse_home: Home, rid, spoke_to, reason, outcome, refusa
 )
 def test_change_setting(home: Home, name, value) -> None:
     # A bad value is named by the setting's own name (the `name` input): "lockout_minutes: ...".
-    fields = {"setting", *(home_settings.SETTINGS if isinstance(name, str) else ())}
+    named = home_settings.SETTINGS | home_settings.IDENTIFIERS
+    fields = {"setting", *(named if isinstance(name, str) else ())}
     _either_succeeds_or_names(
         home, fields, lambda: home_settings.change_setting(home.ctx, name, value)
     )

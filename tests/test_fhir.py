@@ -24,6 +24,7 @@ from carehome_share.domain.validation import day_start
 from carehome_share.interop.fhir import (
     CHAIN_EXTENSION,
     CHAIN_HEAD_SYSTEM,
+    CQC_LOCATION,
     ENDED_EXTENSION,
     NHS_NUMBER,
     NMC_PIN,
@@ -34,7 +35,7 @@ from carehome_share.interop.fhir import (
     full_url,
     write_bundle,
 )
-from carehome_share.services import access, auth, consent, fhir_export
+from carehome_share.services import access, auth, consent, fhir_export, settings
 from carehome_share.services.context import Context
 from carehome_share.store import audit
 from carehome_share.store.audit import format_time
@@ -416,6 +417,25 @@ def test_consent_decisions_map_to_status_performer_and_provision(home_small: Hom
     assert all(
         c["policy"][0]["uri"] in urls(bundle, "Contract") for c in resources(bundle, "Consent")
     )
+
+
+def test_the_home_organization_carries_its_ods_code_and_cqc_location(home_small: Home) -> None:
+    h = home_small
+
+    def home_of() -> dict[str, Any]:
+        return resources(export(h.ctx, "2026-11-21", "2026-11-21"), "Organization")[0]
+
+    assert "identifier" not in home_of()  # none recorded yet
+    settings.change_setting(h.ctx, "home_ods_code", " vm123 ")
+    settings.change_setting(h.ctx, "cqc_location_id", "1-123456789")
+    bundle = export(h.ctx, "2026-11-21", "2026-11-21")
+    assert_valid_r4(bundle)
+    assert resources(bundle, "Organization")[0]["identifier"] == [
+        {"system": ODS_CODE, "value": "VM123"},
+        {"system": CQC_LOCATION, "value": "1-123456789"},
+    ]
+    settings.change_setting(h.ctx, "home_ods_code", "")  # cleared: the CQC ID alone
+    assert home_of()["identifier"] == [{"system": CQC_LOCATION, "value": "1-123456789"}]
 
 
 def test_a_session_and_a_refusal_map_to_balp_audit_events(home_small: Home) -> None:

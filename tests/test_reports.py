@@ -17,13 +17,14 @@ from carehome_share.domain.errors import NotFound, PermissionDenied, ValidationE
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import ConsentKind
 from carehome_share.reports.access_report import write_access_report
+from carehome_share.reports.agreement import write_agreement
 from carehome_share.reports.consent_form import write_consent_form
 from carehome_share.reports.consent_register import write_consent_register
 from carehome_share.reports.fonts import FONT
 from carehome_share.reports.history import write_resident_history
 from carehome_share.reports.staff_list import write_staff_list
 from carehome_share.reports.table import _wrapped
-from carehome_share.services import access, auth, consent, practices, residents, staff
+from carehome_share.services import access, auth, consent, practices, residents, settings, staff
 from carehome_share.services import audit as audit_service
 from carehome_share.services import backup as backup_service
 from carehome_share.services import reports as report_service
@@ -164,6 +165,19 @@ def test_the_printed_tree_head_is_the_signed_log_and_the_print_is_audited(story:
     assert details["tree_head"]["root"] == root
     assert (details["head_seq"], details["head_hash"]) == (checked.head_seq, checked.head_hash)
     assert details["practice"]["ods_code"] == ODS  # the print is itself about the practice
+
+
+def test_the_home_is_named_with_its_ods_code_and_cqc_location(story: Story) -> None:
+    ctx = story.home.ctx
+    assert "Rose Court Care Home (ODS" not in flat(access_report(ctx))
+    settings.change_setting(ctx, "home_ods_code", "VM123")
+    settings.change_setting(ctx, "cqc_location_id", "1-123456789")
+    named = "Rose Court Care Home (ODS code VM123, CQC location 1-123456789)"
+    assert named in flat(access_report(ctx))
+    agreement = flat(
+        build(lambda render: report_service.agreement_record(ctx, 1, render), write_agreement)
+    )
+    assert f"Care home {named}" in agreement
 
 
 def test_resident_history_for_a_subject_access_request(story: Story) -> None:

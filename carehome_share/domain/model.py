@@ -146,6 +146,24 @@ class Staff:
 
 
 @dataclass(frozen=True)
+class HomeIds:
+    """How the NHS and the regulator know the home: its ODS organisation code and its CQC
+    location ID ("" when not recorded)."""
+
+    ods_code: str = ""
+    cqc_location_id: str = ""
+
+    @property
+    def text(self) -> str:
+        """ "ODS code VM123, CQC location 1-123456789", or "" when neither is recorded."""
+        parts = (
+            self.ods_code and f"ODS code {self.ods_code}",
+            self.cqc_location_id and f"CQC location {self.cqc_location_id}",
+        )
+        return ", ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
 class Practice:
     id: int
     name: str

@@ -1041,7 +1041,10 @@ SETTING_LABELS = {
     "long_session_minutes": "Session &counts as long after:",
     "report_due_days": "GP access &report due after:",
     "disclosure_attention_days": "Disclosure request &waiting after:",
+    "home_ods_code": "Home's O&DS code:",
+    "cqc_location_id": "Home's CQC lo&cation ID:",
 }
+IDENTIFIER_EXAMPLES = {"home_ods_code": "VM123", "cqc_location_id": "1-123456789"}
 
 
 class SettingsPage(QWidget):
@@ -1070,7 +1073,15 @@ class SettingsPage(QWidget):
                 name, SETTING_LABELS[name], box, f"{sentence(meaning)} (default {default})."
             )
             self.boxes[name] = box
-        self.saved: dict[str, int] = {}
+        self.ids: dict[str, QLineEdit] = {}
+        for name, (meaning, _check) in settings.IDENTIFIERS.items():
+            edit = QLineEdit()
+            edit.setMaximumWidth(160)
+            edit.setPlaceholderText("not recorded")
+            hint = f"{sentence(meaning)}, e.g. {IDENTIFIER_EXAMPLES[name]}: printed on the GP "
+            self.form.add(name, SETTING_LABELS[name], edit, hint + "access report and in exports.")
+            self.ids[name] = edit
+        self.saved: dict[str, int | str] = {}
         self.status = QLabel()
         self.status.setAccessibleName("Settings saved")
         save = button("Sa&ve settings", self.save)
@@ -1114,17 +1125,19 @@ class SettingsPage(QWidget):
         if values is None:
             return
         self.saved = values
-        for name, value in values.items():
-            self.boxes[name].setValue(value)
+        for name, box in self.boxes.items():
+            box.setValue(values[name])
+        for name, edit in self.ids.items():
+            edit.setText(str(values[name]))
         self.status.clear()
         self.fingerprint.setText(attempt(self, lambda: reports.home_fingerprint(self.ctx)) or "")
 
     def save(self) -> None:
         self.form.clear_errors()
         self.banner.hide()
-        changed = {
-            n: box.value() for n, box in self.boxes.items() if box.value() != self.saved.get(n)
-        }
+        shown: dict[str, int | str] = {n: box.value() for n, box in self.boxes.items()}
+        shown |= {n: edit.text().strip() for n, edit in self.ids.items()}
+        changed = {n: value for n, value in shown.items() if value != self.saved.get(n)}
         for name, value in changed.items():
             try:
                 settings.change_setting(self.ctx, name, value)
@@ -1136,11 +1149,17 @@ class SettingsPage(QWidget):
                 self._banner(str(exc))
                 return
             self.saved[name] = value
-        saved = [  # "idle lock after 10 minutes": what changed, in the page's own words
-            f"{SETTING_LABELS[name].replace('&', '').rstrip(':').lower()} {self.boxes[name].text()}"
-            for name in changed
-        ]
+        saved = [self._said(name) for name in changed]
         self.status.setText(f"Saved: {'; '.join(saved)}." if changed else "Nothing changed.")
+
+    def _said(self, name: str) -> str:
+        """What was saved, in the page's own words: "idle lock after 10 minutes", "home's ODS
+        code VM123"."""
+        label = SETTING_LABELS[name].replace("&", "").rstrip(":")
+        if name in self.boxes:
+            return f"{label.lower()} {self.boxes[name].text()}"
+        code = self.ids[name].text().strip().upper() or "not recorded"
+        return f"{label[0].lower()}{label[1:]} {code}"
 
     def _banner(self, text: str) -> None:
         self.banner.setText(text)

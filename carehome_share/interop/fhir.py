@@ -1,7 +1,9 @@
 """The FHIR export as HL7 FHIR R4 JSON: a Bundle of type "collection".
 
-- Organization: the home, and each GP practice (by ODS code). The home carries no identifier:
-  its ODS or CQC location code is not stored yet.
+- Organization: the home, and each GP practice (by ODS code). The home carries the identifiers
+  its manager recorded (Settings): its ODS organisation code (the NHS system
+  https://fhir.nhs.uk/Id/ods-organization-code) and its CQC location ID (no NHS or HL7 UK
+  naming system is published for these, so the app's own: BASE/Id/cqc-location-id).
 - Patient: each resident named, by NHS number.
 - Contract: each data sharing agreement the Consents and AuditEvents rely on (those in force
   in the period, and any a session relied on), identified by the home's agreement number.
@@ -125,6 +127,8 @@ DISCLOSURE_SYSTEM = f"{BASE}/CodeSystem/disclosure-decision"
 
 NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 ODS_CODE = "https://fhir.nhs.uk/Id/ods-organization-code"
+# No NHS or HL7 UK naming system for CQC location IDs is published: ours, until one is
+CQC_LOCATION = f"{BASE}/Id/cqc-location-id"
 NMC_PIN = "https://fhir.hl7.org.uk/Id/nmc-number"  # the UK Core naming system for NMC PINs
 _TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
 _ROLE_CODE = f"{_TERMINOLOGY}/v3-RoleCode"
@@ -238,7 +242,7 @@ def _signature(unsigned: dict[str, Any], export: FhirExport) -> dict[str, Any]:
 
 def _bundle(export: FhirExport, carried: _Carried) -> dict[str, Any]:
     home = full_url("Organization", "home")
-    entries = [(home, {"resourceType": "Organization", "name": export.home_name})]
+    entries = [(home, _home(export))]
     entries += [(full_url("Organization", p.ods_code), _practice(p)) for p in export.practices]
     practices = {p.id: p for p in export.practices}
     entries += [
@@ -295,6 +299,19 @@ def encode(resource: dict[str, Any]) -> bytes:
 
 
 # -- organisations and people ------------------------------------------------------------------
+
+
+def _home(export: FhirExport) -> dict[str, Any]:
+    home: dict[str, Any] = {"resourceType": "Organization", "name": export.home_name}
+    ids = export.home_ids
+    identifiers = [
+        {"system": system, "value": value}
+        for system, value in ((ODS_CODE, ids.ods_code), (CQC_LOCATION, ids.cqc_location_id))
+        if value
+    ]
+    if identifiers:
+        home["identifier"] = identifiers
+    return home
 
 
 def _practice(p: Practice) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from carehome_share.domain.model import (
     Agreement,
     CloseKind,
     ConsentDecision,
+    HomeIds,
     Practice,
     Purpose,
     ReasonCode,
@@ -41,7 +42,7 @@ from carehome_share.domain.rules import MIN_JUSTIFICATION, decide
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
-from carehome_share.services.settings import SETTINGS, setting
+from carehome_share.services.settings import SETTINGS, home_ids, setting
 from carehome_share.store import audit, keychain, merkle, recovery, repo, signing
 from carehome_share.store import disclosures as disclosure_store
 from carehome_share.store import report_queries as q
@@ -83,11 +84,20 @@ class Printed:
     at: datetime
     by: str  # "Mary Manager (Registered manager)"
     key: DocumentKey  # every document is signed with the home's key (PAdES)
+    home_ids: HomeIds
+
+    @property
+    def home(self) -> str:
+        """The home's name, with its ODS code and CQC location ID when recorded."""
+        ids = self.home_ids.text
+        return f"{self.home_name} ({ids})" if ids else self.home_name
 
 
 def _printed(tx: Tx) -> Printed:
     by = f"{tx.staff.full_name} ({tx.role.label})"
-    return Printed(repo.home_name(tx.conn) or "", tx.now, by, document_key(tx.conn))
+    return Printed(
+        repo.home_name(tx.conn) or "", tx.now, by, document_key(tx.conn), home_ids(tx.conn)
+    )
 
 
 def chain_head(conn: Connection) -> ChainHead:

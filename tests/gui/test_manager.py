@@ -504,6 +504,26 @@ def test_settings_saved(qtbot, home: Home, window: MainWindow) -> None:
     assert box.text() == "1 minute"  # not "1 minutes"
 
 
+def test_the_homes_identifiers_on_the_settings_page(qtbot, home: Home, window: MainWindow) -> None:
+    page = show_tab(window, "S&ettings")
+    ods, cqc = page.ids["home_ods_code"], page.ids["cqc_location_id"]
+    assert ods.text() == cqc.text() == ""
+    qtbot.keyClicks(ods, "vm123")
+    qtbot.keyClicks(cqc, "123456789")  # without its "1-"
+    press(qtbot, page, "Save settings")
+    error = page.form.errors["cqc_location_id"]
+    assert error.isVisible() and '"1-" followed by 6 to 11 digits' in error.text()
+    cqc.setText("1-123456789")
+    press(qtbot, page, "Save settings")
+    assert page.status.text() == "Saved: home's CQC location ID 1-123456789."
+    assert settings.all_settings(home.ctx)["home_ods_code"] == "VM123"
+    changes = [e.details for e in audit.entries(home.ctx.conn, last=2)]
+    assert changes == [
+        {"setting": "home_ods_code", "old": "", "new": "VM123"},
+        {"setting": "cqc_location_id", "old": "", "new": "1-123456789"},
+    ]
+
+
 def test_manager_models_pass_the_model_tester(qtmodeltester, home: Home) -> None:
     resident = home.add_resident(consent_by=None)
     with pytest.raises(AccessRefused):
