@@ -114,11 +114,7 @@ class Home:
             capacity_assessment="Unable to retain information about record sharing (MCA stage 2).",
             representative_name="Mary Manager",
             people_consulted="Daughter; GP; named nurse",
-            impairment=True,
-            impairment_detail="Vascular dementia",
-            unable_to=["retain"],
-            support_steps="Explained on two mornings, with her glasses and a large-print leaflet",
-            capacity_assessed_by="Nina Nurse, registered nurse",
+            **TWO_STAGE_TEST,
             known_wishes="Always wanted the nurses to know about her medicines",
         )
 
@@ -134,6 +130,15 @@ class Home:
         return self.ctx.now()
 
 
+# What the paper form records of a capacity assessment finding the resident lacks capacity,
+# besides the finding, its date and note
+TWO_STAGE_TEST: dict[str, Any] = {
+    "impairment": True,
+    "impairment_detail": "Vascular dementia",
+    "unable_to": ["retain"],
+    "support_steps": "Explained on two mornings, with her glasses and a large-print leaflet",
+    "capacity_assessed_by": "Nina Nurse, registered nurse",
+}
 # An attorney's consent as the paper form records it (Home.attorney_consent)
 ATTORNEY: dict[str, object] = {
     "decided_on": "2026-11-03",
