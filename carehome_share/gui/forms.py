@@ -256,7 +256,7 @@ class FormDialog(QDialog):
         self.setMinimumWidth(440)
         self.banner = error_label()
         self.form = Form()
-        self.scroll = _ScrollingForm(self.form, scroll_over) if scroll_over else None
+        self.scroll = ScrollingForm(self.form, scroll_over) if scroll_over else None
         # Our own buttons: the standard OK/Cancel pair costs 10 ms of start-up on first use.
         self.buttons = QDialogButtonBox()
         self.ok_button = QPushButton(ok_text)
@@ -306,7 +306,7 @@ class FormDialog(QDialog):
         self.banner.show()
 
 
-class _ScrollingForm(QScrollArea):
+class ScrollingForm(QScrollArea):
     """A form that scrolls once taller than `most` pixels; as wide as the form."""
 
     def __init__(self, form: Form, most: int) -> None:

@@ -48,6 +48,7 @@ from carehome_share.gui.forms import (
     ClockTimeEdit,
     Form,
     FormDialog,
+    ScrollingForm,
     attempt,
     date_edit,
     date_value,
@@ -1045,6 +1046,7 @@ SETTING_LABELS = {
     "cqc_location_id": "Home's CQC lo&cation ID:",
 }
 IDENTIFIER_EXAMPLES = {"home_ods_code": "VM123", "cqc_location_id": "1-123456789"}
+SETTINGS_FORM_HEIGHT = 420
 
 
 class SettingsPage(QWidget):
@@ -1109,7 +1111,8 @@ class SettingsPage(QWidget):
         self.fingerprint.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
-        layout.addWidget(self.form)
+        # scrolled, so the window still fits a 1366x768 screen
+        layout.addWidget(ScrollingForm(self.form, SETTINGS_FORM_HEIGHT), 1)
         layout.addWidget(note)
         layout.addLayout(row_of(save, self.status))
         layout.addSpacing(16)
@@ -1118,7 +1121,6 @@ class SettingsPage(QWidget):
         layout.addSpacing(16)
         layout.addWidget(signing_note)
         layout.addWidget(self.fingerprint)
-        layout.addStretch()
 
     def reload(self) -> None:
         values = attempt(self, lambda: settings.all_settings(self.ctx))
