@@ -29,6 +29,7 @@ from carehome_share.domain.errors import (
 )
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import (
+    Ability,
     CloseKind,
     ConsentKind,
     DecidedBy,
@@ -438,6 +439,16 @@ def consent_record(ctx: Context, a: argparse.Namespace) -> Any:
         reason=a.reason or "",
         review_on=a.review_on,
         expires_on=a.expires_on,
+        impairment={"yes": True, "no": False}.get(a.impairment or ""),
+        impairment_detail=a.impairment_detail or "",
+        unable_to=[x.strip() for x in (a.unable_to or "").split(",") if x.strip()],
+        has_capacity=a.has_capacity,
+        support_steps=a.support_steps or "",
+        capacity_assessed_by=a.capacity_assessed_by or "",
+        lpa_registered_on=a.lpa_registered_on,
+        authority_seen_on=a.authority_seen_on,
+        authority_seen_by=a.authority_seen_by or "",
+        known_wishes=a.known_wishes or "",
     )
 
 
@@ -734,7 +745,7 @@ ACTIONS: dict[tuple[str, str], tuple[Handler, Callable[[Any], str]]] = {
     ),
     ("settings", "show"): (
         lambda c, a: settings.all_settings(c),
-        lambda s: "\n".join(f"{k} = {v}  ({settings.SETTINGS[k][3]})" for k, v in s.items()),
+        lambda s: "\n".join(f"{k} = {v}  ({settings.meaning(k)})" for k, v in s.items()),
     ),
     ("settings", "set"): (
         lambda c, a: settings.change_setting(c, a.name, a.value),
@@ -1155,6 +1166,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a capacity assessment found the resident lacks capacity for this decision",
     )
+    a.add_argument(
+        "--has-capacity",
+        action="store_true",
+        help="a capacity assessment found the resident has capacity for this decision",
+    )
+    a.add_argument(
+        "--impairment",
+        choices=("yes", "no"),
+        help="stage 1: an impairment of, or disturbance in, the mind or brain",
+    )
+    a.add_argument("--impairment-detail", help="the impairment, e.g. vascular dementia")
+    a.add_argument(
+        "--unable-to",
+        help=f"stage 2, what the resident cannot do even with help: any of {_values(Ability)}",
+    )
+    a.add_argument("--support-steps", help="the steps taken to help the resident decide")
+    a.add_argument("--capacity-assessed-by", help="who assessed capacity: name and role")
+    a.add_argument("--lpa-registered-on", help="the day the LPA was registered (YYYY-MM-DD)")
+    a.add_argument("--authority-seen-on", help="the day the LPA or court order was seen")
+    a.add_argument("--authority-seen-by", help="who saw the LPA or court order: name and role")
+    a.add_argument("--known-wishes", help="the resident's known wishes and feelings")
     a = action(s, "show", "the decision in force")
     a.add_argument("--nhs", required=True)
 
@@ -1238,8 +1270,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = group("settings", "the home's settings (manager)")
     action(s, "show", "show settings")
     a = action(s, "set", "change a setting")
-    a.add_argument("name", help=", ".join(settings.SETTINGS))
-    a.add_argument("value")
+    a.add_argument("name", help=", ".join(settings.SETTINGS | settings.IDENTIFIERS))
+    a.add_argument("value", help='a whole number, or for an identifier its code ("" clears it)')
 
     s = group("report", "printed documents, saved as PDF")
 

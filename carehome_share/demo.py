@@ -22,6 +22,7 @@ from pathlib import Path
 from carehome_share.domain.errors import CarehomeError
 from carehome_share.domain.identifiers import nhs_numbers_in_test_range
 from carehome_share.domain.model import (
+    Ability,
     Agreement,
     CloseKind,
     ConsentDecision,
@@ -293,10 +294,31 @@ _VALUES = {p: p.value for p in Purpose}  # enum .value is slow in the million-se
 _AGREEMENT_REVIEW_ALERT = "the data sharing agreement is due for review"
 _CONSENT_REVIEW_ALERT = "the consent decision is due for review"
 
+# (note, the impairment, what the resident cannot do, the help given first)
 _CAPACITY_NOTES = (
-    "MCA two-stage test: cannot understand or retain information about sharing GP records.",
-    "Advanced dementia: unable to weigh up the information, even with pictures and time.",
-    "Assessed twice on good days: cannot communicate a decision about record sharing.",
+    (
+        "MCA two-stage test: cannot understand or retain information about sharing GP records.",
+        "Alzheimer's disease",
+        (Ability.UNDERSTAND, Ability.RETAIN),
+        "Explained in short sentences on two mornings, with her glasses and hearing aids.",
+    ),
+    (
+        "Advanced dementia: unable to weigh up the information, even with pictures and time.",
+        "Vascular dementia",
+        (Ability.WEIGH,),
+        "A picture leaflet and a quiet room; her daughter present to reassure her.",
+    ),
+    (
+        "Assessed twice on good days: cannot communicate a decision about record sharing.",
+        "Stroke with severe aphasia",
+        (Ability.COMMUNICATE,),
+        "The speech and language therapist's yes/no cards, and time to answer.",
+    ),
+)
+_KNOWN_WISHES = (
+    "Always wanted her nurses to know about her medicines; kept her own list in her handbag.",
+    "Said on admission that the home should 'talk to the doctor about whatever is needed'.",
+    "No wishes about record sharing are known; her family say she trusted her GP.",
 )
 _NEGATIVE_REASONS = {
     ConsentKind.REFUSED: (
@@ -1105,7 +1127,7 @@ class _Demo:
                     r.consents[-1].extra.update(
                         lacks_capacity=True,
                         capacity_assessed_on=date.fromordinal(day - rng.randint(0, 7)),
-                        capacity_assessment=rng.choice(_CAPACITY_NOTES),
+                        capacity_assessment=rng.choice(_CAPACITY_NOTES)[0],
                         reason=_OBJECTION_WITHOUT_CAPACITY,
                     )
         elif kind == "withdrawn":
@@ -1131,16 +1153,27 @@ class _Demo:
             nurse = rng.choice([p for p in self.people if p.spec.nmc_pin])
             return {"witness": nurse.staff.full_name if rng.random() < 0.5 else ""}
         name, relationship = r.representative
+        note, impairment, unable_to, steps = rng.choice(_CAPACITY_NOTES)
+        assessor = rng.choice([p for p in self.people if p.spec.nmc_pin]).staff.full_name
+        manager = self.people[0].staff.full_name
         details: dict[str, object] = {
             "lacks_capacity": True,
             "capacity_assessed_on": on - timedelta(days=rng.randint(0, 7)),
-            "capacity_assessment": rng.choice(_CAPACITY_NOTES),
+            "capacity_assessment": note,
+            "impairment": True,
+            "impairment_detail": impairment,
+            "unable_to": unable_to,
+            "support_steps": steps,
+            "capacity_assessed_by": f"{assessor}, registered nurse",
         }
+        if by in (DecidedBy.LPA_ATTORNEY, DecidedBy.DEPUTY):
+            details.update(authority_seen_on=on, authority_seen_by=f"{manager}, registered manager")
         if by is DecidedBy.LPA_ATTORNEY:
             details.update(
                 representative_name=name,
                 representative_relationship=relationship,
                 authority_reference=f"LPA health and welfare, reg. DEMO-{rng.randrange(10**6):06d}",
+                lpa_registered_on=on - timedelta(days=rng.randint(60, 2000)),
             )
         elif by is DecidedBy.DEPUTY:
             details.update(
@@ -1150,8 +1183,9 @@ class _Demo:
             )
         else:
             details.update(
-                representative_name=self.people[0].staff.full_name,
+                representative_name=manager,
                 people_consulted=f"{name} ({relationship.lower()}); the GP; the named nurse",
+                known_wishes=rng.choice(_KNOWN_WISHES),
             )
         return details
 
@@ -1485,7 +1519,7 @@ class _Demo:
             purpose.value,
             justification,
             at_text,
-            reasons,
+            decision.reasons,
             basis.id if basis else None,
             workstation,
         )

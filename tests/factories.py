@@ -8,7 +8,7 @@ from typing import Any
 
 from carehome_share.domain.errors import AccessRefused
 from carehome_share.domain.identifiers import nhs_check_digit, nhs_numbers_in_test_range
-from carehome_share.domain.model import Resident, Role, Staff
+from carehome_share.domain.model import ConsentDecision, Resident, Role, Staff
 from carehome_share.services import access, auth, consent, practices, residents, staff
 from carehome_share.services.context import Context, Login
 from carehome_share.store import repo
@@ -96,6 +96,12 @@ class Home:
             self.best_interests_consent(resident)
         return resident
 
+    def attorney_consent(self, resident: Resident, **changes: object) -> ConsentDecision:
+        """Consent given by a health and welfare attorney, with all the paper form records."""
+        return consent.record_consent(
+            self.ctx, resident.id, "granted", "lpa_attorney", **(ATTORNEY | changes)
+        )
+
     def best_interests_consent(self, resident: Resident) -> None:
         consent.record_consent(
             self.ctx,
@@ -108,6 +114,8 @@ class Home:
             capacity_assessment="Unable to retain information about record sharing (MCA stage 2).",
             representative_name="Mary Manager",
             people_consulted="Daughter; GP; named nurse",
+            **TWO_STAGE_TEST,
+            known_wishes="Always wanted the nurses to know about her medicines",
         )
 
     def open_session(
@@ -120,6 +128,36 @@ class Home:
     @property
     def now(self) -> datetime:
         return self.ctx.now()
+
+
+# What the paper form records of a capacity assessment finding the resident lacks capacity,
+# besides the finding, its date and note
+TWO_STAGE_TEST: dict[str, Any] = {
+    "impairment": True,
+    "impairment_detail": "Vascular dementia",
+    "unable_to": ["retain"],
+    "support_steps": "Explained on two mornings, with her glasses and a large-print leaflet",
+    "capacity_assessed_by": "Nina Nurse, registered nurse",
+}
+# An attorney's consent as the paper form records it (Home.attorney_consent)
+ATTORNEY: dict[str, object] = {
+    "decided_on": "2026-11-03",
+    "lacks_capacity": True,
+    "capacity_assessed_on": "2026-11-02",
+    "capacity_assessment": "Unable to weigh the information (MCA stage 2).",
+    "impairment": True,
+    "impairment_detail": "Alzheimer's disease",
+    "unable_to": ["understand", "weigh"],
+    "support_steps": "Explained twice, in the morning, with a picture leaflet",
+    "capacity_assessed_by": "Nina Nurse, registered nurse",
+    "representative_name": "Dana Attorney",
+    "representative_relationship": "daughter",
+    "authority_reference": "LPA-7000-1234-5678",
+    "lpa_registered_on": "2024-03-15",
+    "authority_seen_on": "2026-11-03",
+    "authority_seen_by": "Mary Manager, registered manager",
+    "known_wishes": "Wants her daughter to decide about her health records",
+}
 
 
 def nhs_number_starting(prefix: str) -> str:

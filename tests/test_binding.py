@@ -100,6 +100,8 @@ def test_a_setting_and_a_replaced_key_slot_are_bound_old_row_and_new(home: Home)
         "SELECT rowid FROM settings WHERE key = 'session_limit_minutes'"
     ).fetchone()[0]
     assert _last(conn).binding["rows"] == {f"settings:{rowid}": _digest(conn, "settings", rowid)}
+    settings.change_setting(home.ctx, "session_limit_minutes", 50)  # the row, changed in place
+    assert _last(conn).binding["rows"] == {f"settings:{rowid}": _digest(conn, "settings", rowid)}
 
     before = conn.execute("SELECT rowid FROM key_slot WHERE username = 'manager'").fetchone()[0]
     from carehome_share.services import auth

@@ -629,6 +629,18 @@ def test_global_options_are_accepted_after_the_command(run: Cli, recovery_code: 
 
 # -- bad input ----------------------------------------------------------------------------------
 
+# An attorney's consent as the paper form records it (the LPA's registration date last)
+ATTORNEY_CONSENT = [
+    "consent", "record", "--nhs", ALICE, "--kind", "granted", "--decided-by", "lpa_attorney",
+    "--representative-name", "Dana Attorney", "--relationship", "daughter",
+    "--authority-reference", "LPA-7000-1234-5678", "--lacks-capacity",
+    "--capacity-assessed-on", day(-1), "--capacity-assessment", "Could not weigh it up",
+    "--impairment", "yes", "--impairment-detail", "Alzheimer's disease",
+    "--unable-to", "understand,weigh", "--support-steps", "Explained twice with pictures",
+    "--capacity-assessed-by", "Nina Nurse, registered nurse", "--authority-seen-on", day(0),
+    "--authority-seen-by", "Mary Manager, registered manager",
+    "--lpa-registered-on", "2024-03-15",
+]  # fmt: skip
 BAD_INPUT = [
     pytest.param(
         ["resident", "add", "--nhs", "999 000 0019", "--given-name", "Eve", "--family-name",
@@ -680,6 +692,14 @@ BAD_INPUT = [
         ["consent", "record", "--nhs", ALICE, "--kind", "granted", "--decided-by", "resident",
          "--decided-on", "21/11/2026"],
         "decided_on", "YYYY-MM-DD", id="consent-date-uk-format",
+    ),
+    pytest.param(
+        [*ATTORNEY_CONSENT[:-2]], "lpa_registered_on", "the date the LPA was registered",
+        id="attorney-without-lpa-registration-date",
+    ),
+    pytest.param(
+        [*ATTORNEY_CONSENT, "--unable-to", "remember"], "unable_to",
+        "one of: understand, retain, weigh, communicate", id="stage-2-unknown-ability",
     ),
     pytest.param(
         ["session", "open", "--nhs", ALICE, "--purpose", "medication_check", "--justification",
@@ -760,6 +780,8 @@ OUT_OF_RANGE = [
           for dates, field in [
               (["--decided-on", "0026-11-29"], "decided_on"),
               (["--capacity-assessed-on", "0026-11-29"], "capacity_assessed_on"),
+              (["--lpa-registered-on", "0026-11-29"], "lpa_registered_on"),
+              (["--authority-seen-on", "9999-12-31"], "authority_seen_on"),
               (["--review-on", "9999-12-31"], "review_on"),
               (["--expires-on", "9999-12-31"], "expires_on"),
           ]],
@@ -1346,3 +1368,32 @@ def test_a_practice_corrected_deleted_when_unused_and_marked_inactive(run: Cli, 
         "OK: every record row, and the tables and safeguards, are as the audit trail recorded"
         in (run.ok("verify", user="mary").out)
     )
+
+
+def test_an_attorneys_consent_records_what_the_paper_form_does(
+    run: Cli, recovery_code: str
+) -> None:
+    assert (
+        "Recorded: granted by health and welfare attorney (LPA)"
+        in run.ok(
+            *ATTORNEY_CONSENT, "--known-wishes", "Wants her daughter to decide", user="mary"
+        ).out
+    )
+    latest = run.ok("--json", "consent", "show", "--nhs", ALICE, user="mary").json_out()["latest"]
+    assert latest["decided_by"] == "lpa_attorney"
+    assert latest["impairment"] is True and latest["unable_to"] == ["understand", "weigh"]
+    assert latest["lpa_registered_on"] == "2024-03-15"
+    assert latest["authority_seen_by"] == "Mary Manager, registered manager"
+    assert latest["known_wishes"] == "Wants her daughter to decide"
+
+
+def test_the_homes_identifiers_are_settings(run: Cli, recovery_code: str) -> None:
+    assert run.ok("settings", "set", "home_ods_code", "vm123", user="mary").out
+    bad = run("settings", "set", "cqc_location_id", "123456789", user="mary")
+    assert bad.code == cli.EXIT_INPUT and "cqc_location_id" in bad.err and '"1-"' in bad.err
+    run.ok("settings", "set", "cqc_location_id", "1-123456789", user="mary")
+    shown = run.ok("settings", "show", user="mary").out
+    assert "home_ods_code = VM123  (the home's ODS organisation code)" in shown
+    assert "cqc_location_id = 1-123456789" in shown
+    run.ok("settings", "set", "home_ods_code", "", user="mary")
+    assert "home_ods_code =   (" in run.ok("settings", "show", user="mary").out

@@ -160,7 +160,10 @@ def test_a_manager_nurse_looking_on_her_own_best_interests_decision_is_marked(
         "consent", "record", "--nhs", BOB, "--kind", "granted", "--decided-by", "best_interests",
         "--lacks-capacity", "--capacity-assessed-on", day(0),
         "--capacity-assessment", "Could not retain the information", "--representative-name",
-        "Mona Matron", "--people-consulted", "Son; GP", "--role", "manager", user="mona",
+        "Mona Matron", "--people-consulted", "Son; GP", "--impairment", "yes",
+        "--unable-to", "retain", "--support-steps", "Explained twice",
+        "--capacity-assessed-by", "Mona Matron, manager", "--known-wishes", "None known",
+        "--role", "manager", user="mona",
     )  # fmt: skip
     opened = run.ok(
         "session", "open", "--nhs", BOB, *OPEN_SESSION, "--role", "nurse", user="mona"

@@ -209,7 +209,7 @@ def test_every_kind_of_consent_history(ctx: Context, summary: demo.DemoSummary) 
     assert any(c.expires_on is not None and c.expires_on <= today for c in decisions)
     states = [consent_state(history, today) for history in histories]
     assert any(s.review_due for s in states)
-    assert any(s.problem and s.problem.code == "no_consent" for s in states)
+    assert any(s.problem and s.problem.code.value == "no_consent" for s in states)
 
 
 def test_demo_accounts_log_in_with_the_demo_password(

@@ -30,7 +30,7 @@ from carehome_share.store import files as output
 from carehome_share.store.files import atomic_output
 from carehome_share.store.vault import DiskFull, Vault
 from tests.conftest import Clock
-from tests.factories import MANAGER_PASSWORD, ODS, PASSWORD, Home
+from tests.factories import MANAGER_PASSWORD, ODS, PASSWORD, TWO_STAGE_TEST, Home
 
 KILLS = 200
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -211,6 +211,8 @@ def _writes_that_need_a_new_page(home: Home, resident_id: int) -> list:
             representative_name="Mary Manager",
             people_consulted="p" * 1000,
             reason="r" * 1000,
+            known_wishes="w" * 1000,
+            **TWO_STAGE_TEST,
         ),
     ]
 

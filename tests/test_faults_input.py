@@ -321,6 +321,8 @@ CONSENT_TEXT = st.one_of(st.just(""), ANY_TEXT, NOT_TEXT)
             "capacity_assessed_on": DATES,
             "review_on": DATES,
             "expires_on": DATES,
+            "lpa_registered_on": DATES,
+            "authority_seen_on": DATES,
         },
     ),
     texts=st.fixed_dictionaries(
@@ -333,12 +335,28 @@ CONSENT_TEXT = st.one_of(st.just(""), ANY_TEXT, NOT_TEXT)
             "people_consulted": CONSENT_TEXT,
             "witness": CONSENT_TEXT,
             "reason": CONSENT_TEXT,
+            "impairment_detail": CONSENT_TEXT,
+            "support_steps": CONSENT_TEXT,
+            "capacity_assessed_by": CONSENT_TEXT,
+            "authority_seen_by": CONSENT_TEXT,
+            "known_wishes": CONSENT_TEXT,
         },
     ),
     lacks_capacity=st.one_of(st.booleans(), ANYTHING),
+    findings=st.fixed_dictionaries(
+        {},
+        optional={
+            "has_capacity": st.one_of(st.booleans(), ANYTHING),
+            "impairment": st.one_of(st.none(), st.booleans(), ANYTHING),
+            "unable_to": st.one_of(
+                st.lists(st.sampled_from(["understand", "retain", "weigh", "communicate"])),
+                ANYTHING,
+            ),
+        },
+    ),
 )
 def test_record_consent(
-    resident_home: Home, rid, kind, decided_by, dated, texts, lacks_capacity
+    resident_home: Home, rid, kind, decided_by, dated, texts, lacks_capacity, findings
 ) -> None:
     fields = {
         "resident_id",
@@ -356,6 +374,16 @@ def test_record_consent(
         "people_consulted",
         "witness",
         "reason",
+        "impairment",
+        "impairment_detail",
+        "unable_to",
+        "has_capacity",
+        "support_steps",
+        "capacity_assessed_by",
+        "lpa_registered_on",
+        "authority_seen_on",
+        "authority_seen_by",
+        "known_wishes",
     }
     _either_succeeds_or_names(
         resident_home,
@@ -368,6 +396,7 @@ def test_record_consent(
             lacks_capacity=lacks_capacity,
             **dated,
             **texts,
+            **findings,
         ),
     )
 
@@ -409,7 +438,9 @@ def test_log_gp_contact(nurse_home: Home, rid, spoke_to, reason, outcome, refusa
 
 @CHECKED
 @given(
-    name=st.one_of(st.sampled_from(sorted(home_settings.SETTINGS)), ANYTHING),
+    name=st.one_of(
+        st.sampled_from(sorted(home_settings.SETTINGS | home_settings.IDENTIFIERS)), ANYTHING
+    ),
     value=st.one_of(
         st.integers(-10, 2000),
         st.sampled_from(["²", "\uff11\uff12", " 30 ", "3.5", "1e2", "-5"]),
@@ -419,7 +450,8 @@ def test_log_gp_contact(nurse_home: Home, rid, spoke_to, reason, outcome, refusa
 )
 def test_change_setting(home: Home, name, value) -> None:
     # A bad value is named by the setting's own name (the `name` input): "lockout_minutes: ...".
-    fields = {"setting", *(home_settings.SETTINGS if isinstance(name, str) else ())}
+    named = home_settings.SETTINGS | home_settings.IDENTIFIERS
+    fields = {"setting", *(named if isinstance(name, str) else ())}
     _either_succeeds_or_names(
         home, fields, lambda: home_settings.change_setting(home.ctx, name, value)
     )

@@ -24,15 +24,18 @@ from carehome_share.domain.validation import day_start
 from carehome_share.interop.fhir import (
     CHAIN_EXTENSION,
     CHAIN_HEAD_SYSTEM,
+    CQC_LOCATION,
     ENDED_EXTENSION,
     NHS_NUMBER,
     NMC_PIN,
     ODS_CODE,
     REASON_EXTENSION,
+    REFUSAL_REASON_EXTENSION,
+    REFUSAL_REASON_SYSTEM,
     full_url,
     write_bundle,
 )
-from carehome_share.services import access, auth, consent, fhir_export
+from carehome_share.services import access, auth, consent, fhir_export, settings
 from carehome_share.services.context import Context
 from carehome_share.store import audit
 from carehome_share.store.audit import format_time
@@ -356,19 +359,7 @@ def test_consent_decisions_map_to_status_performer_and_provision(home_small: Hom
         expires_on="2027-11-01",
     )
     attorney = h.add_resident(consent_by=None)
-    consent.record_consent(
-        h.ctx,
-        attorney.id,
-        "granted",
-        "lpa_attorney",
-        decided_on="2026-11-03",
-        lacks_capacity=True,
-        capacity_assessed_on="2026-11-02",
-        capacity_assessment="Unable to weigh the information (MCA stage 2).",
-        representative_name="Dana Attorney",
-        representative_relationship="daughter",
-        authority_reference="LPA-7000-1234-5678",
-    )
+    h.attorney_consent(attorney)
     best = h.add_resident(consent_by="best_interests")
     withdrawn = h.add_resident()
     consent.record_consent(
@@ -394,7 +385,16 @@ def test_consent_decisions_map_to_status_performer_and_provision(home_small: Hom
     assert person["identifier"][0]["value"] == "LPA-7000-1234-5678"
     assert person["relationship"][0]["coding"][0]["code"] == "HPOWATT"
     assert person["relationship"][1]["text"] == "daughter"
+    assert person["identifier"][0]["period"] == {"start": "2024-03-15"}  # the LPA registered
     assert lpa["performer"][0]["reference"] == "#decision-maker"
+    assessed = lpa["extension"][0]["extension"]
+    assert [x["valueCode"] for x in assessed if x["url"] == "unableTo"] == ["understand", "weigh"]
+    parts = {x["url"]: next(v for k, v in x.items() if k.startswith("value")) for x in assessed}
+    assert parts["impairment"] is True and parts["impairmentDetail"] == "Alzheimer's disease"
+    assert parts["supportSteps"] == "Explained twice, in the morning, with a picture leaflet"
+    assert parts["assessedBy"] == "Nina Nurse, registered nurse"
+    assert parts["authoritySeenOn"] == "2026-11-03"
+    assert parts["authoritySeenBy"] == "Mary Manager, registered manager"
 
     (interests,) = by_patient[best.nhs_number]
     assert interests["contained"][0]["resourceType"] == "Practitioner"
@@ -402,6 +402,7 @@ def test_consent_decisions_map_to_status_performer_and_provision(home_small: Hom
     assert capacity["decidedBy"]["valueCode"] == "best_interests"
     assert "best-interests" in capacity["authority"]["valueString"]
     assert capacity["peopleConsulted"]["valueString"] == "Daughter; GP; named nurse"
+    assert capacity["knownWishes"]["valueString"].startswith("Always wanted the nurses")
 
     granted, withdrawal = by_patient[withdrawn.nhs_number]
     assert granted["status"] == "inactive"  # replaced by the withdrawal, which it records
@@ -416,6 +417,25 @@ def test_consent_decisions_map_to_status_performer_and_provision(home_small: Hom
     assert all(
         c["policy"][0]["uri"] in urls(bundle, "Contract") for c in resources(bundle, "Consent")
     )
+
+
+def test_the_home_organization_carries_its_ods_code_and_cqc_location(home_small: Home) -> None:
+    h = home_small
+
+    def home_of() -> dict[str, Any]:
+        return resources(export(h.ctx, "2026-11-21", "2026-11-21"), "Organization")[0]
+
+    assert "identifier" not in home_of()  # none recorded yet
+    settings.change_setting(h.ctx, "home_ods_code", " vm123 ")
+    settings.change_setting(h.ctx, "cqc_location_id", "1-123456789")
+    bundle = export(h.ctx, "2026-11-21", "2026-11-21")
+    assert_valid_r4(bundle)
+    assert resources(bundle, "Organization")[0]["identifier"] == [
+        {"system": ODS_CODE, "value": "VM123"},
+        {"system": CQC_LOCATION, "value": "1-123456789"},
+    ]
+    settings.change_setting(h.ctx, "home_ods_code", "")  # cleared: the CQC ID alone
+    assert home_of()["identifier"] == [{"system": CQC_LOCATION, "value": "1-123456789"}]
 
 
 def test_a_session_and_a_refusal_map_to_balp_audit_events(home_small: Home) -> None:
@@ -450,6 +470,17 @@ def test_a_session_and_a_refusal_map_to_balp_audit_events(home_small: Home) -> N
     assert (refusal["action"], refusal["outcome"]) == ("E", "8")
     assert refusal["type"]["system"] == "http://dicom.nema.org/resources/ontology/DCM"
     assert "no consent decision is recorded" in refusal["outcomeDesc"]
+    (reason,) = [x for x in refusal["extension"] if x["url"] == REFUSAL_REASON_EXTENSION]
+    assert reason["valueCodeableConcept"] == {
+        "coding": [
+            {
+                "system": REFUSAL_REASON_SYSTEM,
+                "code": "no_consent",
+                "display": "No consent decision recorded",
+            }
+        ],
+        "text": "no consent decision is recorded",
+    }
 
 
 @pytest.fixture

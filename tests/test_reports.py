@@ -18,13 +18,14 @@ from carehome_share.domain.errors import NotFound, PermissionDenied, ValidationE
 from carehome_share.domain.identifiers import format_nhs_number
 from carehome_share.domain.model import ConsentKind
 from carehome_share.reports.access_report import write_access_report
+from carehome_share.reports.agreement import write_agreement
 from carehome_share.reports.consent_form import write_consent_form
 from carehome_share.reports.consent_register import write_consent_register
 from carehome_share.reports.fonts import FONT
 from carehome_share.reports.history import write_resident_history
 from carehome_share.reports.staff_list import write_staff_list
 from carehome_share.reports.table import _wrapped
-from carehome_share.services import access, auth, consent, practices, residents, staff
+from carehome_share.services import access, auth, consent, practices, residents, settings, staff
 from carehome_share.services import audit as audit_service
 from carehome_share.services import backup as backup_service
 from carehome_share.services import reports as report_service
@@ -167,6 +168,19 @@ def test_the_printed_tree_head_is_the_signed_log_and_the_print_is_audited(story:
     assert details["practice"]["ods_code"] == ODS  # the print is itself about the practice
 
 
+def test_the_home_is_named_with_its_ods_code_and_cqc_location(story: Story) -> None:
+    ctx = story.home.ctx
+    assert "Rose Court Care Home (ODS" not in flat(access_report(ctx))
+    settings.change_setting(ctx, "home_ods_code", "VM123")
+    settings.change_setting(ctx, "cqc_location_id", "1-123456789")
+    named = "Rose Court Care Home (ODS code VM123, CQC location 1-123456789)"
+    assert named in flat(access_report(ctx))
+    agreement = flat(
+        build(lambda render: report_service.agreement_record(ctx, 1, render), write_agreement)
+    )
+    assert f"Care home {named}" in agreement
+
+
 def test_resident_history_for_a_subject_access_request(story: Story) -> None:
     ctx = story.home.ctx
 
@@ -190,6 +204,31 @@ def test_resident_history_for_a_subject_access_request(story: Story) -> None:
     entry = audit.entries(ctx.conn, last=1)[0]
     assert (entry.action, entry.resident_id) == ("print_reports", story.alice.id)
     assert "Print reports" in history()  # a later copy lists the earlier disclosure
+
+
+def test_the_history_prints_what_the_paper_consent_form_recorded(home: Home) -> None:
+    attorney = home.add_resident(consent_by=None)
+    home.attorney_consent(attorney)
+    best = home.add_resident(consent_by="best_interests")
+    printed = {
+        r: flat(
+            build(
+                lambda render, r=r: report_service.resident_history(home.ctx, r.id, render),
+                write_resident_history,
+            )
+        )
+        for r in (attorney, best)
+    }
+    lpa = printed[attorney]
+    assert "Lacks capacity (assessed 02/11/2026)" in lpa
+    assert "Impairment of mind or brain: yes, Alzheimer's disease" in lpa
+    assert "Unable to: understand, weigh" in lpa
+    assert "Help given: Explained twice, in the morning, with a picture leaflet" in lpa
+    assert "Assessed by Nina Nurse, registered nurse" in lpa
+    assert "LPA registered 15/03/2024" in lpa
+    assert "Document seen 03/11/2026" in lpa and "Seen by Mary Manager, registered manager" in lpa
+    assert "Known wishes: Always wanted the nurses to know" in printed[best]
+    assert "LPA registered" not in printed[best]
 
 
 def test_staff_list_names_nurses_and_why_some_may_not_open_records(

@@ -14,7 +14,7 @@ from carehome_share.services import audit as audit_service
 from carehome_share.store import audit, repo
 from carehome_share.store.repo import AccessSession
 from tests.conftest import Clock
-from tests.factories import Home
+from tests.factories import TWO_STAGE_TEST, Home
 from tests.test_reports import access_report, flat
 
 
@@ -332,6 +332,8 @@ def _best_interests(home: Home, resident, decision_maker: str) -> None:
         capacity_assessment="Could not retain the information (MCA stage 2).",
         representative_name=decision_maker,
         people_consulted="Son; GP",
+        known_wishes="None known",
+        **TWO_STAGE_TEST,
     )
 
 

@@ -15,12 +15,14 @@ from carehome_share.domain.consent import check_consent_decision, consent_state
 from carehome_share.domain.errors import ValidationError
 from carehome_share.domain.identifiers import nhs_numbers_in_test_range
 from carehome_share.domain.model import (
+    Ability,
     Agreement,
     ConsentDecision,
     ConsentKind,
     DecidedBy,
     Decision,
     Purpose,
+    ReasonCode,
     Resident,
     ResidentRecord,
     Role,
@@ -29,7 +31,7 @@ from carehome_share.domain.model import (
     Stay,
     StayKind,
 )
-from carehome_share.domain.rules import MIN_JUSTIFICATION, decide
+from carehome_share.domain.rules import MIN_JUSTIFICATION, decide, reason_code_of
 
 # A winter morning: UK time is UTC, so the UK date is the UTC date.
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -137,7 +139,7 @@ def check(
 
 
 def codes(decision: Decision) -> list[str]:
-    return [reason.code for reason in decision.reasons]
+    return [reason.code.value for reason in decision.reasons]
 
 
 def assert_allowed(decision: Decision) -> None:
@@ -458,7 +460,7 @@ def test_consent_state_of_an_empty_history() -> None:
     state = consent_state((), TODAY)
     assert not state.in_force
     assert state.latest is None
-    assert state.problem is not None and state.problem.code == "no_consent"
+    assert state.problem is not None and state.problem.code.value == "no_consent"
 
 
 def test_consent_state_latest_is_the_last_made() -> None:
@@ -467,7 +469,7 @@ def test_consent_state_latest_is_the_last_made() -> None:
     assert not state.in_force
     assert state.latest == withdrawn
     assert state.problem is not None
-    assert state.problem.code == "consent_withdrawn"
+    assert state.problem.code.value == "consent_withdrawn"
     assert "01/11/2026" in state.problem.text
 
 
@@ -480,7 +482,7 @@ def test_a_decision_entered_late_does_not_reverse_one_made_after_it() -> None:
     )
     paper = consent(decided_on=date(2026, 5, 2), recorded_at=utc("2026-05-25T14:00"))
     state = consent_state((granted, withdrawn, paper), TODAY)
-    assert state.latest == withdrawn and state.problem.code == "consent_withdrawn"
+    assert state.latest == withdrawn and state.problem.code.value == "consent_withdrawn"
     assert state.overtaken == paper and paper.entered_late and not withdrawn.entered_late
 
 
@@ -520,39 +522,44 @@ DECIDED = date(2026, 11, 10)
 
 
 def valid(decided_by: DecidedBy, kind: ConsentKind = ConsentKind.GRANTED) -> dict[str, Any]:
-    """Everything a valid decision by `decided_by` records."""
-    fields: dict[str, Any] = {
-        "kind": kind,
-        "decided_by": decided_by,
-        "decided_on": DECIDED,
-        "today": TODAY,
-        "lacks_capacity": False,
-        "capacity_assessed_on": None,
-        "capacity_assessment": "",
-        "representative_name": "",
-        "representative_relationship": "",
-        "authority_reference": "",
-        "people_consulted": "",
-        "review_on": None,
-        "expires_on": None,
-    }
+    """Everything a valid decision by `decided_by` records, and the day it is checked on."""
+    fields: dict[str, Any] = {"kind": kind, "decided_by": decided_by, "today": TODAY}
     if decided_by is not DecidedBy.RESIDENT:
         fields.update(
             lacks_capacity=True,
             capacity_assessed_on=DECIDED,
             capacity_assessment="Unable to retain information about record sharing.",
             representative_name="Dora Daughter",
+            impairment=True,
+            impairment_detail="Vascular dementia",
+            unable_to=(Ability.RETAIN,),
+            support_steps="Explained in the morning, with her glasses and a large-print leaflet",
+            capacity_assessed_by="Nina Nurse, registered nurse",
         )
     if decided_by in (DecidedBy.LPA_ATTORNEY, DecidedBy.DEPUTY):
-        fields.update(representative_relationship="daughter", authority_reference="LPA-123456")
+        fields.update(
+            representative_relationship="daughter",
+            authority_reference="LPA-123456",
+            authority_seen_on=DECIDED,
+            authority_seen_by="Mary Manager, registered manager",
+        )
+    if decided_by is DecidedBy.LPA_ATTORNEY:
+        fields.update(lpa_registered_on=DECIDED - timedelta(days=400))
     if decided_by is DecidedBy.BEST_INTERESTS:
-        fields.update(people_consulted="Daughter; GP; named nurse")
+        fields.update(
+            people_consulted="Daughter; GP; named nurse",
+            known_wishes="Always wanted the nurses to know about her medicines",
+        )
     return fields
 
 
-def rejected_field(**fields: Any) -> str:
+def check_decision(today: date, **fields: Any) -> None:
+    check_consent_decision(consent(**{"decided_on": DECIDED, **fields}), today)
+
+
+def rejected_field(today: date = TODAY, **fields: Any) -> str:
     with pytest.raises(ValidationError) as caught:
-        check_consent_decision(**fields)
+        check_decision(today, **fields)
     return caught.value.field
 
 
@@ -562,20 +569,20 @@ REPRESENTED = [DecidedBy.LPA_ATTORNEY, DecidedBy.DEPUTY, DecidedBy.BEST_INTEREST
 @pytest.mark.parametrize("decided_by", list(DecidedBy))
 @pytest.mark.parametrize("kind", list(ConsentKind))
 def test_complete_decisions_are_accepted(decided_by: DecidedBy, kind: ConsentKind) -> None:
-    assert check_consent_decision(**valid(decided_by, kind)) is None
+    assert check_decision(**valid(decided_by, kind)) is None
 
 
 def test_best_interests_needs_no_relationship_or_authority() -> None:
     fields = valid(DecidedBy.BEST_INTERESTS)
-    assert fields["representative_relationship"] == fields["authority_reference"] == ""
-    check_consent_decision(**fields)
+    assert "representative_relationship" not in fields and "authority_reference" not in fields
+    check_decision(**fields)
 
 
 @pytest.mark.parametrize("decided_by", list(DecidedBy))
 def test_future_decision_dates_are_rejected(decided_by: DecidedBy) -> None:
     fields = valid(decided_by) | {"decided_on": TODAY + timedelta(days=1)}
     assert rejected_field(**fields) == "decided_on"
-    check_consent_decision(**(valid(decided_by) | {"today": DECIDED}))  # deciding today is fine
+    check_decision(**(valid(decided_by) | {"today": DECIDED}))  # deciding today is fine
 
 
 def test_a_resident_who_lacks_capacity_cannot_decide_themself() -> None:
@@ -602,9 +609,7 @@ def test_representative_decisions_need_a_capacity_assessment_and_a_name(
 
 @pytest.mark.parametrize("decided_by", REPRESENTED)
 def test_capacity_assessed_before_the_decision_is_accepted(decided_by: DecidedBy) -> None:
-    check_consent_decision(
-        **(valid(decided_by) | {"capacity_assessed_on": DECIDED - timedelta(days=30)})
-    )
+    check_decision(**(valid(decided_by) | {"capacity_assessed_on": DECIDED - timedelta(days=30)}))
 
 
 @pytest.mark.parametrize("decided_by", [DecidedBy.LPA_ATTORNEY, DecidedBy.DEPUTY])
@@ -624,11 +629,163 @@ def test_best_interests_needs_the_people_consulted() -> None:
 def test_review_must_come_after_the_decision(decided_by: DecidedBy) -> None:
     for day in (DECIDED, DECIDED - timedelta(days=1)):
         assert rejected_field(**(valid(decided_by) | {"review_on": day})) == "review_on"
-    check_consent_decision(**(valid(decided_by) | {"review_on": DECIDED + timedelta(days=1)}))
+    check_decision(**(valid(decided_by) | {"review_on": DECIDED + timedelta(days=1)}))
 
 
 @pytest.mark.parametrize("decided_by", list(DecidedBy))
 def test_the_last_day_may_be_the_day_of_the_decision_not_before(decided_by: DecidedBy) -> None:
     before = DECIDED - timedelta(days=1)
     assert rejected_field(**(valid(decided_by) | {"expires_on": before})) == "expires_on"
-    check_consent_decision(**(valid(decided_by) | {"expires_on": DECIDED}))
+    check_decision(**(valid(decided_by) | {"expires_on": DECIDED}))
+
+
+# -- what the paper form records (schema 8) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("decided_by", REPRESENTED)
+@pytest.mark.parametrize(
+    "field",
+    ["impairment", "unable_to", "support_steps", "capacity_assessed_by"],
+)
+def test_a_consent_given_for_the_resident_needs_the_two_stage_test_and_the_assessor(
+    decided_by: DecidedBy, field: str
+) -> None:
+    empty = {"impairment": {"impairment": None, "unable_to": ()}, "unable_to": {field: ()}}
+    assert rejected_field(**(valid(decided_by) | empty.get(field, {field: ""}))) == field
+
+
+@pytest.mark.parametrize(
+    ("decided_by", "field"),
+    [
+        (DecidedBy.LPA_ATTORNEY, "lpa_registered_on"),
+        (DecidedBy.LPA_ATTORNEY, "authority_seen_on"),
+        (DecidedBy.LPA_ATTORNEY, "authority_seen_by"),
+        (DecidedBy.DEPUTY, "authority_seen_on"),
+        (DecidedBy.DEPUTY, "authority_seen_by"),
+        (DecidedBy.BEST_INTERESTS, "known_wishes"),
+    ],
+)
+def test_a_consent_given_needs_the_authority_as_seen_or_the_known_wishes(
+    decided_by: DecidedBy, field: str
+) -> None:
+    empty = None if field.endswith("_on") else ""
+    assert rejected_field(**(valid(decided_by) | {field: empty})) == field
+
+
+def test_the_messages_name_what_each_kind_of_authority_needs() -> None:
+    with pytest.raises(ValidationError, match="Court of Protection order reference"):
+        check_decision(**(valid(DecidedBy.DEPUTY) | {"authority_reference": ""}))
+    with pytest.raises(ValidationError, match="date the court order was seen"):
+        check_decision(**(valid(DecidedBy.DEPUTY) | {"authority_seen_on": None}))
+    with pytest.raises(ValidationError, match="date the LPA was registered"):
+        check_decision(**(valid(DecidedBy.LPA_ATTORNEY) | {"lpa_registered_on": None}))
+
+
+@pytest.mark.parametrize("decided_by", REPRESENTED)
+@pytest.mark.parametrize("kind", NEGATIVE_KINDS)
+def test_a_refusal_or_withdrawal_is_not_held_back_by_missing_paperwork(
+    decided_by: DecidedBy, kind: ConsentKind
+) -> None:
+    """What stops access is recorded with what is known: an attorney's withdrawal typed from
+    an earlier record that has none of these."""
+    missing = {
+        "impairment": None,
+        "unable_to": (),
+        "support_steps": "",
+        "capacity_assessed_by": "",
+        "lpa_registered_on": None,
+        "authority_seen_on": None,
+        "authority_seen_by": "",
+        "known_wishes": "",
+    }
+    check_decision(**(valid(decided_by, kind) | missing))
+
+
+def test_an_attorney_acts_only_once_the_lpa_is_registered() -> None:
+    late = valid(DecidedBy.LPA_ATTORNEY) | {"lpa_registered_on": DECIDED + timedelta(days=1)}
+    with pytest.raises(ValidationError, match="only once the LPA is registered") as caught:
+        check_decision(**late)
+    assert caught.value.field == "lpa_registered_on"
+
+
+@pytest.mark.parametrize(
+    "field", ["capacity_assessed_on", "lpa_registered_on", "authority_seen_on"]
+)
+def test_dates_of_the_record_are_not_in_the_future(field: str) -> None:
+    fields = valid(DecidedBy.LPA_ATTORNEY) | {"decided_on": TODAY, field: TODAY + timedelta(1)}
+    with pytest.raises(ValidationError, match="not in the future") as caught:
+        check_decision(**fields)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"has_capacity": True}, "has_capacity"),  # and lacks it
+        ({"impairment": False}, "unable_to"),  # stage 2 without stage 1
+    ],
+)
+def test_the_two_stages_and_the_finding_must_agree(change: dict[str, Any], field: str) -> None:
+    assert rejected_field(**(valid(DecidedBy.BEST_INTERESTS) | change)) == field
+
+
+def test_a_resident_found_to_have_capacity_decides_with_the_assessment_recorded() -> None:
+    assessed = {
+        "has_capacity": True,
+        "impairment": True,
+        "impairment_detail": "Mild cognitive impairment",
+        "support_steps": "Asked after breakfast, with her hearing aids in",
+        "capacity_assessed_by": "Nina Nurse, registered nurse",
+        "capacity_assessed_on": DECIDED,
+    }
+    check_decision(**(valid(DecidedBy.RESIDENT) | assessed))
+    unable = valid(DecidedBy.RESIDENT) | assessed | {"unable_to": (Ability.WEIGH,)}
+    assert rejected_field(**unable) == "has_capacity"
+    no_impairment = valid(DecidedBy.BEST_INTERESTS) | {"impairment": False, "unable_to": ()}
+    assert rejected_field(**no_impairment) == "impairment"
+
+
+@pytest.mark.parametrize("field", ["lpa_registered_on", "authority_seen_on", "authority_seen_by"])
+def test_an_authority_belongs_to_an_attorney_or_deputy(field: str) -> None:
+    value = "Mary Manager" if field == "authority_seen_by" else DECIDED
+    assert rejected_field(**(valid(DecidedBy.BEST_INTERESTS) | {field: value})) == field
+    if field == "lpa_registered_on":
+        assert rejected_field(**(valid(DecidedBy.DEPUTY) | {field: value})) == field
+
+
+# -- refusal reasons by code ----------------------------------------------------------------------
+
+
+def _every_reason() -> list[tuple[ReasonCode, str]]:
+    """Each reason `decide` gives, with its words, from records that fail one rule each."""
+    lapsed = agreement(ends_on=date(2026, 6, 30))
+    decisions = [
+        check(role=Role.CARER, user=nurse(roles=frozenset({Role.NURSE, Role.CARER}))),
+        check(role=Role.MANAGER),
+        check(user=nurse(active=False)),
+        check(user=nurse(nmc_pin=None)),
+        check(user=nurse(nmc_checked_on=None)),
+        check(user=nurse(nmc_expires_on=date(2026, 1, 31))),
+        check(rec=record(stays=())),
+        check(rec=record(agreements=(lapsed,))),
+        check(purpose=Purpose.HOSPITAL_TRANSFER),
+        check(justification="short"),
+        check(rec=record(consents=())),
+        check(rec=record(consents=(consent(expires_on=date(2026, 2, 1)),))),
+        *(check(rec=record(consents=(consent(k, reason="No"),))) for k in NEGATIVE_KINDS),
+    ]
+    return [(r.code, r.text) for d in decisions for r in d.reasons]
+
+
+def test_every_reason_has_its_own_code() -> None:
+    found = {code for code, _text in _every_reason()}
+    assert found == set(ReasonCode) - {ReasonCode.OTHER}
+
+
+def test_a_stored_reasons_words_give_back_its_code() -> None:
+    for code, text in _every_reason():
+        assert reason_code_of(text) is code, text
+    # as earlier releases worded them
+    assert reason_code_of("consent expired on 01/02/2026") is ReasonCode.CONSENT_EXPIRED
+    assert reason_code_of("a justification of at least 10 characters") is ReasonCode.JUSTIFICATION
+    assert reason_code_of("the moon was full") is ReasonCode.OTHER

@@ -2,6 +2,7 @@
 to the current schema, and its records and audit chain are intact. Add the next release's file
 beside it when its schema changes (tests/fixtures/release-X.Y.Z.db, made with demo data)."""
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from carehome_share import cli
+from carehome_share.domain.errors import AccessRefused
 from carehome_share.services import (
     audit,
     auth,
@@ -22,6 +24,7 @@ from carehome_share.services.context import Context
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import Vault, WrongKey, WrongPassphrase
 from tests.factories import MANAGER_PASSWORD, ODS, Home
+from tests.test_fhir import export, resources
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OLD_DEMO_PASSWORD = "demo-password"  # the demo accounts' password in release 0.1
@@ -107,8 +110,34 @@ def test_a_mistyped_old_passphrase_is_a_wrong_password(
     assert copy.read_bytes() == before
 
 
+SCHEMA_8_COLUMNS = {
+    "consent_decision": (
+        "impairment",
+        "impairment_detail",
+        "unable_to",
+        "has_capacity",
+        "support_steps",
+        "capacity_assessed_by",
+        "lpa_registered_on",
+        "authority_seen_on",
+        "authority_seen_by",
+        "known_wishes",
+    ),
+    "access_refusal": ("reason_codes",),
+}
+
+
+def back_to_schema_7(vault: Vault) -> None:
+    """The file as version 7 left it (as every backup made before schema 8 is)."""
+    for table, columns in SCHEMA_8_COLUMNS.items():
+        for column in columns:
+            vault.conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    vault.conn.execute("PRAGMA user_version = 7")
+
+
 def back_to_schema_4(vault: Vault) -> None:
     """The file as version 4 left it (as every backup made before schema 5 is)."""
+    back_to_schema_7(vault)
     vault.conn.execute("ALTER TABLE practice DROP COLUMN active")  # schema 7
     for later in ("disclosure_decision", "disclosure_resident", "disclosure_request"):
         vault.conn.execute(f"DROP TABLE {later}")  # schema 6
@@ -161,5 +190,33 @@ def test_schema_7_keeps_every_practice_offered(home: Home) -> None:
         residents.add_resident(ctx, next(home.numbers), "New", "Person", "1940-01-01", ODS)
         assert residents.resident_details(ctx, resident.id).record.practice.active
         assert audit.verify(ctx).ok
+    finally:
+        ctx.vault.close()
+
+
+def test_schema_8_codes_the_reasons_of_earlier_refusals(home: Home) -> None:
+    """A refusal stored before reasons had codes gets the code its words match, or "other";
+    the FHIR export carries them coded."""
+    resident = home.add_resident(consent_by=None)
+    home.log_in(home.add_nurse())
+    with pytest.raises(AccessRefused):
+        home.open_session(resident)
+    back_to_schema_7(home.ctx.vault)
+    worded = ["no consent decision is recorded", "a rule of an early release"]
+    home.ctx.conn.execute("UPDATE access_refusal SET reasons = ?", (json.dumps(worded),))
+    home.ctx.vault.close()
+    ctx = Context(Vault.open_as(home.ctx.vault.path, "manager", MANAGER_PASSWORD), home.clock)
+    auth.log_in(ctx, "manager", MANAGER_PASSWORD)
+    try:
+        (codes,) = ctx.conn.execute("SELECT reason_codes FROM access_refusal").fetchone()
+        assert json.loads(codes) == ["no_consent", "other"]
+        assert audit.verify(ctx).ok
+        (refusal,) = resources(export(ctx, "2026-11-21", "2026-11-21"), "AuditEvent")
+        coded = [
+            x["valueCodeableConcept"] for x in refusal["extension"] if "valueCodeableConcept" in x
+        ]
+        assert [(c["coding"][0]["code"], c["text"]) for c in coded] == list(
+            zip(["no_consent", "other"], worded, strict=True)
+        )
     finally:
         ctx.vault.close()

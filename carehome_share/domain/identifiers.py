@@ -93,15 +93,33 @@ def format_nhs_number(digits: str) -> str:
     return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
 
 
-def parse_ods_code(value: object, field: str = "ods_code") -> str:
-    """An ODS organisation code: GP practices are a letter and five digits (e.g. Y01234)."""
-    expected = "an ODS code of 3 to 6 letters and digits starting with a letter, e.g. Y01234"
+def _code(value: object, field: str, pattern: str, expected: str) -> str:
+    """An identifier typed in any case, with spaces around it, checked against its pattern."""
     if not isinstance(value, str) or not value.isascii():
         raise ValidationError(field, expected)
     code = value.strip().upper()
-    if not re.fullmatch(r"[A-Z][A-Z0-9]{2,5}", code):
+    if not re.fullmatch(pattern, code):
         raise ValidationError(field, expected)
     return code
+
+
+def parse_ods_code(value: object, field: str = "ods_code") -> str:
+    """An ODS organisation code: GP practices are a letter and five digits (e.g. Y01234)."""
+    expected = "an ODS code of 3 to 6 letters and digits starting with a letter, e.g. Y01234"
+    return _code(value, field, r"[A-Z][A-Z0-9]{2,5}", expected)
+
+
+def parse_home_ods_code(value: object, field: str = "home_ods_code") -> str:
+    """A care home's ODS organisation code: 3 to 6 letters and digits (ODS gives care homes
+    and their providers codes such as VM123 or 8JT47, which may start with a digit)."""
+    expected = "an ODS organisation code of 3 to 6 letters and digits, e.g. VM123"
+    return _code(value, field, r"[A-Z0-9]{3,6}", expected)
+
+
+def parse_cqc_location_id(value: object, field: str = "cqc_location_id") -> str:
+    """A Care Quality Commission location ID: "1-" and digits, e.g. 1-123456789."""
+    expected = 'a CQC location ID: "1-" followed by 6 to 11 digits, e.g. 1-123456789'
+    return _code(value, field, r"1-[0-9]{6,11}", expected)
 
 
 def parse_nmc_pin(value: object, field: str = "nmc_pin") -> str:
@@ -109,9 +127,4 @@ def parse_nmc_pin(value: object, field: str = "nmc_pin") -> str:
     expected = (
         "an NMC PIN of the form NNLNNNNL (two digits, letter, four digits, letter), e.g. 12A3456E"
     )
-    if not isinstance(value, str) or not value.isascii():
-        raise ValidationError(field, expected)
-    pin = value.strip().upper()
-    if not re.fullmatch(r"[0-9]{2}[A-Z][0-9]{4}[A-Z]", pin):
-        raise ValidationError(field, expected)
-    return pin
+    return _code(value, field, r"[0-9]{2}[A-Z][0-9]{4}[A-Z]", expected)

@@ -98,6 +98,28 @@ _DECIDED_BY_LABELS = {
 }
 
 
+class Ability(Enum):
+    """Stage 2 of the Mental Capacity Act test (section 3): what a person unable to make a
+    decision cannot do, even with help. Unable to do any one of them is enough."""
+
+    UNDERSTAND = "understand"
+    RETAIN = "retain"
+    WEIGH = "weigh"
+    COMMUNICATE = "communicate"
+
+    @property
+    def label(self) -> str:
+        return _ABILITY_LABELS[self]
+
+
+_ABILITY_LABELS = {
+    Ability.UNDERSTAND: "understand the information about the decision",
+    Ability.RETAIN: "retain that information long enough to decide",
+    Ability.WEIGH: "use or weigh that information as part of deciding",
+    Ability.COMMUNICATE: "communicate the decision",
+}
+
+
 class StayKind(Enum):
     LONG_TERM = "long_term"
     RESPITE = "respite"
@@ -121,6 +143,24 @@ class Staff:
     nmc_expires_on: date | None = None  # the last day the registration is valid, included
     confidentiality_signed_on: date | None = None
     ig_training_on: date | None = None
+
+
+@dataclass(frozen=True)
+class HomeIds:
+    """How the NHS and the regulator know the home: its ODS organisation code and its CQC
+    location ID ("" when not recorded)."""
+
+    ods_code: str = ""
+    cqc_location_id: str = ""
+
+    @property
+    def text(self) -> str:
+        """ "ODS code VM123, CQC location 1-123456789", or "" when neither is recorded."""
+        parts = (
+            self.ods_code and f"ODS code {self.ods_code}",
+            self.cqc_location_id and f"CQC location {self.cqc_location_id}",
+        )
+        return ", ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
@@ -210,6 +250,21 @@ class ConsentDecision:
     review_on: date | None = None
     expires_on: date | None = None  # the last day in force, included (UK time); None = no end
     decided_at: datetime | None = None  # when, if entered as it was made; else only its day
+    # What the paper form records besides (schema 8; empty on decisions recorded before).
+    # The capacity assessment: stage 1 (None: not recorded), stage 2, the finding of capacity
+    # (`lacks_capacity` above is the other finding), the help given to decide, who assessed.
+    impairment: bool | None = None  # an impairment of, or disturbance in, the mind or brain
+    impairment_detail: str = ""
+    unable_to: tuple[Ability, ...] = ()  # in Ability's order
+    has_capacity: bool = False
+    support_steps: str = ""
+    capacity_assessed_by: str = ""  # name and role
+    # A representative's authority, as seen: the LPA's registration with the Office of the
+    # Public Guardian, and the day the LPA or court order was seen at the home and by whom.
+    lpa_registered_on: date | None = None
+    authority_seen_on: date | None = None
+    authority_seen_by: str = ""
+    known_wishes: str = ""  # the resident's past and present wishes and feelings
 
     @property
     def entered_late(self) -> bool:
@@ -228,9 +283,55 @@ class ResidentRecord:
     practice: Practice | None = None
 
 
+class ReasonCode(Enum):
+    """Why an access was refused: one stable code for each rule of `rules.decide`, stored with
+    each refusal and exported (FHIR: the refusal-reason CodeSystem)."""
+
+    ROLE = "role"
+    ROLE_NOT_HELD = "role_not_held"
+    ACCOUNT_INACTIVE = "account_inactive"
+    NMC_MISSING = "nmc_missing"
+    NMC_UNCHECKED = "nmc_unchecked"
+    NMC_EXPIRED = "nmc_expired"
+    NOT_RESIDENT = "not_resident"
+    NO_AGREEMENT = "no_agreement"
+    PURPOSE = "purpose"
+    JUSTIFICATION = "justification"
+    NO_CONSENT = "no_consent"
+    CONSENT_EXPIRED = "consent_expired"
+    CONSENT_REFUSED = "consent_refused"
+    CONSENT_OBJECTION = "consent_objection"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    OTHER = "other"  # a refusal stored before codes, in words that match no known reason
+
+    @property
+    def label(self) -> str:
+        return _REASON_LABELS[self]
+
+
+_REASON_LABELS = {
+    ReasonCode.ROLE: "Not working as a registered nurse",
+    ReasonCode.ROLE_NOT_HELD: "Role not held",
+    ReasonCode.ACCOUNT_INACTIVE: "Staff account deactivated",
+    ReasonCode.NMC_MISSING: "No NMC PIN recorded",
+    ReasonCode.NMC_UNCHECKED: "NMC registration check not recorded",
+    ReasonCode.NMC_EXPIRED: "NMC registration not current",
+    ReasonCode.NOT_RESIDENT: "Not currently resident",
+    ReasonCode.NO_AGREEMENT: "No data sharing agreement in force",
+    ReasonCode.PURPOSE: "Purpose not covered by the agreement",
+    ReasonCode.JUSTIFICATION: "Justification too short",
+    ReasonCode.NO_CONSENT: "No consent decision recorded",
+    ReasonCode.CONSENT_EXPIRED: "Consent expired",
+    ReasonCode.CONSENT_REFUSED: "Consent refused",
+    ReasonCode.CONSENT_OBJECTION: "Objection recorded",
+    ReasonCode.CONSENT_WITHDRAWN: "Consent withdrawn",
+    ReasonCode.OTHER: "Other (recorded before reasons were coded)",
+}
+
+
 @dataclass(frozen=True)
 class Reason:
-    code: str
+    code: ReasonCode
     text: str
 
 

@@ -1,5 +1,6 @@
 """The access decision: may this user, under this role, look at this resident's GP record now?"""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,6 +10,7 @@ from carehome_share.domain.model import (
     Decision,
     Purpose,
     Reason,
+    ReasonCode,
     ResidentRecord,
     Role,
     Staff,
@@ -37,23 +39,31 @@ def decide(
 
     # 1. a registered nurse, working as one, with a current NMC registration
     if role is not Role.NURSE:
-        reasons.append(Reason("role", f"working as {role.label}, not as a registered nurse"))
+        reasons.append(
+            Reason(ReasonCode.ROLE, f"working as {role.label}, not as a registered nurse")
+        )
     if role not in user.roles:
         reasons.append(
-            Reason("role_not_held", f"{user.full_name} does not hold the {role.value} role")
+            Reason(
+                ReasonCode.ROLE_NOT_HELD, f"{user.full_name} does not hold the {role.value} role"
+            )
         )
     if not user.active:
-        reasons.append(Reason("account_inactive", "the staff account is deactivated"))
+        reasons.append(Reason(ReasonCode.ACCOUNT_INACTIVE, "the staff account is deactivated"))
     if not user.nmc_pin:
-        reasons.append(Reason("nmc_missing", "no NMC PIN is recorded"))
+        reasons.append(Reason(ReasonCode.NMC_MISSING, "no NMC PIN is recorded"))
     elif user.nmc_checked_on is None or user.nmc_checked_on > today:
-        reasons.append(Reason("nmc_unchecked", "the NMC registration check is not recorded"))
+        reasons.append(
+            Reason(ReasonCode.NMC_UNCHECKED, "the NMC registration check is not recorded")
+        )
     elif user.nmc_expires_on is None or user.nmc_expires_on < today:
-        reasons.append(Reason("nmc_expired", "the NMC registration is not current"))
+        reasons.append(Reason(ReasonCode.NMC_EXPIRED, "the NMC registration is not current"))
 
     # 2. resident now
     if not any(stay.covers(now) for stay in record.stays):
-        reasons.append(Reason("not_resident", "not currently resident (outside any admission)"))
+        reasons.append(
+            Reason(ReasonCode.NOT_RESIDENT, "not currently resident (outside any admission)")
+        )
 
     # 3 and 5. an agreement with the registered practice, in force today, covering the purpose
     in_force = [a for a in record.agreements if a.in_force_on(today)]
@@ -61,18 +71,23 @@ def decide(
     agreement = covering[0] if covering else None
     if not in_force:
         reasons.append(
-            Reason("no_agreement", "no data sharing agreement with the GP practice is in force")
+            Reason(
+                ReasonCode.NO_AGREEMENT,
+                "no data sharing agreement with the GP practice is in force",
+            )
         )
     elif agreement is None:
         reasons.append(
-            Reason("purpose", f"the agreement does not cover the purpose '{purpose.label}'")
+            Reason(
+                ReasonCode.PURPOSE, f"the agreement does not cover the purpose '{purpose.label}'"
+            )
         )
     elif agreement.review_on is not None and agreement.review_on <= today:
         alerts.append("the data sharing agreement is due for review")
     if visible_length(justification) < MIN_JUSTIFICATION:
         reasons.append(
             Reason(
-                "justification",
+                ReasonCode.JUSTIFICATION,
                 f"a justification of at least {MIN_JUSTIFICATION} characters, not counting spaces",
             )
         )
@@ -144,17 +159,50 @@ def _ran_out(
 ) -> datetime:
     """When a rule that held at opened_at stopped holding by itself: the end of a last day, or
     a discharge time reached. Anything else changed when it was written: now."""
-    if reason.code == "nmc_expired" and staff.nmc_expires_on is not None:
+    if reason.code is ReasonCode.NMC_EXPIRED and staff.nmc_expires_on is not None:
         return day_end(staff.nmc_expires_on)
-    if reason.code == "consent_expired" and decision.consent and decision.consent.expires_on:
+    if (
+        reason.code is ReasonCode.CONSENT_EXPIRED
+        and decision.consent
+        and decision.consent.expires_on
+    ):
         return day_end(decision.consent.expires_on)
-    if reason.code in ("no_agreement", "purpose"):
+    if reason.code in (ReasonCode.NO_AGREEMENT, ReasonCode.PURPOSE):
         opened_on = uk_date(opened_at)
         ends = [
             day_end(a.ends_on) for a in record.agreements if a.ends_on and a.in_force_on(opened_on)
         ]
         return max(ends, default=now)
-    if reason.code == "not_resident":
+    if reason.code is ReasonCode.NOT_RESIDENT:
         left = [s.discharged_at for s in record.stays if s.covers(opened_at) and s.discharged_at]
         return max(left, default=now)
     return now
+
+
+# The words each reason has been given since the first release, for refusals stored before
+# their codes were (schema 8): a text that matches none is ReasonCode.OTHER.
+_WORDING = (
+    (ReasonCode.ROLE, r"working as .+, not as a registered nurse"),
+    (ReasonCode.ROLE_NOT_HELD, r".+ does not hold the \w+ role"),
+    (ReasonCode.ACCOUNT_INACTIVE, r"the staff account is deactivated"),
+    (ReasonCode.NMC_MISSING, r"no NMC PIN is recorded"),
+    (ReasonCode.NMC_UNCHECKED, r"the NMC registration check is not recorded"),
+    (ReasonCode.NMC_EXPIRED, r"the NMC registration is not current"),
+    (ReasonCode.NOT_RESIDENT, r"not currently resident.*"),
+    (ReasonCode.NO_AGREEMENT, r"no data sharing agreement with the GP practice is in force"),
+    (ReasonCode.PURPOSE, r"the agreement does not cover the purpose .+"),
+    (ReasonCode.JUSTIFICATION, r"a justification of at least \d+ characters.*"),
+    (ReasonCode.NO_CONSENT, r"no consent decision is recorded"),
+    (ReasonCode.CONSENT_EXPIRED, r"consent expired.*"),
+    (ReasonCode.CONSENT_REFUSED, r"consent was refused by .+"),
+    (ReasonCode.CONSENT_OBJECTION, r"an objection was recorded from .+"),
+    (ReasonCode.CONSENT_WITHDRAWN, r"consent was withdrawn by .+"),
+)
+
+
+def reason_code_of(text: str) -> ReasonCode:
+    """The code of a refusal reason known only by its words."""
+    return next(
+        (code for code, words in _WORDING if re.fullmatch(words, text, re.DOTALL)),
+        ReasonCode.OTHER,
+    )

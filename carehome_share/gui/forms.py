@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone, Signal  # not Qt: 10 ms at start
+from PySide6.QtCore import QDate, QDateTime, QSize, QTime, QTimeZone, Signal  # not Qt: 10 ms
 from PySide6.QtGui import QAction, QFont, QShowEvent
 from PySide6.QtWidgets import (
     QCalendarWidget,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QToolButton,
@@ -259,6 +261,30 @@ def edited(widget: QWidget) -> Any:
     return widget.changed  # type: ignore[attr-defined]
 
 
+class Checks(QWidget):
+    """Several boxes to tick in one row; the value is the data of those ticked, in order."""
+
+    changed = Signal()
+
+    def __init__(self, choices: list[tuple[str, str, Any]]) -> None:
+        """`choices`: (label, accessible name, data) of each box."""
+        super().__init__()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.boxes: list[tuple[QCheckBox, Any]] = []
+        for label, name, data in choices:
+            box = QCheckBox(label)
+            box.setAccessibleName(name)
+            row.addWidget(box)
+            box.toggled.connect(self.changed)
+            self.boxes.append((box, data))
+        row.addStretch()
+        self.setFocusProxy(self.boxes[0][0])
+
+    def value(self) -> list[Any]:
+        return [data for box, data in self.boxes if box.isChecked()]
+
+
 class Form(QWidget):
     """Labelled fields keyed by the services' field names; each has its error line below it."""
 
@@ -312,11 +338,16 @@ class Form(QWidget):
             return widget.currentData()
         if isinstance(widget, DateEdit):
             return widget.date(name)
-        if isinstance(widget, ClockTimeEdit):
+        if isinstance(widget, ClockTimeEdit | Checks):
             return widget.value()
         if isinstance(widget, QCheckBox):
             return widget.isChecked()
         raise TypeError(f"no value for {type(widget).__name__}")
+
+    def alias(self, name: str, shown_as: str) -> None:
+        """A service field that this form shows with another's widget (two findings, one
+        choice): its errors land there."""
+        self.fields[name], self.errors[name] = self.fields[shown_as], self.errors[shown_as]
 
     def clear_errors(self) -> None:
         for label in self.errors.values():
@@ -337,11 +368,16 @@ class FormDialog(QDialog):
     """A small single-purpose dialog: a form, OK and Cancel. `submit` calls one service;
     its errors land beside their field, or in the banner when they belong to no field."""
 
-    def __init__(self, title: str, ok_text: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, title: str, ok_text: str, parent: QWidget | None = None, *, scroll_over: int = 0
+    ) -> None:
+        """With `scroll_over`, a form taller than that many pixels scrolls, so the dialog fits
+        a small screen (1366x768) with its buttons in view."""
         super().__init__(parent)
         self.setWindowTitle(title)
         self.banner = error_label()
         self.form = Form()
+        self.scroll = ScrollingForm(self.form, scroll_over) if scroll_over else None
         # Our own buttons: the standard OK/Cancel pair costs 10 ms of start-up on first use.
         self.buttons = QDialogButtonBox()
         self.ok_button = QPushButton(ok_text)
@@ -355,7 +391,7 @@ class FormDialog(QDialog):
         self.buttons.setMinimumWidth(420)
         self.body = QVBoxLayout(self)
         self.body.addWidget(self.banner)
-        self.body.addWidget(self.form)
+        self.body.addWidget(self.scroll or self.form)
         self.body.addWidget(self.buttons)
         self.result_value: Any = None
 
@@ -377,17 +413,47 @@ class FormDialog(QDialog):
         except ValidationError as exc:
             if not self.form.show_error(exc):
                 self.show_banner(str(exc))
-            self.adjustSize()  # room for the message
+            self.fit()  # room for the message
+            if self.scroll and exc.field in self.form.fields:
+                self.scroll.ensureWidgetVisible(self.form.fields[exc.field].parentWidget())
             return
         except CarehomeError as exc:
             self.show_banner(str(exc))
-            self.adjustSize()
+            self.fit()
             return
         self.accept()
+
+    def fit(self) -> None:
+        """As big as the form needs (up to its scrolling height), smaller too when rows hide."""
+        self.form.layout_.activate()
+        if self.scroll:
+            self.scroll.updateGeometry()
+        self.layout().invalidate()
+        self.layout().activate()
+        self.resize(self.width(), self.sizeHint().height())
 
     def show_banner(self, text: str) -> None:
         self.banner.setText(text)
         self.banner.show()
+
+
+class ScrollingForm(QScrollArea):
+    """A form that scrolls once taller than `most` pixels; as wide as the form."""
+
+    def __init__(self, form: Form, most: int) -> None:
+        from PySide6.QtCore import Qt  # here, not at start-up (10 ms)
+
+        super().__init__()
+        self.most = most
+        self.setWidget(form)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def sizeHint(self) -> QSize:
+        form = self.widget().sizeHint()
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(form.width() + bar, min(form.height(), self.most))
 
 
 def report_error(parent: QWidget, exc: Exception, title: str = "Not done") -> None:

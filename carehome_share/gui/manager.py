@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QFrame,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from carehome_share.domain.errors import CarehomeError, ValidationError
 from carehome_share.domain.model import (
+    Ability,
     Agreement,
     ConsentDecision,
     ConsentKind,
@@ -45,9 +45,11 @@ from carehome_share.domain.validation import uk_date
 from carehome_share.gui import printing, rotate_key
 from carehome_share.gui.forms import (
     LAST_DAY_HINT,
+    Checks,
     ClockTimeEdit,
     Form,
     FormDialog,
+    ScrollingForm,
     attempt,
     date_edit,
     error_label,
@@ -373,14 +375,34 @@ AUTHORITY_HINTS = {
     DecidedBy.LPA_ATTORNEY: "LPA registration number (Office of the Public Guardian)",
     DecidedBy.DEPUTY: "Court of Protection order reference",
 }
+# The capacity assessment's outcome, one choice for the service's two findings
+FINDINGS = {
+    "Not assessed": "",
+    "Has capacity for this decision": "has_capacity",
+    "Lacks capacity for this decision": "lacks_capacity",
+}
+ABILITIES = {
+    Ability.UNDERSTAND: "Understand",
+    Ability.RETAIN: "Retain",
+    Ability.WEIGH: "Weigh up",
+    Ability.COMMUNICATE: "Communicate",
+}
+CONSENT_FORM_HEIGHT = 520  # then the form scrolls: the dialog fits 1366x768 with its buttons
 
 
 class ConsentDialog(FormDialog):
-    """A consent decision, guided: who decides; the capacity assessment that a representative's
-    or a best-interests decision stands on; the representative's authority; the decision."""
+    """A consent decision, guided, as the paper consent form records it: who decides; the
+    capacity assessment (the two-stage test) that a representative's or a best-interests
+    decision stands on; the representative's authority as seen; the decision. Only the fields
+    that this decision records are shown, and the form scrolls rather than leave the screen."""
 
     def __init__(self, ctx: Context, resident: Resident, parent: QWidget | None = None) -> None:
-        super().__init__(f"Record consent: {resident.full_name}", "&Save decision", parent)
+        super().__init__(
+            f"Record consent: {resident.full_name}",
+            "&Save decision",
+            parent,
+            scroll_over=CONSENT_FORM_HEIGHT,
+        )
         self.ctx, self.resident = ctx, resident
         self.body.insertWidget(0, heading(resident.full_name, 1.2))
         today = uk_date(ctx.now())
@@ -390,43 +412,57 @@ class ConsentDialog(FormDialog):
         for who in DecidedBy:
             self.decided_by.addItem(sentence(who.label), who)
         self._heading("capacity", "Capacity assessment (Mental Capacity Act)")
-        lacks = form.add(
-            "lacks_capacity",
-            "Finding:",
-            QCheckBox("&Lacks capacity for this decision (sharing the GP record)"),
+        self.finding = form.add("lacks_capacity", "&Outcome:", QComboBox())
+        for text, finding in FINDINGS.items():
+            self.finding.addItem(text, finding)
+        form.alias("has_capacity", "lacks_capacity")
+        impairment = form.add("impairment", "Stage &1:", QComboBox())
+        for text, value in (("Not recorded", None), ("Yes", True), ("No", False)):
+            impairment.addItem(text, value)
+        impairment.setAccessibleDescription(
+            "An impairment of, or disturbance in, the functioning of the mind or brain"
         )
-        lacks.setAccessibleName("The resident lacks capacity for this decision")
-        form.add("capacity_assessed_on", "Assessed &on:", date_edit(blank="not set"))
         form.add(
-            "capacity_assessment",
-            "Assessment no&te:",
-            text_box(64),
-            "Who assessed, and how the resident could not understand, retain, weigh or "
-            "communicate the decision",
+            "impairment_detail", "I&mpairment:", QLineEdit(), "e.g. dementia, delirium, a stroke"
         )
+        form.add(
+            "unable_to",
+            "Stage &2, unable to:",
+            Checks([(text, f"Unable to {a.label}", a) for a, text in ABILITIES.items()]),
+            "Even with help: unable to do any one is enough",
+        )
+        form.add("support_steps", "&Help given:", text_box(48), "Steps taken to help them decide")
+        form.add("capacity_assessed_on", "Assessed &on:", date_edit(blank="not set"))
+        form.add("capacity_assessed_by", "Assessed b&y:", QLineEdit(), "Name and role")
+        form.add("capacity_assessment", "Assessment no&te:", text_box(48))
         self._heading("representative", "Representative")
         form.add("representative_name", "&Name:", QLineEdit())
         form.add("representative_relationship", "Relations&hip:", QLineEdit(), "e.g. daughter")
         self.authority = QLineEdit()
         form.add("authority_reference", "Authority re&ference:", self.authority)
+        form.add("lpa_registered_on", "LPA re&gistered on:", date_edit(blank="not set"))
+        form.add("authority_seen_on", "Document seen o&n:", date_edit(blank="not set"))
+        form.add("authority_seen_by", "Document seen &by:", QLineEdit(), "Name and role")
         form.add(
             "people_consulted",
             "People &consulted:",
-            text_box(64),
+            text_box(48),
             "Family, friends, the GP and staff who know the resident",
         )
+        form.add("known_wishes", "&Known wishes:", text_box(48), "Past and present, and feelings")
         self._heading("decision", "The decision")
         self.kind = form.add("kind", "&Decision:", QComboBox())
         for kind, text in CONSENT_KINDS.items():
             self.kind.addItem(text, kind)
         form.add("decided_on", "Dat&e decided:", date_edit(today), DECIDED_HINT)
         form.add("witness", "W&itness:", QLineEdit(), "Optional: who saw the decision made")
-        form.add("reason", "&Reason:", text_box(64), "Required unless consent is given")
+        form.add("reason", "&Reason:", text_box(48), "Required unless consent is given")
         form.add("review_on", "Re&view on:", date_edit(blank="no review date"))
         form.add("expires_on", "&Valid until:", date_edit(blank="no end date"), LAST_DAY_HINT)
         self.relevant: set[str] = set()
-        self.decided_by.currentIndexChanged.connect(self._guide)
+        self.decided_by.currentIndexChanged.connect(self._chosen)
         self.kind.currentIndexChanged.connect(self._guide)
+        self.finding.currentIndexChanged.connect(self._guide)
         self._guide()
         self.decided_by.setFocus()
 
@@ -436,6 +472,13 @@ class ConsentDialog(FormDialog):
         self.form.layout_.addRow(label)
         self.headings[key] = label
 
+    def _chosen(self) -> None:
+        """A representative decides only on a finding that the resident lacks capacity; the
+        resident is assumed to have capacity unless an assessment is recorded (MCA s1(2))."""
+        resident = self.decided_by.currentData() is DecidedBy.RESIDENT
+        self.finding.setCurrentIndex(self.finding.findData("" if resident else "lacks_capacity"))
+        self._guide()
+
     def _guide(self) -> None:
         """Show what this decision must record, and only that."""
         who = self.decided_by.currentData()
@@ -443,14 +486,29 @@ class ConsentDialog(FormDialog):
         authority = who in (DecidedBy.LPA_ATTORNEY, DecidedBy.DEPUTY)
         best_interests = who is DecidedBy.BEST_INTERESTS
         granted = self.kind.currentData() is ConsentKind.GRANTED
+        assessed = representative or bool(self.finding.currentData())
         shown = {
-            "lacks_capacity": representative,
-            "capacity_assessed_on": representative,
-            "capacity_assessment": representative,
+            "lacks_capacity": True,
+            **dict.fromkeys(
+                (
+                    "impairment",
+                    "impairment_detail",
+                    "unable_to",
+                    "support_steps",
+                    "capacity_assessed_on",
+                    "capacity_assessed_by",
+                    "capacity_assessment",
+                ),
+                assessed,
+            ),
             "representative_name": representative,
             "representative_relationship": authority,
             "authority_reference": authority,
+            "lpa_registered_on": who is DecidedBy.LPA_ATTORNEY,
+            "authority_seen_on": authority,
+            "authority_seen_by": authority,
             "people_consulted": best_interests,
+            "known_wishes": best_interests,
             "decided_on": True,
             "witness": True,
             "reason": True,
@@ -461,7 +519,6 @@ class ConsentDialog(FormDialog):
         layout = self.form.layout_
         for name, visible in shown.items():
             layout.setRowVisible(self.form.fields[name].parentWidget(), visible)
-        layout.setRowVisible(self.headings["capacity"], representative)
         layout.setRowVisible(self.headings["representative"], representative)
         self.headings["representative"].setText(
             f"<b>{'Best-interests decision' if best_interests else 'Representative'}</b>"
@@ -473,17 +530,39 @@ class ConsentDialog(FormDialog):
             self.authority.setPlaceholderText(AUTHORITY_HINTS[who])
             self.authority.setAccessibleDescription(AUTHORITY_HINTS[who])
         self.relevant = {name for name, visible in shown.items() if visible}
-        self.adjustSize()
+        self.fit()
 
     def submit(self) -> ConsentDecision:
         given = {name: self.form.value(name) for name in self.relevant}
+        finding = given.pop("lacks_capacity")
         return consent.record_consent(
             self.ctx,
             self.resident.id,
             self.kind.currentData(),
             self.decided_by.currentData(),
+            lacks_capacity=finding == "lacks_capacity",
+            has_capacity=finding == "has_capacity",
             **given,
         )
+
+
+# What a withdrawal or objection by an attorney or deputy repeats from their earlier decision
+CARRIED_AUTHORITY = (
+    "representative_name",
+    "representative_relationship",
+    "authority_reference",
+    "lpa_registered_on",
+    "authority_seen_on",
+    "authority_seen_by",
+    "lacks_capacity",
+    "impairment",
+    "impairment_detail",
+    "unable_to",
+    "capacity_assessed_on",
+    "capacity_assessed_by",
+    "capacity_assessment",
+    "support_steps",
+)
 
 
 class WithdrawDialog(FormDialog):
@@ -516,14 +595,7 @@ class WithdrawDialog(FormDialog):
         representative: ConsentDecision | None = self.form.value("decided_by")
         authority: dict[str, Any] = {}
         if representative is not None:
-            authority = {
-                "representative_name": representative.representative_name,
-                "representative_relationship": representative.representative_relationship,
-                "authority_reference": representative.authority_reference,
-                "lacks_capacity": True,
-                "capacity_assessed_on": representative.capacity_assessed_on,
-                "capacity_assessment": representative.capacity_assessment,
-            }
+            authority = {name: getattr(representative, name) for name in CARRIED_AUTHORITY}
         return consent.record_consent(
             self.ctx,
             self.resident.id,
@@ -1194,7 +1266,11 @@ SETTING_LABELS = {
     "long_session_minutes": "Session &counts as long after:",
     "report_due_days": "GP access &report due after:",
     "disclosure_attention_days": "Disclosure request &waiting after:",
+    "home_ods_code": "Home's O&DS code:",
+    "cqc_location_id": "Home's CQC lo&cation ID:",
 }
+IDENTIFIER_EXAMPLES = {"home_ods_code": "VM123", "cqc_location_id": "1-123456789"}
+SETTINGS_FORM_HEIGHT = 420
 
 
 class SettingsPage(QWidget):
@@ -1224,7 +1300,15 @@ class SettingsPage(QWidget):
             )
             box.lineEdit().returnPressed.connect(self.save)  # as Return does in a dialog
             self.boxes[name] = box
-        self.saved: dict[str, int] = {}
+        self.ids: dict[str, QLineEdit] = {}
+        for name, (meaning, _check) in settings.IDENTIFIERS.items():
+            edit = QLineEdit()
+            edit.setMaximumWidth(160)
+            edit.setPlaceholderText("not recorded")
+            hint = f"{sentence(meaning)}, e.g. {IDENTIFIER_EXAMPLES[name]}: printed on the GP "
+            self.form.add(name, SETTING_LABELS[name], edit, hint + "access report and in exports.")
+            self.ids[name] = edit
+        self.saved: dict[str, int | str] = {}
         self.status = QLabel()
         self.status.setAccessibleName("Settings saved")
         save = button("Sa&ve settings", self.save)
@@ -1252,7 +1336,8 @@ class SettingsPage(QWidget):
         self.fingerprint.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
-        layout.addWidget(self.form)
+        # scrolled, so the window still fits a 1366x768 screen
+        layout.addWidget(ScrollingForm(self.form, SETTINGS_FORM_HEIGHT), 1)
         layout.addWidget(note)
         layout.addLayout(row_of(save, self.status))
         layout.addSpacing(16)
@@ -1261,24 +1346,25 @@ class SettingsPage(QWidget):
         layout.addSpacing(16)
         layout.addWidget(signing_note)
         layout.addWidget(self.fingerprint)
-        layout.addStretch()
 
     def reload(self) -> None:
         values = attempt(self, lambda: settings.all_settings(self.ctx))
         if values is None:
             return
         self.saved = values
-        for name, value in values.items():
-            self.boxes[name].setValue(value)
+        for name, box in self.boxes.items():
+            box.setValue(values[name])
+        for name, edit in self.ids.items():
+            edit.setText(str(values[name]))
         self.status.clear()
         self.fingerprint.setText(attempt(self, lambda: reports.home_fingerprint(self.ctx)) or "")
 
     def save(self) -> None:
         self.form.clear_errors()
         self.banner.hide()
-        changed = {
-            n: box.value() for n, box in self.boxes.items() if box.value() != self.saved.get(n)
-        }
+        shown: dict[str, int | str] = {n: box.value() for n, box in self.boxes.items()}
+        shown |= {n: edit.text().strip() for n, edit in self.ids.items()}
+        changed = {n: value for n, value in shown.items() if value != self.saved.get(n)}
         for name, value in changed.items():
             try:
                 settings.change_setting(self.ctx, name, value)
@@ -1290,11 +1376,17 @@ class SettingsPage(QWidget):
                 self._banner(str(exc))
                 return
             self.saved[name] = value
-        saved = [  # "idle lock after 10 minutes": what changed, in the page's own words
-            f"{SETTING_LABELS[name].replace('&', '').rstrip(':').lower()} {self.boxes[name].text()}"
-            for name in changed
-        ]
+        saved = [self._said(name) for name in changed]
         self.status.setText(f"Saved: {'; '.join(saved)}." if changed else "Nothing changed.")
+
+    def _said(self, name: str) -> str:
+        """What was saved, in the page's own words: "idle lock after 10 minutes", "home's ODS
+        code VM123"."""
+        label = SETTING_LABELS[name].replace("&", "").rstrip(":")
+        if name in self.boxes:
+            return f"{label.lower()} {self.boxes[name].text()}"
+        code = self.ids[name].text().strip().upper() or "not recorded"
+        return f"{label[0].lower()}{label[1:]} {code}"
 
     def _banner(self, text: str) -> None:
         self.banner.setText(text)

@@ -1,7 +1,9 @@
 """The FHIR export as HL7 FHIR R4 JSON: a Bundle of type "collection".
 
-- Organization: the home, and each GP practice (by ODS code). The home carries no identifier:
-  its ODS or CQC location code is not stored yet.
+- Organization: the home, and each GP practice (by ODS code). The home carries the identifiers
+  its manager recorded (Settings): its ODS organisation code (the NHS system
+  https://fhir.nhs.uk/Id/ods-organization-code) and its CQC location ID (no NHS or HL7 UK
+  naming system is published for these, so the app's own: BASE/Id/cqc-location-id).
 - Patient: each resident named, by NHS number.
 - Contract: each data sharing agreement the Consents and AuditEvents rely on (those in force
   in the period, and any a session relied on), identified by the home's agreement number.
@@ -13,14 +15,28 @@
   consent-ended extension. `policy` names the agreement's Contract and `policyRule` the rule
   (ppc-1). Who decided is the performer: the resident (Patient), an attorney or deputy
   (contained RelatedPerson with the LPA or court order reference as identifier), or the
-  best-interests decision maker (contained Practitioner). R4 has no element for the capacity
-  assessment and the representative's authority (capacity-decision extension), the review date
-  (consent-review-date), the witness (consent-witness) or the reason given for a refusal,
-  objection or withdrawal (consent-reason): extensions, defined under BASE.
+  best-interests decision maker (contained Practitioner); an LPA's registration date is the
+  start of that identifier's period. R4 has no element for the capacity assessment, the
+  representative's authority and the resident's known wishes (capacity-decision extension,
+  below), the review date (consent-review-date), the witness (consent-witness) or the reason
+  given for a refusal, objection or withdrawal (consent-reason): extensions, defined under BASE.
+  capacity-decision's parts: decidedBy (code: resident, lpa_attorney, deputy, best_interests),
+  lacksCapacity and hasCapacity (the assessment's finding), impairment (stage 1 of the Mental
+  Capacity Act test), impairmentDetail, unableTo (stage 2, one code per ability: understand,
+  retain, weigh, communicate), supportSteps (the help given to decide), assessedBy (name and
+  role), assessedOn, assessment (the note), authority and authorityReference (the LPA or court
+  order), authoritySeenOn and authoritySeenBy (the document as seen at the home),
+  peopleConsulted and knownWishes (best interests). Each part is present only when recorded.
 - AuditEvent, after IHE Basic Audit Log Patterns (BALP): a session is a patient read (type rest,
   subtype read, action R, outcome 0), claiming meta.profile IHE.BasicAudit.PatientRead; a
   refusal is a security alert (DICOM 110113, subtype 110132 use of restricted function, action
-  E, outcome 8, outcomeDesc the reasons). Agents: the nurse (the user, with NMC PIN), the
+  E, outcome 8, outcomeDesc the reasons), with a refusal-reason extension for each reason: a
+  CodeableConcept coded in the refusal-reason CodeSystem (one code per rule of the access
+  decision, `ReasonCode` in domain/model.py: role, role_not_held, account_inactive, nmc_missing,
+  nmc_unchecked, nmc_expired, not_resident, no_agreement, purpose, justification, no_consent,
+  consent_expired, consent_refused, consent_objection, consent_withdrawn, and other for a
+  refusal stored before codes whose words match none), its text the words recorded. R4 has no
+  element for it; R5 has AuditEvent.outcome.detail, which the extension mirrors. Agents: the nurse (the user, with NMC PIN), the
   workstation (DICOM 110153 source) and the practice's record system (DICOM 110152
   destination). Entities: the patient, the sections viewed, the Consent in force and the
   agreement's Contract.
@@ -99,6 +115,8 @@ REVIEW_EXTENSION = f"{BASE}/StructureDefinition/consent-review-date"
 WITNESS_EXTENSION = f"{BASE}/StructureDefinition/consent-witness"
 REASON_EXTENSION = f"{BASE}/StructureDefinition/consent-reason"
 ENDED_EXTENSION = f"{BASE}/StructureDefinition/consent-ended"
+REFUSAL_REASON_EXTENSION = f"{BASE}/StructureDefinition/refusal-reason"
+REFUSAL_REASON_SYSTEM = f"{BASE}/CodeSystem/refusal-reason"
 AGREEMENT_SYSTEM = f"{BASE}/Id/data-sharing-agreement"
 POLICY_SYSTEM = f"{BASE}/CodeSystem/consent-policy"
 CHAIN_HEAD_SYSTEM = f"{BASE}/Id/audit-chain-head"
@@ -110,6 +128,8 @@ DISCLOSURE_SYSTEM = f"{BASE}/CodeSystem/disclosure-decision"
 
 NHS_NUMBER = "https://fhir.nhs.uk/Id/nhs-number"
 ODS_CODE = "https://fhir.nhs.uk/Id/ods-organization-code"
+# No NHS or HL7 UK naming system for CQC location IDs is published: ours, until one is
+CQC_LOCATION = f"{BASE}/Id/cqc-location-id"
 NMC_PIN = "https://fhir.hl7.org.uk/Id/nmc-number"  # the UK Core naming system for NMC PINs
 _TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
 _ROLE_CODE = f"{_TERMINOLOGY}/v3-RoleCode"
@@ -224,7 +244,7 @@ def _signature(unsigned: dict[str, Any], export: FhirExport) -> dict[str, Any]:
 
 def _bundle(export: FhirExport, carried: _Carried) -> dict[str, Any]:
     home = full_url("Organization", "home")
-    entries = [(home, {"resourceType": "Organization", "name": export.home_name})]
+    entries = [(home, _home(export))]
     entries += [(full_url("Organization", p.ods_code), _practice(p)) for p in export.practices]
     practices = {p.id: p for p in export.practices}
     entries += [
@@ -281,6 +301,19 @@ def encode(resource: dict[str, Any]) -> bytes:
 
 
 # -- organisations and people ------------------------------------------------------------------
+
+
+def _home(export: FhirExport) -> dict[str, Any]:
+    home: dict[str, Any] = {"resourceType": "Organization", "name": export.home_name}
+    ids = export.home_ids
+    identifiers = [
+        {"system": system, "value": value}
+        for system, value in ((ODS_CODE, ids.ods_code), (CQC_LOCATION, ids.cqc_location_id))
+        if value
+    ]
+    if identifiers:
+        home["identifier"] = identifiers
+    return home
 
 
 def _practice(p: Practice) -> dict[str, Any]:
@@ -387,7 +420,8 @@ def _consent(exported: ExportedConsent, home: str) -> dict[str, Any]:
         consent["contained"] = [_decision_maker(d, consent["patient"])]
         consent["performer"] = [{"reference": "#decision-maker", "display": d.representative_name}]
     extensions = []
-    if d.lacks_capacity or d.decided_by is not DecidedBy.RESIDENT:
+    assessed = d.lacks_capacity or d.has_capacity or d.impairment is not None
+    if assessed or d.decided_by is not DecidedBy.RESIDENT:
         extensions.append(_capacity(d))
     if d.review_on:
         extensions.append({"url": REVIEW_EXTENSION, "valueDate": d.review_on.isoformat()})
@@ -429,12 +463,16 @@ def _decision_maker(d: ConsentDecision, patient: dict[str, Any]) -> dict[str, An
     relationship = [_concept(_ROLE_CODE, code, display)]
     if d.representative_relationship:
         relationship.append({"text": d.representative_relationship})
+    authority: dict[str, Any] = {
+        "type": {"text": _AUTHORITY[d.decided_by]},
+        "value": d.authority_reference,
+    }
+    if d.lpa_registered_on:  # an attorney's authority holds from the LPA's registration
+        authority["period"] = {"start": d.lpa_registered_on.isoformat()}
     return {
         "resourceType": "RelatedPerson",
         "id": "decision-maker",
-        "identifier": [
-            {"type": {"text": _AUTHORITY[d.decided_by]}, "value": d.authority_reference}
-        ],
+        "identifier": [authority],
         "patient": patient,
         "relationship": relationship,
         "name": name,
@@ -446,16 +484,33 @@ def _capacity(d: ConsentDecision) -> dict[str, Any]:
         {"url": "decidedBy", "valueCode": d.decided_by.value},
         {"url": "lacksCapacity", "valueBoolean": d.lacks_capacity},
     ]
+    if d.has_capacity:
+        parts.append({"url": "hasCapacity", "valueBoolean": True})
+    if d.impairment is not None:
+        parts.append({"url": "impairment", "valueBoolean": d.impairment})
+    parts += [{"url": "unableTo", "valueCode": a.value} for a in d.unable_to]
+    texts = (
+        ("impairmentDetail", d.impairment_detail),
+        ("supportSteps", d.support_steps),
+        ("assessedBy", d.capacity_assessed_by),
+    )
+    parts += [{"url": url, "valueString": text} for url, text in texts if text]
     if d.decided_by in _AUTHORITY:
         parts.append({"url": "authority", "valueString": _AUTHORITY[d.decided_by]})
     if d.authority_reference:
         parts.append({"url": "authorityReference", "valueString": d.authority_reference})
+    if d.authority_seen_on:
+        parts.append({"url": "authoritySeenOn", "valueDate": d.authority_seen_on.isoformat()})
+    if d.authority_seen_by:
+        parts.append({"url": "authoritySeenBy", "valueString": d.authority_seen_by})
     if d.capacity_assessed_on:
         parts.append({"url": "assessedOn", "valueDate": d.capacity_assessed_on.isoformat()})
     if d.capacity_assessment:
         parts.append({"url": "assessment", "valueString": d.capacity_assessment})
     if d.people_consulted:
         parts.append({"url": "peopleConsulted", "valueString": d.people_consulted})
+    if d.known_wishes:
+        parts.append({"url": "knownWishes", "valueString": d.known_wishes})
     return {"url": CAPACITY_EXTENSION, "extension": parts}
 
 
@@ -528,6 +583,16 @@ def _refusal(logged: Logged[RefusalLine], home: str, carried: _Carried) -> dict[
             *_basis(r.consent, None),
         ],
     }
+    event["extension"] = event.get("extension", []) + [
+        {
+            "url": REFUSAL_REASON_EXTENSION,
+            "valueCodeableConcept": {
+                "coding": [_coding(REFUSAL_REASON_SYSTEM, code.value, code.label)],
+                "text": text,
+            },
+        }
+        for code, text in zip(r.codes, r.reasons, strict=True)
+    ]
     return event
 
 

@@ -161,7 +161,7 @@ def _story(report: AccessReport, progress: Progress) -> list[Flowable]:
         facts(
             [
                 ("Period", _period(report)),
-                ("Prepared by", f"{report.printed.by} at {report.printed.home_name}"),
+                ("Prepared by", f"{report.printed.by} at {report.printed.home}"),
                 *[("Data sharing agreement", text) for text in agreements],
             ],
             widths=(40 * mm, width - 40 * mm),

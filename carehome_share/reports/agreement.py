@@ -41,7 +41,7 @@ def write_agreement(record: AgreementRecord, out: BinaryIO) -> int:
         para(f"Data sharing agreement: {home} and {practice.name}", TITLE),
         facts(
             [
-                ("Care home", home),
+                ("Care home", record.printed.home),
                 ("GP practice", f"{practice.name} (ODS code {practice.ods_code})"),
                 ("In force from", uk_day(a.starts_on)),
                 (

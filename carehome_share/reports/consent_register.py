@@ -7,7 +7,7 @@ from typing import BinaryIO
 
 from carehome_share.domain.consent import late_note, overtaken_note
 from carehome_share.domain.identifiers import format_nhs_number
-from carehome_share.domain.model import ConsentDecision, ConsentKind
+from carehome_share.domain.model import ConsentDecision, ConsentKind, ReasonCode
 from carehome_share.reports.page import (
     LANDSCAPE,
     TITLE,
@@ -59,8 +59,8 @@ def _attention(entry: RegisterEntry, today: date) -> str:
             else "No agreement with the practice"
         )
     if state.problem is not None:
-        code = state.problem.code
-        notes.append("Consent expired" if code == "consent_expired" else "No consent")
+        expired = state.problem.code is ReasonCode.CONSENT_EXPIRED
+        notes.append("Consent expired" if expired else "No consent")
     elif state.review_due and state.latest is not None and state.latest.review_on:
         notes.append(f"Review overdue by {_overdue(state.latest.review_on, today)}")
     return "\n".join(notes)

@@ -8,6 +8,7 @@ from reportlab.platypus import Flowable
 
 from carehome_share.domain.consent import in_order_made, late_note
 from carehome_share.domain.identifiers import format_nhs_number
+from carehome_share.domain.model import ConsentDecision
 from carehome_share.reports.page import (
     LANDSCAPE,
     TITLE,
@@ -37,6 +38,26 @@ from carehome_share.reports.table import Column, Row, table
 from carehome_share.services.reports import ResidentHistory
 
 
+def _capacity(c: ConsentDecision) -> str:
+    """The capacity assessment as the form records it: the outcome, the two stages, the help
+    given, who assessed and when ("-" when none is recorded)."""
+    outcome = "Lacks capacity" if c.lacks_capacity else "Has capacity" if c.has_capacity else ""
+    if not outcome:
+        return "-"
+    when = f" (assessed {uk_day(c.capacity_assessed_on)})" if c.capacity_assessed_on else ""
+    stage_1 = "" if c.impairment is None else "yes" if c.impairment else "no"
+    lines = [
+        f"{outcome}{when}" + (f": {c.capacity_assessment}" if c.capacity_assessment else ""),
+        stage_1
+        and "Impairment of mind or brain: "
+        + (f"{stage_1}, {c.impairment_detail}" if c.impairment_detail else stage_1),
+        c.unable_to and "Unable to: " + ", ".join(a.value for a in c.unable_to),
+        c.support_steps and f"Help given: {c.support_steps}",
+        c.capacity_assessed_by and f"Assessed by {c.capacity_assessed_by}",
+    ]
+    return "\n".join(line for line in lines if line)
+
+
 def _consent_rows(history: ResidentHistory) -> list[Row]:
     rows = []
     for c in in_order_made(history.consents):
@@ -44,15 +65,15 @@ def _consent_rows(history: ResidentHistory) -> list[Row]:
         for extra in (
             c.representative_relationship,
             c.authority_reference and f"Ref. {c.authority_reference}",
+            c.lpa_registered_on and f"LPA registered {uk_day(c.lpa_registered_on)}",
+            c.authority_seen_on and f"Document seen {uk_day(c.authority_seen_on)}",
+            c.authority_seen_by and f"Seen by {c.authority_seen_by}",
         ):
             by += f"\n{extra}" if extra else ""
-        capacity = (
-            f"Lacks capacity (assessed {uk_day(c.capacity_assessed_on)}): {c.capacity_assessment}"
-            if c.lacks_capacity
-            else "-"
-        )
+        capacity = _capacity(c)
         notes = [
             c.people_consulted and f"Consulted: {c.people_consulted}",
+            c.known_wishes and f"Known wishes: {c.known_wishes}",
             c.reason and f"Reason: {c.reason}",
             c.witness and f"Witness: {c.witness}",
             c.review_on and f"Review by {uk_day(c.review_on)}",

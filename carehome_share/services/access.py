@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.errors import AccessRefused, NotFound, PermissionDenied, ValidationError
-from carehome_share.domain.model import CloseKind, Purpose, Section
+from carehome_share.domain.model import CloseKind, Purpose, ReasonCode, Section
 from carehome_share.domain.rules import decide, session_end
 from carehome_share.services.context import (
     NOBODY,
@@ -55,7 +55,7 @@ def open_access_session(
             record = repo.resident_record(conn, rid)
             assert record is not None
             decision = decide(staff, ctx.login.role, record, chosen, why, now)
-            short = next((r for r in decision.reasons if r.code == "justification"), None)
+            short = next((r for r in decision.reasons if r.code is ReasonCode.JUSTIFICATION), None)
             if short is not None:
                 raise ValidationError("justification", short.text)
             consent_id = decision.consent.id if decision.consent else None
@@ -108,7 +108,7 @@ def open_access_session(
                 purpose=chosen.value,
                 justification=why,
                 at=now,
-                reasons=reasons,
+                reasons=decision.reasons,
                 consent_id=consent_id,
                 workstation=ctx.workstation,
             )

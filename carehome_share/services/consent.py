@@ -5,7 +5,7 @@ from dataclasses import replace
 from carehome_share.domain import validation as v
 from carehome_share.domain.consent import ConsentState, check_consent_decision, consent_state
 from carehome_share.domain.errors import ValidationError
-from carehome_share.domain.model import ConsentDecision, ConsentKind, DecidedBy
+from carehome_share.domain.model import Ability, ConsentDecision, ConsentKind, DecidedBy
 from carehome_share.services.access import end_sessions_it_affects
 from carehome_share.services.context import Context, Tx, perform, read, require_resident
 from carehome_share.store import repo
@@ -29,6 +29,16 @@ def record_consent(
     reason: str = "",
     review_on: object = None,
     expires_on: object = None,
+    impairment: bool | None = None,
+    impairment_detail: str = "",
+    unable_to: object = (),
+    has_capacity: bool = False,
+    support_steps: str = "",
+    capacity_assessed_by: str = "",
+    lpa_registered_on: object = None,
+    authority_seen_on: object = None,
+    authority_seen_by: str = "",
+    known_wishes: str = "",
 ) -> ConsentDecision:
     """Record a grant, refusal, objection or withdrawal; the decision made last is the one in
     force. One made today is taken as made now; one made on an earlier day (a paper form
@@ -38,8 +48,11 @@ def record_consent(
         rid = require_resident(tx.conn, resident_id)
         end_sessions_it_affects(tx, resident_id=rid)
         today = v.uk_date(tx.now)
-        if not isinstance(lacks_capacity, bool):
-            raise ValidationError("lacks_capacity", "yes or no")
+        for name, given in (("lacks_capacity", lacks_capacity), ("has_capacity", has_capacity)):
+            if not isinstance(given, bool):
+                raise ValidationError(name, "yes or no")
+        if impairment is not None and not isinstance(impairment, bool):
+            raise ValidationError("impairment", "yes, no, or not recorded")
         day = v.as_date("decided_on", decided_on, required=False) or today
         decision = ConsentDecision(
             id=0,
@@ -76,22 +89,24 @@ def record_consent(
             reason=v.text("reason", reason, max_len=1000, required=False),
             review_on=v.as_date("review_on", review_on, required=False),
             expires_on=v.as_date("expires_on", expires_on, required=False),
+            impairment=impairment,
+            impairment_detail=v.text(
+                "impairment_detail", impairment_detail, max_len=500, required=False
+            ),
+            unable_to=tuple(v.choices("unable_to", unable_to, Ability, required=False)),
+            has_capacity=has_capacity,
+            support_steps=v.text("support_steps", support_steps, max_len=1000, required=False),
+            capacity_assessed_by=v.single_line(
+                "capacity_assessed_by", capacity_assessed_by, max_len=120, required=False
+            ),
+            lpa_registered_on=v.as_date("lpa_registered_on", lpa_registered_on, required=False),
+            authority_seen_on=v.as_date("authority_seen_on", authority_seen_on, required=False),
+            authority_seen_by=v.single_line(
+                "authority_seen_by", authority_seen_by, max_len=120, required=False
+            ),
+            known_wishes=v.text("known_wishes", known_wishes, max_len=1000, required=False),
         )
-        check_consent_decision(
-            kind=decision.kind,
-            decided_by=decision.decided_by,
-            decided_on=decision.decided_on,
-            today=today,
-            lacks_capacity=decision.lacks_capacity,
-            capacity_assessed_on=decision.capacity_assessed_on,
-            capacity_assessment=decision.capacity_assessment,
-            representative_name=decision.representative_name,
-            representative_relationship=decision.representative_relationship,
-            authority_reference=decision.authority_reference,
-            people_consulted=decision.people_consulted,
-            review_on=decision.review_on,
-            expires_on=decision.expires_on,
-        )
+        check_consent_decision(decision, today)
         if decision.kind is not ConsentKind.GRANTED and not decision.reason:
             raise ValidationError("reason", f"the reason given for the {decision.kind.value}")
         stored = replace(decision, id=repo.insert_consent(tx.conn, decision))

@@ -22,6 +22,7 @@ from carehome_share.domain.model import (
     Agreement,
     ConsentDecision,
     ConsentKind,
+    HomeIds,
     Practice,
     Purpose,
     Resident,
@@ -30,6 +31,7 @@ from carehome_share.services import reports
 from carehome_share.services.context import Context, Tx, collector_paused, perform, read
 from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
+from carehome_share.services.settings import home_ids
 from carehome_share.store import disclosures as disclosure_store
 from carehome_share.store import fhir_queries, repo, signing
 from carehome_share.store import report_queries as q
@@ -79,6 +81,7 @@ class Logged(NamedTuple, Generic[L]):
 @dataclass(frozen=True)
 class FhirExport:
     home_name: str
+    home_ids: HomeIds
     at: datetime
     first_day: date
     last_day: date
@@ -183,6 +186,7 @@ def collect(
     relied_agreements = {s.line.agreement_id for s in sessions}
     return FhirExport(
         home_name=repo.home_name(conn) or "",
+        home_ids=home_ids(conn),
         at=now,
         first_day=first,
         last_day=last,

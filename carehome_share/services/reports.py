@@ -26,8 +26,10 @@ from carehome_share.domain.model import (
     Agreement,
     CloseKind,
     ConsentDecision,
+    HomeIds,
     Practice,
     Purpose,
+    ReasonCode,
     Resident,
     ResidentRecord,
     Role,
@@ -47,7 +49,7 @@ from carehome_share.services.context import (
 )
 from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
-from carehome_share.services.settings import SETTINGS, setting
+from carehome_share.services.settings import SETTINGS, home_ids, setting
 from carehome_share.store import audit, keychain, merkle, recovery, repo, signing
 from carehome_share.store import disclosures as disclosure_store
 from carehome_share.store import report_queries as q
@@ -89,11 +91,20 @@ class Printed:
     at: datetime
     by: str  # "Mary Manager (Registered manager)"
     key: DocumentKey  # every document is signed with the home's key (PAdES)
+    home_ids: HomeIds
+
+    @property
+    def home(self) -> str:
+        """The home's name, with its ODS code and CQC location ID when recorded."""
+        ids = self.home_ids.text
+        return f"{self.home_name} ({ids})" if ids else self.home_name
 
 
 def _printed(tx: Tx) -> Printed:
     by = f"{tx.staff.full_name} ({tx.role.label})"
-    return Printed(repo.home_name(tx.conn) or "", tx.now, by, document_key(tx.conn))
+    return Printed(
+        repo.home_name(tx.conn) or "", tx.now, by, document_key(tx.conn), home_ids(tx.conn)
+    )
 
 
 def chain_head(conn: Connection) -> ChainHead:
@@ -543,11 +554,11 @@ class StaffList:
 # The staff conditions of the access rules, asked of `decide` itself so the list cannot drift
 # from the check made at the moment of access; the resident and purpose are placeholders.
 _STAFF_REASONS = {
-    "role_not_held",
-    "account_inactive",
-    "nmc_missing",
-    "nmc_unchecked",
-    "nmc_expired",
+    ReasonCode.ROLE_NOT_HELD,
+    ReasonCode.ACCOUNT_INACTIVE,
+    ReasonCode.NMC_MISSING,
+    ReasonCode.NMC_UNCHECKED,
+    ReasonCode.NMC_EXPIRED,
 }
 _ANY_RESIDENT = ResidentRecord(Resident(0, "", "", "", date.min, 0))
 

@@ -9,12 +9,12 @@ rows are inserted without the per-row triggers (`binding.untracked`), and under 
 (`rowid`, `id`) the bindings name.
 """
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from carehome_share.store import audit, binding, practice_log
+from carehome_share.domain.model import Reason
+from carehome_share.store import audit, binding, practice_log, repo
 from carehome_share.store.audit import Actor
 from carehome_share.store.vault import Connection, Vault
 
@@ -102,13 +102,14 @@ class RefusalRow(NamedTuple):
     purpose: str
     justification: str
     at: str
-    reasons: Sequence[str]
+    reasons: Sequence[Reason]
     consent_id: int | None
     workstation: str
 
     def stored(self) -> tuple[object, ...]:
         """The columns as written: reasons as repo.insert_refusal stores them."""
-        return (*self[:8], json.dumps(list(self.reasons), ensure_ascii=False), *self[9:])
+        texts, codes = repo.reason_columns(self.reasons)
+        return (*self[:8], texts, *self[9:], codes)
 
     def bound(self) -> tuple[str, str]:
         return binding.row_key("access_refusal", self.id), binding.row_digest(self.stored())
@@ -169,8 +170,8 @@ def insert_refusals(conn: Connection, rows: Sequence[RefusalRow]) -> None:
         conn,
         "access_refusal",
         "INSERT INTO access_refusal(id, resident_id, staff_id, practice_id, role, purpose, "
-        "justification, at, reasons, consent_id, workstation) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "justification, at, reasons, consent_id, workstation, reason_codes) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [r.stored() for r in rows],
     )
 

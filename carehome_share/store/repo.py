@@ -2,10 +2,12 @@
 
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from carehome_share.domain.model import (
+    Ability,
     Agreement,
     CloseKind,
     ConsentDecision,
@@ -13,6 +15,7 @@ from carehome_share.domain.model import (
     DecidedBy,
     Practice,
     Purpose,
+    Reason,
     Resident,
     ResidentRecord,
     Role,
@@ -57,11 +60,10 @@ def get_setting(conn: Connection, key: str) -> str | None:
 
 
 def put_setting(conn: Connection, key: str, value: str) -> None:
-    conn.execute(
-        "INSERT INTO settings(key, value) VALUES (?, ?) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
+    # Not an upsert: its conflict handling overrides the OR IGNORE of the binding triggers
+    # (store/binding.py), so changing a setting already set failed as a "damaged" file.
+    if not conn.execute("UPDATE settings SET value = ? WHERE key = ?", (value, key)).rowcount:
+        conn.execute("INSERT INTO settings(key, value) VALUES (?, ?)", (key, value))
 
 
 # -- staff ------------------------------------------------------------------------------------
@@ -444,7 +446,9 @@ _CONSENT_COLUMNS = (
     "id, resident_id, kind, decided_by, decided_on, recorded_at, recorded_by, "
     "representative_name, representative_relationship, authority_reference, lacks_capacity, "
     "capacity_assessed_on, capacity_assessment, people_consulted, witness, reason, review_on, "
-    "expires_on, decided_at"
+    "expires_on, decided_at, impairment, impairment_detail, unable_to, has_capacity, "
+    "support_steps, capacity_assessed_by, lpa_registered_on, authority_seen_on, "
+    "authority_seen_by, known_wishes"
 )
 
 
@@ -469,13 +473,22 @@ def _consent(row: tuple) -> ConsentDecision:
         review_on=_day(row[16]),
         expires_on=_day(row[17]),
         decided_at=_instant(row[18]),
+        impairment=None if row[19] is None else bool(row[19]),
+        impairment_detail=row[20],
+        unable_to=tuple(Ability(a) for a in row[21].split(",") if a),
+        has_capacity=bool(row[22]),
+        support_steps=row[23],
+        capacity_assessed_by=row[24],
+        lpa_registered_on=_day(row[25]),
+        authority_seen_on=_day(row[26]),
+        authority_seen_by=row[27],
+        known_wishes=row[28],
     )
 
 
 def insert_consent(conn: Connection, c: ConsentDecision) -> int:
     cur = conn.execute(
-        f"INSERT INTO consent_decision ({_CONSENT_COLUMNS[4:]}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO consent_decision ({_CONSENT_COLUMNS[4:]}) VALUES ({', '.join('?' * 28)})",
         (
             c.resident_id,
             c.kind.value,
@@ -495,6 +508,16 @@ def insert_consent(conn: Connection, c: ConsentDecision) -> int:
             _iso(c.review_on),
             _iso(c.expires_on),
             format_time(c.decided_at) if c.decided_at else None,
+            None if c.impairment is None else int(c.impairment),
+            c.impairment_detail,
+            ",".join(a.value for a in c.unable_to),
+            int(c.has_capacity),
+            c.support_steps,
+            c.capacity_assessed_by,
+            _iso(c.lpa_registered_on),
+            _iso(c.authority_seen_on),
+            c.authority_seen_by,
+            c.known_wishes,
         ),
     )
     return int(cur.lastrowid)
@@ -695,13 +718,15 @@ def insert_refusal(
     purpose: str,
     justification: str,
     at: datetime,
-    reasons: list[str],
+    reasons: Sequence[Reason],
     consent_id: int | None,
     workstation: str,
 ) -> int:
+    texts, codes = reason_columns(reasons)
     cur = conn.execute(
         "INSERT INTO access_refusal(resident_id, staff_id, practice_id, role, purpose, "
-        "justification, at, reasons, consent_id, workstation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "justification, at, reasons, consent_id, workstation, reason_codes) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             resident_id,
             staff_id,
@@ -710,12 +735,21 @@ def insert_refusal(
             purpose,
             justification,
             format_time(at),
-            json.dumps(reasons, ensure_ascii=False),
+            texts,
             consent_id,
             workstation,
+            codes,
         ),
     )
     return int(cur.lastrowid)
+
+
+def reason_columns(reasons: Sequence[Reason]) -> tuple[str, str]:
+    """A refusal's reasons as stored: their words, and their codes in the same order (JSON)."""
+    return (
+        json.dumps([r.text for r in reasons], ensure_ascii=False),
+        json.dumps([r.code.value for r in reasons]),
+    )
 
 
 def insert_gp_contact(

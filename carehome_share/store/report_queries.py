@@ -12,7 +12,15 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from carehome_share.domain.model import CloseKind, ConsentKind, DecidedBy, Purpose, Role, Section
+from carehome_share.domain.model import (
+    CloseKind,
+    ConsentKind,
+    DecidedBy,
+    Purpose,
+    ReasonCode,
+    Role,
+    Section,
+)
 from carehome_share.store.audit import format_time
 from carehome_share.store.repo import sections_in_order
 from carehome_share.store.vault import Connection
@@ -68,6 +76,7 @@ class RefusalLine(NamedTuple):
     reasons: list[str]
     consent: ConsentBasis | None
     workstation: str
+    codes: tuple[ReasonCode, ...] = ()  # of the reasons, in their order
 
 
 class ContactLine(NamedTuple):
@@ -238,8 +247,8 @@ def session_spans(
 _REFUSALS = (
     "SELECT f.id, f.at, r.given_name || ' ' || r.family_name, r.nhs_number, "
     "coalesce(s.full_name, '-'), f.role, f.purpose, f.justification, f.reasons, c.kind, "
-    "c.decided_by, c.decided_on, c.representative_name, c.id, c.review_on, f.workstation "
-    "FROM access_refusal f JOIN resident r ON r.id = f.resident_id "
+    "c.decided_by, c.decided_on, c.representative_name, c.id, c.review_on, f.workstation, "
+    "f.reason_codes FROM access_refusal f JOIN resident r ON r.id = f.resident_id "
     "LEFT JOIN staff s ON s.id = f.staff_id "
     "LEFT JOIN consent_decision c ON c.id = f.consent_id "
 )
@@ -259,6 +268,7 @@ def _refusal_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[RefusalLine]:
             json.loads(r[8]),
             _consent(r[9], r[10], r[11], r[12], r[13], r[14]),
             r[15],
+            tuple(ReasonCode(c) for c in json.loads(r[16])),
         )
 
 

@@ -268,6 +268,28 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE practice ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
     """,
+    # 8: what the paper consent form records, stored too (domain/model.py ConsentDecision): the
+    # Mental Capacity Act's two-stage test (an impairment of mind or brain, NULL when not
+    # recorded; which of understand, retain, weigh, communicate the resident cannot do, comma
+    # separated), a finding of capacity, the steps taken to help the resident decide and who
+    # assessed; an LPA's registration date, the day the LPA or court order was seen and by whom;
+    # the resident's known wishes. Earlier decisions keep these empty: the history stays
+    # append-only, so no row is rewritten. A refusal keeps the code of each reason beside its
+    # words (domain/model.py ReasonCode, a JSON list in the same order), which vault.py's
+    # fix-up derives from the words of the refusals stored before.
+    """
+    ALTER TABLE consent_decision ADD COLUMN impairment INTEGER;
+    ALTER TABLE consent_decision ADD COLUMN impairment_detail TEXT NOT NULL DEFAULT '';
+    ALTER TABLE consent_decision ADD COLUMN unable_to TEXT NOT NULL DEFAULT '';
+    ALTER TABLE consent_decision ADD COLUMN has_capacity INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_decision ADD COLUMN support_steps TEXT NOT NULL DEFAULT '';
+    ALTER TABLE consent_decision ADD COLUMN capacity_assessed_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE consent_decision ADD COLUMN lpa_registered_on TEXT;
+    ALTER TABLE consent_decision ADD COLUMN authority_seen_on TEXT;
+    ALTER TABLE consent_decision ADD COLUMN authority_seen_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE consent_decision ADD COLUMN known_wishes TEXT NOT NULL DEFAULT '';
+    ALTER TABLE access_refusal ADD COLUMN reason_codes TEXT NOT NULL DEFAULT '[]';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlcipher3 import dbapi2 as sqlcipher
 
 from carehome_share.domain.errors import CarehomeError
+from carehome_share.domain.rules import reason_code_of
 from carehome_share.domain.validation import uk_date
 from carehome_share.store import binding, keychain, keyslots, recovery, signing
 from carehome_share.store.keyslots import KeyFile, Slot
@@ -728,12 +729,26 @@ def _consent_times_and_end_dates(conn: Connection, found: int, purpose: str) -> 
     conn.execute(CONSENT_NO_UPDATE)
 
 
+def _refusal_reason_codes(conn: Connection, found: int, purpose: str) -> None:
+    """Schema 8: each refusal stored before keeps the code of each reason its words match, or
+    "other" (the codes of new refusals are stored as they are made)."""
+    rows = conn.execute("SELECT id, reasons FROM access_refusal").fetchall()
+    conn.executemany(
+        "UPDATE access_refusal SET reason_codes = ? WHERE id = ?",
+        [
+            (json.dumps([reason_code_of(text).value for text in json.loads(reasons)]), i)
+            for i, reasons in rows
+        ],
+    )
+
+
 # Data fix-ups that SQL cannot do, by the schema version that needs them (calibre's
 # upgrade_version_N): each runs after all the SQL, in the same transaction, oldest first.
 _FIXUPS: dict[int, Callable[[Connection, int, str], None]] = {
     3: _give_identity,
     4: signing.give_signing_key,
     5: _consent_times_and_end_dates,
+    8: _refusal_reason_codes,
 }
 
 

@@ -11,7 +11,15 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QPushButton, Q
 
 from carehome_share.domain.errors import AccessRefused, AuthenticationFailed
 from carehome_share.domain.identifiers import format_nhs_number
-from carehome_share.domain.model import ConsentKind, DecidedBy, Purpose, Role, Section, StayKind
+from carehome_share.domain.model import (
+    Ability,
+    ConsentKind,
+    DecidedBy,
+    Purpose,
+    Role,
+    Section,
+    StayKind,
+)
 from carehome_share.gui import manager
 from carehome_share.gui.forms import FormDialog
 from carehome_share.gui.main_window import MainWindow
@@ -121,21 +129,40 @@ def test_best_interests_consent_then_withdrawal_refuses_the_next_nurse(
 
     press(qtbot, panel, "Record consent")
     form = dialog_of(qtbot, manager.ConsentDialog)
-    assert not form.form.fields["lacks_capacity"].isVisibleTo(form)
+    fields = form.form.fields
+    assert fields["lacks_capacity"].currentText() == "Not assessed"
+    assert not fields["impairment"].isVisibleTo(form)  # the resident's own: no test shown
     form.decided_by.setCurrentIndex(form.decided_by.findData(DecidedBy.BEST_INTERESTS))
-    assert form.form.fields["people_consulted"].isVisibleTo(form)
-    assert not form.form.fields["authority_reference"].isVisibleTo(form)
+    assert fields["lacks_capacity"].currentText() == "Lacks capacity for this decision"
+    for shown in ("impairment", "unable_to", "people_consulted", "known_wishes"):
+        assert fields[shown].isVisibleTo(form), shown
+    assert not fields["authority_reference"].isVisibleTo(form)
+    assert not fields["lpa_registered_on"].isVisibleTo(form)
     fill(qtbot, form, representative_name="Helen Carter", people_consulted="Son; GP; named nurse")
+    fields["lacks_capacity"].setCurrentIndex(1)  # has capacity: then she decides herself
     ok(qtbot, form)
     error = form.form.errors["lacks_capacity"]
     assert form.isVisible() and error.isVisible()
     assert "capacity assessment finding the resident lacks capacity" in error.text()
 
-    tick(qtbot, form.form.fields["lacks_capacity"])
-    form.form.fields["capacity_assessed_on"].setDate(QDate(2026, 11, 20))
-    ok(qtbot, form)
-    assert not error.isVisible() and form.form.errors["capacity_assessment"].isVisible()
+    fields["lacks_capacity"].setCurrentIndex(2)
+    fields["capacity_assessed_on"].setDate(QDate(2026, 11, 20))
     fill(qtbot, form, capacity_assessment="Could not retain what sharing the record means.")
+    ok(qtbot, form)
+    assert not error.isVisible() and form.form.errors["impairment"].isVisible()
+    assert "Stage 1 of the capacity test" in form.form.errors["impairment"].text()
+    fields["impairment"].setCurrentIndex(fields["impairment"].findData(True))
+    fill(qtbot, form, impairment_detail="Alzheimer's disease")
+    tick(qtbot, fields["unable_to"].boxes[1][0])  # retain
+    fill(
+        qtbot,
+        form,
+        support_steps="Asked twice after breakfast, with her glasses",
+        capacity_assessed_by="Nina Nurse, registered nurse",
+    )
+    ok(qtbot, form)
+    assert form.form.errors["known_wishes"].isVisible()
+    fill(qtbot, form, known_wishes="Trusted the nurses with her medicines")
     ok(qtbot, form)
     qtbot.waitUntil(lambda: closed(form) and "Consent in force" in panel.consent.text())
     assert "best-interests decision (Helen Carter)" in panel.consent.text()
@@ -147,6 +174,12 @@ def test_best_interests_consent_then_withdrawal_refuses_the_next_nurse(
         DecidedBy.BEST_INTERESTS,
         True,
     )
+    assert (latest.impairment, latest.unable_to, latest.known_wishes) == (
+        True,
+        (Ability.RETAIN,),
+        "Trusted the nurses with her medicines",
+    )
+    assert latest.capacity_assessed_by == "Nina Nurse, registered nurse"
 
     press(qtbot, panel, "Withdraw / objection")
     withdraw = dialog_of(qtbot, manager.WithdrawDialog)
@@ -194,18 +227,11 @@ def test_a_paper_consent_entered_late_is_shown_as_not_standing(
 
 def test_withdrawal_by_an_attorney_on_record(qtbot, home: Home, window: MainWindow) -> None:
     resident = home.add_resident(consent_by=None)
-    consent.record_consent(
-        home.ctx,
-        resident.id,
-        "granted",
-        "lpa_attorney",
-        decided_on="2026-11-10",
+    home.attorney_consent(
+        resident,
         representative_name="Alan Lowe",
         representative_relationship="son",
         authority_reference="LPA 7000-1234-5678",
-        lacks_capacity=True,
-        capacity_assessed_on="2026-11-09",
-        capacity_assessment="Could not weigh up the information.",
     )
     page, panel = window.residents, window.residents.panel
     page.reload()
@@ -229,6 +255,11 @@ def test_withdrawal_by_an_attorney_on_record(qtbot, home: Home, window: MainWind
         ConsentKind.OBJECTION,
         DecidedBy.LPA_ATTORNEY,
         "LPA 7000-1234-5678",
+    )
+    # the attorney's authority as seen, repeated from the consent they gave
+    assert (latest.lpa_registered_on, latest.authority_seen_by) == (
+        date(2024, 3, 15),
+        "Mary Manager, registered manager",
     )
 
 
@@ -669,6 +700,26 @@ def test_settings_saved(qtbot, home: Home, window: MainWindow) -> None:
     assert box.text() == "1 minute"  # not "1 minutes"
 
 
+def test_the_homes_identifiers_on_the_settings_page(qtbot, home: Home, window: MainWindow) -> None:
+    page = show_tab(window, "S&ettings")
+    ods, cqc = page.ids["home_ods_code"], page.ids["cqc_location_id"]
+    assert ods.text() == cqc.text() == ""
+    qtbot.keyClicks(ods, "vm123")
+    qtbot.keyClicks(cqc, "123456789")  # without its "1-"
+    press(qtbot, page, "Save settings")
+    error = page.form.errors["cqc_location_id"]
+    assert error.isVisible() and '"1-" followed by 6 to 11 digits' in error.text()
+    cqc.setText("1-123456789")
+    press(qtbot, page, "Save settings")
+    assert page.status.text() == "Saved: home's CQC location ID 1-123456789."
+    assert settings.all_settings(home.ctx)["home_ods_code"] == "VM123"
+    changes = [e.details for e in audit.entries(home.ctx.conn, last=2)]
+    assert changes == [
+        {"setting": "home_ods_code", "old": "", "new": "VM123"},
+        {"setting": "cqc_location_id", "old": "", "new": "1-123456789"},
+    ]
+
+
 def test_manager_models_pass_the_model_tester(qtmodeltester, home: Home) -> None:
     resident = home.add_resident(consent_by=None)
     with pytest.raises(AccessRefused):
@@ -690,3 +741,28 @@ def test_manager_models_pass_the_model_tester(qtmodeltester, home: Home) -> None
     filtered.set_filters(staff="staff member", outcome="denied")
     assert filtered.rowCount() == 1
     qtmodeltester.check(filtered)
+
+
+def test_the_consent_dialog_fits_a_1366x768_screen_for_every_decision(qtbot, home: Home) -> None:
+    """768 pixels less a taskbar and a title bar: at most 700 for the dialog, Save in view,
+    and back to its small size when a decision that records less is chosen."""
+    resident = home.add_resident(consent_by=None)
+    dialog = manager.ConsentDialog(home.ctx, resident)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    heights = {}
+    for who in DecidedBy:
+        for kind in ConsentKind:
+            dialog.decided_by.setCurrentIndex(dialog.decided_by.findData(who))
+            dialog.kind.setCurrentIndex(dialog.kind.findData(kind))
+            height = dialog.height()
+            save = dialog.ok_button
+            bottom = save.mapTo(dialog, save.rect().bottomLeft()).y()
+            assert height <= 700, (who, kind, height)
+            assert save.isVisible() and bottom <= height, (who, kind)
+            heights[who, kind] = height
+    granted = ConsentKind.GRANTED
+    assert heights[DecidedBy.BEST_INTERESTS, granted] > heights[DecidedBy.RESIDENT, granted]
+    dialog.decided_by.setCurrentIndex(dialog.decided_by.findData(DecidedBy.RESIDENT))
+    assert dialog.height() == heights[DecidedBy.RESIDENT, ConsentKind.OBJECTION]
