@@ -89,7 +89,7 @@ def test_edited_entry_is_named(home: Home) -> None:
     assert "audit entry 5 has been altered" in result.problems
 
 
-def test_edit_with_recomputed_hash_breaks_the_next_link(home: Home) -> None:
+def test_edit_with_recomputed_hash_is_named_by_the_leaf_kept_with_it(home: Home) -> None:
     _seed(home)
     _drop_guards(home.ctx.vault)
     conn = home.ctx.conn
@@ -98,6 +98,21 @@ def test_edit_with_recomputed_hash_breaks_the_next_link(home: Home) -> None:
     conn.execute(
         "UPDATE audit_log SET outcome = 'denied', hash = ? WHERE seq = 4",
         (audit.entry_hash(row[12], forged),),
+    )
+    result = audit_service.verify(home.ctx)
+    assert result.first_bad_seq == 4
+    assert "the Merkle tree leaf kept with audit entry 4 is not its hash" in result.problems[0]
+
+
+def test_edit_with_recomputed_hash_and_leaf_breaks_the_next_link(home: Home) -> None:
+    _seed(home)
+    _drop_guards(home.ctx.vault)
+    conn = home.ctx.conn
+    row = conn.execute("SELECT * FROM audit_log WHERE seq = 4").fetchone()
+    forged = (*row[:9], "denied", *row[10:12])
+    conn.execute(
+        "UPDATE audit_log SET outcome = 'denied', hash = ?, leaf = ? WHERE seq = 4",
+        (audit.entry_hash(row[12], forged), audit.leaf_hash(audit.canonical_bytes(forged))),
     )
     result = audit_service.verify(home.ctx)
     assert result.first_bad_seq == 5

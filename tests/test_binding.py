@@ -331,9 +331,10 @@ def test_a_log_without_a_schema_record_is_named(home: Home) -> None:
             json.dumps(details, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
         )
         digest = audit.entry_hash(prev, row)
+        leaf = audit.leaf_hash(audit.canonical_bytes(row))
         conn.execute(
-            "UPDATE audit_log SET details = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-            (row[11], prev, digest, row[0]),
+            "UPDATE audit_log SET details = ?, prev_hash = ?, hash = ?, leaf = ? WHERE seq = ?",
+            (row[11], prev, digest, leaf, row[0]),
         )
         prev = digest
     conn.execute(

@@ -7,6 +7,7 @@ chunk's root was kept gets an inclusion proof that does not verify.
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carehome_share.store import merkle
+from carehome_share.services.context import NOBODY
+from carehome_share.store import audit, merkle
 from carehome_share.store.vault import Connection, Vault
 from tests.test_merkle import chunks_of
 
@@ -25,24 +27,27 @@ ENTRIES = 2 * CHUNK + 300  # two whole chunks of the product's size and a part o
 @pytest.fixture(scope="module")
 def vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
     """A vault whose audit log has ENTRIES entries (those beyond its own written directly:
-    the tree hashes what the entries say, not the chain)."""
+    the tree hashes what the entries say, not the chain), as an old log has them: with no leaf
+    hash stored (NULL, written before schema 9)."""
     path: Path = tmp_path_factory.mktemp("cache") / "cache.db"
     opened, _code = Vault.create(path, purpose="demo")
     first = merkle.log_size(opened.conn) + 1
     rows = [
         (seq, f"2026-01-01T00:00:{seq % 60:02d}+00:00", "nurse", "A Nurse", "nurse", "12A3456B",
-         "office", "view_section", seq % 7 or None, "allowed", "[]", f'{{"n": {seq}}}', "", "")
+         "office", "view_section", seq % 7 or None, "allowed", "[]", f'{{"n": {seq}}}', "", "", None)
         for seq in range(first, ENTRIES + 1)
     ]  # fmt: skip
     with opened.transaction() as conn:
-        conn.executemany(f"INSERT INTO audit_log VALUES ({', '.join('?' * 14)})", rows)
+        conn.executemany(f"INSERT INTO audit_log VALUES ({', '.join('?' * 15)})", rows)
     yield opened
     opened.close()
 
 
 @pytest.fixture(scope="module")
 def all_leaves(vault: Vault) -> list[bytes]:
-    return list(merkle.log_leaf_hashes(vault.conn))
+    """Every entry's leaf hash, from its bytes."""
+    sql = f"SELECT {merkle._LEAF_COLUMNS} FROM audit_log ORDER BY seq"
+    return [merkle.entry_leaf_hash(row) for row in vault.conn.execute(sql)]
 
 
 def _forget(conn: Connection) -> None:
@@ -155,10 +160,10 @@ def test_an_entry_changed_after_its_chunk_was_kept_has_a_proof_that_fails(
         n = CHUNK + 500
         with vault.transaction() as tx:
             tx.executemany(
-                f"INSERT INTO audit_log VALUES ({', '.join('?' * 14)})",
+                f"INSERT INTO audit_log VALUES ({', '.join('?' * 15)})",
                 [
                     (s, "2026-01-01T00:00:00+00:00", "nurse", "A Nurse", "nurse", "12A3456B",
-                     "office", "view_section", 1, "allowed", "[]", f'{{"n": {s}}}', "", "")
+                     "office", "view_section", 1, "allowed", "[]", f'{{"n": {s}}}', "", "", None)
                     for s in range(first, n + 1)
                 ],
             )  # fmt: skip
@@ -231,3 +236,23 @@ def test_only_the_kept_roots_of_the_tree_asked_for_are_read(vault: Vault) -> Non
     assert merkle.cached_chunks(conn) == {0: digest}
     assert merkle.cached_chunks(conn, CHUNK - 1) == {}
     _forget(conn)
+
+
+def test_entries_the_app_writes_carry_their_leaf_and_the_tree_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh, _code = Vault.create(tmp_path / "fresh.db", purpose="demo")
+    try:
+        with fresh.transaction() as conn:
+            for n in range(40):
+                audit.append(conn, at=datetime.now(UTC), actor=NOBODY, workstation="w",
+                             action=f"a{n}", outcome="allowed")  # fmt: skip
+        sql = f"SELECT {merkle._LEAF_COLUMNS}, leaf FROM audit_log ORDER BY seq"
+        rows = fresh.conn.execute(sql).fetchall()
+        assert len(rows) == 40 and all(row[12] == merkle.entry_leaf_hash(row) for row in rows)
+        with counting_reads(monkeypatch) as read, fresh.snapshot() as snap:
+            proofs = merkle.prove_log(snap, entries=[3, len(rows)])
+        assert read[0] == 0  # no entry hashed again
+        _same(proofs, merkle.prove([row[12] for row in rows], len(rows), [2, len(rows) - 1]))
+    finally:
+        fresh.close()

@@ -162,7 +162,7 @@ class _Unguarded:
 
 
 def _rehash_from(conn: Connection, seq: int) -> None:
-    """Recompute prev_hash and hash of every entry from `seq` on."""
+    """Recompute prev_hash, hash and the Merkle leaf of every entry from `seq` on."""
     rows = conn.execute(
         f"SELECT {audit._COLUMNS}, prev_hash FROM audit_log WHERE seq >= ? ORDER BY seq", (seq,)
     ).fetchall()
@@ -170,7 +170,8 @@ def _rehash_from(conn: Connection, seq: int) -> None:
     for row in rows:
         digest = audit.entry_hash(prev, row[:12])
         conn.execute(
-            "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, row[0])
+            "UPDATE audit_log SET prev_hash = ?, hash = ?, leaf = ? WHERE seq = ?",
+            (prev, digest, audit.leaf_hash(audit.canonical_bytes(row[:12])), row[0]),
         )
         prev = digest
 

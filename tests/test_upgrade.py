@@ -21,6 +21,7 @@ from carehome_share.services import (
     staff,
 )
 from carehome_share.services.context import Context
+from carehome_share.store import merkle
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import Vault, WrongKey, WrongPassphrase
 from tests.factories import MANAGER_PASSWORD, ODS, Home
@@ -127,8 +128,16 @@ SCHEMA_8_COLUMNS = {
 }
 
 
+def back_to_schema_8(vault: Vault) -> None:
+    """The file as version 8 left it (as every backup made before schema 9 is): its entries
+    have no leaf hash stored."""
+    vault.conn.execute("ALTER TABLE audit_log DROP COLUMN leaf")
+    vault.conn.execute("PRAGMA user_version = 8")
+
+
 def back_to_schema_7(vault: Vault) -> None:
     """The file as version 7 left it (as every backup made before schema 8 is)."""
+    back_to_schema_8(vault)
     for table, columns in SCHEMA_8_COLUMNS.items():
         for column in columns:
             vault.conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
@@ -218,5 +227,24 @@ def test_schema_8_codes_the_reasons_of_earlier_refusals(home: Home) -> None:
         assert [(c["coding"][0]["code"], c["text"]) for c in coded] == list(
             zip(["no_consent", "other"], worded, strict=True)
         )
+    finally:
+        ctx.vault.close()
+
+
+def test_schema_9_stores_the_leaf_of_each_new_entry(home: Home) -> None:
+    """Entries written before keep no leaf hash and are hashed when read; those written after
+    carry theirs; the tree is the same either way, and verify checks both kinds."""
+    back_to_schema_8(home.ctx.vault)
+    home.ctx.vault.close()
+    ctx = Context(Vault.open_as(home.ctx.vault.path, "manager", MANAGER_PASSWORD), home.clock)
+    auth.log_in(ctx, "manager", MANAGER_PASSWORD)
+    try:
+        sql = f"SELECT {merkle._LEAF_COLUMNS}, leaf FROM audit_log ORDER BY seq"
+        rows = ctx.conn.execute(sql).fetchall()
+        assert rows[0][12] is None and rows[-1][12] == merkle.entry_leaf_hash(rows[-1])
+        with ctx.vault.snapshot() as snap:
+            root = merkle.prove_log(snap).root
+        assert root == merkle.root_hash([merkle.entry_leaf_hash(row) for row in rows])
+        assert audit.verify(ctx).ok
     finally:
         ctx.vault.close()

@@ -452,8 +452,15 @@ class ScrollingForm(QScrollArea):
 
     def sizeHint(self) -> QSize:
         form = self.widget().sizeHint()
-        bar = self.verticalScrollBar().sizeHint().width()
-        return QSize(form.width() + bar, min(form.height(), self.most))
+        return QSize(form.width() + self._bar(), min(form.height(), self.most))
+
+    def minimumSizeHint(self) -> QSize:
+        """Never narrower than the form: it scrolls down, not across."""
+        form = self.widget().minimumSizeHint()
+        return QSize(form.width() + self._bar(), min(form.height(), self.most // 2))
+
+    def _bar(self) -> int:
+        return self.verticalScrollBar().sizeHint().width()
 
 
 def report_error(parent: QWidget, exc: Exception, title: str = "Not done") -> None:

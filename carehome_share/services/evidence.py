@@ -6,12 +6,12 @@ practice. A FHIR export for one practice carries the same evidence (services/fhi
 Read inside the document's snapshot, so the head, the entries and the proofs are of one log.
 """
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives import serialization
 
 from carehome_share.domain.evidence import EVIDENCE_FORMAT
@@ -35,7 +35,8 @@ class Evidence:
     tree: merkle.Proofs | None = None  # its new subtree roots are kept for the next report
 
     def to_bytes(self) -> bytes:
-        return json.dumps(self.data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """Compact UTF-8 JSON, as fhir.encode writes it."""
+        return orjson.dumps(self.data)
 
 
 def _entry(row: tuple[object, ...]) -> dict[str, Any]:

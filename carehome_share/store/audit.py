@@ -92,7 +92,17 @@ def _text_list(texts: Iterable[str]) -> str:
 
 
 def entry_hash(prev_hash: str, row: tuple[object, ...]) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical_bytes(row)).hexdigest()
+    return _chain_hash(prev_hash, canonical_bytes(row))
+
+
+def _chain_hash(prev_hash: str, data: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + data).hexdigest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """The RFC 9162 leaf hash (2.1.1) of an entry's canonical bytes: its leaf in the Merkle
+    tree over the log (store/merkle.py), stored with the entry as it is written."""
+    return hashlib.sha256(b"\x00" + data).digest()
 
 
 def head(conn: Connection) -> tuple[int, str]:
@@ -136,11 +146,12 @@ def insert_chained(
     chained = []
     seq = 0
     for row in rows:
-        digest = entry_hash(prev_hash, row)
-        chained.append((*row, prev_hash, digest))
+        data = canonical_bytes(row)
+        digest = _chain_hash(prev_hash, data)
+        chained.append((*row, prev_hash, digest, leaf_hash(data)))
         seq, prev_hash = int(row[0]), digest  # type: ignore[call-overload]
     conn.executemany(
-        f"INSERT INTO audit_log ({_COLUMNS}, prev_hash, hash) VALUES ({', '.join('?' * 14)})",
+        f"INSERT INTO audit_log ({_COLUMNS}, prev_hash, hash, leaf) VALUES ({', '.join('?' * 15)})",
         chained,
     )
     return seq, prev_hash
@@ -333,7 +344,7 @@ def check_chain(conn: Connection, result: VerifyResult, records: RecordCheck | N
     record rows against afterwards (`check_records`)."""
     prev_hash, expected_seq = GENESIS, 1
     last = (0, GENESIS)
-    cursor = conn.execute(f"SELECT {_COLUMNS}, prev_hash, hash FROM audit_log ORDER BY seq")
+    cursor = conn.execute(f"SELECT {_COLUMNS}, prev_hash, hash, leaf FROM audit_log ORDER BY seq")
     while rows := cursor.fetchmany(50_000):  # big batches: the per-row work is the cost
         result.entries += len(rows)
         last = (rows[-1][0], rows[-1][13])
@@ -344,18 +355,26 @@ def check_chain(conn: Connection, result: VerifyResult, records: RecordCheck | N
         for row in rows:
             seq = row[0]
             try:
-                intact = row[12] == prev_hash and entry_hash(prev_hash, row) == row[13]
+                data = canonical_bytes(row)
+                chained = row[12] == prev_hash and _chain_hash(prev_hash, data) == row[13]
+                # the tree's leaf kept with it (NULL before schema 9) must be this entry's
+                leaf_ok = row[14] in (None, leaf_hash(data))
             except TypeError:  # a number or BLOB where the app writes text
-                intact = False
-            if seq != expected_seq or not intact:
-                _report_break(result, row, expected_seq, prev_hash)
+                chained = leaf_ok = False
+            if seq != expected_seq or not (chained and leaf_ok):
+                _report_break(result, row, expected_seq, prev_hash, leaf_only=chained)
                 break
             prev_hash, expected_seq = row[13], seq + 1
     result.head_seq, result.head_hash = last
 
 
 def _report_break(
-    result: VerifyResult, row: tuple[object, ...], expected_seq: int, prev_hash: str
+    result: VerifyResult,
+    row: tuple[object, ...],
+    expected_seq: int,
+    prev_hash: str,
+    *,
+    leaf_only: bool,
 ) -> None:
     seq = row[0]
     result.first_bad_seq = expected_seq
@@ -363,6 +382,8 @@ def _report_break(
         problem = f"audit entry {expected_seq} is missing (next found is {seq})"
     elif row[12] != prev_hash:
         problem = f"audit entry {expected_seq} does not follow entry {expected_seq - 1}"
+    elif leaf_only:
+        problem = f"the Merkle tree leaf kept with audit entry {expected_seq} is not its hash"
     else:
         problem = f"audit entry {expected_seq} has been altered"
     result.problems.append(problem)

@@ -6,13 +6,15 @@ viewed were ticked, and the one that closed it (by the nurse, or automatically o
 past the limit). A refusal and a call are recorded by one entry each.
 
 The sessions, refusals and calls themselves are read with `report_queries`, as the GP access
-report reads them. Audit details are JSON text, read in Python: JSON functions differ between
-SQLite and PostgreSQL, and portable SQL is the rule in store/.
+report reads them. Audit details are JSON text, read in Python (with orjson: a report reads
+thousands): JSON functions differ between SQLite and PostgreSQL, and portable SQL is the rule in
+store/.
 """
 
-import json
 from datetime import date, datetime
 from typing import Any, NamedTuple
+
+import orjson
 
 from carehome_share.store import audit
 from carehome_share.store.audit import format_time
@@ -98,7 +100,7 @@ def chain_links(
             if action in _LOGGED:
                 if past:
                     continue
-                details = json.loads(row[11])
+                details = orjson.loads(row[11])
                 for key, kind in _LOGGED[action]:
                     if details.get(key) is not None:
                         links[(kind, details[key])] = [_link(row)]
@@ -107,7 +109,7 @@ def chain_links(
                 continue
             if not still_open:
                 continue
-            session = json.loads(row[11]).get("session_id")
+            session = orjson.loads(row[11]).get("session_id")
             if row[9] != "allowed" or session not in still_open:
                 continue  # a session opened before the period, or not one at all
             links[("session", session)].append(_link(row))

@@ -19,8 +19,10 @@ level, and the chunk of 4,096 leaves being hashed) and the nodes the proofs need
 first worked out as ranges of leaves, each range as the perfect subtrees it is made of, and those
 are collected as the pass completes them. So one pass over a log of millions of entries yields
 the root, an inclusion proof for every entry a report lists and a consistency proof from each
-earlier tree head, in memory of the order of the proofs' size. Reading and hashing the entries
-costs what `verify`'s chain check costs; the tree adds under a microsecond an entry.
+earlier tree head, in memory of the order of the proofs' size. Each entry's leaf hash is stored
+with it as it is written (schema 9), so a pass reads 32 bytes an entry; entries written before
+are read and hashed, which costs what `verify`'s chain check costs. The tree adds under a
+microsecond an entry.
 
 The log is append-only, so a whole chunk, once complete, never changes: `remember_chunks` keeps
 the roots a pass hashed (table merkle_chunk), and `prove_log` then reads again only the chunks
@@ -34,7 +36,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from hmac import compare_digest
 
-from carehome_share.store.audit import canonical_bytes
+from carehome_share.store.audit import canonical_bytes, leaf_hash
 from carehome_share.store.vault import Connection
 
 HASH_SIZE = 32
@@ -57,17 +59,13 @@ class MerkleError(ValueError):
 # -- hashing (2.1.1) -----------------------------------------------------------------------------
 
 
-def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
 def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 def entry_leaf_hash(row: Sequence[object]) -> bytes:
     """The leaf hash of an audit entry row (its first 12 columns, as the log stores them)."""
-    return hashlib.sha256(b"\x00" + canonical_bytes(row)).digest()
+    return leaf_hash(canonical_bytes(row))
 
 
 def _split(n: int) -> int:
@@ -454,12 +452,12 @@ def log_leaf_hashes(conn: Connection, size: int | None = None) -> Iterator[bytes
 
 
 def _log_leaves(conn: Connection, first: int, last: int | None) -> Iterator[bytes]:
-    """The leaf hashes of audit entries `first` to `last` (to the end without it)."""
+    """The leaf hashes of audit entries `first` to `last` (to the end without it): as stored
+    with each entry, or (entries written before schema 9) hashed from the entry."""
     limit = "" if last is None else f"AND seq <= {int(last)}"
     cursor = conn.execute(
-        f"SELECT {_LEAF_COLUMNS} FROM audit_log WHERE seq >= ? {limit} ORDER BY seq", (first,)
+        f"SELECT seq, leaf FROM audit_log WHERE seq >= ? {limit} ORDER BY seq", (first,)
     )
-    sha256, canonical = hashlib.sha256, canonical_bytes
     expected = first
     while rows := cursor.fetchmany(_BATCH):
         # seq is the table's integer key: the first and last in order mean none between is gone
@@ -467,7 +465,18 @@ def _log_leaves(conn: Connection, first: int, last: int | None) -> Iterator[byte
             missing = next(expected + n for n, row in enumerate(rows) if row[0] != expected + n)
             raise MerkleError(f"audit entry {missing} is missing: the log cannot form a tree")
         expected += len(rows)
-        yield from [sha256(b"\x00" + canonical(row)).digest() for row in rows]
+        unstored = [seq for seq, leaf in rows if leaf is None]
+        hashed = _hashed_leaves(conn, unstored[0], unstored[-1]) if unstored else {}
+        yield from [hashed[seq] if leaf is None else leaf for seq, leaf in rows]
+
+
+def _hashed_leaves(conn: Connection, first: int, last: int) -> dict[int, bytes]:
+    """The leaf hash of each entry `first` to `last` that has none stored, from its bytes."""
+    rows = conn.execute(
+        f"SELECT {_LEAF_COLUMNS} FROM audit_log WHERE seq BETWEEN ? AND ? AND leaf IS NULL",
+        (first, last),
+    )
+    return {row[0]: entry_leaf_hash(row) for row in rows}
 
 
 def log_size(conn: Connection) -> int:

@@ -290,6 +290,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE consent_decision ADD COLUMN known_wishes TEXT NOT NULL DEFAULT '';
     ALTER TABLE access_refusal ADD COLUMN reason_codes TEXT NOT NULL DEFAULT '[]';
     """,
+    # 9: each entry's RFC 9162 leaf hash, written with it (store/audit.py insert_chained), so the
+    # proofs a report carries read 32 bytes an entry rather than hash every entry of its month
+    # again; NULL on entries written before, which are hashed as they are read. `verify` checks
+    # each against its entry; a wrong one fails the proofs built on it.
+    """
+    ALTER TABLE audit_log ADD COLUMN leaf BLOB;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

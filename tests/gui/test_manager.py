@@ -761,8 +761,12 @@ def test_the_consent_dialog_fits_a_1366x768_screen_for_every_decision(qtbot, hom
             bottom = save.mapTo(dialog, save.rect().bottomLeft()).y()
             assert height <= 700, (who, kind, height)
             assert save.isVisible() and bottom <= height, (who, kind)
+            assert dialog.scroll.viewport().width() >= dialog.form.minimumSizeHint().width()
             heights[who, kind] = height
     granted = ConsentKind.GRANTED
     assert heights[DecidedBy.BEST_INTERESTS, granted] > heights[DecidedBy.RESIDENT, granted]
+    dialog.decided_by.setCurrentIndex(dialog.decided_by.findData(DecidedBy.BEST_INTERESTS))
+    dialog.resize(200, dialog.height())  # the form scrolls down, never across: no field is cut
+    assert dialog.scroll.viewport().width() >= dialog.form.minimumSizeHint().width()
     dialog.decided_by.setCurrentIndex(dialog.decided_by.findData(DecidedBy.RESIDENT))
     assert dialog.height() == heights[DecidedBy.RESIDENT, ConsentKind.OBJECTION]
