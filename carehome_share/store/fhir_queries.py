@@ -84,14 +84,17 @@ def chain_links(
     end_text = params["end"]
     links: dict[tuple[str, int], list[ChainLink]] = {}
     still_open: set[int] = set()  # sessions of the period whose close is not read yet
+    # from the period's start by time (index audit_at), then, for one practice, each entry
+    # looked up in its index: the CROSS JOIN keeps that order, and the unary pluses keep
+    # SQLite from walking every entry about the practice, or the whole log in order, instead
     about = (
-        "JOIN practice_entry p ON p.seq = a.seq AND p.practice_id = :practice"
-        if practice_id is not None
-        else ""
+        "CROSS JOIN practice_entry p",
+        "AND p.seq = a.seq AND +p.practice_id = :practice",
     )
+    join, where = about if practice_id is not None else ("", "")
     cursor = conn.execute(
-        f"SELECT {_ENTRY} FROM audit_log a {about} "
-        f"WHERE a.at >= :start AND a.action IN ({_ACTIONS}) ORDER BY a.seq",
+        f"SELECT {_ENTRY} FROM audit_log a {join} "
+        f"WHERE a.at >= :start AND a.action IN ({_ACTIONS}) {where} ORDER BY +a.seq",
         params,
     )
     while rows := cursor.fetchmany(500):

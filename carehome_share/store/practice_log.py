@@ -15,6 +15,10 @@ from typing import Any
 
 from carehome_share.store.vault import Connection, format_time
 
+# The entries about a practice made in a period: found by time (index audit_at), each then
+# looked up in the practice's index (CROSS JOIN keeps that order in SQLite, and the unary plus
+# keeps it from walking every entry about the practice instead).
+_IN_PERIOD = "WHERE a.at >= ? AND a.at < ? AND pe.seq = a.seq AND +pe.practice_id = ?"
 _ENTRY_COLUMNS = (
     "a.seq, a.at, a.actor_username, a.actor_name, a.actor_role, a.actor_nmc_pin, "
     "a.workstation, a.action, a.resident_id, a.outcome, a.reasons, a.details"
@@ -110,9 +114,9 @@ def entries(
 ) -> list[tuple[object, ...]]:
     """The practice's entries made in [start, end), by running number, as canonical rows."""
     return conn.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
-        "WHERE pe.practice_id = ? AND a.at >= ? AND a.at < ? ORDER BY pe.n",
-        (practice_id, format_time(start), format_time(end)),
+        f"SELECT {_ENTRY_COLUMNS} FROM audit_log a CROSS JOIN practice_entry pe {_IN_PERIOD} "
+        "ORDER BY pe.n",
+        (format_time(start), format_time(end), practice_id),
     ).fetchall()
 
 
@@ -161,6 +165,6 @@ def restores_since(conn: Connection, since: datetime) -> list[tuple[object, ...]
     """The "restore" entries made at or after `since`, as canonical rows."""
     return conn.execute(
         f"SELECT {_ENTRY_COLUMNS} FROM audit_log a WHERE a.action = 'restore' AND a.at >= ? "
-        "ORDER BY a.seq",
+        "ORDER BY +a.seq",  # sorted, not read in order: the few restores (index audit_restores)
         (format_time(since),),
     ).fetchall()
