@@ -45,7 +45,7 @@ from carehome_share.services.context import Context, collector_paused
 from carehome_share.services.evidence import access_report_evidence
 from carehome_share.store import repo, report_queries, signing
 from carehome_share.store.files import atomic_output
-from carehome_share.store.vault import Vault
+from carehome_share.store.vault import Connection, Vault
 
 # name: (residents, sessions over one year, days reported)
 SCENARIOS = {"month": (120, 32_000, 30), "year": (3_000, 240_000, 365)}
@@ -91,8 +91,8 @@ def _trust_cost(ctx: Context, a: argparse.Namespace) -> dict[str, float]:
     """The parts the evidence adds to a report, each timed on its own, as the report makes
     them: the evidence and its JSON; the Bundle of the rows and its JSON; the signature, with
     both embedded (compressed while the PDF is laid out, as the report does) in a PDF of the
-    report's size. The Bundle's time includes reading its rows, which the report's table also
-    prints from the same read."""
+    report's size. The rows the report prints (and the Bundle carries) are read first, timed
+    apart and not counted: the report reads them once for its table and its Bundle."""
     start, end = _span(a.first, a.last)
     with ctx.vault.snapshot() as conn:
         practice = repo.find_practice(conn, a.ods)
@@ -110,6 +110,9 @@ def _trust_cost(ctx: Context, a: argparse.Namespace) -> dict[str, float]:
         )
         attachments = {EVIDENCE_FILE: made.to_bytes()}
         evidence = time.perf_counter() - started
+        started = time.perf_counter()  # the rows the report prints, read as its table must
+        _printed_rows(conn, practice.id, start, end)
+        printed = time.perf_counter() - started
         started = time.perf_counter()
         rows = fhir_export.collect(conn, ctx.now(), a.first, a.last, a.ods)
         attachments[BUNDLE_FILE] = fhir.encode(fhir.bundle(rows, beside=made))
@@ -121,7 +124,19 @@ def _trust_cost(ctx: Context, a: argparse.Namespace) -> dict[str, float]:
     sign(laid_out.read_bytes(), signer, "benchmark")
     signed = time.perf_counter() - started
     mib = {f"{name}_mib": len(data) / 2**20 for name, data in attachments.items()}
-    return {"evidence": evidence, "bundle": bundle, "sign": signed, **mib}
+    return {"evidence": evidence, "rows": printed, "bundle": bundle, "sign": signed, **mib}
+
+
+def _printed_rows(conn: Connection, practice_id: int, start: datetime, end: datetime) -> int:
+    """The sessions, refusals and calls a report prints, read as the plain table reads them."""
+    return sum(
+        len(list(read(conn, practice_id, start, end)))
+        for read in (
+            report_queries.practice_sessions,
+            report_queries.practice_refusals,
+            report_queries.practice_contacts,
+        )
+    )
 
 
 def measure(a: argparse.Namespace) -> None:
@@ -215,7 +230,8 @@ def main() -> None:
                 f"{'':6} of which evidence {trust['evidence']:.2f} s "
                 f"({trust[EVIDENCE_FILE + '_mib']:.1f} MiB), FHIR Bundle {trust['bundle']:.2f} s "
                 f"({trust[BUNDLE_FILE + '_mib']:.1f} MiB), signature {trust['sign']:.2f} s: "
-                f"{added:.2f} s added",
+                f"{added:.2f} s added (goal <= 0.3 s); the printed rows, read first and not "
+                f"counted: {trust['rows']:.2f} s",
                 flush=True,
             )
     print(
