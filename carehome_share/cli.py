@@ -25,6 +25,7 @@ from carehome_share.domain.errors import (
     AccessRefused,
     CarehomeError,
     PermissionDenied,
+    RoleNeeded,
     ValidationError,
 )
 from carehome_share.domain.identifiers import format_nhs_number
@@ -1365,6 +1366,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             "the latest backup.",
         )
         return EXIT_LOCKED
+    except RoleNeeded as exc:  # the roles by name, then what to type for each
+        options = " or ".join(f"--role {role.value}" for role in exc.roles)
+        _report(args, exc, f"error: {exc}: add {options}")
+        return EXIT_INPUT
     except (VaultError, ValidationError, CarehomeError) as exc:
         _report(args, exc, f"error: {exc}")
         # A lock, a full disk or a folder given as --db is the user's to fix, like bad input.

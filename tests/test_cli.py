@@ -1397,3 +1397,19 @@ def test_the_homes_identifiers_are_settings(run: Cli, recovery_code: str) -> Non
     assert "cqc_location_id = 1-123456789" in shown
     run.ok("settings", "set", "home_ods_code", "", user="mary")
     assert "home_ods_code =   (" in run.ok("settings", "show", user="mary").out
+
+
+def test_someone_with_two_roles_is_told_what_to_type(run: Cli, recovery_code: str) -> None:
+    run.ok(
+        "staff", "add", "dora", "--name", "Dora Deputy", "--roles", "manager,nurse", *NORA_NMC,
+        user="mary", new_password=TEMPORARY_PASSWORD,
+    )  # fmt: skip
+    first_login(run, "dora", STAFF_PASSWORD, "--role", "nurse")
+    unsaid = run("resident", "list", user="dora", password=STAFF_PASSWORD)
+    assert unsaid.code == cli.EXIT_INPUT
+    assert unsaid.err == (
+        "error: role: you hold several roles: choose one to work as (Registered manager or "
+        "Registered nurse): add --role manager or --role nurse\n"
+    )
+    chosen = run("--role", "nurse", "resident", "list", user="dora", password=STAFF_PASSWORD)
+    assert chosen.code == 0
