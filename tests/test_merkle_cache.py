@@ -256,3 +256,30 @@ def test_entries_the_app_writes_carry_their_leaf_and_the_tree_reads_it(
         _same(proofs, merkle.prove([row[12] for row in rows], len(rows), [2, len(rows) - 1]))
     finally:
         fresh.close()
+
+
+def test_the_tree_rebuilt_by_verify_names_a_stale_kept_root_and_a_head_it_no_longer_has(
+    all_leaves: list[bytes],
+) -> None:
+    size = 2 * CHUNK + 10
+    good = merkle.prove(all_leaves, size, consistency_from=[100, size])
+    intact = merkle.TreeCheck({100: good.roots[100]}, dict(good.chunks))
+    for leaf in all_leaves[:size]:
+        intact.add(leaf)
+    assert intact.problems == []
+
+    stale = merkle.TreeCheck({}, {0: good.chunks[0], 1: b"\x00" * 32})
+    for leaf in all_leaves[:size]:
+        stale.add(leaf)
+    assert stale.problems == [
+        f"the kept Merkle subtree of audit entries {CHUNK + 1} to {2 * CHUNK} is not theirs: "
+        "an entry there was changed after it was hashed"
+    ]
+
+    rewritten = merkle.TreeCheck({100: good.roots[100]}, {})
+    for leaf in [*all_leaves[:50], merkle.leaf_hash(b"edited"), *all_leaves[51:size]]:
+        rewritten.add(leaf)
+    assert rewritten.problems == [
+        "the first 100 audit entries no longer hash to the tree head a report or export signed: "
+        "an entry among them was changed after it was sent"
+    ]

@@ -14,7 +14,7 @@ printed earlier says.
 | turn a refusal into a granted consent (consent trigger dropped, row edited, trigger put back) | caught: "consent_decision row 2 was changed after audit entry N recorded it" (and the trigger, if left dropped) | - | - |
 | make a carer a nurse (staff.roles) | caught: "staff row 3 was changed after ..." | - | - |
 | swap two staff members' key slots | caught: "key_slot row 4 was changed after ..." | - | - |
-| edit an entry and re-hash every entry after it | not caught, unless the edit unbinds a row ("... is not in the audit trail") | caught if the entry lies at or before the head | catches (consistency proof), if at or before the previous report's head |
+| edit an entry and re-hash every entry after it | caught if a GP access report or export was made after it ("the first N audit entries no longer hash to the tree head a report or export signed"), if its stored leaf was left ("the Merkle tree leaf kept with audit entry N is not its hash"), or if the edit unbinds a row ("... is not in the audit trail"); otherwise not | caught if the entry lies at or before the head | catches (consistency proof), if at or before the previous report's head |
 | forge an entry and append it | caught only if it names a row that is not there as it says ("... was deleted after audit entry N recorded it") | not caught | not caught: by design (see below) |
 | drop the append-only triggers | caught: "trigger audit_log_no_delete was dropped after audit entry 1 recorded the database's structure" | - | - |
 | truncate the tail of the log | caught if a cut entry had bound a row still there ("... was changed after ...", "... is not in the audit trail") | caught if the cut reaches the head ("rolled back: a report printed audit entry N, but this database ends at entry M") | catches: NEW's log does not extend OLD's |
@@ -35,14 +35,14 @@ from pathlib import Path
 import pytest
 
 from carehome_share.domain.errors import AccessRefused
-from carehome_share.services import access, auth, consent
+from carehome_share.services import access, auth, consent, reports
 from carehome_share.services import audit as audit_service
 from carehome_share.services.context import Context
 from carehome_share.store import audit
 from carehome_share.store.audit import Actor, VerifyResult
 from carehome_share.store.vault import Connection, Vault
 from tests.conftest import Clock
-from tests.factories import PASSWORD, Home
+from tests.factories import ODS, PASSWORD, Home
 
 
 @dataclass
@@ -444,3 +444,29 @@ def test_the_recovery_code_and_a_staff_password_see_the_same_verdict(
         assert _verify(as_nurse).first_bad_row == f"staff:{facts.carer}"
     finally:
         as_nurse.close()
+
+
+def test_an_entry_rewritten_before_a_report_is_named_by_the_tree_head_it_signed(
+    home: Home,
+) -> None:
+    """A GP access report records the signed tree head it carried; verify rebuilds the tree as
+    it reads the log and names one that no longer hashes to it, with no outside reference,
+    however consistently the chain, bindings and leaves were redone."""
+    resident = home.add_resident()
+    home.log_in(home.add_nurse())
+    access.close_access_session(home.ctx, home.open_session(resident).id)
+    home.as_manager()
+    reports.gp_access_report(home.ctx, ODS, "2026-11-01", "2026-11-30", lambda report: None)
+    conn = home.ctx.conn
+    (details,) = conn.execute(
+        "SELECT details FROM audit_log WHERE action = 'print_reports' ORDER BY seq DESC"
+    ).fetchone()
+    signed = json.loads(details)["tree_head"]["size"]
+    assert audit.verify(home.ctx.vault).ok
+    with _unguarded(conn, "audit_log_no_update"):
+        conn.execute("UPDATE audit_log SET workstation = 'elsewhere' WHERE seq = 3")
+        _rehash_from(conn, 3)
+    assert audit.verify(home.ctx.vault).problems == [
+        f"the first {signed} audit entries no longer hash to the tree head a report or export "
+        "signed: an entry among them was changed after it was sent"
+    ]

@@ -131,7 +131,7 @@ SCHEMA_8_COLUMNS = {
 def back_to_schema_8(vault: Vault) -> None:
     """The file as version 8 left it (as every backup made before schema 9 is): its entries
     have no leaf hash stored."""
-    for index in ("audit_at", "audit_restores"):
+    for index in ("audit_at", "audit_restores", "audit_sent"):
         vault.conn.execute(f"DROP INDEX {index}")
     vault.conn.execute("ALTER TABLE audit_log DROP COLUMN leaf")
     vault.conn.execute("PRAGMA user_version = 8")

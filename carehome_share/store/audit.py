@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carehome_share.store import binding, practice_log
 from carehome_share.store.binding import RecordCheck
@@ -27,6 +27,9 @@ from carehome_share.store.vault import (
     format_time,
     page_problems,
 )
+
+if TYPE_CHECKING:
+    from carehome_share.store import merkle
 
 GENESIS = "0" * 64
 _COLUMNS = (
@@ -276,9 +279,12 @@ def verify(vault: Vault, expected_head: tuple[int, str] | None = None) -> Verify
         chain = VerifyResult()
         try:
             with _one_moment(vault) as conn:  # the log and the records as of one moment
-                records = RecordCheck()
-                check_chain(conn, chain, records)
+                from carehome_share.store import merkle  # built on this module
+
+                records, tree = RecordCheck(), merkle.TreeCheck.of(conn)
+                check_chain(conn, chain, records, tree)
                 check_records(conn, chain, records)
+                chain.problems.extend(tree.problems)
                 if expected_head is not None:
                     _check_head(conn, chain, expected_head)
         except DatabaseError as exc:
@@ -339,10 +345,16 @@ def check_file(conn: Connection, result: VerifyResult) -> bool:
     return True
 
 
-def check_chain(conn: Connection, result: VerifyResult, records: RecordCheck | None = None) -> None:
+def check_chain(
+    conn: Connection,
+    result: VerifyResult,
+    records: RecordCheck | None = None,
+    tree: "merkle.TreeCheck | None" = None,
+) -> None:
     """Every entry present, linked to the one before, and hashing to its stored hash; the first
     break is reported, and the rest only counted. `records` is given every entry, to check the
-    record rows against afterwards (`check_records`)."""
+    record rows against afterwards (`check_records`); `tree` the leaf of each entry up to the
+    first break, to rebuild the log's Merkle tree."""
     prev_hash, expected_seq = GENESIS, 1
     last = (0, GENESIS)
     cursor = conn.execute(f"SELECT {_COLUMNS}, prev_hash, hash, leaf FROM audit_log ORDER BY seq")
@@ -359,12 +371,15 @@ def check_chain(conn: Connection, result: VerifyResult, records: RecordCheck | N
                 data = canonical_bytes(row)
                 chained = row[12] == prev_hash and _chain_hash(prev_hash, data) == row[13]
                 # the tree's leaf kept with it (NULL before schema 9) must be this entry's
-                leaf_ok = row[14] in (None, leaf_hash(data))
+                leaf = leaf_hash(data)
+                leaf_ok = row[14] in (None, leaf)
             except TypeError:  # a number or BLOB where the app writes text
                 chained = leaf_ok = False
             if seq != expected_seq or not (chained and leaf_ok):
                 _report_break(result, row, expected_seq, prev_hash, leaf_only=chained)
                 break
+            if tree is not None:
+                tree.add(leaf)
             prev_hash, expected_seq = row[13], seq + 1
     result.head_seq, result.head_hash = last
 

@@ -32,6 +32,7 @@ a proof goes inside and the entries after the last whole chunk.
 import bisect
 import hashlib
 import itertools
+import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from hmac import compare_digest
@@ -443,6 +444,61 @@ def verify_consistency(
 
 
 # -- the audit log's tree ---------------------------------------------------------------------
+
+
+class TreeCheck:
+    """The log's tree rebuilt leaf by leaf as `verify` reads the log, and held against what was
+    kept or signed before: each kept chunk root (merkle_chunk), and the root at each tree head
+    a report or export signed and the log recorded. Proofs use the kept roots in place of the
+    entries beneath them, so an entry changed under one (its chain, bindings and leaf redone
+    with the key) would pass every other check while the tree signed next still describes it
+    as it was: this names it. The right edge is a stack of one hash per level, as in `_walk`."""
+
+    def __init__(self, heads: dict[int, bytes], kept: dict[int, bytes]) -> None:
+        self.heads, self.kept = heads, kept
+        self.edge: list[bytes] = []
+        self.count = 0
+        self.problems: list[str] = []
+
+    @classmethod
+    def of(cls, conn: Connection) -> "TreeCheck":
+        """Against the heads the log records (sizes it reaches) and the chunk roots kept."""
+        size, heads = log_size(conn), {}
+        rows = conn.execute(
+            "SELECT details FROM audit_log WHERE action IN ('print_reports', 'export_fhir')"
+        )
+        for (details,) in rows:
+            head = json.loads(details).get("tree_head")
+            try:
+                if 0 < head["size"] <= size:  # a head past a restore's log is not in it
+                    heads[head["size"]] = bytes.fromhex(head["root"])
+            except (KeyError, TypeError, ValueError):
+                continue  # not a head the app wrote: the chain check names a changed entry
+        return cls(heads, cached_chunks(conn, size))
+
+    def add(self, leaf: bytes) -> None:
+        node, index, level = leaf, self.count, 0
+        while index & 1:
+            node = node_hash(self.edge.pop(), node)
+            index, level = index >> 1, level + 1
+            if level == _CHUNK_LEVEL and self.kept.get(index, node) != node:
+                first = index << _CHUNK_LEVEL
+                self._problem(
+                    f"the kept Merkle subtree of audit entries {first + 1} to "
+                    f"{first + (1 << _CHUNK_LEVEL)} is not theirs: an entry there was changed "
+                    "after it was hashed"
+                )
+        self.edge.append(node)
+        self.count += 1
+        if self.count in self.heads and _fold(self.edge) != self.heads[self.count]:
+            self._problem(
+                f"the first {self.count} audit entries no longer hash to the tree head a report "
+                "or export signed: an entry among them was changed after it was sent"
+            )
+
+    def _problem(self, text: str) -> None:
+        if not self.problems:  # the first: the rest follow from it
+            self.problems.append(text)
 
 
 def log_leaf_hashes(conn: Connection, size: int | None = None) -> Iterator[bytes]:

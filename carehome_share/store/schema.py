@@ -296,11 +296,13 @@ MIGRATIONS: tuple[str, ...] = (
     # each against its entry; a wrong one fails the proofs built on it. Entries by time: a
     # report or export reads its period's entries, not every entry about the practice since
     # the home began (the first read of a month's report on a year's log: 0.33 -> 0.01 s); and
-    # the few restores, which each report names, without reading every entry since the last.
+    # the few restores, which each report names, without reading every entry since the last;
+    # and the documents printed or exported, whose signed tree heads `verify` holds the log to.
     """
     ALTER TABLE audit_log ADD COLUMN leaf BLOB;
     CREATE INDEX audit_at ON audit_log(at);
     CREATE INDEX audit_restores ON audit_log(at) WHERE action = 'restore';
+    CREATE INDEX audit_sent ON audit_log(seq) WHERE action IN ('print_reports', 'export_fhir');
     """,
 )
 
