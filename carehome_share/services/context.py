@@ -18,6 +18,8 @@ from carehome_share.store.audit import Actor
 from carehome_share.store.vault import Connection, Vault
 
 T = TypeVar("T")
+# An argument an `update_*` service was not given: None may be a value it sets (a room cleared).
+UNSET = object()
 NOBODY = Actor(username="-", name="nobody logged in", role="-")
 # What a temporary password may do: choose the person's own, and what the app does at any login.
 _BEFORE_OWN_PASSWORD = frozenset({"change_own_password", "close_stale_sessions", "view_settings"})

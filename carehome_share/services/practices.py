@@ -7,7 +7,7 @@ from carehome_share.domain.errors import CarehomeError, NotFound, ValidationErro
 from carehome_share.domain.identifiers import parse_ods_code
 from carehome_share.domain.model import Agreement, Practice, Purpose, Section
 from carehome_share.services.access import end_sessions_it_affects
-from carehome_share.services.context import Context, Tx, perform, read
+from carehome_share.services.context import UNSET, Context, Tx, perform, read
 from carehome_share.store import practice_log, repo
 
 
@@ -59,7 +59,6 @@ def find_practice(ctx: Context, ods_code: object) -> Practice:
     return read(ctx, "view_practices", lambda tx: _practice_for(tx.conn, ods_code))
 
 
-_UNSET = object()
 # A practice's own entries: made about it, but nothing a report to it must keep counting.
 _OWN_ACTIONS = ("add_practice", "update_practice", "deactivate_practice", "activate_practice")
 
@@ -94,9 +93,9 @@ def update_practice(
     ctx: Context,
     practice_id: int,
     *,
-    name: object = _UNSET,
-    ods_code: object = _UNSET,
-    phone: object = _UNSET,
+    name: object = UNSET,
+    ods_code: object = UNSET,
+    phone: object = UNSET,
 ) -> Practice:
     """Correct a practice's name, phone or ODS code. The code only while nothing refers to the
     practice: entries about its patients and its reports are numbered under it."""
@@ -104,11 +103,11 @@ def update_practice(
     def work(tx: Tx) -> Practice:
         practice = _existing_practice(tx, practice_id)
         changes: dict[str, object] = {}
-        if name is not _UNSET:
+        if name is not UNSET:
             changes["name"] = v.single_line("name", name, max_len=120)
-        if phone is not _UNSET:
+        if phone is not UNSET:
             changes["phone"] = v.single_line("phone", phone, max_len=30, required=False)
-        if ods_code is not _UNSET and parse_ods_code(ods_code) != practice.ods_code:
+        if ods_code is not UNSET and parse_ods_code(ods_code) != practice.ods_code:
             code = parse_ods_code(ods_code)
             if repo.find_practice(tx.conn, code):
                 raise ValidationError("ods_code", f"a practice not already added ({code} is)")

@@ -9,7 +9,7 @@ from carehome_share.domain.identifiers import check_chi_date_of_birth, parse_nhs
 from carehome_share.domain.model import Resident, ResidentRecord, Stay, StayKind
 from carehome_share.domain.permissions import FINDS_FORMER_RESIDENTS
 from carehome_share.services.access import end_sessions_it_affects
-from carehome_share.services.context import Context, Tx, perform, read, require_resident
+from carehome_share.services.context import UNSET, Context, Tx, perform, read, require_resident
 from carehome_share.services.practices import registering_practice_id
 from carehome_share.store import repo
 from carehome_share.store.repo import ResidentListing
@@ -59,18 +59,15 @@ def add_resident(
     return perform(ctx, "add_resident", work)
 
 
-_UNSET = object()
-
-
 def update_resident(
     ctx: Context,
     resident_id: int,
     *,
-    given_name: object = _UNSET,
-    family_name: object = _UNSET,
-    date_of_birth: object = _UNSET,
-    ods_code: object = _UNSET,
-    room: object = _UNSET,
+    given_name: object = UNSET,
+    family_name: object = UNSET,
+    date_of_birth: object = UNSET,
+    ods_code: object = UNSET,
+    room: object = UNSET,
 ) -> Resident:
     """Correct details, move room, or change the registered GP practice."""
 
@@ -79,19 +76,19 @@ def update_resident(
         assert resident is not None
         end_sessions_it_affects(tx, resident_id=resident.id)  # a new GP practice, say
         changes: dict[str, object] = {}
-        if given_name is not _UNSET:
+        if given_name is not UNSET:
             changes["given_name"] = v.single_line("given_name", given_name, max_len=80)
-        if family_name is not _UNSET:
+        if family_name is not UNSET:
             changes["family_name"] = v.single_line("family_name", family_name, max_len=80)
-        if date_of_birth is not _UNSET:
+        if date_of_birth is not UNSET:
             born = _date_of_birth(date_of_birth, v.uk_date(tx.now))
             check_chi_date_of_birth(resident.nhs_number, born, "date_of_birth")
             changes["date_of_birth"] = born
-        if ods_code is not _UNSET:
+        if ods_code is not UNSET:
             changes["practice_id"] = registering_practice_id(
                 tx.conn, ods_code, resident.practice_id
             )
-        if room is not _UNSET:
+        if room is not UNSET:
             changes["room"] = v.single_line("room", room, max_len=20, required=False)
         updated = replace(resident, **changes)  # type: ignore[arg-type]
         repo.update_resident(tx.conn, updated)

@@ -9,7 +9,7 @@ from carehome_share.domain.identifiers import parse_nmc_pin
 from carehome_share.domain.model import Role, Staff
 from carehome_share.services.access import end_sessions_it_affects
 from carehome_share.services.auth import check_password_strength, parse_username
-from carehome_share.services.context import Context, Tx, perform, read
+from carehome_share.services.context import UNSET, Context, Tx, perform, read
 from carehome_share.store import repo
 
 
@@ -105,18 +105,15 @@ def _existing(tx: Tx, staff_id: object) -> Staff:
     return staff
 
 
-_UNSET = object()
-
-
 def update_staff(
     ctx: Context,
     staff_id: int,
     *,
-    full_name: object = _UNSET,
-    roles: object = _UNSET,
-    nmc_pin: object = _UNSET,
-    confidentiality_signed_on: object = _UNSET,
-    ig_training_on: object = _UNSET,
+    full_name: object = UNSET,
+    roles: object = UNSET,
+    nmc_pin: object = UNSET,
+    confidentiality_signed_on: object = UNSET,
+    ig_training_on: object = UNSET,
 ) -> Staff:
     """Change what is given; leave the rest as it is."""
 
@@ -124,19 +121,19 @@ def update_staff(
         staff = _existing(tx, staff_id)
         end_sessions_it_affects(tx, staff_id=staff.id)  # the nurse role taken away, say
         changes: dict[str, object] = {}
-        if full_name is not _UNSET:
+        if full_name is not UNSET:
             changes["full_name"] = v.single_line("full_name", full_name, max_len=120)
-        if roles is not _UNSET:
+        if roles is not UNSET:
             changes["roles"] = _roles(roles)
             if staff.id == tx.staff.id and Role.MANAGER not in changes["roles"]:  # type: ignore[operator]
                 raise ValidationError("roles", "another manager to remove your own manager role")
-        if nmc_pin is not _UNSET:
+        if nmc_pin is not UNSET:
             changes["nmc_pin"] = parse_nmc_pin(nmc_pin) if nmc_pin else None
         for name, value in (
             ("confidentiality_signed_on", confidentiality_signed_on),
             ("ig_training_on", ig_training_on),
         ):
-            if value is not _UNSET:
+            if value is not UNSET:
                 changes[name] = v.as_date(name, value, required=False)
         updated = _checked(replace(staff, **changes), v.uk_date(tx.now))  # type: ignore[arg-type]
         repo.update_staff(tx.conn, updated)
