@@ -89,32 +89,30 @@ def test_edited_entry_is_named(home: Home) -> None:
     assert "audit entry 5 has been altered" in result.problems
 
 
-def test_edit_with_recomputed_hash_is_named_by_the_leaf_kept_with_it(home: Home) -> None:
+def _deny_entry_4(home: Home, *, leaf_too: bool) -> audit.VerifyResult:
+    """Turn entry 4 into a denial and recompute its chain hash (and its leaf, if asked), as an
+    insider with the key would; what verify then says."""
     _seed(home)
     _drop_guards(home.ctx.vault)
     conn = home.ctx.conn
     row = conn.execute("SELECT * FROM audit_log WHERE seq = 4").fetchone()
     forged = (*row[:9], "denied", *row[10:12])
+    leaf = audit.leaf_hash(audit.canonical_bytes(forged)) if leaf_too else row[14]
     conn.execute(
-        "UPDATE audit_log SET outcome = 'denied', hash = ? WHERE seq = 4",
-        (audit.entry_hash(row[12], forged),),
+        "UPDATE audit_log SET outcome = 'denied', hash = ?, leaf = ? WHERE seq = 4",
+        (audit.entry_hash(row[12], forged), leaf),
     )
-    result = audit_service.verify(home.ctx)
+    return audit_service.verify(home.ctx)
+
+
+def test_edit_with_recomputed_hash_is_named_by_the_leaf_kept_with_it(home: Home) -> None:
+    result = _deny_entry_4(home, leaf_too=False)
     assert result.first_bad_seq == 4
     assert "the Merkle tree leaf kept with audit entry 4 is not its hash" in result.problems[0]
 
 
 def test_edit_with_recomputed_hash_and_leaf_breaks_the_next_link(home: Home) -> None:
-    _seed(home)
-    _drop_guards(home.ctx.vault)
-    conn = home.ctx.conn
-    row = conn.execute("SELECT * FROM audit_log WHERE seq = 4").fetchone()
-    forged = (*row[:9], "denied", *row[10:12])
-    conn.execute(
-        "UPDATE audit_log SET outcome = 'denied', hash = ?, leaf = ? WHERE seq = 4",
-        (audit.entry_hash(row[12], forged), audit.leaf_hash(audit.canonical_bytes(forged))),
-    )
-    result = audit_service.verify(home.ctx)
+    result = _deny_entry_4(home, leaf_too=True)
     assert result.first_bad_seq == 5
     assert "does not follow entry 4" in result.problems[0]
 
