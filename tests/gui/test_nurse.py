@@ -307,10 +307,7 @@ def test_session_left_open_is_auto_closed_at_the_limit(
     resident = home.add_resident()
     home.log_in(home.add_nurse())
     window = open_window()
-    _choose(qtbot, window, resident.full_name)
-    qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
-    qtbot.keyClicks(window.open_dialog.justification, "Checking the care plan medicines")
-    qtbot.mouseClick(window.open_dialog.open_button, Qt.MouseButton.LeftButton)
+    _open_a_session(qtbot, window, resident.full_name)
     session_window = window.session_window
     clock.advance(minutes=31)
     qtbot.waitUntil(lambda: "auto-closed" in session_window.timer_label.text(), timeout=3000)
@@ -328,10 +325,7 @@ def test_a_session_ended_by_a_withdrawal_elsewhere_tells_the_nurse(
     resident = home.add_resident()
     home.log_in(home.add_nurse())
     window = open_window()
-    _choose(qtbot, window, resident.full_name)
-    qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
-    qtbot.keyClicks(window.open_dialog.justification, "Checking the care plan medicines")
-    qtbot.mouseClick(window.open_dialog.open_button, Qt.MouseButton.LeftButton)
+    _open_a_session(qtbot, window, resident.full_name)
     session_window = window.session_window
     clock.advance(minutes=2)
     office = Context(home.ctx.vault, clock, "office")  # the manager, at another PC
@@ -363,10 +357,7 @@ def test_the_session_window_says_a_consent_review_has_passed(
     )
     home.log_in(home.add_nurse())
     window = open_window()
-    _choose(qtbot, window, resident.full_name)
-    qtbot.mouseClick(window.residents.panel.open_button, Qt.MouseButton.LeftButton)
-    qtbot.keyClicks(window.open_dialog.justification, "Checking the care plan medicines")
-    qtbot.mouseClick(window.open_dialog.open_button, Qt.MouseButton.LeftButton)
+    _open_a_session(qtbot, window, resident.full_name)
     alerts = next(
         label
         for label in window.session_window.findChildren(QLabel)
