@@ -123,12 +123,7 @@ def test_a_withdrawal_ends_the_nurses_open_session_and_she_is_told(
     mine = run.ok("session", "mine", user="nina").out
     assert f"session {session_id}:" in mine and "ended" in mine and "consent was withdrawn" in mine
 
-    report = tmp_path / "report.pdf"
-    run.ok(
-        "report", "access", "--ods-code", "Y01234", "--from", day(-1), "--to", day(0),
-        "--out", str(report), user="mary",
-    )  # fmt: skip
-    text = flat(pages_of(report.read_bytes()))
+    text = _access_report_text(run, tmp_path)
     assert "ENDED by a change: consent was withdrawn" in text
     assert "Ended by a change to the rules 1" in text
 
@@ -170,11 +165,16 @@ def test_a_manager_nurse_looking_on_her_own_best_interests_decision_is_marked(
     ).out
     assert "NOTE: this access stands on a best-interests decision you made yourself" in opened
 
+    text = _access_report_text(run, tmp_path)
+    assert "DECIDED AND LOOKED: the nurse made this best-interests decision" in text
+    assert "On the nurse's own best-interests decision 1" in text
+
+
+def _access_report_text(run: Cli, tmp_path: Path) -> str:
+    """The text of the manager's GP access report for yesterday and today."""
     report = tmp_path / "report.pdf"
     run.ok(
         "report", "access", "--ods-code", "Y01234", "--from", day(-1), "--to", day(0),
         "--out", str(report), user="mary",
     )  # fmt: skip
-    text = flat(pages_of(report.read_bytes()))
-    assert "DECIDED AND LOOKED: the nurse made this best-interests decision" in text
-    assert "On the nurse's own best-interests decision 1" in text
+    return flat(pages_of(report.read_bytes()))
