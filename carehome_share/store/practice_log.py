@@ -9,9 +9,8 @@ gap, at the latest beside the practice's next report. `practice_entry` indexes t
 """
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from carehome_share.store.vault import Connection, format_time
 
@@ -125,34 +124,31 @@ def number_of(row: tuple[object, ...]) -> int:
     return int(json.loads(str(row[11]))["practice"]["n"])
 
 
-def details_newest_first(
-    conn: Connection, practice_id: int, actions: Sequence[str]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The action and details of the practice's entries of the given kinds, the latest first."""
-    marks = ", ".join("?" * len(actions))
-    cursor = conn.execute(
-        "SELECT a.action, a.details FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
-        f"WHERE pe.practice_id = ? AND a.action IN ({marks}) ORDER BY pe.n DESC",
-        (practice_id, *actions),
+def sent_newest_first(conn: Connection, practice_id: int) -> Iterator[tuple[int, str, str]]:
+    """(running number, action, details as JSON text) of each entry recording a GP access
+    report or FHIR export about the practice, the latest first. Read through index audit_sent
+    (the few sent entries of every practice), not the practice's entries since the last one:
+    those grow by thousands a month, and the driver reads a row ahead of the one asked for."""
+    yield from conn.execute(
+        "SELECT pe.n, a.action, a.details FROM audit_log a CROSS JOIN practice_entry pe "
+        "WHERE a.action IN ('print_reports', 'export_fhir') AND pe.seq = a.seq "
+        "AND pe.practice_id = ? ORDER BY a.seq DESC",
+        (practice_id,),
     )
-    for action, details in cursor:
-        yield action, json.loads(details)
 
 
 def oldest_unreported(conn: Connection, practice_id: int) -> datetime | None:
     """When the oldest entry about the practice that nothing sent to it has covered yet was
     made (None when all are covered). A GP access report or a one-practice FHIR export records
     the signed tree head it carried; it covers the entries numbered before its own."""
-    last_sent = 0
-    for n, details in conn.execute(
-        "SELECT pe.n, a.details FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
-        "WHERE pe.practice_id = ? AND a.action IN ('print_reports', 'export_fhir') "
-        "ORDER BY pe.n DESC",
-        (practice_id,),
-    ):
-        if "tree_head" in json.loads(details):
-            last_sent = int(n)
-            break
+    last_sent = next(
+        (
+            n
+            for n, _action, details in sent_newest_first(conn, practice_id)
+            if "tree_head" in json.loads(details)
+        ),
+        0,
+    )
     row = conn.execute(
         "SELECT min(a.at) FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
         "WHERE pe.practice_id = ? AND pe.n > ? AND a.action NOT IN ('print_reports', 'export_fhir')",
