@@ -201,10 +201,18 @@ def test_every_proof_of_a_small_tree_is_the_rfcs(n: int, level: int) -> None:
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 100, 4097])
 def test_the_shared_subtrees_are_exactly_those_on_the_paths(n: int) -> None:
     """A report stores each subtree hash once: the table holds every range on the path of each
-    leaf asked for, and nothing more."""
+    leaf asked for, and nothing more; each named as the perfect subtree it is, but for those
+    cut short by the tree's right edge."""
     for wanted in ([], [0], [n - 1], list(range(0, n, 3)), list(range(n))):
         on_paths = {r for m in wanted for r in merkle.inclusion_ranges(m, n)}
-        assert merkle.inclusion_subtrees(wanted, n) == on_paths, wanted
+        found = merkle.inclusion_subtrees(wanted, n)
+        assert found.keys() == on_paths, wanted
+        for (start, end), node in found.items():
+            if node is None:
+                assert end == n
+            else:
+                level, index = node
+                assert (start, end) == (index << level, (index + 1) << level)
     with pytest.raises(merkle.MerkleError, match=f"leaf {n} is not in a tree of {n} leaves"):
         merkle.inclusion_subtrees([0, n], n)
 

@@ -6,7 +6,7 @@ practice. A FHIR export for one practice carries the same evidence (services/fhi
 Read inside the document's snapshot, so the head, the entries and the proofs are of one log.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,12 +61,13 @@ def access_report_evidence(
     span: tuple[datetime, datetime],
     totals: dict[str, int],
     at: datetime,
+    rows: Sequence[tuple[object, ...]],
     also: Iterable[int] = (),
 ) -> Evidence:
-    """The evidence for a report on `practice` covering days `period`, instants `span`; with
-    inclusion proofs, in the same signed tree, of the entries `also` names (`Evidence.proofs`)."""
+    """The evidence for a report on `practice` covering days `period`, instants `span`, whose
+    entries `rows` are (`practice_log.entries`, read for its Bundle too); with inclusion proofs,
+    in the same signed tree, of the entries `also` names (`Evidence.proofs`)."""
     also = sorted(set(also))
-    rows = practice_log.entries(conn, practice.id, *span)
     ends = [practice_log.number_of(row) for row in rows[:1] + rows[-1:]]  # in number order
     previous = previous_report(conn, practice.id)
     earlier = SignedTreeHead.from_json(previous["tree_head"]) if previous else None

@@ -13,7 +13,7 @@ proves that the log extends it. An export of every practice carries no per-pract
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from carehome_share.domain import validation as v
 from carehome_share.domain.consent import in_order_made
@@ -33,7 +33,7 @@ from carehome_share.services.evidence import Evidence, access_report_evidence
 from carehome_share.services.practices import practice_id_for
 from carehome_share.services.settings import home_ids
 from carehome_share.store import disclosures as disclosure_store
-from carehome_share.store import fhir_queries, repo, signing
+from carehome_share.store import fhir_queries, practice_log, repo, signing
 from carehome_share.store import report_queries as q
 from carehome_share.store.audit import format_time
 from carehome_share.store.fhir_queries import ChainLink
@@ -96,6 +96,9 @@ class FhirExport:
     contacts: tuple[Logged[ContactLine], ...]
     # final decisions on others' requests for residents' information, with their request
     disclosures: tuple[tuple[DisclosureRequest, DisclosureDecision], ...] = ()
+    # one practice's export: every audit entry about it made in the period, by running number,
+    # as the chain holds them (practice_log.entries); its evidence lists them
+    entries: tuple[tuple[Any, ...], ...] = ()
     evidence: Evidence | None = None  # one practice's export: what check-report checks
     key: DocumentKey | None = None  # with the evidence: the home's key, to sign the Bundle
 
@@ -152,7 +155,9 @@ def collect(
     first, last, start, end = reports.report_period(first_day, last_day)
     only = practice_id_for(conn, ods_code) if ods_code else None
     practices = tuple(p for p in repo.list_practices(conn) if only in (None, p.id))
-    links = fhir_queries.chain_links(conn, start, end, only)
+    # one practice's entries of the period: its evidence lists them, its chain links are theirs
+    entries = () if only is None else tuple(practice_log.entries(conn, only, start, end))
+    links = fhir_queries.chain_links(conn, start, end, None if only is None else (only, entries))
     residents: dict[str, Resident] = {}
 
     def logged(kind: str, practice: Practice, lines: list[L]) -> list[Logged[L]]:
@@ -207,6 +212,7 @@ def collect(
         refusals=tuple(refusals),
         contacts=tuple(contacts),
         disclosures=tuple(decided),
+        entries=entries,
     )
 
 
@@ -228,6 +234,7 @@ def with_evidence(conn: Connection, export: FhirExport) -> FhirExport:
         (start, end),
         export.totals(),
         export.at,
+        export.entries,
         also=later,
     )
     return replace(export, evidence=evidence, key=key)

@@ -362,6 +362,7 @@ def gp_access_report(
                     "contacts": counts.contacts,
                 },
                 tx.now,
+                fhir.entries,
             ),
             fhir=fhir,
         )

@@ -11,6 +11,7 @@ thousands): JSON functions differ between SQLite and PostgreSQL, and portable SQ
 store/.
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -18,13 +19,9 @@ import orjson
 
 from carehome_share.store import audit
 from carehome_share.store.audit import format_time
+from carehome_share.store.practice_log import ENTRY_COLUMNS
 from carehome_share.store.vault import Connection
 
-# The stored columns in the order they are hashed (see audit.entry_row), then the links.
-_ENTRY = (
-    "a.seq, a.at, a.actor_username, a.actor_name, a.actor_role, a.actor_nmc_pin, a.workstation, "
-    "a.action, a.resident_id, a.outcome, a.reasons, a.details, a.prev_hash, a.hash"
-)
 # audit action -> (key in its details naming the record, the kind of record)
 _LOGGED = {
     "open_access_session": (("session_id", "session"), ("refusal_id", "refusal")),
@@ -34,6 +31,7 @@ _LOGGED = {
 FOLLOW_UPS = ("record_sections_viewed", "close_access_session", "auto_close_session")
 _CLOSES = frozenset(FOLLOW_UPS[1:])
 _ACTIONS = ", ".join(f"'{a}'" for a in (*_LOGGED, *FOLLOW_UPS))
+_FOLLOW_UPS = ", ".join(f"'{a}'" for a in FOLLOW_UPS)
 
 
 class ChainLink(NamedTuple):
@@ -71,55 +69,62 @@ def consent_ids(conn: Connection, first: date, last: date, practice_id: int | No
 
 
 def chain_links(
-    conn: Connection, start: datetime, end: datetime, practice_id: int | None = None
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    practice: tuple[int, Sequence[tuple[Any, ...]]] | None = None,
 ) -> dict[tuple[str, int], tuple[ChainLink, ...]]:
     """The audit entries of sessions opened, refusals and GP calls in [start, end), keyed by
     ("session" | "refusal" | "contact", id), oldest first. The first is written in the same
     transaction, at the same moment, as the record it names; a session's sections viewed and
-    its close follow, possibly after `end`. The log is read from `start` in order, and no
-    further than needed: once past `end`, until every session opened in the period is closed.
-    With `practice_id`, only the entries about that practice (those its running numbers count,
-    store/practice_log.py) are read."""
-    params = {"start": format_time(start), "end": format_time(end), "practice": practice_id}
-    end_text = params["end"]
+    its close follow, possibly after `end`: the log after `end` is read in order, and no
+    further than needed, until every session opened in the period is closed.
+
+    With `practice` (its id, and its entries of the period as `practice_log.entries` reads
+    them: a report's evidence lists the same), only the entries about that practice (those its
+    running numbers count, store/practice_log.py) are taken."""
     links: dict[tuple[str, int], list[ChainLink]] = {}
     still_open: set[int] = set()  # sessions of the period whose close is not read yet
-    # from the period's start by time (index audit_at), then, for one practice, each entry
-    # looked up in its index: the CROSS JOIN keeps that order, and the unary pluses keep
-    # SQLite from walking every entry about the practice, or the whole log in order, instead
-    about = (
-        "CROSS JOIN practice_entry p",
-        "AND p.seq = a.seq AND +p.practice_id = :practice",
-    )
-    join, where = about if practice_id is not None else ("", "")
-    cursor = conn.execute(
-        f"SELECT {_ENTRY} FROM audit_log a {join} "
-        f"WHERE a.at >= :start AND a.action IN ({_ACTIONS}) {where} ORDER BY +a.seq",
-        params,
-    )
-    while rows := cursor.fetchmany(500):
-        for row in rows:
-            action, past = row[7], row[1] >= end_text
-            if action in _LOGGED:
-                if past:
-                    continue
-                details = orjson.loads(row[11])
-                for key, kind in _LOGGED[action]:
-                    if details.get(key) is not None:
-                        links[(kind, details[key])] = [_link(row)]
-                        if kind == "session":
-                            still_open.add(details[key])
-                continue
-            if not still_open:
-                continue
+
+    def take(row: tuple[Any, ...]) -> None:
+        action = row[7]
+        if action in _LOGGED:
+            details = orjson.loads(row[11])
+            for key, kind in _LOGGED[action]:
+                if details.get(key) is not None:
+                    links[(kind, details[key])] = [_link(row)]
+                    if kind == "session":
+                        still_open.add(details[key])
+        elif action in FOLLOW_UPS and still_open and row[9] == "allowed":
             session = orjson.loads(row[11]).get("session_id")
-            if row[9] != "allowed" or session not in still_open:
-                continue  # a session opened before the period, or not one at all
-            links[("session", session)].append(_link(row))
-            if action in _CLOSES:
-                still_open.discard(session)
-        if rows[-1][1] >= end_text and not still_open:
-            break
+            if session in still_open:  # not a session opened before the period
+                links[("session", session)].append(_link(row))
+                if action in _CLOSES:
+                    still_open.discard(session)
+
+    if practice is None:
+        period = conn.execute(
+            f"SELECT {ENTRY_COLUMNS} FROM audit_log a WHERE a.at >= ? AND a.at < ? "
+            f"AND a.action IN ({_ACTIONS}) ORDER BY +a.seq",  # by time (index audit_at)
+            (format_time(start), format_time(end)),
+        ).fetchall()
+    else:
+        period = practice[1]
+    for row in period:
+        take(row)
+    if still_open:  # the follow-ups made after the period, in order, from `end` (index audit_at)
+        # for one practice, each entry looked up in its index: the CROSS JOIN keeps the time
+        # order, and the unary plus keeps SQLite from walking every entry about the practice
+        about = ("CROSS JOIN practice_entry p", "AND p.seq = a.seq AND +p.practice_id = ?")
+        join, where = about if practice is not None else ("", "")
+        cursor = conn.execute(
+            f"SELECT {ENTRY_COLUMNS} FROM audit_log a {join} WHERE a.at >= ? "
+            f"AND a.action IN ({_FOLLOW_UPS}) {where} ORDER BY +a.seq",
+            (format_time(end), *([practice[0]] if practice is not None else [])),
+        )
+        while still_open and (rows := cursor.fetchmany(500)):
+            for row in rows:
+                take(row)
     return {key: tuple(chain) for key, chain in links.items()}
 
 

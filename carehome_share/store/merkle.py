@@ -103,28 +103,31 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
     return path
 
 
-def inclusion_subtrees(indices: Iterable[int], size: int) -> set[Range]:
-    """Every range on the inclusion path of any leaf in `indices`, each once: the union of
-    `inclusion_ranges`, found top-down without walking each path (paths of nearby leaves share
-    all but their lowest ranges): each split with a wanted leaf on one side needs the other."""
-    wanted = sorted(set(indices))
-    if wanted and not (wanted[0] >= 0 and wanted[-1] < size):
-        bad = wanted[0] if wanted[0] < 0 else wanted[-1]
+def inclusion_subtrees(indices: Iterable[int], size: int) -> dict[Range, Node | None]:
+    """Every range on the inclusion path of any leaf in `indices`, each once (the union of
+    `inclusion_ranges`), with the perfect subtree it is, or None for one along the tree's right
+    edge (made of several). Found a level at a time from the leaves up: the path of a leaf
+    holds, at each level, the sibling of its ancestor there. A left sibling is always whole; a
+    right one may reach past the last leaf (then it is cut there) or begin after it (then the
+    ancestor has no sibling at that level and is itself a child higher up)."""
+    ancestors = set(indices)
+    if ancestors and not (min(ancestors) >= 0 and max(ancestors) < size):
+        bad = min(ancestors) if min(ancestors) < 0 else max(ancestors)
         raise MerkleError(f"leaf {bad} is not in a tree of {size} leaves")
-    ranges: set[Range] = set()
-    stack = [(0, size, 0, len(wanted))] if wanted else []
-    while stack:  # (start, end, lo, hi): leaves wanted[lo:hi] lie in [start, end)
-        start, end, lo, hi = stack.pop()
-        if end - start < 2:
-            continue
-        middle = start + _split(end - start)
-        cut = bisect.bisect_left(wanted, middle, lo, hi)
-        if cut > lo:  # a leaf on the left: its path has the right half
-            ranges.add((middle, end))
-            stack.append((start, middle, lo, cut))
-        if cut < hi:
-            ranges.add((start, middle))
-            stack.append((middle, end, cut, hi))
+    ranges: dict[Range, Node | None] = {}
+    level = 0
+    while 1 << level < size:
+        width = 1 << level
+        for a in ancestors:
+            if a & 1:
+                ranges[(a - 1) << level, a << level] = (level, a - 1)
+            elif (start := (a + 1) << level) < size:
+                if start + width <= size:
+                    ranges[start, start + width] = (level, a + 1)
+                else:
+                    ranges[start, size] = None
+        ancestors = {a >> 1 for a in ancestors}
+        level += 1
     return ranges
 
 
@@ -196,7 +199,7 @@ class _Plan:
     """What a set of proofs is made of: each proof as leaf ranges, each range as nodes."""
 
     size: int
-    subtrees: set[Range]
+    subtrees: Collection[Range]
     steps: dict[int, list[Range]]
     earlier: list[int]
     parts: dict[Range, list[Node]]
@@ -209,8 +212,9 @@ class _Plan:
         earlier = sorted(set(consistency_from))
         subtrees = inclusion_subtrees(inclusion, size)
         steps = {m: consistency_ranges(m, size) for m in earlier}
-        ranges = subtrees.union(*steps.values(), ((0, m) for m in earlier))
-        parts = {r: _perfect_parts(*r) for r in ranges}
+        parts = {r: [node] if node else _perfect_parts(*r) for r, node in subtrees.items()}
+        for r in itertools.chain(*steps.values(), ((0, m) for m in earlier)):
+            parts[r] = _perfect_parts(*r)
         wanted = frozenset(node for nodes in parts.values() for node in nodes)
         return cls(size, subtrees, steps, earlier, parts, wanted)
 
@@ -224,7 +228,10 @@ class _Plan:
 
     def proofs(self, found: "_Walked") -> Proofs:
         def mth(r: Range) -> bytes:
-            return _fold([found.nodes[node] for node in self.parts[r]])
+            nodes = self.parts[r]
+            if len(nodes) == 1:  # a perfect subtree: nearly every range asked for
+                return found.nodes[nodes[0]]
+            return _fold([found.nodes[node] for node in nodes])
 
         return Proofs(
             size=self.size,

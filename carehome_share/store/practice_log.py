@@ -18,9 +18,11 @@ from carehome_share.store.vault import Connection, format_time
 # looked up in the practice's index (CROSS JOIN keeps that order in SQLite, and the unary plus
 # keeps it from walking every entry about the practice instead).
 _IN_PERIOD = "WHERE a.at >= ? AND a.at < ? AND pe.seq = a.seq AND +pe.practice_id = ?"
-_ENTRY_COLUMNS = (
+# An entry as the chain holds it: the columns hashed, in their order (audit.canonical_bytes
+# reads the first 12), then its previous entry's hash and its own.
+ENTRY_COLUMNS = (
     "a.seq, a.at, a.actor_username, a.actor_name, a.actor_role, a.actor_nmc_pin, "
-    "a.workstation, a.action, a.resident_id, a.outcome, a.reasons, a.details"
+    "a.workstation, a.action, a.resident_id, a.outcome, a.reasons, a.details, a.prev_hash, a.hash"
 )
 
 
@@ -111,9 +113,10 @@ def index(conn: Connection, numbers: list[tuple[int, int, int]]) -> None:
 def entries(
     conn: Connection, practice_id: int, start: datetime, end: datetime
 ) -> list[tuple[object, ...]]:
-    """The practice's entries made in [start, end), by running number, as canonical rows."""
+    """The practice's entries made in [start, end), by running number, as the chain holds them
+    (ENTRY_COLUMNS)."""
     return conn.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM audit_log a CROSS JOIN practice_entry pe {_IN_PERIOD} "
+        f"SELECT {ENTRY_COLUMNS} FROM audit_log a CROSS JOIN practice_entry pe {_IN_PERIOD} "
         "ORDER BY pe.n",
         (format_time(start), format_time(end), practice_id),
     ).fetchall()
@@ -158,9 +161,9 @@ def oldest_unreported(conn: Connection, practice_id: int) -> datetime | None:
 
 
 def restores_since(conn: Connection, since: datetime) -> list[tuple[object, ...]]:
-    """The "restore" entries made at or after `since`, as canonical rows."""
+    """The "restore" entries made at or after `since`, as the chain holds them."""
     return conn.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM audit_log a WHERE a.action = 'restore' AND a.at >= ? "
+        f"SELECT {ENTRY_COLUMNS} FROM audit_log a WHERE a.action = 'restore' AND a.at >= ? "
         "ORDER BY +a.seq",  # sorted, not read in order: the few restores (index audit_restores)
         (format_time(since),),
     ).fetchall()
