@@ -18,10 +18,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pypdf import PdfReader
+from reportlab.pdfgen import canvas
 
 from carehome_share.domain.errors import NotFound, PermissionDenied
 from carehome_share.reports.agreement import write_agreement
+from carehome_share.reports.signature import SIGNATURE_ROOM, Signer, sign
 from carehome_share.reports.staff_list import write_staff_list
 from carehome_share.services import reports, settings, staff
 from carehome_share.services.context import Context
@@ -254,6 +257,34 @@ def test_the_certificate_is_self_signed_for_the_home_and_long_lived(key: Signing
     again = key.certificate("Rose Court Care Home", AT)
     assert again.serial_number == certificate.serial_number
     assert key.certificate("A" * 100, AT).subject.rfc4514_string() == "CN=" + "A" * 64
+
+
+@pytest.mark.parametrize(
+    ("home_name", "named"),
+    [
+        ("Tŷ Gwyn " + "ŵ" * 40, "Tŷ Gwyn " + "ŵ" * 27),  # 64 bytes end inside a "ŵ"
+        ("\N{HOUSE BUILDING} Rose Court", "Rose Court"),  # newer than X.509's tables
+        (
+            "Rose Court \N{ARABIC LETTER DAL}\N{ARABIC LETTER ALEF}\N{ARABIC LETTER REH}",
+            "Rose Court",
+        ),
+        ("\N{HOUSE BUILDING}", "Care home"),
+    ],
+)
+def test_any_home_name_signs_within_the_room_kept_for_the_signature(
+    key: SigningKey, home_name: str, named: str
+) -> None:
+    """The signature's room is fixed (no dummy signature measures it) and a long name fits; a
+    name X.509 cannot hold as typed is held in plain letters, and the home still signs."""
+    blank = io.BytesIO()
+    page = canvas.Canvas(blank)
+    page.showPage()
+    page.save()
+    certificate = key.certificate(home_name, AT)
+    signed = sign(blank.getvalue(), Signer(key.private_key, certificate), "test")
+    (signature,) = PdfFileReader(io.BytesIO(signed)).embedded_signatures
+    assert signature.signer_cert.subject.native["common_name"] == named
+    assert 1000 < len(signature.pkcs7_content.rstrip(b"\0")) < SIGNATURE_ROOM / 2
 
 
 def test_a_typed_fingerprint_is_recognised(key: SigningKey) -> None:

@@ -24,6 +24,10 @@ from carehome_share.services.reports import Printed
 
 # zlib releases the GIL: attachments are compressed on other cores while the PDF is laid out
 _DEFLATE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="deflate")
+# The room kept in the PDF for the signature (its CMS), given so that pyHanko need not make a
+# dummy signature first to measure one: the home's is about 1.2 KB (one P-256 certificate
+# named with at most 64 characters, PAdES B-B attributes). pyHanko refuses one that does not fit.
+SIGNATURE_ROOM = 8192
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def sign(pdf: bytes, signer: Signer, reason: str) -> bytes:
         ),
         signer=pdf_signer,
         output=out,
+        bytes_reserved=SIGNATURE_ROOM,
     )
     return out.getvalue()
 

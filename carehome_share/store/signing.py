@@ -34,10 +34,12 @@ import base64
 import binascii
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -56,7 +58,7 @@ _DERIVATION_INFO = b"carehome-share home signing key v1: ECDSA P-256"
 _HOME_ID = re.compile(r"[a-z0-9-]{1,64}")
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
 _CERTIFICATE_YEARS = 30  # the key lives as long as the home's database
-_COMMON_NAME_MAX = 64  # X.520's upper bound for a common name
+_COMMON_NAME_MAX = 64  # X.520's upper bound for a common name, counted in UTF-8 bytes
 
 
 class SigningError(ValueError):
@@ -138,13 +140,7 @@ class SigningKey:
         name, valid for 30 years from `not_before` (the home's set-up), key usage digital
         signature and non-repudiation. Its serial number comes from the key, so every copy
         names the same key the same way; what a practice checks is the fingerprint."""
-        name = x509.Name(
-            [
-                x509.NameAttribute(
-                    NameOID.COMMON_NAME, (home_name.strip() or "Care home")[:_COMMON_NAME_MAX]
-                )
-            ]
-        )
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, _common_name(home_name))])
         public_key = self.private_key.public_key()
         start = not_before.astimezone(UTC).replace(microsecond=0)
         serial = int.from_bytes(hashlib.sha256(self.public_key_der).digest()[:16], "big") >> 1
@@ -206,6 +202,26 @@ def load_public_key(public_key: bytes | str) -> ec.EllipticCurvePublicKey:
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise SigningError("not an ECDSA P-256 public key")
     return key
+
+
+def _common_name(home_name: str) -> str:
+    """The home's name as its certificate holds it, cut to the bound in whole characters (a
+    Welsh "ŵ" is two bytes). pyHanko compares names as RFC 4518 prepares them, which refuses
+    some (an emoji newer than its tables, right-to-left letters among left-to-right ones):
+    such a name is held in plain letters instead. A practice checks the key's fingerprint, not
+    this name, and no name may stop the home signing."""
+    name = (
+        (home_name.strip() or "Care home")
+        .encode()[:_COMMON_NAME_MAX]
+        .decode("utf-8", "ignore")
+        .strip()
+    )
+    try:
+        _ = asn1_x509.Name.build({"common_name": name}).hashable  # prepares it, or refuses
+    except ValueError:
+        plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        name = " ".join(plain.split()) or "Care home"
+    return name
 
 
 def fingerprint(public_key: bytes | str | ec.EllipticCurvePublicKey) -> str:
