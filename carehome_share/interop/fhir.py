@@ -395,7 +395,7 @@ def _consent(exported: ExportedConsent, home: str) -> dict[str, Any]:
                 "reference": _practice_ref(exported.practice),
             },
             {
-                "role": _concept(_PARTICIPATION, "IRCP", "information recipient"),
+                "role": _RECIPIENT,
                 "reference": {"reference": home},
             },
         ],
@@ -523,8 +523,8 @@ def _read(logged: Logged[SessionLine], home: str, carried: _Carried) -> dict[str
     event = _event(logged, home, carried, s.opened_at, s.nurse_name, "nurse", s.nmc_pin, s.purpose)
     event |= {
         "meta": {"profile": [f"{_BALP}/IHE.BasicAudit.PatientRead"]},
-        "type": _coding(f"{_TERMINOLOGY}/audit-event-type", "rest", "RESTful Operation"),
-        "subtype": [_coding("http://hl7.org/fhir/restful-interaction", "read", "read")],
+        "type": _REST,
+        "subtype": [_READ],
         "action": "R",
         "outcome": "0",
     }
@@ -539,8 +539,8 @@ def _read(logged: Logged[SessionLine], home: str, carried: _Carried) -> dict[str
         _patient_entity(s.nhs_number, s.resident_name, s.justification),
         *(
             {
-                "type": _coding(f"{_TERMINOLOGY}/audit-entity-type", "2", "System Object"),
-                "role": _coding(f"{_TERMINOLOGY}/object-role", "4", "Domain Resource"),
+                "type": _SYSTEM_OBJECT,
+                "role": _DOMAIN_RESOURCE,
                 "what": {"identifier": {"system": SECTION_SYSTEM, "value": section.value}},
                 "name": section.label,
             }
@@ -564,8 +564,8 @@ def _basis(consent: ConsentBasis | None, agreement_id: int | None) -> list[dict[
 def _security_entity(what: dict[str, Any]) -> dict[str, Any]:
     return {
         "what": what,
-        "type": _coding(f"{_TERMINOLOGY}/audit-entity-type", "2", "System Object"),
-        "role": _coding(f"{_TERMINOLOGY}/object-role", "13", "Security Resource"),
+        "type": _SYSTEM_OBJECT,
+        "role": _SECURITY_RESOURCE,
     }
 
 
@@ -611,7 +611,7 @@ def _event(
     link = logged.link
     source: dict[str, Any] = {
         "observer": {"reference": home},
-        "type": [_coding(f"{_TERMINOLOGY}/security-source-type", "1", "User Device")],
+        "type": [_USER_DEVICE],
     }
     workstation = logged.line.workstation
     if link:  # the person and place as the audit entry recorded them at the time
@@ -627,20 +627,20 @@ def _event(
         "purposeOfEvent": [{"coding": [_TREATMENT]}],
         "agent": [
             {
-                "type": _concept(_PARTICIPATION, "IRCP", "information recipient"),
-                "role": [_concept(ROLE_SYSTEM, role, Role(role).label)],
+                "type": _RECIPIENT,
+                "role": [_ROLES[role]],
                 "who": who,
                 "name": name,
                 "requestor": True,
-                "purposeOfUse": [{"coding": [_purpose(purpose)]}],
+                "purposeOfUse": [_PURPOSES_OF_USE[purpose]],
             },
             {  # BALP: the client, the home's workstation
-                "type": _concept(_DCM, "110153", "Source Role ID"),
+                "type": _SOURCE_ROLE,
                 "who": {"display": workstation},
                 "requestor": False,
             },
             {  # BALP: the server, the practice's record system
-                "type": _concept(_DCM, "110152", "Destination Role ID"),
+                "type": _DESTINATION_ROLE,
                 "who": _practice_ref(logged.practice),
                 "requestor": False,
             },
@@ -662,8 +662,8 @@ def _nurse(name: str, nmc_pin: str | None) -> dict[str, Any]:
 def _patient_entity(nhs_number: str, name: str, justification: str) -> dict[str, Any]:
     return {
         "what": _patient_ref(nhs_number, name),
-        "type": _coding(f"{_TERMINOLOGY}/audit-entity-type", "1", "Person"),
-        "role": _coding(f"{_TERMINOLOGY}/object-role", "1", "Patient"),
+        "type": _PERSON,
+        "role": _PATIENT,
         "detail": [{"type": "justification", "valueString": justification}],
     }
 
@@ -709,7 +709,7 @@ def _disclosure(
         "purposeOfEvent": [_concept(BASIS_SYSTEM, d.basis.value, d.basis.label)],
         "agent": [
             {
-                "type": _concept(_PARTICIPATION, "IRCP", "information recipient"),
+                "type": _RECIPIENT,
                 "who": {"display": f"{request.person}, {request.organisation}"},
                 "name": request.person,
                 "requestor": True,
@@ -727,8 +727,8 @@ def _disclosure(
         "entity": [
             {
                 "what": _patient_ref(r.nhs_number, r.full_name),
-                "type": _coding(f"{_TERMINOLOGY}/audit-entity-type", "1", "Person"),
-                "role": _coding(f"{_TERMINOLOGY}/object-role", "1", "Patient"),
+                "type": _PERSON,
+                "role": _PATIENT,
                 "detail": detail,
             }
             for r in (residents[rid] for rid in request.resident_ids)
@@ -757,3 +757,20 @@ def _base64(data: bytes) -> str:
 
 def _instant(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+# Codings every AuditEvent repeats, made once: a month's Bundle holds thousands of events. They
+# are shared between events, which is sound because a Bundle is encoded as built, never changed.
+_REST = _coding(f"{_TERMINOLOGY}/audit-event-type", "rest", "RESTful Operation")
+_READ = _coding("http://hl7.org/fhir/restful-interaction", "read", "read")
+_PERSON = _coding(f"{_TERMINOLOGY}/audit-entity-type", "1", "Person")
+_SYSTEM_OBJECT = _coding(f"{_TERMINOLOGY}/audit-entity-type", "2", "System Object")
+_PATIENT = _coding(f"{_TERMINOLOGY}/object-role", "1", "Patient")
+_DOMAIN_RESOURCE = _coding(f"{_TERMINOLOGY}/object-role", "4", "Domain Resource")
+_SECURITY_RESOURCE = _coding(f"{_TERMINOLOGY}/object-role", "13", "Security Resource")
+_USER_DEVICE = _coding(f"{_TERMINOLOGY}/security-source-type", "1", "User Device")
+_RECIPIENT = _concept(_PARTICIPATION, "IRCP", "information recipient")
+_SOURCE_ROLE = _concept(_DCM, "110153", "Source Role ID")
+_DESTINATION_ROLE = _concept(_DCM, "110152", "Destination Role ID")
+_ROLES = {role.value: _concept(ROLE_SYSTEM, role.value, role.label) for role in Role}
+_PURPOSES_OF_USE = {purpose: {"coding": [_purpose(purpose)]} for purpose in Purpose}
