@@ -96,6 +96,7 @@ from carehome_share.domain.model import (
     Purpose,
     Resident,
     Role,
+    Section,
 )
 from carehome_share.services.evidence import Evidence
 from carehome_share.services.fhir_export import ExportedConsent, FhirExport, Logged
@@ -537,15 +538,7 @@ def _read(logged: Logged[SessionLine], home: str, carried: _Carried) -> dict[str
         event["outcomeDesc"] = f"ended when the rules stopped allowing it: {s.close_reason}"
     event["entity"] = [
         _patient_entity(s.nhs_number, s.resident_name, s.justification),
-        *(
-            {
-                "type": _SYSTEM_OBJECT,
-                "role": _DOMAIN_RESOURCE,
-                "what": {"identifier": {"system": SECTION_SYSTEM, "value": section.value}},
-                "name": section.label,
-            }
-            for section in s.sections
-        ),
+        *(_SECTIONS_VIEWED[section] for section in s.sections),
         *_basis(s.consent, s.agreement_id),
     ]
     return event
@@ -774,3 +767,12 @@ _SOURCE_ROLE = _concept(_DCM, "110153", "Source Role ID")
 _DESTINATION_ROLE = _concept(_DCM, "110152", "Destination Role ID")
 _ROLES = {role.value: _concept(ROLE_SYSTEM, role.value, role.label) for role in Role}
 _PURPOSES_OF_USE = {purpose: {"coding": [_purpose(purpose)]} for purpose in Purpose}
+_SECTIONS_VIEWED = {  # the entity of each part of the record a session looked at
+    section: {
+        "type": _SYSTEM_OBJECT,
+        "role": _DOMAIN_RESOURCE,
+        "what": {"identifier": {"system": SECTION_SYSTEM, "value": section.value}},
+        "name": section.label,
+    }
+    for section in Section
+}
