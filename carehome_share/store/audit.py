@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from carehome_share.store import binding, practice_log
 from carehome_share.store.binding import RecordCheck
+from carehome_share.store.practice_log import ENTRY_COLUMNS
 from carehome_share.store.vault import (
     Connection,
     DatabaseError,
@@ -203,13 +204,13 @@ def entries(
     if last is not None:
         where = f"WHERE seq > (SELECT coalesce(max(seq), 0) FROM audit_log) - {int(last)}"
     rows = conn.execute(
-        f"SELECT {_COLUMNS}, hash FROM audit_log {where} ORDER BY seq", params
+        f"SELECT {ENTRY_COLUMNS} FROM audit_log a {where} ORDER BY seq", params
     ).fetchall()
     return [_entry(r) for r in rows]
 
 
 def entry(conn: Connection, seq: int) -> AuditEntry | None:
-    row = conn.execute(f"SELECT {_COLUMNS}, hash FROM audit_log WHERE seq = ?", (seq,)).fetchone()
+    row = conn.execute(f"SELECT {ENTRY_COLUMNS} FROM audit_log a WHERE seq = ?", (seq,)).fetchone()
     return _entry(row) if row else None
 
 
@@ -227,19 +228,15 @@ def latest_by(conn: Connection, username: str, workstation: str, actions: Iterab
 
 
 def _entry(row: Sequence[Any]) -> AuditEntry:
+    """An entry read as the chain holds it (ENTRY_COLUMNS)."""
     details = json.loads(row[11])
     bound = {key: details.pop(key) for key in binding.BINDING_KEYS if key in details}
-    return AuditEntry(*row[:10], json.loads(row[10]), details, row[12], bound)
+    return AuditEntry(*row[:10], json.loads(row[10]), details, row[13], bound)
 
 
 def restores_since(conn: Connection, since: datetime) -> list[AuditEntry]:
     """The "restore" entries written on or after `since`: each is a file put back from a backup."""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS}, hash FROM audit_log WHERE action = 'restore' AND at >= ? "
-        "ORDER BY +seq",  # sorted, not read in order: the few restores (index audit_restores)
-        (format_time(since),),
-    ).fetchall()
-    return [_entry(r) for r in rows]
+    return [_entry(r) for r in practice_log.restores_since(conn, since)]
 
 
 @dataclass
