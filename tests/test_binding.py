@@ -115,6 +115,24 @@ def test_a_setting_and_a_replaced_key_slot_are_bound_old_row_and_new(home: Home)
     assert audit.verify(home.ctx.vault).ok
 
 
+def test_a_leavers_key_slot_row_is_named_by_no_later_slot(home: Home) -> None:
+    """The newest slot deleted (its owner left), the next slots get other rowids, so the
+    deletion's binding names the leaver's slot alone."""
+    conn = home.ctx.conn
+    leaver = home.add_nurse()
+    (newest,) = conn.execute("SELECT max(rowid) FROM key_slot").fetchone()
+    from carehome_share.services import staff
+
+    staff.deactivate_staff(home.ctx, leaver.id)
+    deleted = _last(conn)
+    assert deleted.binding["rows"][f"key_slot:{newest}"] is None
+    home.add_nurse()  # a slot for the temporary password, then one for her own
+    later = audit.entries(conn)[deleted.seq :]
+    assert any("key_slot" in key for e in later for key in e.binding.get("rows", {}))
+    assert not [e.seq for e in later if f"key_slot:{newest}" in e.binding.get("rows", {})]
+    assert audit.verify(home.ctx.vault).ok
+
+
 def test_a_rolled_back_change_binds_nothing(home: Home) -> None:
     conn = home.ctx.conn
     resident = home.add_resident(admitted=None, consent_by=None)

@@ -184,16 +184,20 @@ def _table_rows(conn) -> dict[str, list[tuple]]:
 
 
 def _fill_until_full(home: Home, resident_id: int) -> None:
-    """Cap the file at its current size and write until SQLite reports the disk full."""
+    """Cap the file at its current size and write until SQLite reports the disk full; then
+    short writes until it does again, so no free page is left either (a new file has those of
+    the tables schema 10 rebuilt)."""
     conn = home.ctx.conn
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count = {pages}")
-    for _ in range(500):
-        try:
-            access.log_gp_contact(home.ctx, resident_id, "Dr Practice", "x" * 1000, "y" * 2000)
-        except Exception:  # whatever SQLite raised; the tests below look closer
-            return
-    pytest.fail("the page limit was never reached")
+    for reason, outcome in (("x" * 1000, "y" * 2000), ("x", "y")):
+        for _ in range(500):
+            try:
+                access.log_gp_contact(home.ctx, resident_id, "Dr Practice", reason, outcome)
+            except Exception:  # whatever SQLite raised; the tests below look closer
+                break
+        else:
+            pytest.fail("the page limit was never reached")
 
 
 def _writes_that_need_a_new_page(home: Home, resident_id: int) -> list:

@@ -104,6 +104,42 @@ def test_an_unused_practice_is_deleted_and_can_be_added_again(home: Home) -> Non
     _chain_ok(home)
 
 
+def _naming(home: Home, practice_id: int) -> list[str]:
+    """The actions of the entries that name the practice by id (details or bindings)."""
+    return [
+        e.action
+        for e in audit.entries(home.ctx.conn)
+        if e.details.get("practice_id") == practice_id
+        or f"practice:{practice_id}" in e.binding.get("rows", {})
+    ]
+
+
+def test_a_deleted_practice_s_id_is_not_given_to_the_next(
+    home: Home, clock: Clock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Expected: the newest practice deleted, the next one added gets an id of its own, so the
+    entries naming the deleted one are about it alone, and the new one's first report counts
+    only its own entries."""
+    typo = practices.add_practice(home.ctx, "Hillside Surgery", TYPO)
+    practices.delete_practice(home.ctx, typo.id)
+    lakeside = practices.add_practice(home.ctx, "Lakeside Surgery", "Y05678")
+    assert lakeside.id != typo.id
+    home.add_resident()  # registered with Riverside: not about either
+    residents.add_resident(home.ctx, next(home.numbers), "New", "Person", "1940-01-01", "Y05678")
+    assert _naming(home, typo.id) == ["add_practice", "delete_practice"]
+    assert _naming(home, lakeside.id) == ["add_practice", "add_resident"]
+    _chain_ok(home)
+
+    clock.advance(days=1)
+    report = tmp_path / "lakeside.pdf"
+    with atomic_output(report) as out:
+        reports.gp_access_report(
+            home.ctx, "Y05678", "2026-11-01", "2026-11-30", lambda r: write_access_report(r, out)
+        )
+    assert cli.run(["check-report", str(report)]) == 0
+    assert "(Y05678) are numbered 1 to 2, none missing" in capsys.readouterr().out
+
+
 def test_a_practice_in_use_is_not_deleted_and_inactive_is_suggested(home: Home) -> None:
     riverside = practices.find_practice(home.ctx, ODS)
     with pytest.raises(CarehomeError) as refused:

@@ -21,10 +21,10 @@ from carehome_share.services import (
     staff,
 )
 from carehome_share.services.context import Context
-from carehome_share.store import merkle
+from carehome_share.store import binding, merkle
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import Vault, WrongKey, WrongPassphrase
-from tests.factories import MANAGER_PASSWORD, ODS, Home
+from tests.factories import MANAGER_PASSWORD, ODS, TEMPORARY_PASSWORD, Home
 from tests.test_fhir import export, resources
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -128,9 +128,39 @@ SCHEMA_8_COLUMNS = {
 }
 
 
+def back_to_schema_9(vault: Vault) -> None:
+    """The file as version 9 left it (as every backup made before schema 10 is): the id of a
+    deleted newest practice or key slot is given again. SQLite keeps its sqlite_sequence
+    table, empty now, which schema 10 would make."""
+    conn = vault.conn
+    conn.execute("PRAGMA foreign_keys = OFF")  # residents and agreements refer to practices
+    conn.executescript(
+        """
+        CREATE TABLE practice_9 (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            ods_code TEXT NOT NULL UNIQUE,
+            phone TEXT NOT NULL DEFAULT '',
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        INSERT INTO practice_9 SELECT * FROM practice;
+        DROP TABLE practice;
+        ALTER TABLE practice_9 RENAME TO practice;
+        CREATE TABLE key_slot_9 (username TEXT PRIMARY KEY COLLATE NOCASE, slot TEXT NOT NULL);
+        INSERT INTO key_slot_9(rowid, username, slot) SELECT id, username, slot FROM key_slot;
+        DROP TABLE key_slot;
+        ALTER TABLE key_slot_9 RENAME TO key_slot;
+        PRAGMA user_version = 9;
+        """
+    )
+    conn.execute("PRAGMA foreign_keys = ON")
+    binding.track(conn)  # the tables' binding triggers went with them
+
+
 def back_to_schema_8(vault: Vault) -> None:
     """The file as version 8 left it (as every backup made before schema 9 is): its entries
     have no leaf hash stored."""
+    back_to_schema_9(vault)
     for index in ("audit_at", "audit_restores", "audit_sent"):
         vault.conn.execute(f"DROP INDEX {index}")
     vault.conn.execute("ALTER TABLE audit_log DROP COLUMN leaf")
@@ -247,6 +277,43 @@ def test_schema_9_stores_the_leaf_of_each_new_entry(home: Home) -> None:
         with ctx.vault.snapshot() as snap:
             root = merkle.prove_log(snap).root
         assert root == merkle.root_hash([merkle.entry_leaf_hash(row) for row in rows])
+        assert audit.verify(ctx).ok
+    finally:
+        ctx.vault.close()
+
+
+def test_schema_10_gives_no_deleted_id_again(home: Home) -> None:
+    """A practice and a leaver's key slot deleted under schema 9, each the newest (whose id
+    schema 9 would give again): the rest is kept as it was, the trail checks out, and the
+    practice and the slot added next get ids of their own."""
+    mistake = practices.add_practice(home.ctx, "Hillside Surgery", "Y05687")
+    leaver = home.add_nurse()
+    slot_id, newest = home.ctx.conn.execute(
+        "SELECT id, username FROM key_slot ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert newest == leaver.username
+    back_to_schema_9(home.ctx.vault)
+    practices.delete_practice(home.ctx, mistake.id)
+    staff.deactivate_staff(home.ctx, leaver.id)
+    kept = {
+        "practice": home.ctx.conn.execute("SELECT * FROM practice").fetchall(),
+        "key_slot": home.ctx.conn.execute("SELECT rowid, * FROM key_slot").fetchall(),
+    }
+    home.ctx.vault.close()
+    ctx = Context(Vault.open_as(home.ctx.vault.path, "manager", MANAGER_PASSWORD), home.clock)
+    auth.log_in(ctx, "manager", MANAGER_PASSWORD)
+    try:
+        assert ctx.conn.execute("SELECT * FROM practice").fetchall() == kept["practice"]
+        assert ctx.conn.execute("SELECT * FROM key_slot").fetchall() == kept["key_slot"]
+        result = audit.verify(ctx)
+        assert result.ok, result.problems
+        added = practices.add_practice(ctx, "Hillside Surgery", "Y05678")
+        assert added.id == mistake.id + 1
+        staff.add_staff(ctx, "joiner", "Jo Iner", ["carer"], TEMPORARY_PASSWORD)
+        (joiner_slot,) = ctx.conn.execute(
+            "SELECT id FROM key_slot WHERE username = 'joiner'"
+        ).fetchone()
+        assert joiner_slot == slot_id + 1
         assert audit.verify(ctx).ok
     finally:
         ctx.vault.close()

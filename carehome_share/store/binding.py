@@ -24,10 +24,11 @@ Which tables: all of `RECORD_TABLES`, which is every table of the schema except 
 (the chain), `practice_entry` (schema 4: an index of each GP practice's running numbers, which
 the hashed entries about that practice carry themselves) and `merkle_chunk` (schema 4: a cache of
 the Merkle tree's completed subtrees; a stale one fails the proofs built on it). Rows are named by rowid: the id for
-every table with an integer id; `settings`, `key_slot` and `session_section` have no integer key,
-and keep their rowids because the app never runs VACUUM and its backups copy pages. Deleting
-rows by REPLACE fires delete triggers (`recursive_triggers` is on), so a replaced key slot's old
-row is noted too.
+every table with an integer id; `settings` and `session_section` have no integer key, and keep
+their rowids because the app never runs VACUUM and its backups copy pages. The two tables whose
+rows the app deletes, `practice` and `key_slot`, never give an id again (schema 10), so a
+deleted row's key names only it. Deleting rows by REPLACE fires delete triggers
+(`recursive_triggers` is on), so a replaced key slot's old row is noted too.
 """
 
 import hashlib

@@ -304,6 +304,48 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX audit_restores ON audit_log(at) WHERE action = 'restore';
     CREATE INDEX audit_sent ON audit_log(seq) WHERE action IN ('print_reports', 'export_fhir');
     """,
+    # 10: an id once used is never given again. Audit entries name rows by id (practice_id in
+    # their details, "practice:3" in their bindings), but SQLite gives a deleted newest row's
+    # id to the next row, so the entries about a practice deleted as added by mistake (issue
+    # 14) would seem to be about the next one added. The record tables that lose rows are
+    # `practice` and `key_slot` (a leaver's slot goes; it gets an integer id, its rowid until
+    # now); the others keep every row. AUTOINCREMENT is SQLite's spelling of what a PostgreSQL
+    # identity column does anyway, so the app's SQL does not change; adding it takes a rebuild
+    # (foreign keys off meanwhile: vault._migrate) that keeps every id, so what refers to a
+    # practice still does. Neither table has an index or trigger beyond its constraints;
+    # binding.after_migration binds their rows again. Ids deleted before the upgrade are read
+    # from the deleting entries' bindings (null): each sequence starts at the highest of them,
+    # and the copy raises it to the highest id kept.
+    """
+    CREATE TABLE practice_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        ods_code TEXT NOT NULL UNIQUE,
+        phone TEXT NOT NULL DEFAULT '',
+        active INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE key_slot_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        slot TEXT NOT NULL
+    );
+    WITH deleted(tbl, id) AS (
+        SELECT substr(r.key, 1, instr(r.key, ':') - 1),
+               CAST(substr(r.key, instr(r.key, ':') + 1) AS INTEGER)
+        FROM audit_log a, json_each(a.details, '$.rows') r
+        WHERE a.action IN ('delete_practice', 'deactivate_staff') AND r.type = 'null'
+    )
+    INSERT INTO sqlite_sequence(name, seq)
+        SELECT tbl || '_new', max(id) FROM deleted WHERE tbl IN ('practice', 'key_slot')
+        GROUP BY tbl;
+    INSERT INTO practice_new(id, name, ods_code, phone, active)
+        SELECT id, name, ods_code, phone, active FROM practice;
+    DROP TABLE practice;
+    ALTER TABLE practice_new RENAME TO practice;
+    INSERT INTO key_slot_new(id, username, slot) SELECT rowid, username, slot FROM key_slot;
+    DROP TABLE key_slot;
+    ALTER TABLE key_slot_new RENAME TO key_slot;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -764,6 +764,10 @@ def _migrate(conn: Connection, path: Path, purpose: str = "home") -> None:
         copy = path.with_name(f"{path.name}.before-schema-{SCHEMA_VERSION}.bak")
         shutil.copy2(path, copy)
     script = "".join(MIGRATIONS[found:])
+    # A table rebuilt (schema 10) is dropped while rows still refer to it, so foreign keys are
+    # off meanwhile (SQLite's way; it cannot switch them inside a transaction). The rebuilt
+    # table keeps every id, so every reference still holds afterwards.
+    conn.execute("PRAGMA foreign_keys = OFF")
     try:
         conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {SCHEMA_VERSION};")
         for version in sorted(v for v in _FIXUPS if v > found):
@@ -774,6 +778,8 @@ def _migrate(conn: Connection, path: Path, purpose: str = "home") -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
 
 
 def _remove_database_files(path: Path) -> None:
