@@ -523,13 +523,13 @@ def _read(logged: Logged[SessionLine], home: str, carried: _Carried) -> dict[str
     s = logged.line
     event = _event(logged, home, carried, s.opened_at, s.nurse_name, "nurse", s.nmc_pin, s.purpose)
     event |= {
-        "meta": {"profile": [f"{_BALP}/IHE.BasicAudit.PatientRead"]},
+        "meta": _PATIENT_READ,
         "type": _REST,
         "subtype": [_READ],
         "action": "R",
         "outcome": "0",
     }
-    event["period"] = {"start": _instant(s.opened_at)}
+    event["period"] = {"start": event["recorded"]}  # recorded when opened
     if s.closed_at:
         event["period"]["end"] = _instant(s.closed_at)
     if s.close_kind is CloseKind.AUTO_CLOSED:
@@ -754,6 +754,7 @@ def _instant(at: datetime) -> str:
 
 # Codings every AuditEvent repeats, made once: a month's Bundle holds thousands of events. They
 # are shared between events, which is sound because a Bundle is encoded as built, never changed.
+_PATIENT_READ = {"profile": [f"{_BALP}/IHE.BasicAudit.PatientRead"]}
 _REST = _coding(f"{_TERMINOLOGY}/audit-event-type", "rest", "RESTful Operation")
 _READ = _coding("http://hl7.org/fhir/restful-interaction", "read", "read")
 _PERSON = _coding(f"{_TERMINOLOGY}/audit-entity-type", "1", "Person")

@@ -40,7 +40,7 @@ class Evidence:
 
 
 def _entry(row: tuple[object, ...]) -> dict[str, Any]:
-    return {"seq": row[0], "entry": audit.canonical_bytes(row).decode("utf-8")}
+    return {"seq": row[0], "entry": audit.canonical_text(row)}
 
 
 def previous_report(conn: Connection, practice_id: int) -> dict[str, Any] | None:

@@ -78,7 +78,7 @@ _SORTED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_
 _quote = json.encoder.encode_basestring  # the C string escaper behind ensure_ascii=False
 
 
-def canonical_bytes(row: Sequence[object]) -> bytes:
+def canonical_text(row: Sequence[object]) -> str:
     """The entry's first 12 columns as a canonical JSON array (only text, whole numbers and null
     occur), without the encoder's per-call set-up: verify runs this for every entry. reasons
     and details are stored as canonical JSON text already."""
@@ -87,7 +87,12 @@ def canonical_bytes(row: Sequence[object]) -> bytes:
     return (
         f"[{row[0]},{q(row[1])},{q(row[2])},{q(row[3])},{q(row[4])},{q(row[5])},"
         f"{q(row[6])},{q(row[7])},{resident},{q(row[9])},{q(row[10])},{q(row[11])}]"
-    ).encode()
+    )
+
+
+def canonical_bytes(row: Sequence[object]) -> bytes:
+    """The bytes hashed for an entry: its canonical text in UTF-8."""
+    return canonical_text(row).encode()
 
 
 def _text_list(texts: Iterable[str]) -> str:
