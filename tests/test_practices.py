@@ -23,6 +23,19 @@ def _chain_ok(home: Home) -> None:
     assert result.ok, result.problems
 
 
+def _november_report_checked(home: Home, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """What check-report says of November's GP access report to practice Y05678 (it passes)."""
+    report = tmp_path / "Y05678.pdf"
+    with atomic_output(report) as out:
+        reports.gp_access_report(
+            home.ctx, "Y05678", "2026-11-01", "2026-11-30", lambda r: write_access_report(r, out)
+        )
+    code = cli.run(["check-report", str(report)])
+    said = capsys.readouterr().out
+    assert code == 0, said
+    return said
+
+
 def _last(home: Home) -> audit.AuditEntry:
     return audit.entries(home.ctx.conn, last=1)[0]
 
@@ -61,14 +74,7 @@ def test_a_mistyped_code_is_corrected_and_the_first_report_checks_out(
     _chain_ok(home)
 
     clock.advance(days=1)
-    report = tmp_path / "hillside.pdf"
-    with atomic_output(report) as out:
-        reports.gp_access_report(
-            home.ctx, "Y05678", "2026-11-01", "2026-11-30", lambda r: write_access_report(r, out)
-        )
-    code = cli.run(["check-report", str(report)])
-    said = capsys.readouterr().out
-    assert code == 0, said
+    said = _november_report_checked(home, tmp_path, capsys)
     assert "(Y05678) are numbered 1 to 1, none missing" in said  # the correction itself
 
 
@@ -131,13 +137,8 @@ def test_a_deleted_practice_s_id_is_not_given_to_the_next(
     _chain_ok(home)
 
     clock.advance(days=1)
-    report = tmp_path / "lakeside.pdf"
-    with atomic_output(report) as out:
-        reports.gp_access_report(
-            home.ctx, "Y05678", "2026-11-01", "2026-11-30", lambda r: write_access_report(r, out)
-        )
-    assert cli.run(["check-report", str(report)]) == 0
-    assert "(Y05678) are numbered 1 to 2, none missing" in capsys.readouterr().out
+    said = _november_report_checked(home, tmp_path, capsys)
+    assert "(Y05678) are numbered 1 to 2, none missing" in said
 
 
 def test_a_practice_in_use_is_not_deleted_and_inactive_is_suggested(home: Home) -> None:
