@@ -64,9 +64,10 @@ def access_report_evidence(
     rows: Sequence[tuple[object, ...]],
     also: Iterable[int] = (),
 ) -> Evidence:
-    """The evidence for a report on `practice` covering days `period`, instants `span`, whose
-    entries `rows` are (`practice_log.entries`, read for its Bundle too); with inclusion proofs,
-    in the same signed tree, of the entries `also` names (`Evidence.proofs`)."""
+    """The evidence for a report on `practice` covering days `period`, instants `span`: `rows`
+    are its entries of the period (`practice_log.entries`, read once for the evidence and the
+    Bundle). With inclusion proofs, in the same signed tree, of the entries `also` names
+    (`Evidence.proofs`)."""
     also = sorted(set(also))
     ends = [practice_log.number_of(row) for row in rows[:1] + rows[-1:]]  # in number order
     previous = previous_report(conn, practice.id)
