@@ -141,9 +141,11 @@ def sent_newest_first(conn: Connection, practice_id: int) -> Iterator[tuple[int,
 
 
 def oldest_unreported(conn: Connection, practice_id: int) -> datetime | None:
-    """When the oldest entry about the practice that nothing sent to it has covered yet was
-    made (None when all are covered). A GP access report or a one-practice FHIR export records
-    the signed tree head it carried; it covers the entries numbered before its own."""
+    """When the first entry about the practice that nothing sent to it has covered yet was made
+    (None when all are covered). A GP access report or a one-practice FHIR export records the
+    signed tree head it carried; it covers the entries numbered before its own. Read from that
+    number on, one entry: not every entry since, which for a practice never sent anything is
+    every entry about it (seconds, in a care group's log)."""
     last_sent = next(
         (
             n
@@ -153,11 +155,12 @@ def oldest_unreported(conn: Connection, practice_id: int) -> datetime | None:
         0,
     )
     row = conn.execute(
-        "SELECT min(a.at) FROM practice_entry pe JOIN audit_log a ON a.seq = pe.seq "
-        "WHERE pe.practice_id = ? AND pe.n > ? AND a.action NOT IN ('print_reports', 'export_fhir')",
+        "SELECT a.at FROM practice_entry pe CROSS JOIN audit_log a WHERE pe.practice_id = ? "
+        "AND pe.n > ? AND a.seq = pe.seq AND a.action NOT IN ('print_reports', 'export_fhir') "
+        "ORDER BY pe.n LIMIT 1",
         (practice_id, last_sent),
     ).fetchone()
-    return datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if row[0] else None
+    return datetime.strptime(row[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if row else None
 
 
 def restores_since(conn: Connection, since: datetime) -> list[tuple[object, ...]]:
