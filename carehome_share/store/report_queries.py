@@ -442,12 +442,11 @@ def staff_dates(conn: Connection) -> dict[int, StaffDates]:
 
 def practice_disclosures(conn: Connection, practice_id: int) -> list[Disclosure]:
     """Every GP access report and one-practice FHIR export made for a practice, oldest first
-    (read through the practice's own entries, not the whole log)."""
+    (read through index audit_sent: the few sent entries, not every entry about the practice)."""
     rows = conn.execute(
-        "SELECT a.seq, a.at, a.actor_name, a.details FROM practice_entry pe "
-        "JOIN audit_log a ON a.seq = pe.seq "
-        "WHERE pe.practice_id = ? AND a.action IN ('print_reports', 'export_fhir') "
-        "ORDER BY pe.n",
+        "SELECT a.seq, a.at, a.actor_name, a.details FROM audit_log a CROSS JOIN practice_entry pe "
+        "WHERE a.action IN ('print_reports', 'export_fhir') AND pe.seq = a.seq "
+        "AND pe.practice_id = ? ORDER BY a.seq",
         (practice_id,),
     )
     found = []
