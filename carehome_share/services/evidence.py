@@ -46,9 +46,9 @@ def _entry(row: tuple[object, ...]) -> dict[str, Any]:
 def previous_report(conn: Connection, practice_id: int) -> dict[str, Any] | None:
     """What the last GP access report or FHIR export with evidence made for this practice
     recorded: its signed tree head and the running numbers it covered."""
-    for _n, action, text in practice_log.sent_newest_first(conn, practice_id):
-        details = orjson.loads(text)
-        if (action, details.get("document")) in _SENT and "tree_head" in details:
+    for sent in practice_log.sent_newest_first(conn, practice_id):
+        details = orjson.loads(sent.details)
+        if (sent.action, details.get("document")) in _SENT and "tree_head" in details:
             return details
     return None
 

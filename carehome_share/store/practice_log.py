@@ -9,8 +9,9 @@ gap, at the latest beside the practice's next report. `practice_entry` indexes t
 """
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from carehome_share.store.vault import Connection, format_time
 
@@ -127,17 +128,28 @@ def number_of(row: tuple[object, ...]) -> int:
     return int(json.loads(str(row[11]))["practice"]["n"])
 
 
-def sent_newest_first(conn: Connection, practice_id: int) -> Iterator[tuple[int, str, str]]:
-    """(running number, action, details as JSON text) of each entry recording a GP access
-    report or FHIR export about the practice, the latest first. Read through index audit_sent
-    (the few sent entries of every practice), not the practice's entries since the last one:
-    those grow by thousands a month, and the driver reads a row ahead of the one asked for."""
-    yield from conn.execute(
-        "SELECT pe.n, a.action, a.details FROM audit_log a CROSS JOIN practice_entry pe "
-        "WHERE a.action IN ('print_reports', 'export_fhir') AND pe.seq = a.seq "
-        "AND pe.practice_id = ? ORDER BY a.seq DESC",
+class Sent(NamedTuple):
+    """An entry recording a GP access report or FHIR export about a practice."""
+
+    n: int  # its running number
+    seq: int
+    at: str
+    actor_name: str
+    action: str
+    details: str  # as JSON text
+
+
+def sent_newest_first(conn: Connection, practice_id: int) -> list[Sent]:
+    """Each entry recording a GP access report or FHIR export about the practice, the latest
+    first. Read through index audit_sent (the few sent entries of every practice), not the
+    practice's own entries: those grow by thousands a month."""
+    rows = conn.execute(
+        "SELECT pe.n, a.seq, a.at, a.actor_name, a.action, a.details FROM audit_log a "
+        "CROSS JOIN practice_entry pe WHERE a.action IN ('print_reports', 'export_fhir') "
+        "AND pe.seq = a.seq AND pe.practice_id = ? ORDER BY a.seq DESC",
         (practice_id,),
     )
+    return [Sent(*row) for row in rows]
 
 
 def oldest_unreported(conn: Connection, practice_id: int) -> datetime | None:
@@ -146,14 +158,8 @@ def oldest_unreported(conn: Connection, practice_id: int) -> datetime | None:
     signed tree head it carried; it covers the entries numbered before its own. Read from that
     number on, one entry: not every entry since, which for a practice never sent anything is
     every entry about it (seconds, in a care group's log)."""
-    last_sent = next(
-        (
-            n
-            for n, _action, details in sent_newest_first(conn, practice_id)
-            if "tree_head" in json.loads(details)
-        ),
-        0,
-    )
+    sent = sent_newest_first(conn, practice_id)
+    last_sent = next((e.n for e in sent if "tree_head" in json.loads(e.details)), 0)
     row = conn.execute(
         "SELECT a.at FROM practice_entry pe CROSS JOIN audit_log a WHERE pe.practice_id = ? "
         "AND pe.n > ? AND a.seq = pe.seq AND a.action NOT IN ('print_reports', 'export_fhir') "

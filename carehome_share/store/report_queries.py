@@ -21,6 +21,7 @@ from carehome_share.domain.model import (
     Role,
     Section,
 )
+from carehome_share.store import practice_log
 from carehome_share.store.audit import format_time
 from carehome_share.store.repo import sections_in_order
 from carehome_share.store.vault import Connection
@@ -441,23 +442,16 @@ def staff_dates(conn: Connection) -> dict[int, StaffDates]:
 
 
 def practice_disclosures(conn: Connection, practice_id: int) -> list[Disclosure]:
-    """Every GP access report and one-practice FHIR export made for a practice, oldest first
-    (read through index audit_sent: the few sent entries, not every entry about the practice)."""
-    rows = conn.execute(
-        "SELECT a.seq, a.at, a.actor_name, a.details FROM audit_log a CROSS JOIN practice_entry pe "
-        "WHERE a.action IN ('print_reports', 'export_fhir') AND pe.seq = a.seq "
-        "AND pe.practice_id = ? ORDER BY a.seq",
-        (practice_id,),
-    )
+    """Every GP access report and one-practice FHIR export made for a practice, oldest first."""
     found = []
-    for seq, at, actor, details in rows:
-        d = json.loads(details)
+    for sent in reversed(practice_log.sent_newest_first(conn, practice_id)):
+        d = json.loads(sent.details)
         if d.get("document") in ("gp_access_report", "fhir_bundle"):
             found.append(
                 Disclosure(
-                    seq,
-                    datetime.fromisoformat(at),
-                    actor,
+                    sent.seq,
+                    datetime.fromisoformat(sent.at),
+                    sent.actor_name,
                     d["document"],
                     date.fromisoformat(d["first_day"]),
                     date.fromisoformat(d["last_day"]),
