@@ -104,10 +104,14 @@ def needing_attention(ctx: Context) -> list[Attention]:
                     row.staff_id,
                 )
             )
-        for listing in repo.search_residents(tx.conn, "", tx.now, limit=100_000):
-            if not listing.current:
-                continue
-            state = consent_state(repo.consents(tx.conn, listing.resident.id), today)
+        current = [
+            listing
+            for listing in repo.search_residents(tx.conn, "", tx.now, limit=100_000)
+            if listing.current
+        ]
+        decisions = repo.consents_by_resident(tx.conn, [c.resident.id for c in current])
+        for listing in current:
+            state = consent_state(decisions[listing.resident.id], today)
             latest = state.latest
             if (
                 state.in_force

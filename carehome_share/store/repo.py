@@ -2,7 +2,7 @@
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -532,6 +532,19 @@ def consents(conn: Connection, resident_id: int) -> tuple[ConsentDecision, ...]:
     return tuple(_consent(r) for r in rows)
 
 
+def consents_by_resident(
+    conn: Connection, resident_ids: Collection[int]
+) -> dict[int, tuple[ConsentDecision, ...]]:
+    """Each named resident's decisions as `consents` gives them, in one read: Needs attention
+    looks at every current resident (6,500 in a care group; one query each took 0.5 s)."""
+    found: dict[int, list[ConsentDecision]] = {rid: [] for rid in resident_ids}
+    rows = conn.execute(f"SELECT {_CONSENT_COLUMNS} FROM consent_decision ORDER BY resident_id, id")
+    for row in rows:
+        if row[1] in found:
+            found[row[1]].append(_consent(row))
+    return {rid: tuple(decisions) for rid, decisions in found.items()}
+
+
 def get_consent(conn: Connection, consent_id: int) -> ConsentDecision | None:
     row = conn.execute(
         f"SELECT {_CONSENT_COLUMNS} FROM consent_decision WHERE id = ?", (consent_id,)
@@ -813,6 +826,15 @@ def recent_refusals(conn: Connection, since: datetime) -> list[RecentRefusal]:
     ]
 
 
+# Sessions opened since a moment, with their resident and member of staff: read for each member
+# of staff from the moment on (index session_staff). The CROSS JOIN keeps that order; joined
+# the other way, SQLite reads every session ever opened (0.75 s among a million).
+_SESSIONS_SINCE = (
+    "FROM staff s CROSS JOIN access_session a JOIN resident r ON r.id = a.resident_id "
+    "WHERE a.staff_id = s.id AND a.opened_at >= ?"
+)
+
+
 @dataclass(frozen=True)
 class SelfDecidedSession:
     id: int
@@ -827,9 +849,8 @@ def recent_self_decided_sessions(conn: Connection, since: datetime) -> list[Self
     """Sessions since a moment that stand on a best-interests decision their own nurse made."""
     rows = conn.execute(
         "SELECT a.id, a.opened_at, a.resident_id, r.given_name || ' ' || r.family_name, "
-        "a.staff_id, s.full_name FROM access_session a "
-        "JOIN resident r ON r.id = a.resident_id JOIN staff s ON s.id = a.staff_id "
-        "WHERE a.opened_at >= ? AND a.decided_by_self = 1 ORDER BY a.opened_at DESC",
+        f"a.staff_id, s.full_name {_SESSIONS_SINCE} AND a.decided_by_self = 1 "
+        "ORDER BY a.opened_at DESC",
         (format_time(since),),
     ).fetchall()
     return [SelfDecidedSession(r[0], datetime.fromisoformat(r[1]), *r[2:]) for r in rows]
@@ -856,9 +877,7 @@ def recent_unusual_sessions(
     rows = conn.execute(
         "SELECT a.id, a.opened_at, a.closed_at, a.close_kind, a.resident_id, "
         "r.given_name || ' ' || r.family_name, a.staff_id, s.full_name, a.close_reason "
-        "FROM access_session a "
-        "JOIN resident r ON r.id = a.resident_id JOIN staff s ON s.id = a.staff_id "
-        "WHERE a.opened_at >= ? AND a.closed_at IS NOT NULL ORDER BY a.opened_at DESC",
+        f"{_SESSIONS_SINCE} AND a.closed_at IS NOT NULL ORDER BY a.opened_at DESC",
         (format_time(since),),
     ).fetchall()
     found = []
