@@ -16,7 +16,13 @@ import pytest
 
 from carehome_share import check, cli
 from carehome_share.domain.evidence import EVIDENCE_FORMAT
-from carehome_share.interop.fhir import CHAIN_EXTENSION, write_bundle
+from carehome_share.interop.fhir import (
+    CHAIN_EXTENSION,
+    bundle,
+    encode,
+    encoded_in_pieces,
+    write_bundle,
+)
 from carehome_share.reports.access_report import write_access_report
 from carehome_share.services import access, fhir_export, reports
 from carehome_share.store import audit, signing
@@ -179,6 +185,21 @@ def test_an_export_for_one_practice_carries_the_report_evidence_and_is_signed(
     assert (entry.action, entry.details["document"]) == ("export_fhir", "fhir_bundle")
     assert entry.details["tree_head"] == evidence["tree_head"]
     assert entry.details["numbers"] == numbers
+
+
+def test_the_bundle_a_report_attaches_is_made_in_pieces_to_the_same_bytes(story: Story) -> None:
+    """A report compresses its Bundle as it is made, entry by entry (a care group's year would
+    not fit in memory whole): the pieces joined are the Bundle's bytes."""
+    story.clock.set("2026-12-01T09:00:00")
+    story.home.as_manager()
+
+    def both(export: fhir_export.FhirExport) -> tuple[bytes, list[bytes]]:
+        whole = encode(bundle(export, beside=export.evidence))
+        return whole, list(encoded_in_pieces(export, export.evidence, piece=2_000))
+
+    whole, pieces = fhir_export.export_fhir(story.home.ctx, "2026-11-01", "2026-11-30", ODS, both)
+    assert len(pieces) > 2 and b"".join(pieces) == whole
+    assert len(json.loads(whole)["entry"]) > 5
 
 
 def test_every_session_names_its_opening_sections_viewed_and_close(

@@ -74,7 +74,9 @@ proof in the evidence's signed tree head, `inclusionProof` (the hashes, concaten
 
 import base64
 import functools
+import itertools
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -244,38 +246,29 @@ def _signature(unsigned: dict[str, Any], export: FhirExport) -> dict[str, Any]:
 
 
 def _bundle(export: FhirExport, carried: _Carried) -> dict[str, Any]:
-    home = full_url("Organization", "home")
-    entries = [(home, _home(export))]
-    entries += [(full_url("Organization", p.ods_code), _practice(p)) for p in export.practices]
-    practices = {p.id: p for p in export.practices}
-    entries += [
-        (full_url("Patient", nhs), _patient(r, practices.get(r.practice_id)))
-        for nhs, r in export.residents.items()
-    ]
-    agreements = {a.id: a for a in export.agreements} | {
-        c.agreement.id: c.agreement for c in export.consents if c.agreement
-    }
-    entries += [
-        (full_url("Contract", a.id), _contract(a, home, export.home_name, practices[a.practice_id]))
-        for a in agreements.values()
-    ]
-    entries += [(full_url("Consent", c.decision.id), _consent(c, home)) for c in export.consents]
-    entries += [
-        (full_url("AuditEvent", f"session/{s.line.id}"), _read(s, home, carried))
-        for s in export.sessions
-    ]
-    entries += [
-        (full_url("AuditEvent", f"refusal/{r.line.id}"), _refusal(r, home, carried))
-        for r in export.refusals
-    ]
-    entries += [
-        (full_url("Communication", c.line.id), _call(c, home, carried)) for c in export.contacts
-    ]
-    residents = {r.id: r for r in export.residents.values()}
-    entries += [
-        (full_url("AuditEvent", f"disclosure/{d.id}"), _disclosure(request, d, home, residents))
-        for request, d in export.disclosures
-    ]
+    return {**_bundle_head(export), "entry": list(_entries(export, carried))}
+
+
+def encoded_in_pieces(
+    export: FhirExport, beside: Evidence, piece: int = 1 << 20
+) -> Iterator[bytes]:
+    """`encode(bundle(export, beside))` in pieces of about `piece` bytes, each entry made as it
+    is written: a care group's year is 110,000 AuditEvents, 500 MiB of JSON and three times
+    that as a dict, which the whole Bundle would hold at once. The entries come last."""
+    carried = _Carried.by(beside)
+    buffer = bytearray(encode({**_bundle_head(export), "entry": []})[: -len(b"]}")])
+    for n, entry in enumerate(_entries(export, carried)):
+        if n:
+            buffer += b","
+        buffer += encode(entry)
+        if len(buffer) >= piece:
+            yield bytes(buffer)
+            buffer.clear()
+    yield bytes(buffer + b"]}")
+
+
+def _bundle_head(export: FhirExport) -> dict[str, Any]:
+    """Everything in the Bundle but its entries, in its order."""
     return {
         "resourceType": "Bundle",
         "meta": {"security": [_coding(f"{_TERMINOLOGY}/v3-Confidentiality", "R", "restricted")]},
@@ -285,8 +278,48 @@ def _bundle(export: FhirExport, carried: _Carried) -> dict[str, Any]:
         },
         "type": "collection",
         "timestamp": _instant(export.at),
-        "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries],
     }
+
+
+def _entries(export: FhirExport, carried: _Carried) -> Iterator[dict[str, Any]]:
+    """The Bundle's entries, in its order, each made when asked for."""
+    home = full_url("Organization", "home")
+    practices = {p.id: p for p in export.practices}
+    agreements = {a.id: a for a in export.agreements} | {
+        c.agreement.id: c.agreement for c in export.consents if c.agreement
+    }
+    residents = {r.id: r for r in export.residents.values()}
+    made = itertools.chain(
+        [(home, _home(export))],
+        ((full_url("Organization", p.ods_code), _practice(p)) for p in export.practices),
+        (
+            (full_url("Patient", nhs), _patient(r, practices.get(r.practice_id)))
+            for nhs, r in export.residents.items()
+        ),
+        (
+            (
+                full_url("Contract", a.id),
+                _contract(a, home, export.home_name, practices[a.practice_id]),
+            )
+            for a in agreements.values()
+        ),
+        ((full_url("Consent", c.decision.id), _consent(c, home)) for c in export.consents),
+        (
+            (full_url("AuditEvent", f"session/{s.line.id}"), _read(s, home, carried))
+            for s in export.sessions
+        ),
+        (
+            (full_url("AuditEvent", f"refusal/{r.line.id}"), _refusal(r, home, carried))
+            for r in export.refusals
+        ),
+        ((full_url("Communication", c.line.id), _call(c, home, carried)) for c in export.contacts),
+        (
+            (full_url("AuditEvent", f"disclosure/{d.id}"), _disclosure(request, d, home, residents))
+            for request, d in export.disclosures
+        ),
+    )
+    for url, resource in made:
+        yield {"fullUrl": url, "resource": resource}
 
 
 def write_bundle(export: FhirExport, out: BinaryIO) -> int:

@@ -3,7 +3,7 @@ call, exceptions highlighted, totals, a weekly chart, the audit chain head and a
 for the practice's reviewer."""
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from math import ceil
 from typing import BinaryIO
@@ -311,11 +311,14 @@ def _signed_head(report: AccessReport) -> Flowable:
     return qr_box(text, json.dumps(head, separators=(",", ":")), 34 * mm)
 
 
-def _attachments(report: AccessReport) -> dict[str, bytes]:
-    """What `carehome-share check-report` reads: the evidence, and the rows as a FHIR Bundle."""
+def _attachments(report: AccessReport) -> dict[str, bytes | Iterable[bytes]]:
+    """What `carehome-share check-report` reads: the evidence, and the rows as a FHIR Bundle
+    (made and compressed in pieces while the pages are laid out)."""
     assert report.evidence is not None and report.fhir is not None
-    bundle = fhir.bundle(report.fhir, beside=report.evidence)
-    return {EVIDENCE_FILE: report.evidence.to_bytes(), BUNDLE_FILE: fhir.encode(bundle)}
+    return {
+        EVIDENCE_FILE: report.evidence.to_bytes(),
+        BUNDLE_FILE: fhir.encoded_in_pieces(report.fhir, report.evidence),
+    }
 
 
 def write_access_report(

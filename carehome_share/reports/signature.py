@@ -7,6 +7,7 @@ practice checks the certificate's fingerprint against the one the home gave it o
 
 import io
 import zlib
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -32,23 +33,36 @@ SIGNATURE_ROOM = 8192
 
 @dataclass(frozen=True)
 class Signer:
-    """Who signs: the home's key and its certificate; what goes inside: name -> bytes. Each
-    attachment is compressed (FlateDecode) in the background from the moment the signer is
-    made: a month's report carries 10 MiB of JSON, 0.14 s of zlib that need not wait."""
+    """Who signs: the home's key and its certificate; what goes inside: name -> bytes, or the
+    bytes in pieces. Each attachment is compressed (FlateDecode) in the background from the
+    moment the signer is made: a month's report carries 10 MiB of JSON, 0.14 s of zlib that
+    need not wait."""
 
     key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
-    attachments: dict[str, bytes] = field(default_factory=dict)
+    attachments: dict[str, bytes | Iterable[bytes]] = field(default_factory=dict)
     _deflated: dict[str, Future[bytes]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         deflated = {
-            name: _DEFLATE.submit(zlib.compress, data) for name, data in self.attachments.items()
+            name: _DEFLATE.submit(_deflate, data) for name, data in self.attachments.items()
         }
         object.__setattr__(self, "_deflated", deflated)
 
 
-def signer_of(printed: Printed, attachments: dict[str, bytes] | None = None) -> Signer:
+def _deflate(data: bytes | Iterable[bytes]) -> bytes:
+    """An attachment compressed, given whole or in pieces. Pieces are made as they are asked
+    for, here: a year's Bundle never exists whole (fhir.encoded_in_pieces)."""
+    if isinstance(data, bytes):
+        return zlib.compress(data)
+    compressor = zlib.compressobj()
+    parts = [compressor.compress(piece) for piece in data]
+    return b"".join([*parts, compressor.flush()])
+
+
+def signer_of(
+    printed: Printed, attachments: dict[str, bytes | Iterable[bytes]] | None = None
+) -> Signer:
     """The home's key and certificate as the service read them for this document."""
     return Signer(printed.key.private_key, printed.key.certificate, attachments or {})
 
