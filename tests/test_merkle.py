@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carehome_share.store import audit, merkle
+from carehome_share.store import audit, merkle, practice_log
 from carehome_share.store.merkle import MerkleError
 from tests.factories import Home
 
@@ -343,7 +343,9 @@ def test_each_leaf_is_the_hash_of_the_audit_entrys_canonical_bytes(home: Home) -
     entry), so the columns read here cannot drift from the audit log's."""
     size = _seeded(home)
     conn = home.ctx.conn
-    rows = conn.execute(f"SELECT {audit._COLUMNS} FROM audit_log ORDER BY seq").fetchall()
+    rows = conn.execute(
+        f"SELECT {practice_log.HASHED_COLUMNS} FROM audit_log ORDER BY seq"
+    ).fetchall()
     expected = [hashlib.sha256(b"\x00" + audit.canonical_bytes(r)).digest() for r in rows]
     assert list(merkle.log_leaf_hashes(conn)) == expected
     assert len(expected) == size == audit.head(conn)[0] > 20

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carehome_share.services.context import NOBODY
-from carehome_share.store import audit, merkle
+from carehome_share.store import audit, merkle, practice_log
 from carehome_share.store.vault import Connection, Vault
 from tests.test_merkle import chunks_of
 
@@ -46,7 +46,7 @@ def vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
 @pytest.fixture(scope="module")
 def all_leaves(vault: Vault) -> list[bytes]:
     """Every entry's leaf hash, from its bytes."""
-    sql = f"SELECT {merkle._LEAF_COLUMNS} FROM audit_log ORDER BY seq"
+    sql = f"SELECT {practice_log.HASHED_COLUMNS} FROM audit_log ORDER BY seq"
     return [merkle.entry_leaf_hash(row) for row in vault.conn.execute(sql)]
 
 
@@ -247,7 +247,7 @@ def test_entries_the_app_writes_carry_their_leaf_and_the_tree_reads_it(
             for n in range(40):
                 audit.append(conn, at=datetime.now(UTC), actor=NOBODY, workstation="w",
                              action=f"a{n}", outcome="allowed")  # fmt: skip
-        sql = f"SELECT {merkle._LEAF_COLUMNS}, leaf FROM audit_log ORDER BY seq"
+        sql = f"SELECT {practice_log.HASHED_COLUMNS}, leaf FROM audit_log ORDER BY seq"
         rows = fresh.conn.execute(sql).fetchall()
         assert len(rows) == 40 and all(row[12] == merkle.entry_leaf_hash(row) for row in rows)
         with counting_reads(monkeypatch) as read, fresh.snapshot() as snap:

@@ -38,7 +38,7 @@ from carehome_share.domain.errors import AccessRefused
 from carehome_share.services import access, auth, consent, reports
 from carehome_share.services import audit as audit_service
 from carehome_share.services.context import Context
-from carehome_share.store import audit
+from carehome_share.store import audit, practice_log
 from carehome_share.store.audit import Actor, VerifyResult
 from carehome_share.store.vault import Connection, Vault
 from tests.conftest import Clock
@@ -164,7 +164,8 @@ class _Unguarded:
 def _rehash_from(conn: Connection, seq: int) -> None:
     """Recompute prev_hash, hash and the Merkle leaf of every entry from `seq` on."""
     rows = conn.execute(
-        f"SELECT {audit._COLUMNS}, prev_hash FROM audit_log WHERE seq >= ? ORDER BY seq", (seq,)
+        f"SELECT {practice_log.HASHED_COLUMNS}, prev_hash FROM audit_log WHERE seq >= ? ORDER BY seq",
+        (seq,),
     ).fetchall()
     prev = rows[0][12]
     for row in rows:

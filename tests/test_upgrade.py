@@ -21,7 +21,7 @@ from carehome_share.services import (
     staff,
 )
 from carehome_share.services.context import Context
-from carehome_share.store import binding, merkle
+from carehome_share.store import binding, merkle, practice_log
 from carehome_share.store.schema import SCHEMA_VERSION
 from carehome_share.store.vault import Vault, WrongKey, WrongPassphrase
 from tests.factories import MANAGER_PASSWORD, ODS, TEMPORARY_PASSWORD, Home
@@ -271,7 +271,7 @@ def test_schema_9_stores_the_leaf_of_each_new_entry(home: Home) -> None:
     ctx = Context(Vault.open_as(home.ctx.vault.path, "manager", MANAGER_PASSWORD), home.clock)
     auth.log_in(ctx, "manager", MANAGER_PASSWORD)
     try:
-        sql = f"SELECT {merkle._LEAF_COLUMNS}, leaf FROM audit_log ORDER BY seq"
+        sql = f"SELECT {practice_log.HASHED_COLUMNS}, leaf FROM audit_log ORDER BY seq"
         rows = ctx.conn.execute(sql).fetchall()
         assert rows[0][12] is None and rows[-1][12] == merkle.entry_leaf_hash(rows[-1])
         with ctx.vault.snapshot() as snap:

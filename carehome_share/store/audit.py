@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from carehome_share.store import binding, practice_log
 from carehome_share.store.binding import RecordCheck
-from carehome_share.store.practice_log import ENTRY_COLUMNS
+from carehome_share.store.practice_log import ENTRY_COLUMNS, HASHED_COLUMNS
 from carehome_share.store.vault import (
     Connection,
     DatabaseError,
@@ -33,10 +33,6 @@ if TYPE_CHECKING:
     from carehome_share.store import merkle
 
 GENESIS = "0" * 64
-_COLUMNS = (
-    "seq, at, actor_username, actor_name, actor_role, actor_nmc_pin, workstation, action, "
-    "resident_id, outcome, reasons, details"
-)
 
 
 @dataclass(frozen=True)
@@ -160,7 +156,7 @@ def insert_chained(
         chained.append((*row, prev_hash, digest, leaf_hash(data)))
         seq, prev_hash = int(row[0]), digest  # type: ignore[call-overload]
     conn.executemany(
-        f"INSERT INTO audit_log ({_COLUMNS}, prev_hash, hash, leaf) VALUES ({', '.join('?' * 15)})",
+        f"INSERT INTO audit_log ({HASHED_COLUMNS}, prev_hash, hash, leaf) VALUES ({', '.join('?' * 15)})",
         chained,
     )
     return seq, prev_hash
@@ -359,7 +355,9 @@ def check_chain(
     first break, to rebuild the log's Merkle tree."""
     prev_hash, expected_seq = GENESIS, 1
     last = (0, GENESIS)
-    cursor = conn.execute(f"SELECT {_COLUMNS}, prev_hash, hash, leaf FROM audit_log ORDER BY seq")
+    cursor = conn.execute(
+        f"SELECT {HASHED_COLUMNS}, prev_hash, hash, leaf FROM audit_log ORDER BY seq"
+    )
     while rows := cursor.fetchmany(50_000):  # big batches: the per-row work is the cost
         result.entries += len(rows)
         last = (rows[-1][0], rows[-1][13])

@@ -38,16 +38,13 @@ from dataclasses import dataclass, field
 from hmac import compare_digest
 
 from carehome_share.store.audit import canonical_bytes, leaf_hash
+from carehome_share.store.practice_log import HASHED_COLUMNS, SENT_ACTIONS
 from carehome_share.store.vault import Connection
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # MTH({}), the root of the empty tree
 _BATCH = 50_000  # audit rows read at a time, as audit.check_chain does
 _CHUNK_LEVEL = 12  # leaves are hashed into trees of 4,096 at a time (see _walk)
-_LEAF_COLUMNS = (  # the columns audit.canonical_bytes hashes, in its order
-    "seq, at, actor_username, actor_name, actor_role, actor_nmc_pin, workstation, action, "
-    "resident_id, outcome, reasons, details"
-)
 
 Range = tuple[int, int]  # leaves [start, end)
 Node = tuple[int, int]  # (level, index): the perfect subtree of leaves [index << level, +2**level)
@@ -471,9 +468,7 @@ class TreeCheck:
     def of(cls, conn: Connection) -> "TreeCheck":
         """Against the heads the log records (sizes it reaches) and the chunk roots kept."""
         size, heads = log_size(conn), {}
-        rows = conn.execute(
-            "SELECT details FROM audit_log WHERE action IN ('print_reports', 'export_fhir')"
-        )
+        rows = conn.execute(f"SELECT details FROM audit_log WHERE action IN {SENT_ACTIONS}")
         for (details,) in rows:
             head = json.loads(details).get("tree_head")
             try:
@@ -536,7 +531,7 @@ def _log_leaves(conn: Connection, first: int, last: int | None) -> Iterator[byte
 def _hashed_leaves(conn: Connection, first: int, last: int) -> dict[int, bytes]:
     """The leaf hash of each entry `first` to `last` that has none stored, from its bytes."""
     rows = conn.execute(
-        f"SELECT {_LEAF_COLUMNS} FROM audit_log WHERE seq BETWEEN ? AND ? AND leaf IS NULL",
+        f"SELECT {HASHED_COLUMNS} FROM audit_log WHERE seq BETWEEN ? AND ? AND leaf IS NULL",
         (first, last),
     )
     return {row[0]: entry_leaf_hash(row) for row in rows}

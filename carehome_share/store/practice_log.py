@@ -19,12 +19,19 @@ from carehome_share.store.vault import Connection, format_time
 # looked up in the practice's index (CROSS JOIN keeps that order in SQLite, and the unary plus
 # keeps it from walking every entry about the practice instead).
 _IN_PERIOD = "WHERE a.at >= ? AND a.at < ? AND pe.seq = a.seq AND +pe.practice_id = ?"
-# An entry as the chain holds it: the columns hashed, in their order (audit.canonical_bytes
-# reads the first 12), then its previous entry's hash and its own.
-ENTRY_COLUMNS = (
-    "a.seq, a.at, a.actor_username, a.actor_name, a.actor_role, a.actor_nmc_pin, "
-    "a.workstation, a.action, a.resident_id, a.outcome, a.reasons, a.details, a.prev_hash, a.hash"
+# The columns an entry's hash covers, in the order audit.canonical_bytes hashes them.
+HASHED_COLUMNS = (
+    "seq, at, actor_username, actor_name, actor_role, actor_nmc_pin, workstation, action, "
+    "resident_id, outcome, reasons, details"
 )
+# An entry as the chain holds it (audit_log named "a"): those, then its previous entry's hash and
+# its own.
+ENTRY_COLUMNS = ", ".join(
+    f"a.{name}" for name in [*HASHED_COLUMNS.split(", "), "prev_hash", "hash"]
+)
+# What recorded a GP access report or FHIR export sent to a practice, as SQL: written out as index
+# audit_sent names it, so that SQLite uses the index.
+SENT_ACTIONS = "('print_reports', 'export_fhir')"
 
 
 def practice_of(
@@ -145,7 +152,7 @@ def sent_newest_first(conn: Connection, practice_id: int) -> list[Sent]:
     practice's own entries: those grow by thousands a month."""
     rows = conn.execute(
         "SELECT pe.n, a.seq, a.at, a.actor_name, a.action, a.details FROM audit_log a "
-        "CROSS JOIN practice_entry pe WHERE a.action IN ('print_reports', 'export_fhir') "
+        f"CROSS JOIN practice_entry pe WHERE a.action IN {SENT_ACTIONS} "
         "AND pe.seq = a.seq AND pe.practice_id = ? ORDER BY a.seq DESC",
         (practice_id,),
     )
@@ -162,7 +169,7 @@ def oldest_unreported(conn: Connection, practice_id: int) -> datetime | None:
     last_sent = next((e.n for e in sent if "tree_head" in json.loads(e.details)), 0)
     row = conn.execute(
         "SELECT a.at FROM practice_entry pe CROSS JOIN audit_log a WHERE pe.practice_id = ? "
-        "AND pe.n > ? AND a.seq = pe.seq AND a.action NOT IN ('print_reports', 'export_fhir') "
+        f"AND pe.n > ? AND a.seq = pe.seq AND a.action NOT IN {SENT_ACTIONS} "
         "ORDER BY pe.n LIMIT 1",
         (practice_id, last_sent),
     ).fetchone()
